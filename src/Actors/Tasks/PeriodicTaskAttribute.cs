@@ -1,0 +1,75 @@
+namespace ActorScheduler.Tasks;
+
+/// <summary>
+/// Marks a method of a task manager class as a periodic task, as nova's <c>@periodic_task</c> decorator does.
+/// <code>
+/// [PeriodicTask]                          // every tick
+/// [PeriodicTask(TicksBetweenRuns = 10)]   // on ticks 11, 22, 33, ...
+/// [PeriodicTask(Spacing = "10m")]         // every 10 minutes (HOCON duration syntax)
+/// </code>
+/// Supported methods return <c>void</c>, <see cref="Task"/> or <see cref="ValueTask"/> and take any of
+/// (nothing, a <see cref="PeriodicTaskContext"/>, a <see cref="CancellationToken"/>), each at most once.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false, AllowMultiple = false)]
+public sealed class PeriodicTaskAttribute : Attribute
+{
+    private int? _ticksBetweenRuns;
+    private string? _spacing;
+    private double? _spacingSeconds;
+    private string? _timeout;
+
+    /// <summary>The task's name; defaults to the method's name.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>N: run every N+1 ticks. Unset: not tick-counted.</summary>
+    public int TicksBetweenRuns { get => _ticksBetweenRuns ?? 0; set => _ticksBetweenRuns = value; }
+
+    /// <summary>Spacing in HOCON duration syntax ("90s", "10m", "1h"); "-1s" disables the task.</summary>
+    public string? Spacing { get => _spacing; set => _spacing = value; }
+
+    /// <summary>The typed form of <see cref="Spacing"/>, in seconds.</summary>
+    public double SpacingSeconds { get => _spacingSeconds ?? 0; set => _spacingSeconds = value; }
+
+    public bool RunImmediately { get; set; }
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Timeout in HOCON duration syntax ("30s"); unset or "infinite": none.</summary>
+    public string? Timeout { get => _timeout; set => _timeout = value; }
+
+    public OverlapMode Overlap { get; set; } = OverlapMode.Skip;
+
+    public TaskScope Scope { get; set; } = TaskScope.Node;
+
+    public string Role { get; set; } = "";
+
+    /// <summary>The options this attribute declares; <paramref name="where"/> names the method in errors.</summary>
+    public PeriodicTaskOptions ToOptions(string where)
+    {
+        if (_spacing is not null && _spacingSeconds is not null)
+            throw new PeriodicTaskDefinitionException($"{where}: set Spacing or SpacingSeconds, not both.");
+        TimeSpan? spacing = _spacingSeconds is { } secs ? TimeSpan.FromSeconds(secs)
+            : _spacing is { } text ? ParseDuration(text, where, nameof(Spacing))
+            : null;
+        TimeSpan? timeout = _timeout is null || _timeout.Trim() == "infinite" ? null : ParseDuration(_timeout, where, nameof(Timeout));
+        var options = new PeriodicTaskOptions
+        {
+            TicksBetweenRuns = _ticksBetweenRuns,
+            Spacing = spacing,
+            RunImmediately = RunImmediately,
+            Enabled = Enabled,
+            Timeout = timeout,
+            Overlap = Overlap,
+            Scope = Scope,
+            Role = Role,
+        };
+        OptionsValidation.Validate(options, where);
+        return options;
+    }
+
+    private static TimeSpan ParseDuration(string text, string where, string property) =>
+        Durations.TryParse(text, out var value)
+            ? value
+            : throw new PeriodicTaskDefinitionException(
+                $"{where}: {property} = \"{text}\" is not a duration (use HOCON syntax such as 500ms, 90s, 10m, 1h).");
+}

@@ -1,0 +1,28 @@
+namespace ActorScheduler.Tasks;
+
+/// <summary>One task as declared: its name, options and body, and where it was declared (for error messages).</summary>
+public sealed class PeriodicTaskDefinition
+{
+    public PeriodicTaskDefinition(
+        string name, PeriodicTaskOptions options, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, string source)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new PeriodicTaskDefinitionException($"{source}: a task needs a non-empty name.");
+        Name = name;
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        Body = body ?? throw new ArgumentNullException(nameof(body));
+        Source = source;
+    }
+
+    public string Name { get; }
+
+    public PeriodicTaskOptions Options { get; }
+
+    /// <summary>The task body. The task runner calls it off the actor thread.</summary>
+    public Func<PeriodicTaskContext, CancellationToken, ValueTask> Body { get; }
+
+    /// <summary>Where the task was declared, e.g. "method ComputeManager.SyncPowerStates" or "code".</summary>
+    public string Source { get; }
+
+    public PeriodicTaskDefinition WithOptions(PeriodicTaskOptions options) => new(Name, options, Body, Source);
+}

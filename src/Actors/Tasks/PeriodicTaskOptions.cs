@@ -1,0 +1,68 @@
+namespace ActorScheduler.Tasks;
+
+/// <summary>What happens when a task is due while its last run is still in flight.</summary>
+public enum OverlapMode
+{
+    /// <summary>Do not start it; count an overrun and log a warning (the default).</summary>
+    Skip,
+
+    /// <summary>Start it as soon as the running one ends (at most one pending run).</summary>
+    Queue,
+}
+
+/// <summary>Where a task runs when the ActorSystem is part of a cluster.</summary>
+public enum TaskScope
+{
+    /// <summary>On every node (nova's per-compute tasks). The default.</summary>
+    Node,
+
+    /// <summary>On one node of the cluster. Not built yet: rejected at start.</summary>
+    Cluster,
+}
+
+/// <summary>
+/// The schedule and run options of one periodic task. Immutable; change it with <c>with</c>.
+/// Exactly one of <see cref="TicksBetweenRuns"/> and <see cref="Spacing"/> may be set; neither means every tick.
+/// </summary>
+public sealed record PeriodicTaskOptions
+{
+    public static readonly PeriodicTaskOptions Default = new();
+
+    /// <summary>N: the task runs every N+1 ticks (on ticks N+1, 2(N+1), ...). Null: not tick-counted.</summary>
+    public int? TicksBetweenRuns { get; init; }
+
+    /// <summary>S: the task is due at start + S, start + 2S, ... A negative spacing disables the task.</summary>
+    public TimeSpan? Spacing { get; init; }
+
+    /// <summary>Also run at tick 0 (start).</summary>
+    public bool RunImmediately { get; init; }
+
+    /// <summary>False: the task never runs and is listed as disabled.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Cancel the run's CancellationToken after this long. Null: no timeout.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    public OverlapMode Overlap { get; init; } = OverlapMode.Skip;
+
+    public TaskScope Scope { get; init; } = TaskScope.Node;
+
+    public string Role { get; init; } = "";
+
+    /// <summary>True when the task never runs: disabled, or a negative spacing (oslo compatibility).</summary>
+    public bool IsDisabled => !Enabled || Spacing is { } s && s < TimeSpan.Zero;
+
+    /// <summary>The schedule in words: "every tick", "every 11 ticks", "every 10m", "disabled".</summary>
+    public string DescribeSchedule(TimeSpan periodicInterval)
+    {
+        if (IsDisabled)
+            return "disabled";
+        var text = TicksBetweenRuns switch
+        {
+            { } n when n > 0 => $"every {n + 1} ticks = {Durations.Format(periodicInterval * (n + 1))}",
+            _ when Spacing is { } s => $"every {Durations.Format(s)}",
+            _ => $"every tick = {Durations.Format(periodicInterval)}",
+        };
+        return RunImmediately ? text + ", and at start" : text;
+    }
+}

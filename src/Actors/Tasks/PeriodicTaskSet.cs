@@ -1,0 +1,97 @@
+using Akka.Actor;
+
+namespace ActorScheduler.Tasks;
+
+/// <summary>
+/// The tasks of one task set (one manager actor), in registration order: attribute tasks of each manager object
+/// added (base-class tasks first), then tasks added in code, in the order they were added.
+/// </summary>
+public sealed class PeriodicTaskSet
+{
+    private readonly List<PeriodicTaskDefinition> _tasks = [];
+
+    public PeriodicTaskSet(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || !ActorPath.IsValidPathElement(name))
+            throw new PeriodicTaskDefinitionException(
+                $"'{name}' is not a valid task set name: use letters, digits and -_.:@&=+,!~*'$ (it becomes part of an actor name).");
+        Name = name;
+    }
+
+    /// <summary>The set's name: actor name suffix (periodic-tasks-NAME), log prefix (NAME.task) and settings key (sets.NAME).</summary>
+    public string Name { get; }
+
+    public IReadOnlyList<PeriodicTaskDefinition> Tasks => _tasks;
+
+    /// <summary>Adds the [PeriodicTask] methods of <paramref name="manager"/>.</summary>
+    public PeriodicTaskSet AddTasksOf(object manager)
+    {
+        foreach (var task in TaskDiscovery.Discover(manager))
+            Add(task);
+        return this;
+    }
+
+    /// <summary>Adds an asynchronous delegate task.</summary>
+    public PeriodicTaskSet Add(
+        string name, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null) =>
+        Add(new PeriodicTaskDefinition(name, Validated(name, options), body, $"task '{name}' added in code"));
+
+    /// <summary>Adds a synchronous delegate task.</summary>
+    public PeriodicTaskSet Add(string name, Action<PeriodicTaskContext> body, PeriodicTaskOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return Add(name, (c, _) =>
+        {
+            body(c);
+            return ValueTask.CompletedTask;
+        }, options);
+    }
+
+    /// <summary>Adds a task object; the same instance serves every run.</summary>
+    public PeriodicTaskSet Add(string name, IPeriodicTask task, PeriodicTaskOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return Add(name, task.RunAsync, options);
+    }
+
+    /// <summary>Adds a task created anew for each run by <paramref name="factory"/> (disposed after the run when disposable).</summary>
+    public PeriodicTaskSet Add(string name, Func<IPeriodicTask> factory, PeriodicTaskOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Add(name, async (c, t) =>
+        {
+            var task = factory();
+            try
+            {
+                await task.RunAsync(c, t).ConfigureAwait(false);
+            }
+            finally
+            {
+                switch (task)
+                {
+                    case IAsyncDisposable ad: await ad.DisposeAsync().ConfigureAwait(false); break;
+                    case IDisposable d: d.Dispose(); break;
+                }
+            }
+        }, options);
+    }
+
+    /// <summary>Adds a definition; a second task with the same name is an error naming both.</summary>
+    public PeriodicTaskSet Add(PeriodicTaskDefinition task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var existing = _tasks.Find(t => t.Name == task.Name);
+        if (existing is not null)
+            throw new PeriodicTaskDefinitionException(
+                $"{task.Source}: two periodic tasks named '{task.Name}' in set '{Name}' (the other is {existing.Source}).");
+        _tasks.Add(task);
+        return this;
+    }
+
+    private static PeriodicTaskOptions Validated(string name, PeriodicTaskOptions? options)
+    {
+        options ??= PeriodicTaskOptions.Default;
+        OptionsValidation.Validate(options, $"task '{name}'");
+        return options;
+    }
+}
