@@ -1,0 +1,326 @@
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Scheduling;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Event;
+
+namespace ActorScheduler.Actors;
+
+/// <summary>
+/// The manager of one task set: nova's <c>run_periodic_tasks</c> as an actor. It owns the skip table (a
+/// <see cref="TaskSchedule"/>) as private state; on each <see cref="Tick"/> it sends a run to the child of each due task,
+/// in registration order, and logs nova's messages. It never runs task code and never waits for a task. Its supervision
+/// strategy stands in for raise_on_error: Resume (log, count) or Escalate (stop dispatching, fail to the parent).
+/// </summary>
+public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
+{
+    private readonly string _setName;
+    private readonly PeriodicTaskSettings _settings;
+    private readonly TaskState[] _tasks;
+    private readonly Dictionary<string, int> _indexByName;
+    private readonly TaskSchedule _schedule;
+    private readonly bool _withTicker;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<DueRun> _due = [];
+    private readonly List<(long Tick, IActorRef Requester)> _tickWaiters = [];
+    private readonly DateTimeOffset _startedAt;
+
+    private IActorRef? _ticker;
+    private long _currentTick = -1;
+    private bool _halted;
+    private bool _stopping;
+    private IActorRef? _stopRequester;
+    private int _running;
+
+    public PeriodicTaskManager(
+        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker)
+    {
+        _setName = setName;
+        _settings = settings;
+        _withTicker = withTicker;
+        _tasks = tasks.Select((t, i) => new TaskState(t, i)).ToArray();
+        _indexByName = _tasks.ToDictionary(t => t.Definition.Name, t => t.Index, StringComparer.Ordinal);
+        var fuzzy = settings.FuzzyDelay > TimeSpan.Zero
+            ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
+            : TimeSpan.Zero;
+        _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval));
+        _startedAt = Context.System.Scheduler.Now;
+        if (fuzzy > TimeSpan.Zero)
+            _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
+
+        Receive<Tick>(OnTick);
+        Receive<TaskRunner.RunStarted>(OnRunStarted);
+        Receive<TaskRunner.RunEnded>(OnRunEnded);
+        Receive<TaskRunner.RunOverran>(OnRunOverran);
+        Receive<GetTaskStats>(_ => Sender.Tell(Report()));
+        Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
+        Receive<TriggerTask>(OnTriggerTask);
+        Receive<StopTasks>(_ => OnStopTasks());
+        Receive<StopTimeoutElapsed>(_ => CompleteStop());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>
+    /// Props of the manager of <paramref name="set"/>. Overrides from <paramref name="settings"/> are applied and checked
+    /// here, so configuration mistakes surface as <see cref="PeriodicTaskConfigurationException"/> at the call site.
+    /// With <paramref name="withTicker"/> false no tick scheduler is started: send <see cref="Tick"/> yourself (tests).
+    /// </summary>
+    public static Props Props(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker = true)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(settings);
+        var tasks = settings.Resolve(set);
+        return Akka.Actor.Props.Create(() => new PeriodicTaskManager(set.Name, tasks, settings, withTicker));
+    }
+
+    /// <summary>The conventional actor name of a set's manager: periodic-tasks-NAME.</summary>
+    public static string ActorName(string setName) => "periodic-tasks-" + setName;
+
+    /// <summary>
+    /// raise_on_error as supervision. A failed run arrives as <see cref="PeriodicTaskFailedException"/>: it is logged with
+    /// nova's words; raise-on-error = off resumes the runner (the task keeps its schedule), on escalates it to this
+    /// manager's parent after halting dispatch. Anything else thrown by a runner is a defect and restarts it.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(-1, -1, Decide, loggingEnabled: false);
+
+    private Directive Decide(Exception error)
+    {
+        if (error is not PeriodicTaskFailedException failed)
+        {
+            _log.Error(error, "{0}: task runner failed unexpectedly; restarting it", _setName);
+            return Directive.Restart;
+        }
+
+        _log.Error(failed.InnerException, "{0}", failed.Message); // "Error during <set>.<task>: <message>"
+        if (!_settings.RaiseOnError)
+            return Directive.Resume;
+        _halted = true;
+        return Directive.Escalate;
+    }
+
+    protected override void PreStart()
+    {
+        if (_withTicker)
+            _ticker = Context.ActorOf(TickScheduler.Props(_schedule.Clock, _settings.TickSource, Self), "ticker");
+        _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Length, Durations.Format(_settings.PeriodicInterval));
+    }
+
+    private void OnTick(Tick tick)
+    {
+        if (tick.Number <= _currentTick)
+        {
+            _log.Warning("{0}: tick {1} ignored: tick {2} was already processed (ticks must increase)", _setName, tick.Number, _currentTick);
+            return;
+        }
+
+        _currentTick = tick.Number;
+        if (!_halted && !_stopping)
+            Dispatch(tick.Number);
+
+        for (var i = _tickWaiters.Count - 1; i >= 0; i--)
+        {
+            if (_tickWaiters[i].Tick > tick.Number)
+                continue;
+            _tickWaiters[i].Requester.Tell(new Ticked(tick.Number));
+            _tickWaiters.RemoveAt(i);
+        }
+    }
+
+    private void Dispatch(long tick)
+    {
+        _due.Clear();
+        _schedule.Advance(tick, _due);
+        var scheduledAt = _startedAt + _schedule.Clock.OffsetOf(tick);
+        if (_log.IsDebugEnabled)
+            LogSkipped(tick);
+
+        foreach (var run in _due)
+        {
+            var task = _tasks[run.Index];
+            if (run.Missed > 0)
+            {
+                task.Missed += run.Missed;
+                PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Missed, _setName, task.Definition.Name, run.Missed);
+                Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Definition.Name, tick, scheduledAt, run.Missed));
+            }
+
+            if (_log.IsDebugEnabled)
+                _log.Debug("Running periodic task {0}.{1}", _setName, task.Definition.Name);
+            ChildOf(task).Tell(new TaskRunner.Run(tick, scheduledAt));
+        }
+    }
+
+    private void LogSkipped(long tick)
+    {
+        var due = 0;
+        foreach (var task in _tasks)
+        {
+            if (due < _due.Count && _due[due].Index == task.Index)
+            {
+                due++;
+                continue;
+            }
+
+            if (_schedule.NextDueTick(task.Index) is not null)
+                _log.Debug("Skipping {0}.{1}, {2} ticks left until next run", _setName, task.Definition.Name, _schedule.TicksLeft(task.Index, tick));
+        }
+    }
+
+    private IActorRef ChildOf(TaskState task) =>
+        task.Child ??= Context.ActorOf(TaskRunner.Props(_setName, task.Index, task.Definition), ChildName(task.Definition.Name));
+
+    private static string ChildName(string task)
+    {
+        var name = "task-" + task;
+        return ActorPath.IsValidPathElement(name) ? name : "task-" + Uri.EscapeDataString(task).Replace('%', '~');
+    }
+
+    private void OnRunStarted(TaskRunner.RunStarted started)
+    {
+        var task = _tasks[started.Index];
+        task.Runs++;
+        task.Running = true;
+        task.LastStart = started.StartedAt;
+        _running++;
+    }
+
+    private void OnRunOverran(TaskRunner.RunOverran overran)
+    {
+        var task = _tasks[overran.Index];
+        task.Overruns++;
+        PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Overruns, _setName, task.Definition.Name, 1);
+    }
+
+    private void OnRunEnded(TaskRunner.RunEnded ended)
+    {
+        var task = _tasks[ended.Index];
+        switch (ended.Outcome)
+        {
+            case TaskRunner.RunOutcome.Succeeded: task.Succeeded++; break;
+            case TaskRunner.RunOutcome.Failed: task.Failed++; break;
+            case TaskRunner.RunOutcome.TimedOut: task.TimedOut++; break;
+        }
+
+        task.LastDuration = ended.Duration;
+        task.TotalDuration += ended.Duration;
+        task.Ended++;
+        if (ended.Duration > task.MaxDuration)
+            task.MaxDuration = ended.Duration;
+        PeriodicTaskMetrics.RunEnded(_setName, task.Definition.Name, OutcomeName(ended.Outcome), ended.Duration);
+        // A timed-out run whose body ignores cancellation still blocks the task's next run (in its runner), but no
+        // longer counts as running here, so it does not hold up a graceful stop.
+        if (task.Running)
+        {
+            task.Running = false;
+            _running--;
+        }
+
+        if (_stopping && _running <= 0)
+            CompleteStop();
+    }
+
+    private static string OutcomeName(TaskRunner.RunOutcome outcome) => outcome switch
+    {
+        TaskRunner.RunOutcome.Succeeded => "succeeded",
+        TaskRunner.RunOutcome.Failed => "failed",
+        _ => "timed-out",
+    };
+
+    private void OnNotifyWhenTicked(NotifyWhenTicked request)
+    {
+        if (_currentTick >= request.Tick)
+            Sender.Tell(new Ticked(_currentTick));
+        else
+            _tickWaiters.Add((request.Tick, Sender));
+    }
+
+    private void OnTriggerTask(TriggerTask trigger)
+    {
+        if (!_indexByName.TryGetValue(trigger.Task, out var index))
+        {
+            var closest = Suggestions.Closest(trigger.Task, _indexByName.Keys);
+            Sender.Tell(new Status.Failure(new ArgumentException(
+                $"no task named '{trigger.Task}' in set '{_setName}'{(closest is null ? "" : $"; did you mean '{closest}'?")}")));
+            return;
+        }
+
+        var tick = Math.Max(0, _currentTick);
+        ChildOf(_tasks[index]).Tell(new TaskRunner.Run(tick, Context.System.Scheduler.Now));
+        Sender.Tell(new TaskTriggered(trigger.Task, tick));
+    }
+
+    private void OnStopTasks()
+    {
+        if (_stopRequester is not null || (_stopping && _running <= 0))
+        {
+            Sender.Tell(new TasksStopped(_setName, _running));
+            return;
+        }
+
+        _stopping = true;
+        _stopRequester = Sender;
+        if (_ticker is not null)
+            Context.Stop(_ticker);
+        foreach (var task in _tasks)
+            task.Child?.Tell(TaskRunner.CancelRun.Instance);
+        if (_running <= 0)
+        {
+            CompleteStop();
+            return;
+        }
+
+        Timers.StartSingleTimer(StopTimeoutElapsed.Instance, StopTimeoutElapsed.Instance, _settings.ShutdownTimeout);
+    }
+
+    private void CompleteStop()
+    {
+        if (_stopRequester is null)
+            return;
+        if (_running > 0)
+            _log.Warning("{0}: {1} runs still in flight after shutdown-timeout {2}", _setName, _running, Durations.Format(_settings.ShutdownTimeout));
+        _stopRequester.Tell(new TasksStopped(_setName, Math.Max(0, _running)));
+        _stopRequester = ActorRefs.Nobody;
+    }
+
+    private TaskStatsReport Report() => new(_setName, _currentTick, _tasks.Select(t =>
+    {
+        var next = _halted || _stopping ? null : _schedule.NextDueTick(t.Index);
+        return new TaskStats(
+            t.Definition.Name,
+            t.Definition.Options.DescribeSchedule(_settings.PeriodicInterval),
+            !t.Definition.Options.IsDisabled,
+            t.Runs, t.Succeeded, t.Failed, t.TimedOut, t.Overruns, t.Missed, t.Running,
+            t.LastStart, t.LastDuration,
+            t.Ended > 0 ? t.TotalDuration / t.Ended : null,
+            t.Ended > 0 ? t.MaxDuration : null,
+            next,
+            next is { } n ? _startedAt + _schedule.Clock.OffsetOf(n) : null);
+    }).ToList());
+
+    private sealed class TaskState(PeriodicTaskDefinition definition, int index)
+    {
+        public PeriodicTaskDefinition Definition { get; } = definition;
+        public int Index { get; } = index;
+        public IActorRef? Child { get; set; }
+        public long Runs { get; set; }
+        public long Succeeded { get; set; }
+        public long Failed { get; set; }
+        public long TimedOut { get; set; }
+        public long Overruns { get; set; }
+        public long Missed { get; set; }
+        public long Ended { get; set; }
+        public bool Running { get; set; }
+        public DateTimeOffset? LastStart { get; set; }
+        public TimeSpan? LastDuration { get; set; }
+        public TimeSpan TotalDuration { get; set; }
+        public TimeSpan MaxDuration { get; set; }
+    }
+
+    private sealed record StopTimeoutElapsed
+    {
+        public static readonly StopTimeoutElapsed Instance = new();
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Scheduling;
+using Akka.Actor;
+using Akka.Event;
+
+namespace ActorScheduler.Actors;
+
+/// <summary>
+/// Sends <see cref="Tick"/>(n) to its parent: tick 0 at once, tick k at FirstDelay + (k-1) x Interval, fixed-rate, so a
+/// late tick does not shift later ones. Two sources (actor-scheduler.tick-source):
+/// <list type="bullet">
+/// <item>precise: a dedicated thread waits on the monotonic clock (Stopwatch) and wakes within a fraction of a
+/// millisecond; after a pause it sends the current tick, skipping the numbers that passed (the manager coalesces).</item>
+/// <item>scheduler: Akka's scheduler through IWithTimers; Akka's TestScheduler drives it in virtual time, one tick per
+/// Advance(interval).</item>
+/// </list>
+/// </summary>
+public sealed class TickScheduler : ReceiveActor, IWithTimers
+{
+    private const string TickTimer = "tick";
+
+    private readonly TickClock _clock;
+    private readonly TickSource _source;
+    private readonly IActorRef _target;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _stop = new();
+    private long _next;
+
+    public TickScheduler(TickClock clock, TickSource source, IActorRef target)
+    {
+        _clock = clock;
+        _target = target;
+        _source = source == TickSource.Auto
+            ? Context.System.Scheduler is HashedWheelTimerScheduler ? TickSource.Precise : TickSource.Scheduler
+            : source;
+        Receive<NextTick>(_ => _target.Tell(new Tick(_next++)));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Ticks for <paramref name="target"/> (the manager) on <paramref name="clock"/>.</summary>
+    public static Props Props(TickClock clock, TickSource source, IActorRef target) =>
+        Akka.Actor.Props.Create(() => new TickScheduler(clock, source, target));
+
+    protected override void PreStart()
+    {
+        if (_source == TickSource.Scheduler)
+        {
+            // Arm the timer before tick 0 leaves, so that a test which has seen tick 0 can advance virtual time.
+            Timers.StartPeriodicTimer(TickTimer, NextTick.Instance, _clock.FirstDelay, _clock.Interval);
+            _target.Tell(new Tick(_next++));
+            return;
+        }
+
+        _target.Tell(new Tick(0));
+        var thread = new Thread(() => RunPrecise(_clock, _target, _stop.Token, _log))
+        {
+            IsBackground = true,
+            Name = "actor-scheduler-ticker",
+            Priority = ThreadPriority.AboveNormal,
+        };
+        thread.Start();
+    }
+
+    protected override void PostStop()
+    {
+        _stop.Cancel();
+        base.PostStop();
+    }
+
+    private static void RunPrecise(TickClock clock, IActorRef target, CancellationToken stop, ILoggingAdapter log)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var wait = stop.WaitHandle;
+        long tick = 1;
+        while (!stop.IsCancellationRequested)
+        {
+            var due = clock.OffsetOf(tick);
+            var remaining = due - Stopwatch.GetElapsedTime(started);
+            // Sleep until about a millisecond before the tick, then spin the rest: OS timers wake up to ~1 ms late.
+            if (remaining > TimeSpan.FromMilliseconds(1.5))
+            {
+                if (wait.WaitOne(remaining - TimeSpan.FromMilliseconds(1)))
+                    return;
+                continue;
+            }
+
+            while (Stopwatch.GetElapsedTime(started) < due)
+                Thread.SpinWait(20);
+
+            var current = clock.LastTickAtOrBefore(Stopwatch.GetElapsedTime(started));
+            if (current > tick)
+                log.Warning("Ticks {0} to {1} passed while the ticker could not run (process paused?): sending tick {2}",
+                    tick, current - 1, current);
+            tick = Math.Max(tick, current);
+            target.Tell(new Tick(tick));
+            tick++;
+        }
+    }
+
+    private sealed record NextTick
+    {
+        public static readonly NextTick Instance = new();
+    }
+}

@@ -1,0 +1,87 @@
+using ActorScheduler.Actors;
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.DependencyInjection;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ActorScheduler.Hosting;
+
+/// <summary>Akka.Hosting registration of task sets, in the style of Akka.Cluster.Hosting's WithClustering.</summary>
+public static class AkkaHostingExtensions
+{
+    /// <summary>
+    /// Starts the task set of <typeparamref name="TManager"/>'s [PeriodicTask] methods (plus any tasks added to the
+    /// options) as actor /user/periodic-tasks-NAME, registered in the ActorRegistry under <typeparamref name="TManager"/>.
+    /// TManager is resolved from DI when registered there, and created with ActivatorUtilities otherwise.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithPeriodicTasks<TManager>(
+        this AkkaConfigurationBuilder builder, Action<PeriodicTaskSetOptions>? configure = null)
+        where TManager : class =>
+        builder.WithPeriodicTasks<TManager>(typeof(TManager).Name, configure, includeManagerTasks: true);
+
+    /// <summary>
+    /// Starts a task set of code-registered tasks only (<see cref="PeriodicTaskSetOptions.AddTask{TTask}"/>), registered
+    /// in the ActorRegistry under the marker type <typeparamref name="TKey"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithPeriodicTasks<TKey>(
+        this AkkaConfigurationBuilder builder, string setName, Action<PeriodicTaskSetOptions> configure) =>
+        builder.WithPeriodicTasks<TKey>(setName, configure, includeManagerTasks: false);
+
+    private static AkkaConfigurationBuilder WithPeriodicTasks<TKey>(
+        this AkkaConfigurationBuilder builder, string defaultSetName, Action<PeriodicTaskSetOptions>? configure, bool includeManagerTasks)
+    {
+        var options = new PeriodicTaskSetOptions();
+        configure?.Invoke(options);
+        var setName = options.SetName ?? defaultSetName;
+        _ = new PeriodicTaskSet(setName); // validates the name now, at registration
+
+        builder.AddHocon(ConfigurationFactory.ParseString(options.ToHocon(setName)), HoconAddMode.Prepend);
+        builder.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+        builder.WithActors((system, registry, resolver) =>
+        {
+            var services = (resolver as ServiceProviderDependencyResolver)?.ServiceProvider;
+            var set = new PeriodicTaskSet(setName);
+            if (includeManagerTasks)
+            {
+                var manager = resolver.GetService(typeof(TKey))
+                    ?? (services is null ? Activator.CreateInstance<TKey>() : ActivatorUtilities.CreateInstance<TKey>(services))!;
+                set.AddTasksOf(manager);
+            }
+
+            foreach (var task in options.CodeTasks)
+                set.Add(task(services));
+
+            var settings = PeriodicTaskSettings.Create(system.Settings.Config, setName);
+            var actor = system.ActorOf(PeriodicTaskManager.Props(set, settings), PeriodicTaskManager.ActorName(setName));
+            registry.Register<TKey>(actor);
+            if (options.StopOnCoordinatedShutdown)
+                AddGracefulStop(system, actor, setName, settings.ShutdownTimeout);
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a CoordinatedShutdown task (phase service-requests-done) that stops the set gracefully: ticking stops, runs
+    /// in flight are cancelled and awaited up to shutdown-timeout.
+    /// </summary>
+    public static void AddGracefulStop(ActorSystem system, IActorRef manager, string setName, TimeSpan shutdownTimeout)
+    {
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "stop-periodic-tasks-" + setName, async () =>
+        {
+            try
+            {
+                await manager.Ask<TasksStopped>(StopTasks.Instance, shutdownTimeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The manager is already gone (or escalated): nothing left to stop.
+            }
+
+            return Akka.Done.Instance;
+        });
+    }
+}

@@ -1,0 +1,69 @@
+namespace ActorScheduler.Messages;
+
+/// <summary>Asks a manager for its per-task statistics; the answer is a <see cref="TaskStatsReport"/>.</summary>
+public sealed record GetTaskStats
+{
+    public static readonly GetTaskStats Instance = new();
+
+    private GetTaskStats()
+    {
+    }
+}
+
+/// <summary>The statistics of every task of a set, in registration order.</summary>
+public sealed record TaskStatsReport(string SetName, long CurrentTick, IReadOnlyList<TaskStats> Tasks)
+{
+    public TaskStats this[string task] =>
+        Tasks.FirstOrDefault(t => t.Task == task) ?? throw new KeyNotFoundException($"no task named '{task}' in set '{SetName}'.");
+}
+
+/// <summary>Section 3, item 11: one task's statistics. Durations are measured on the monotonic clock.</summary>
+public sealed record TaskStats(
+    string Task,
+    string Schedule,
+    bool Enabled,
+    long Runs,
+    long Succeeded,
+    long Failed,
+    long TimedOut,
+    long Overruns,
+    long Missed,
+    bool Running,
+    DateTimeOffset? LastStart,
+    TimeSpan? LastDuration,
+    TimeSpan? MeanDuration,
+    TimeSpan? MaxDuration,
+    long? NextDueTick,
+    DateTimeOffset? NextDueAt);
+
+/// <summary>Asks a manager to answer <see cref="Ticked"/> once it has processed tick <paramref name="Tick"/>.</summary>
+/// <remarks>Tests use it to know the ticker has started (tick 0) before advancing a TestScheduler, and that a tick has
+/// been dispatched before asserting.</remarks>
+public sealed record NotifyWhenTicked(long Tick);
+
+/// <summary>The answer to <see cref="NotifyWhenTicked"/>.</summary>
+public sealed record Ticked(long Tick);
+
+/// <summary>
+/// Runs a task now, outside its schedule, as if it were due on the current tick (overlap and timeout apply).
+/// The answer is <see cref="TaskTriggered"/>, or <c>Status.Failure</c> when no task has that name.
+/// </summary>
+public sealed record TriggerTask(string Task);
+
+public sealed record TaskTriggered(string Task, long Tick);
+
+/// <summary>
+/// A graceful stop: the manager stops ticking, cancels in-flight runs and waits for them up to
+/// actor-scheduler.shutdown-timeout, then answers <see cref="TasksStopped"/>. It still answers queries afterwards.
+/// </summary>
+public sealed record StopTasks
+{
+    public static readonly StopTasks Instance = new();
+
+    private StopTasks()
+    {
+    }
+}
+
+/// <summary>The answer to <see cref="StopTasks"/>: how many runs had not ended when the shutdown timeout passed.</summary>
+public sealed record TasksStopped(string SetName, int StillRunning);

@@ -1,0 +1,119 @@
+using ActorScheduler.Tasks;
+
+namespace ActorScheduler.Scheduling;
+
+/// <summary>One due run found by <see cref="TaskSchedule.Advance"/>: the task's index and the due times it coalesces.</summary>
+public readonly record struct DueRun(int Index, int Missed);
+
+/// <summary>
+/// The skip table of a task set: which task is due on which tick (DESIGN.md section 3), as pure state with no clock
+/// and no actors, so the manager, <c>simulate</c> and tests share one implementation.
+/// <para>
+/// Each enabled task has a due tick; a priority queue ordered by (due tick, registration index) means a tick touches
+/// only the tasks that are due on it. Tick-counted tasks (ticks-between-runs = N) are due every N+1 ticks, counted from
+/// the tick they last ran on, exactly as nova's skip counter. Spaced tasks (spacing = S) are due at the first tick at or
+/// after each due time k x S; due times passed together coalesce into one run and the others are counted as missed.
+/// </para>
+/// </summary>
+public sealed class TaskSchedule
+{
+    private readonly PeriodicTaskOptions[] _options;
+    private readonly long[] _dueTick;
+    private readonly TimeSpan[] _nextDueTime;
+    private readonly PriorityQueue<int, (long Tick, int Index)> _queue;
+    private long _lastTick = -1;
+
+    public TaskSchedule(IReadOnlyList<PeriodicTaskOptions> options, TickClock clock)
+    {
+        Clock = clock;
+        _options = options.ToArray();
+        _dueTick = new long[_options.Length];
+        _nextDueTime = new TimeSpan[_options.Length];
+        _queue = new PriorityQueue<int, (long, int)>(_options.Length);
+        for (var i = 0; i < _options.Length; i++)
+        {
+            var o = _options[i];
+            if (o.IsDisabled)
+            {
+                _dueTick[i] = long.MaxValue;
+                continue;
+            }
+
+            if (o.Spacing is { } spacing)
+            {
+                _nextDueTime[i] = o.RunImmediately ? TimeSpan.Zero : spacing;
+                _dueTick[i] = clock.FirstTickAtOrAfter(_nextDueTime[i]);
+            }
+            else
+            {
+                _dueTick[i] = o.RunImmediately ? 0 : Period(o);
+            }
+
+            _queue.Enqueue(i, (_dueTick[i], i));
+        }
+    }
+
+    public TickClock Clock { get; }
+
+    public int Count => _options.Length;
+
+    /// <summary>The last tick passed to <see cref="Advance"/> (-1 before the first).</summary>
+    public long LastTick => _lastTick;
+
+    /// <summary>The tick on which task <paramref name="index"/> is next due, or null when it never runs.</summary>
+    public long? NextDueTick(int index) => _dueTick[index] == long.MaxValue ? null : _dueTick[index];
+
+    /// <summary>How many ticks task <paramref name="index"/> skips after <paramref name="tick"/> (nova's ticks_to_skip).</summary>
+    public long TicksLeft(int index, long tick) => _dueTick[index] - tick;
+
+    /// <summary>
+    /// Processes <paramref name="tick"/> (ticks must increase; numbers may be skipped after a pause): appends the
+    /// tasks due on it to <paramref name="due"/> in registration order and moves each to its next due tick.
+    /// </summary>
+    public void Advance(long tick, List<DueRun> due)
+    {
+        if (tick <= _lastTick)
+            throw new ArgumentOutOfRangeException(nameof(tick), $"tick {tick} is not after tick {_lastTick}.");
+        _lastTick = tick;
+        var start = due.Count;
+        var outOfOrder = false;
+        while (_queue.TryPeek(out var index, out var key) && key.Tick <= tick)
+        {
+            _queue.Dequeue();
+            outOfOrder |= key.Tick < tick;
+            var missed = Reschedule(index, tick);
+            due.Add(new DueRun(index, missed));
+            _queue.Enqueue(index, (_dueTick[index], index));
+        }
+
+        if (outOfOrder)
+            due.Sort(start, due.Count - start, DueRunByIndex.Instance);
+    }
+
+    private int Reschedule(int index, long tick)
+    {
+        var o = _options[index];
+        if (o.Spacing is { } spacing)
+        {
+            var now = Clock.OffsetOf(tick);
+            var passed = (now - _nextDueTime[index]).Ticks / spacing.Ticks + 1;
+            _nextDueTime[index] += TimeSpan.FromTicks(spacing.Ticks * passed);
+            _dueTick[index] = Math.Max(tick + 1, Clock.FirstTickAtOrAfter(_nextDueTime[index]));
+            return (int)Math.Min(int.MaxValue, passed - 1);
+        }
+
+        var period = Period(o);
+        var missed = (tick - _dueTick[index]) / period;
+        _dueTick[index] = tick + period;
+        return (int)Math.Min(int.MaxValue, missed);
+    }
+
+    private static long Period(PeriodicTaskOptions o) => (o.TicksBetweenRuns ?? 0) + 1L;
+
+    private sealed class DueRunByIndex : IComparer<DueRun>
+    {
+        public static readonly DueRunByIndex Instance = new();
+
+        public int Compare(DueRun x, DueRun y) => x.Index.CompareTo(y.Index);
+    }
+}
