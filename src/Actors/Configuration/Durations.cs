@@ -12,6 +12,16 @@ public static class Durations
         value = default;
         if (string.IsNullOrWhiteSpace(text) || text.Contains('\n') || text.Contains('"') || text.Contains('\\'))
             return false;
+        var trimmed = text.Trim();
+        if (trimmed.StartsWith('-'))
+        {
+            // HOCON's duration reader takes no sign; a negative spacing is how oslo disables a task.
+            if (!TryParse(trimmed[1..], out var positive))
+                return false;
+            value = -positive;
+            return true;
+        }
+
         try
         {
             value = ConfigurationFactory.ParseString($"v = \"{text.Trim()}\"").GetTimeSpan("v", null, allowInfinite: false);

@@ -59,10 +59,13 @@ public sealed record PeriodicTaskOptions
             return "disabled";
         var text = TicksBetweenRuns switch
         {
-            { } n when n > 0 => $"every {n + 1} ticks = {Durations.Format(periodicInterval * (n + 1))}",
+            { } n when n > 0 => $"every {n + 1} ticks = {Seconds(periodicInterval * (n + 1))}",
             _ when Spacing is { } s => $"every {Durations.Format(s)}",
-            _ => $"every tick = {Durations.Format(periodicInterval)}",
+            _ => $"every tick = {Seconds(periodicInterval)}",
         };
         return RunImmediately ? text + ", and at start" : text;
     }
+
+    private static string Seconds(TimeSpan value) =>
+        value.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " s";
 }

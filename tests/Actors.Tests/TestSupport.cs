@@ -1,0 +1,75 @@
+using ActorScheduler.Actors;
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
+using Xunit.Abstractions;
+
+namespace ActorScheduler.Tests;
+
+/// <summary>
+/// A TestKit on Akka's TestScheduler: virtual time that moves only when a test advances it, one tick at a time.
+/// </summary>
+public abstract class VirtualTimeTestKit : Akka.TestKit.Xunit2.TestKit
+{
+    protected const string TestSchedulerConfig = """
+        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+        akka.loglevel = DEBUG
+        """;
+
+    protected VirtualTimeTestKit(ITestOutputHelper? output = null, string extraConfig = "")
+        : base(ConfigurationFactory.ParseString(extraConfig).WithFallback(TestSchedulerConfig), output: output)
+    {
+    }
+
+    protected TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    /// <summary>Settings from <paramref name="hocon"/> over reference.conf.</summary>
+    protected static PeriodicTaskSettings Settings(string hocon = "") =>
+        PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(hocon));
+
+    /// <summary>Starts a manager with its ticker and waits until tick 0 is processed (so the ticker's timer is armed).</summary>
+    protected async Task<IActorRef> StartManager(PeriodicTaskSet set, string hocon = "")
+    {
+        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, Settings(hocon)), PeriodicTaskManager.ActorName(set.Name));
+        await manager.Ask<Ticked>(new NotifyWhenTicked(0), RemainingOrDefault);
+        return manager;
+    }
+
+    /// <summary>Advances virtual time one interval per tick, waiting each time until the manager has dispatched it.</summary>
+    protected async Task AdvanceTicks(IActorRef manager, int ticks, TimeSpan interval)
+    {
+        var report = await manager.Ask<TaskStatsReport>(GetTaskStats.Instance, RemainingOrDefault);
+        var tick = report.CurrentTick;
+        for (var i = 0; i < ticks; i++)
+        {
+            Scheduler.Advance(interval);
+            await manager.Ask<Ticked>(new NotifyWhenTicked(++tick), RemainingOrDefault);
+        }
+    }
+
+    /// <summary>Subscribes the test actor to the events of type <typeparamref name="T"/>.</summary>
+    protected void Subscribe<T>() where T : PeriodicTaskEvent => Sys.EventStream.Subscribe(TestActor, typeof(T));
+
+    protected static PeriodicTaskOptions EveryTicks(int ticksBetweenRuns) => new() { TicksBetweenRuns = ticksBetweenRuns };
+}
+
+/// <summary>A task body that blocks until released, to hold a run in flight.</summary>
+public sealed class Gate : IDisposable
+{
+    private readonly SemaphoreSlim _release = new(0);
+
+    public int Entered;
+
+    public async ValueTask Wait(CancellationToken token, bool honourCancellation = true)
+    {
+        Interlocked.Increment(ref Entered);
+        await _release.WaitAsync(honourCancellation ? token : CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public void Release(int count = 1) => _release.Release(count);
+
+    public void Dispose() => _release.Dispose();
+}
