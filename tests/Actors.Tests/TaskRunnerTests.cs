@@ -1,0 +1,141 @@
+using ActorScheduler.Actors;
+using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorScheduler.Tests;
+
+/// <summary>DESIGN.md section 3, items 6-8: isolation, overlap and timeout, with ticks sent by the test.</summary>
+public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
+{
+    private IActorRef Manager(PeriodicTaskSet set, string hocon = "")
+    {
+        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, Settings(hocon), withTicker: false));
+        manager.Tell(new Tick(0));
+        return manager;
+    }
+
+    [Fact]
+    public void A_hung_task_does_not_delay_another_tasks_dispatch_by_even_one_tick()
+    {
+        using var gate = new Gate();
+        var manager = Manager(new PeriodicTaskSet("compute")
+            .Add("hangs", (_, t) => gate.Wait(t, honourCancellation: false))
+            .Add("fast", _ => { }));
+        Subscribe<PeriodicTaskSucceeded>();
+        Subscribe<PeriodicTaskOverrun>();
+        for (var tick = 1; tick <= 5; tick++)
+        {
+            manager.Tell(new Tick(tick));
+            // Both arrive for this tick before the next tick is sent: the fast task ran, the hung one overran.
+            var events = new[] { ExpectMsg<PeriodicTaskEvent>(), tick > 1 ? ExpectMsg<PeriodicTaskEvent>() : null };
+            Assert.Contains(events, e => e is PeriodicTaskSucceeded { Task: "fast" } s && s.Tick == tick);
+            if (tick > 1)
+                Assert.Contains(events, e => e is PeriodicTaskOverrun { Task: "hangs" } o && o.Tick == tick);
+        }
+
+        gate.Release();
+    }
+
+    [Fact]
+    public async Task Overlap_skip_does_not_start_a_run_while_the_last_is_in_flight_and_counts_an_overrun()
+    {
+        using var gate = new Gate();
+        var manager = Manager(new PeriodicTaskSet("compute").Add("slow", (_, t) => gate.Wait(t)));
+        Subscribe<PeriodicTaskEvent>();
+        manager.Tell(new Tick(1));
+        Assert.Equal(1, ExpectMsg<PeriodicTaskStarted>().Tick);
+        manager.Tell(new Tick(2));
+        Assert.Equal(2, ExpectMsg<PeriodicTaskOverrun>().Tick);
+        gate.Release();
+        Assert.Equal(1, ExpectMsg<PeriodicTaskSucceeded>().Tick);
+        manager.Tell(new Tick(3));
+        Assert.Equal(3, ExpectMsg<PeriodicTaskStarted>().Tick);
+        gate.Release();
+        ExpectMsg<PeriodicTaskSucceeded>();
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["slow"];
+        Assert.Equal((2, 2, 1), (stats.Runs, stats.Succeeded, stats.Overruns));
+    }
+
+    [Fact]
+    public async Task Overlap_queue_starts_the_due_run_when_the_running_one_ends_with_at_most_one_pending()
+    {
+        using var gate = new Gate();
+        var manager = Manager(new PeriodicTaskSet("compute")
+            .Add("slow", (_, t) => gate.Wait(t), new PeriodicTaskOptions { Overlap = OverlapMode.Queue }));
+        Subscribe<PeriodicTaskEvent>();
+        manager.Tell(new Tick(1));
+        Assert.Equal(1, ExpectMsg<PeriodicTaskStarted>().Tick);
+        manager.Tell(new Tick(2)); // pending
+        manager.Tell(new Tick(3)); // one is already pending: overrun
+        Assert.Equal(3, ExpectMsg<PeriodicTaskOverrun>().Tick);
+        gate.Release();
+        Assert.Equal(1, ExpectMsg<PeriodicTaskSucceeded>().Tick);
+        Assert.Equal(2, ExpectMsg<PeriodicTaskStarted>().Tick);
+        gate.Release();
+        Assert.Equal(2, ExpectMsg<PeriodicTaskSucceeded>().Tick);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["slow"];
+        Assert.Equal((2, 1), (stats.Runs, stats.Overruns));
+    }
+
+    [Fact]
+    public async Task Timeout_cancels_the_token_of_a_body_that_honours_it_and_counts_a_timed_out_run()
+    {
+        var cancelled = new TaskCompletionSource();
+        var manager = Manager(new PeriodicTaskSet("compute").Add("t", async (_, token) =>
+        {
+            token.Register(() => cancelled.TrySetResult());
+            await Task.Delay(Timeout.Infinite, token);
+        }, new PeriodicTaskOptions { Timeout = TimeSpan.FromSeconds(5) }));
+        Subscribe<PeriodicTaskEvent>();
+        manager.Tell(new Tick(1));
+        ExpectMsg<PeriodicTaskStarted>();
+        Scheduler.Advance(TimeSpan.FromSeconds(4));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        var timedOut = ExpectMsg<PeriodicTaskTimedOut>();
+        Assert.Equal("timed out after 5s", timedOut.Error);
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(3));
+        manager.Tell(new Tick(2));
+        Assert.Equal(2, ExpectMsg<PeriodicTaskStarted>().Tick); // the cancelled body ended, so the next run starts
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((2, 1, 0, 0), (stats.Runs, stats.TimedOut, stats.Failed, stats.Succeeded));
+    }
+
+    [Fact]
+    public void A_body_that_ignores_cancellation_is_reported_timed_out_and_no_new_run_starts_until_it_really_ends()
+    {
+        using var gate = new Gate();
+        var manager = Manager(new PeriodicTaskSet("compute")
+            .Add("stubborn", (_, t) => gate.Wait(t, honourCancellation: false), new PeriodicTaskOptions { Timeout = TimeSpan.FromSeconds(5) }));
+        Subscribe<PeriodicTaskEvent>();
+        manager.Tell(new Tick(1));
+        ExpectMsg<PeriodicTaskStarted>();
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        ExpectMsg<PeriodicTaskTimedOut>();
+        manager.Tell(new Tick(2));
+        Assert.Equal(2, ExpectMsg<PeriodicTaskOverrun>().Tick);
+        gate.Release();
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // its late end is not reported as a success
+        manager.Tell(new Tick(3));
+        Assert.Equal(3, ExpectMsg<PeriodicTaskStarted>().Tick);
+        gate.Release();
+    }
+
+    [Fact]
+    public void Bodies_get_their_context()
+    {
+        PeriodicTaskContext? seen = null;
+        var manager = Manager(new PeriodicTaskSet("compute").Add("t", c => seen = c));
+        Subscribe<PeriodicTaskSucceeded>();
+        manager.Tell(new Tick(1));
+        var succeeded = ExpectMsg<PeriodicTaskSucceeded>();
+        Assert.NotNull(seen);
+        Assert.Equal(("compute", "t", 1L, succeeded.ScheduledAt), (seen!.SetName, seen.TaskName, seen.Tick, seen.ScheduledAt));
+        Assert.Same(Sys, seen.System);
+        Assert.NotNull(seen.Log);
+    }
+}
