@@ -36,7 +36,8 @@ public sealed class PeriodicTaskSetOptions
     public PeriodicTaskSetOptions AddTask(
         string name, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null)
     {
-        _codeTasks.Add(_ => new PeriodicTaskSet("x").Add(name, body, options).Tasks[0]);
+        var definition = PeriodicTaskDefinition.FromCode(name, body, options);
+        _codeTasks.Add(_ => definition);
         return this;
     }
 
@@ -46,7 +47,8 @@ public sealed class PeriodicTaskSetOptions
     /// </summary>
     public PeriodicTaskSetOptions AddTask<TTask>(string name, PeriodicTaskOptions? options = null) where TTask : class, IPeriodicTask
     {
-        _codeTasks.Add(services => new PeriodicTaskSet("x").Add(name, async (context, token) =>
+        _ = PeriodicTaskDefinition.FromCode(name, (_, _) => ValueTask.CompletedTask, options); // checks name and options now
+        _codeTasks.Add(services => PeriodicTaskDefinition.FromCode(name, async (context, token) =>
         {
             if (services is null)
             {
@@ -58,7 +60,7 @@ public sealed class PeriodicTaskSetOptions
             var task = (TTask?)scope.ServiceProvider.GetService(typeof(TTask))
                 ?? Microsoft.Extensions.DependencyInjection.ActivatorUtilities.CreateInstance<TTask>(scope.ServiceProvider);
             await task.RunAsync(context, token).ConfigureAwait(false);
-        }, options).Tasks[0]);
+        }, options));
         return this;
     }
 

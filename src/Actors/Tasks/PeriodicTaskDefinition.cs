@@ -24,5 +24,15 @@ public sealed class PeriodicTaskDefinition
     /// <summary>Where the task was declared, e.g. "method ComputeManager.SyncPowerStates" or "code".</summary>
     public string Source { get; }
 
+    /// <summary>A task declared in code; its options are checked now (default: every tick).</summary>
+    public static PeriodicTaskDefinition FromCode(
+        string name, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null)
+    {
+        var source = $"task '{name}' added in code";
+        options ??= PeriodicTaskOptions.Default;
+        OptionsValidation.Validate(options, source);
+        return new PeriodicTaskDefinition(name, options, body, source);
+    }
+
     public PeriodicTaskDefinition WithOptions(PeriodicTaskOptions options) => new(Name, options, Body, Source);
 }

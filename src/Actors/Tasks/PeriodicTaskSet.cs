@@ -34,7 +34,7 @@ public sealed class PeriodicTaskSet
     /// <summary>Adds an asynchronous delegate task.</summary>
     public PeriodicTaskSet Add(
         string name, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null) =>
-        Add(new PeriodicTaskDefinition(name, Validated(name, options), body, $"task '{name}' added in code"));
+        Add(PeriodicTaskDefinition.FromCode(name, body, options));
 
     /// <summary>Adds a synchronous delegate task.</summary>
     public PeriodicTaskSet Add(string name, Action<PeriodicTaskContext> body, PeriodicTaskOptions? options = null)
@@ -86,12 +86,5 @@ public sealed class PeriodicTaskSet
                 $"{task.Source}: two periodic tasks named '{task.Name}' in set '{Name}' (the other is {existing.Source}).");
         _tasks.Add(task);
         return this;
-    }
-
-    private static PeriodicTaskOptions Validated(string name, PeriodicTaskOptions? options)
-    {
-        options ??= PeriodicTaskOptions.Default;
-        OptionsValidation.Validate(options, $"task '{name}'");
-        return options;
     }
 }
