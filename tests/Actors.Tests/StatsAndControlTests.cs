@@ -11,18 +11,11 @@ namespace ActorScheduler.Tests;
 /// <summary>Section 3, item 11 (stats and metrics), and the control messages: trigger, graceful stop, tick notification.</summary>
 public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
 {
-    private IActorRef Manager(PeriodicTaskSet set, string hocon = "")
-    {
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, Settings(hocon), withTicker: false));
-        manager.Tell(new Tick(0));
-        return manager;
-    }
-
     [Fact]
     public async Task Stats_count_runs_outcomes_durations_and_the_next_due_tick_and_time()
     {
         var fail = false;
-        var manager = Manager(new PeriodicTaskSet("compute")
+        var manager = ManualManager(new PeriodicTaskSet("compute")
             .Add("t", _ => { if (fail) throw new InvalidOperationException("x"); }, EveryTicks(1)),
             "actor-scheduler.periodic-interval = 10s");
         Subscribe<PeriodicTaskEvent>();
@@ -51,7 +44,7 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
     [Fact]
     public async Task Skipped_tick_numbers_publish_a_missed_event_and_count_missed()
     {
-        var manager = Manager(new PeriodicTaskSet("compute").Add("t", _ => { }));
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", _ => { }));
         Subscribe<PeriodicTaskMissed>();
         manager.Tell(new Tick(1));
         manager.Tell(new Tick(5));
@@ -63,7 +56,7 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
     [Fact]
     public async Task Trigger_runs_a_task_now_and_an_unknown_name_is_refused_with_a_suggestion()
     {
-        var manager = Manager(new PeriodicTaskSet("compute").Add("sync-power-states", _ => { }, EveryTicks(100)));
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("sync-power-states", _ => { }, EveryTicks(100)));
         Subscribe<PeriodicTaskSucceeded>();
         var triggered = await manager.Ask<TaskTriggered>(new TriggerTask("sync-power-states"));
         Assert.Equal("sync-power-states", triggered.Task);
@@ -75,7 +68,7 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
     [Fact]
     public async Task Stop_cancels_runs_in_flight_waits_for_them_and_stops_dispatching()
     {
-        var manager = Manager(new PeriodicTaskSet("compute").Add("t", (_, token) => new ValueTask(Task.Delay(Timeout.Infinite, token))));
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", (_, token) => new ValueTask(Task.Delay(Timeout.Infinite, token))));
         Subscribe<PeriodicTaskEvent>();
         manager.Tell(new Tick(1));
         ExpectMsg<PeriodicTaskStarted>();
@@ -91,7 +84,7 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
     public async Task Stop_gives_up_on_a_run_that_ignores_cancellation_after_shutdown_timeout()
     {
         using var gate = new Gate();
-        var manager = Manager(
+        var manager = ManualManager(
             new PeriodicTaskSet("compute").Add("t", (_, t) => gate.Wait(t, honourCancellation: false)),
             "actor-scheduler.shutdown-timeout = 2s");
         Subscribe<PeriodicTaskStarted>();
@@ -108,7 +101,7 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
     [Fact]
     public async Task Notify_when_ticked_answers_once_the_tick_is_processed()
     {
-        var manager = Manager(new PeriodicTaskSet("compute").Add("t", _ => { }));
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", _ => { }));
         var waiting = manager.Ask<Ticked>(new NotifyWhenTicked(2));
         manager.Tell(new Tick(1));
         await manager.Ask<TaskStatsReport>(GetTaskStats.Instance);
@@ -137,7 +130,7 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
                 lock (measurements) measurements.Add((instrument.Name, value, tagMap.GetValueOrDefault("task"), tagMap.GetValueOrDefault("outcome")));
         });
         listener.Start();
-        var manager = Manager(new PeriodicTaskSet("metered").Add("t", _ => { }));
+        var manager = ManualManager(new PeriodicTaskSet("metered").Add("t", _ => { }));
         Subscribe<PeriodicTaskSucceeded>();
         manager.Tell(new Tick(1));
         ExpectMsg<PeriodicTaskSucceeded>();

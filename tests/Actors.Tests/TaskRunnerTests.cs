@@ -10,18 +10,11 @@ namespace ActorScheduler.Tests;
 /// <summary>DESIGN.md section 3, items 6-8: isolation, overlap and timeout, with ticks sent by the test.</summary>
 public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
 {
-    private IActorRef Manager(PeriodicTaskSet set, string hocon = "")
-    {
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, Settings(hocon), withTicker: false));
-        manager.Tell(new Tick(0));
-        return manager;
-    }
-
     [Fact]
     public void A_hung_task_does_not_delay_another_tasks_dispatch_by_even_one_tick()
     {
         using var gate = new Gate();
-        var manager = Manager(new PeriodicTaskSet("compute")
+        var manager = ManualManager(new PeriodicTaskSet("compute")
             .Add("hangs", (_, t) => gate.Wait(t, honourCancellation: false))
             .Add("fast", _ => { }));
         Subscribe<PeriodicTaskSucceeded>();
@@ -43,7 +36,7 @@ public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
     public async Task Overlap_skip_does_not_start_a_run_while_the_last_is_in_flight_and_counts_an_overrun()
     {
         using var gate = new Gate();
-        var manager = Manager(new PeriodicTaskSet("compute").Add("slow", (_, t) => gate.Wait(t)));
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("slow", (_, t) => gate.Wait(t)));
         Subscribe<PeriodicTaskEvent>();
         manager.Tell(new Tick(1));
         Assert.Equal(1, ExpectMsg<PeriodicTaskStarted>().Tick);
@@ -63,7 +56,7 @@ public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
     public async Task Overlap_queue_starts_the_due_run_when_the_running_one_ends_with_at_most_one_pending()
     {
         using var gate = new Gate();
-        var manager = Manager(new PeriodicTaskSet("compute")
+        var manager = ManualManager(new PeriodicTaskSet("compute")
             .Add("slow", (_, t) => gate.Wait(t), new PeriodicTaskOptions { Overlap = OverlapMode.Queue }));
         Subscribe<PeriodicTaskEvent>();
         manager.Tell(new Tick(1));
@@ -85,7 +78,7 @@ public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
     public async Task Timeout_cancels_the_token_of_a_body_that_honours_it_and_counts_a_timed_out_run()
     {
         var cancelled = new TaskCompletionSource();
-        var manager = Manager(new PeriodicTaskSet("compute").Add("t", async (_, token) =>
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", async (_, token) =>
         {
             token.Register(() => cancelled.TrySetResult());
             await Task.Delay(Timeout.Infinite, token);
@@ -114,7 +107,7 @@ public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
     public void A_body_that_ignores_cancellation_is_reported_timed_out_and_no_new_run_starts_until_it_really_ends()
     {
         using var gate = new Gate();
-        var manager = Manager(new PeriodicTaskSet("compute")
+        var manager = ManualManager(new PeriodicTaskSet("compute")
             .Add("stubborn", (_, t) => gate.Wait(t, honourCancellation: false), new PeriodicTaskOptions { Timeout = TimeSpan.FromSeconds(5) }));
         Subscribe<PeriodicTaskEvent>();
         manager.Tell(new Tick(1));
@@ -134,7 +127,7 @@ public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
     public void Bodies_get_their_context()
     {
         PeriodicTaskContext? seen = null;
-        var manager = Manager(new PeriodicTaskSet("compute").Add("t", c => seen = c));
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", c => seen = c));
         Subscribe<PeriodicTaskSucceeded>();
         manager.Tell(new Tick(1));
         var succeeded = ExpectMsg<PeriodicTaskSucceeded>();

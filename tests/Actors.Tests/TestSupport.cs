@@ -38,6 +38,14 @@ public abstract class VirtualTimeTestKit : Akka.TestKit.Xunit2.TestKit
         return manager;
     }
 
+    /// <summary>Starts a manager without a ticker and sends it tick 0: the test sends the other ticks itself.</summary>
+    protected IActorRef ManualManager(PeriodicTaskSet set, string hocon = "")
+    {
+        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, Settings(hocon), withTicker: false));
+        manager.Tell(new Tick(0));
+        return manager;
+    }
+
     /// <summary>Advances virtual time one interval per tick, waiting each time until the manager has dispatched it.</summary>
     protected async Task AdvanceTicks(IActorRef manager, int ticks, TimeSpan interval)
     {
