@@ -1,0 +1,84 @@
+using System.Text;
+using ActorScheduler.Host.Configuration;
+using ActorScheduler.Scheduling;
+using ActorScheduler.Tasks;
+
+namespace ActorScheduler.Host.Cli;
+
+/// <summary><c>list</c>: the tasks in dispatch order, each with its schedule in words, its first due ticks and its options.</summary>
+public static class ListCommand
+{
+    public const int FirstRuns = 3;
+
+    public static string Render(HostPlan plan)
+    {
+        var settings = plan.Settings;
+        var clock = new TickClock(settings.InitialDelay, settings.PeriodicInterval);
+        var sb = new StringBuilder();
+        var disabled = plan.Tasks.Count(t => t.Options.IsDisabled);
+        sb.Append($"Task set {plan.Set.Name} from {plan.Source.Source}: {plan.Tasks.Count} tasks");
+        if (disabled > 0)
+            sb.Append($" ({disabled} disabled)");
+        sb.Append($", tick every {Durations.Format(settings.PeriodicInterval)}, tick 1 at +{Durations.Format(settings.InitialDelay)}");
+        if (settings.FuzzyDelay > TimeSpan.Zero)
+            sb.Append($" plus a random 0-{Durations.Format(settings.FuzzyDelay)}");
+        sb.AppendLine();
+
+        string[] header = ["TASK", "SCHEDULE", "FIRST DUE", "OPTIONS"];
+        var rows = plan.Tasks.Select(t => new[]
+        {
+            t.Name, t.Options.DescribeSchedule(settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t),
+        }).ToList();
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+        Append(sb, header, widths);
+        foreach (var row in rows)
+            Append(sb, row, widths);
+        if (rows.Count == 0)
+            sb.AppendLine("(no tasks: add entries with command = \"...\" under actor-scheduler.tasks, or assemblies)");
+        return sb.ToString();
+    }
+
+    /// <summary>The first due ticks of one task, with their offsets from the start: "tick 11 (+11s), tick 22 (+22s), ...".</summary>
+    public static string FirstDue(PeriodicTaskOptions options, TickClock clock)
+    {
+        if (options.IsDisabled)
+            return "never";
+        var schedule = new TaskSchedule([options], clock);
+        var due = new List<DueRun>(1);
+        var parts = new List<string>();
+        for (var i = 0; i < FirstRuns && schedule.NextDueTick(0) is { } tick; i++)
+        {
+            due.Clear();
+            schedule.Advance(tick, due);
+            parts.Add($"tick {tick} (+{Durations.Format(clock.OffsetOf(tick))})");
+        }
+
+        return string.Join(", ", parts) + ", ...";
+    }
+
+    private static string Options(HostPlan plan, PeriodicTaskDefinition task)
+    {
+        var o = task.Options;
+        var parts = new List<string>();
+        if (o.Timeout is { } timeout)
+            parts.Add($"timeout {Durations.Format(timeout)}");
+        if (o.Overlap == OverlapMode.Queue)
+            parts.Add("overlap queue");
+        if (plan.Commands.TryGetValue(task.Name, out var command))
+            parts.Add($"command: {command.Display}");
+        return string.Join("; ", parts);
+    }
+
+    private static void Append(StringBuilder sb, string[] cells, int[] widths)
+    {
+        for (var i = 0; i < cells.Length; i++)
+        {
+            if (i > 0)
+                sb.Append("  ");
+            sb.Append(i == cells.Length - 1 ? cells[i] : cells[i].PadRight(widths[i]));
+        }
+
+        sb.Length = sb.ToString().TrimEnd().Length;
+        sb.AppendLine();
+    }
+}
