@@ -51,6 +51,9 @@ public static partial class ConfigLoader
     /// <summary>Parses HOCON text; a syntax error names <paramref name="source"/> and, when the parser gives it, the line.</summary>
     public static Config Parse(string text, string source)
     {
+        // Akka's parser accepts some unbalanced braces silently: check them first, to name the line.
+        if (UnbalancedBracket(text) is { } bracket)
+            throw new HostConfigurationException($"{source}: line {bracket.Line}: not valid HOCON: {bracket.Problem}");
         try
         {
             // An empty file is a valid configuration with every default.
@@ -59,9 +62,8 @@ public static partial class ConfigLoader
         catch (Exception e)
         {
             var message = OneLine(e.Message);
-            var line = LineOf(e, message);
-            throw new HostConfigurationException(
-                $"{source}{(line is null ? "" : $":{line}")}: not valid HOCON{(line is null ? "" : $" (line {line})")}: {message}");
+            var line = LineOf(e, message) ?? LineOfPosition(text, message);
+            throw new HostConfigurationException($"{source}: {(line is null ? "" : $"line {line}: ")}not valid HOCON: {message}");
         }
     }
 
@@ -85,12 +87,88 @@ public static partial class ConfigLoader
         return again.Success && int.TryParse(again.Groups[1].Value, out var l) ? l : null;
     }
 
+    /// <summary>
+    /// The first bracket that does not match ('{' with '}', '[' with ']'), outside quoted strings and comments, or null.
+    /// </summary>
+    public static (int Line, string Problem)? UnbalancedBracket(string text)
+    {
+        var open = new Stack<(char Bracket, int Line)>();
+        var line = 1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            switch (c)
+            {
+                case '\n':
+                    line++;
+                    break;
+                case '#':
+                case '/' when i + 1 < text.Length && text[i + 1] == '/':
+                    while (i + 1 < text.Length && text[i + 1] != '\n')
+                        i++;
+                    break;
+                case '"' when i + 2 < text.Length && text[i + 1] == '"' && text[i + 2] == '"':
+                    var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
+                    var stop = end < 0 ? text.Length : end + 2;
+                    for (; i < stop; i++)
+                        if (text[i] == '\n')
+                            line++;
+                    if (end < 0)
+                        return (line, "a \"\"\" string is never closed.");
+                    break;
+                case '"':
+                    var started = line;
+                    for (i++; i < text.Length && text[i] != '"'; i++)
+                    {
+                        if (text[i] == '\\')
+                            i++;
+                        else if (text[i] == '\n')
+                            return (started, "a quoted string is not closed on its line.");
+                    }
+
+                    if (i >= text.Length)
+                        return (started, "a quoted string is never closed.");
+                    break;
+                case '{' or '[':
+                    open.Push((c, line));
+                    break;
+                case '}' or ']':
+                    var expected = c == '}' ? '{' : '[';
+                    if (open.Count == 0)
+                        return (line, $"'{c}' closes nothing.");
+                    var (bracket, at) = open.Pop();
+                    if (bracket != expected)
+                        return (line, $"'{c}' does not close the '{bracket}' opened on line {at}.");
+                    break;
+            }
+        }
+
+        return open.Count > 0 ? (open.Peek().Line, $"'{open.Peek().Bracket}' opened on line {open.Peek().Line} is never closed.") : null;
+    }
+
+    /// <summary>Akka's HOCON tokenizer reports "at position N" (a character offset): turn it into a 1-based line.</summary>
+    private static int? LineOfPosition(string text, string message)
+    {
+        var match = PositionPattern().Match(message);
+        if (!match.Success || !int.TryParse(match.Groups[1].Value, out var position))
+            return null;
+        position = Math.Clamp(position, 0, text.Length);
+        var line = 1;
+        for (var i = 0; i < position; i++)
+            if (text[i] == '\n')
+                line++;
+        return line;
+    }
+
     /// <summary>Collapses a multi-line message into one line.</summary>
     public static string OneLine(string text) =>
         WhiteSpaceRun().Replace(text.Replace("\r", " ").Replace("\n", " "), " ").Trim();
 
     [GeneratedRegex(@"[Ll]ine[: ]+(\d+)")]
     private static partial Regex LinePattern();
+
+    [GeneratedRegex(@"at position (\d+)")]
+    private static partial Regex PositionPattern();
 
     [GeneratedRegex(@"\s{2,}")]
     private static partial Regex WhiteSpaceRun();

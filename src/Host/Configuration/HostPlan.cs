@@ -5,6 +5,7 @@ using ActorScheduler.Host.Tasks;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
+using LogLevel = Akka.Event.LogLevel;
 
 namespace ActorScheduler.Host.Configuration;
 
@@ -22,8 +23,9 @@ public sealed class HostPlan
     private static readonly IReadOnlyList<string> HostKeys = ["demo"];
 
     private HostPlan(LoadedConfig source, PeriodicTaskSet set, PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> tasks,
-        IReadOnlyDictionary<string, CommandTask> commands, Props managerProps)
+        IReadOnlyDictionary<string, CommandTask> commands, Props managerProps, LogLevel logLevel)
     {
+        LogLevel = logLevel;
         Source = source;
         Set = set;
         Settings = settings;
@@ -44,6 +46,9 @@ public sealed class HostPlan
     /// <summary>The command tasks by name.</summary>
     public IReadOnlyDictionary<string, CommandTask> Commands { get; }
 
+    /// <summary>akka.loglevel: the level of Akka's logs and of the host's console.</summary>
+    public LogLevel LogLevel { get; }
+
     /// <summary>Props of the set's PeriodicTaskManager.</summary>
     public Props ManagerProps { get; }
 
@@ -57,6 +62,7 @@ public sealed class HostPlan
     {
         var config = source.Config;
         var settings = PeriodicTaskSettings.Create(config);
+        var logLevel = AkkaLevelOf(config);
         var demo = ReadDemoFlag(config);
 
         var set = new PeriodicTaskSet(source.SetName);
@@ -78,7 +84,22 @@ public sealed class HostPlan
 
         var tasks = settings.Resolve(set);
         var props = PeriodicTaskManager.Props(set, settings);
-        return new HostPlan(source, set, settings, tasks, commands, props);
+        return new HostPlan(source, set, settings, tasks, commands, props, logLevel);
+    }
+
+    /// <summary>akka.loglevel of the configuration (DEBUG, INFO, WARNING, ERROR; OFF keeps errors only).</summary>
+    public static LogLevel AkkaLevelOf(Config config)
+    {
+        var raw = config.HasPath("akka.loglevel") ? config.GetString("akka.loglevel", "INFO") ?? "INFO" : "INFO";
+        return raw.Trim().ToUpperInvariant() switch
+        {
+            "DEBUG" => LogLevel.DebugLevel,
+            "INFO" => LogLevel.InfoLevel,
+            "WARNING" or "WARN" => LogLevel.WarningLevel,
+            "ERROR" or "OFF" => LogLevel.ErrorLevel,
+            _ => throw new PeriodicTaskConfigurationException(
+                "akka.loglevel", $"\"{raw}\" is not allowed; use one of: DEBUG, INFO, WARNING, ERROR, OFF."),
+        };
     }
 
     private static bool ReadDemoFlag(Config config)

@@ -44,7 +44,7 @@ public sealed class HostRuntime : IAsyncDisposable
         HostPlan plan, Props managerProps, EventWriter? events, bool eventsToStdout, TaskCompletionSource<Exception> failure,
         Action<Messages.PeriodicTaskEvent>? onEvent = null)
     {
-        var akkaLevel = AkkaLevelOf(plan.EffectiveConfig);
+        var akkaLevel = plan.LogLevel;
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
             ApplicationName = SystemName,
@@ -57,6 +57,8 @@ public sealed class HostRuntime : IAsyncDisposable
         {
             var log = services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName);
             akka.AddHocon(plan.Source.Config, HoconAddMode.Prepend);
+            // The host stops the task set itself on SIGINT/SIGTERM (cancel, wait, summary) before the ActorSystem goes.
+            akka.AddHocon(ConfigurationFactory.ParseString("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off"), HoconAddMode.Prepend);
             if (eventsToStdout)
                 akka.AddHocon(ConfigurationFactory.ParseString("akka.stdout-loglevel = OFF"), HoconAddMode.Prepend);
             akka.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
@@ -109,20 +111,6 @@ public sealed class HostRuntime : IAsyncDisposable
             await d.DisposeAsync().ConfigureAwait(false);
         else
             _host.Dispose();
-    }
-
-    /// <summary>akka.loglevel of the configuration (DEBUG, INFO, WARNING, ERROR; OFF logs errors only).</summary>
-    public static AkkaLogLevel AkkaLevelOf(Config config)
-    {
-        var raw = config.HasPath("akka.loglevel") ? config.GetString("akka.loglevel", "INFO") : "INFO";
-        return raw.Trim().ToUpperInvariant() switch
-        {
-            "DEBUG" => AkkaLogLevel.DebugLevel,
-            "INFO" => AkkaLogLevel.InfoLevel,
-            "WARNING" or "WARN" => AkkaLogLevel.WarningLevel,
-            "ERROR" or "OFF" => AkkaLogLevel.ErrorLevel,
-            _ => throw new PeriodicTaskConfigurationException("akka.loglevel", $"\"{raw}\" is not allowed; use one of: DEBUG, INFO, WARNING, ERROR, OFF."),
-        };
     }
 
     private static LogLevel LevelOf(AkkaLogLevel level) => level switch

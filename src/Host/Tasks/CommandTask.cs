@@ -62,10 +62,9 @@ public sealed class CommandTask
         var command = config.GetValue("command");
         string? shell = null;
         List<string>? argv = null;
-        if (command.IsArray())
+        if (PluginLoader.ArrayOrNull(command) is { } items)
         {
             argv = [];
-            var items = command.GetArray();
             for (var i = 0; i < items.Count; i++)
             {
                 var item = items[i];
@@ -81,6 +80,8 @@ public sealed class CommandTask
         else
         {
             shell = command.GetString();
+            if (string.IsNullOrWhiteSpace(shell))
+                throw new PeriodicTaskConfigurationException(commandPath, "must be a non-empty string or a list [program, args...].");
         }
 
         string? workingDirectory = null;
