@@ -74,10 +74,10 @@ public class CommandLineTests
         Assert.True(result.ExitCode == 0, result.ToString());
         var lines = result.Stdout.Split('\n');
         string Line(string task) => lines.Single(l => l.StartsWith(task + " ", StringComparison.Ordinal));
-        Assert.Contains("every 11 ticks = 11s", Line("_sync_power_states"));
+        Assert.Contains("every 11 ticks = 11 s", Line("_sync_power_states"));
         Assert.Contains("tick 11 (+11s), tick 22 (+22s), tick 33 (+33s)", Line("_sync_power_states"));
-        Assert.Contains("every 41 ticks = 41s", Line("_run_image_cache_manager_pass"));
-        Assert.Contains("every tick = 1s", Line("update_available_resource"));
+        Assert.Contains("every 41 ticks = 41 s", Line("_run_image_cache_manager_pass"));
+        Assert.Contains("every tick = 1 s", Line("update_available_resource"));
         Assert.Contains("every 2s", Line("_sync_scheduler_instance_info"));
         Assert.Contains("disabled", Line("_poll_volume_usage"));
         Assert.Contains("command: df -P . | tail -n 1", Line("report-disk-usage"));
@@ -103,7 +103,7 @@ public class CommandLineTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Task set ops from", result.Stdout);
         Assert.Matches(@"backup\s+every 10m\s+tick 10 \(\+10m\), tick 20 \(\+20m\)", result.Stdout);
-        Assert.Matches(@"rotate\s+every 11 ticks = 11m, and at start\s+tick 0 \(\+0s\), tick 11 \(\+11m\), tick 22 \(\+22m\)", result.Stdout);
+        Assert.Matches(@"rotate\s+every 11 ticks = 660 s, and at start\s+tick 0 \(\+0s\), tick 11 \(\+11m\), tick 22 \(\+22m\)", result.Stdout);
         Assert.Contains("overlap queue; command: logrotate /etc/logrotate.conf", result.Stdout);
         Assert.Contains("timeout 30s; command: true", result.Stdout);
         Assert.Matches(@"off\s+disabled\s+never", result.Stdout);

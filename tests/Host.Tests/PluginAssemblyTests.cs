@@ -22,7 +22,7 @@ public class PluginAssemblyTests
         Assert.True(result.ExitCode == 0, result.ToString());
         var tasks = result.Stdout.Split('\n').Skip(2).Where(l => l.Length > 0).Select(l => l.Split(' ')[0]).ToList();
         Assert.Equal(["Beat", "every-other", "base-task", "derived-task"], tasks);
-        Assert.Matches(@"every-other\s+every 4 ticks = 4m", result.Stdout); // the operator's override
+        Assert.Matches(@"every-other\s+every 4 ticks = 240 s", result.Stdout); // the operator's override
         Assert.Matches(@"base-task\s+every 10m", result.Stdout);
         Assert.Matches(@"derived-task\s+disabled", result.Stdout);
     }

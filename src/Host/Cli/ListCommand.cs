@@ -27,7 +27,7 @@ public static class ListCommand
         string[] header = ["TASK", "SCHEDULE", "FIRST DUE", "OPTIONS"];
         var rows = plan.Tasks.Select(t => new[]
         {
-            t.Name, t.Options.DescribeSchedule(settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t),
+            t.Name, Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t),
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         Append(sb, header, widths);
@@ -37,6 +37,28 @@ public static class ListCommand
             sb.AppendLine("(no tasks: add entries with command = \"...\" under actor-scheduler.tasks, or assemblies)");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The schedule in words, as the issue and DESIGN.md put it: "every 11 ticks = 660 s" (a tick-counted task's real
+    /// period, in seconds), "every tick = 60 s", "every 10m" (spacing, in HOCON form), "disabled"; ", and at start" with
+    /// run-immediately.
+    /// </summary>
+    public static string Describe(PeriodicTaskOptions options, TimeSpan interval)
+    {
+        if (options.IsDisabled)
+            return "disabled";
+        var text = options.Spacing is { } spacing
+            ? $"every {Durations.Format(spacing)}"
+            : (options.TicksBetweenRuns ?? 0) is var n && n > 0
+                ? $"every {n + 1} ticks = {Seconds(interval * (n + 1))}"
+                : $"every tick = {Seconds(interval)}";
+        return options.RunImmediately ? text + ", and at start" : text;
+    }
+
+    private static string Seconds(TimeSpan period) =>
+        period.Ticks % TimeSpan.TicksPerSecond == 0
+            ? $"{period.Ticks / TimeSpan.TicksPerSecond} s"
+            : $"{period.TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} ms";
 
     /// <summary>The first due ticks of one task, with their offsets from the start: "tick 11 (+11s), tick 22 (+22s), ...".</summary>
     public static string FirstDue(PeriodicTaskOptions options, TickClock clock)
