@@ -160,6 +160,44 @@ public class RunTests
     }
 
     [Fact]
+    public async Task Remoting_configured_in_the_file_starts_with_the_system_named_actor_scheduler()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("remote.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              tasks { ping { command = "true" } }
+            }
+            akka {
+              actor.provider = remote
+              remote.dot-netty.tcp {
+                hostname = "127.0.0.1"
+                port = 0
+              }
+            }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "400ms"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"Remoting now listens on addresses: \[akka\.tcp://actor-scheduler@127\.0\.0\.1:\d+\]", result.Stdout);
+        Assert.Matches(@"ping\s+[1-9]", result.Stdout);
+    }
+
+    [Fact]
+    public async Task An_akka_setting_the_ActorSystem_rejects_is_exit_2_without_a_stack_trace()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("provider.conf", """akka.actor.provider = "No.Such.Provider, Nowhere" """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "1s"]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"error: {config}: the ActorSystem could not start: 'akka.actor.provider' is not a valid type name", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+    }
+
+    [Fact]
     public async Task The_events_file_cannot_be_created_is_exit_2()
     {
         using var dir = new TempDir();

@@ -39,6 +39,14 @@ public static class HostCli
             error.WriteLine($"error: {ConfigLoader.OneLine(e.Message)}");
             return ExitCodes.UsageError;
         }
+        catch (Exception e)
+        {
+            // Not a user mistake: still one line, with the type to report it by (ACTOR_SCHEDULER_DEBUG=1 shows the trace).
+            error.WriteLine($"error: unexpected {e.GetType().Name}: {ConfigLoader.OneLine(e.Message)}");
+            if (Environment.GetEnvironmentVariable("ACTOR_SCHEDULER_DEBUG") is "1")
+                error.WriteLine(e);
+            return ExitCodes.TaskFailed;
+        }
     }
 
     public static RootCommand Build(TextWriter output, TextWriter error)

@@ -87,13 +87,26 @@ public sealed class HostRuntime : IAsyncDisposable
     /// <summary>Starts the ActorSystem and the task set; an invalid akka.* setting is a configuration error.</summary>
     public async Task<IActorRef> StartAsync(string source)
     {
+        // Akka.Hosting also writes a failed start, stack trace included, with Console.WriteLine: hold what is written to
+        // Console.Out while starting, replay it when the start succeeds, and drop it when the host reports the failure
+        // on one line instead. (The console logger keeps its own writer and is not affected.)
+        var console = Console.Out;
+        var held = new StringWriter();
+        Console.SetOut(held);
         try
         {
             await _host.StartAsync().ConfigureAwait(false);
+            Console.SetOut(console);
+            console.Write(held.ToString());
         }
-        catch (Exception e) when (e is ConfigurationException or TypeLoadException or ArgumentException or FormatException)
+        catch (Exception e)
         {
-            throw new HostConfigurationException($"{source}: the ActorSystem rejected the configuration: {ConfigLoader.OneLine(e.Message)}");
+            Console.SetOut(console);
+            // An akka.* setting the ActorSystem rejects, a port already in use, ...: name the file and the reason.
+            var reason = e.InnerException is { } inner && e is TypeInitializationException or global::System.Reflection.TargetInvocationException
+                ? inner.Message
+                : e.Message;
+            throw new HostConfigurationException($"{source}: the ActorSystem could not start: {ConfigLoader.OneLine(reason)}");
         }
 
         return await Supervisor.Ask<IActorRef>(HostSupervisor.GetManager.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
