@@ -34,7 +34,7 @@ public static class RunCommand
             duration is { } d ? $"running for {Durations.Format(d)}" : "Ctrl+C stops");
 
         using var forElapsed = new CancellationTokenSource();
-        var timer = duration is { } limit ? Task.Delay(limit, forElapsed.Token) : Task.Delay(Timeout.Infinite, forElapsed.Token);
+        var timer = duration is { } limit ? DelayAsync(limit, forElapsed.Token) : Task.Delay(Timeout.Infinite, forElapsed.Token);
         var first = await Task.WhenAny(signals.Stopped, timer, failure.Task).ConfigureAwait(false);
         await forElapsed.CancelAsync().ConfigureAwait(false);
 
@@ -82,6 +82,17 @@ public static class RunCommand
             ? $"error: task '{f.TaskName}' failed and raise-on-error is on: {ConfigLoader.OneLine(f.Message)}"
             : $"error: the task manager failed: {ConfigLoader.OneLine(failed.Message)}");
         return ExitCodes.TaskFailed;
+    }
+
+    /// <summary>Task.Delay for any duration (Task.Delay itself stops at about 49 days).</summary>
+    private static async Task DelayAsync(TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            var left = TimeSpan.FromSeconds((double)(end - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+            await Task.Delay(left < TimeSpan.FromDays(1) ? left : TimeSpan.FromDays(1), cancellationToken).ConfigureAwait(false);
+        }
     }
 }
 
