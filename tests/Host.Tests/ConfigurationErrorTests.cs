@@ -81,6 +81,25 @@ public class ConfigurationErrorTests
     }
 
     [Fact]
+    public async Task Includes_resolve_against_the_including_file_and_their_errors_name_the_included_file()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("conf.d"));
+        dir.Write("conf.d/tasks.conf", "actor-scheduler.tasks.backup { command = \"true\", spacing = 10m }\n");
+        dir.Write("conf.d/broken.conf", "actor-scheduler {\n  tasks {\n");
+        var main = dir.Write("main.conf", "include \"conf.d/tasks.conf\"\nactor-scheduler.periodic-interval = 1m\n");
+        var bad = dir.Write("bad.conf", "include \"conf.d/broken.conf\"\n");
+
+        var ok = await HostProcess.RunAsync(dir.Path, ["list", "--config", main]);
+        var broken = await HostProcess.RunAsync(dir.Path, ["validate", "--config", bad]);
+
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Matches(@"backup\s+every 10m", ok.Stdout);
+        Assert.Equal(2, broken.ExitCode);
+        Assert.Contains("conf.d/broken.conf: line 2: not valid HOCON", broken.Stderr);
+    }
+
+    [Fact]
     public async Task A_directory_given_as_config_is_exit_2_naming_it()
     {
         using var dir = new TempDir();

@@ -16,7 +16,7 @@ public static class ListCommand
         var clock = new TickClock(settings.InitialDelay, settings.PeriodicInterval);
         var sb = new StringBuilder();
         var disabled = plan.Tasks.Count(t => t.Options.IsDisabled);
-        sb.Append($"Task set {plan.Set.Name} from {plan.Source.Source}: {plan.Tasks.Count} tasks");
+        sb.Append($"Task set {plan.Set.Name} from {plan.Source.Source}: {plan.Tasks.Count} task{(plan.Tasks.Count == 1 ? "" : "s")}");
         if (disabled > 0)
             sb.Append($" ({disabled} disabled)");
         sb.Append($", tick every {Durations.Format(settings.PeriodicInterval)}, tick 1 at +{Durations.Format(settings.InitialDelay)}");

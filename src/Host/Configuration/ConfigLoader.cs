@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace ActorScheduler.Host.Configuration;
 
@@ -45,11 +46,11 @@ public static partial class ConfigLoader
             throw new HostConfigurationException($"{path}: cannot read the configuration file: {OneLine(e.Message)}");
         }
 
-        return new LoadedConfig(Parse(text, path), path, Path.GetDirectoryName(full)!, SetNameOf(full), IsBuiltIn: false);
+        return new LoadedConfig(Parse(text, path, Path.GetDirectoryName(full)), path, Path.GetDirectoryName(full)!, SetNameOf(full), IsBuiltIn: false);
     }
 
     /// <summary>Parses HOCON text; a syntax error names <paramref name="source"/> and, when the parser gives it, the line.</summary>
-    public static Config Parse(string text, string source)
+    public static Config Parse(string text, string source, string? includeDirectory = null)
     {
         // Akka's parser accepts some unbalanced braces silently: check them first, to name the line.
         if (UnbalancedBracket(text) is { } bracket)
@@ -57,7 +58,13 @@ public static partial class ConfigLoader
         try
         {
             // An empty file is a valid configuration with every default.
-            return string.IsNullOrWhiteSpace(text) ? Config.Empty : ConfigurationFactory.ParseString(text);
+            return string.IsNullOrWhiteSpace(text)
+                ? Config.Empty
+                : ConfigurationFactory.ParseString(text, Includes(includeDirectory ?? Directory.GetCurrentDirectory(), source, 0));
+        }
+        catch (HostConfigurationException)
+        {
+            throw; // an included file's own error, which names that file
         }
         catch (Exception e)
         {
@@ -66,6 +73,33 @@ public static partial class ConfigLoader
             throw new HostConfigurationException($"{source}: {(line is null ? "" : $"line {line}: ")}not valid HOCON: {message}");
         }
     }
+
+    /// <summary>HOCON <c>include "file.conf"</c>: relative to the including file's folder, at most 16 levels deep.</summary>
+    private static Func<string, HoconRoot> Includes(string directory, string source, int depth) => name =>
+    {
+        if (depth >= 16)
+            throw new HostConfigurationException($"{source}: include \"{name}\": includes nest more than 16 levels (a cycle?).");
+        var full = Path.GetFullPath(name, directory);
+        if (!File.Exists(full))
+            throw new HostConfigurationException($"{source}: include \"{name}\": file not found ({full}).");
+        var text = File.ReadAllText(full);
+        if (UnbalancedBracket(text) is { } bracket)
+            throw new HostConfigurationException($"{name}: line {bracket.Line}: not valid HOCON: {bracket.Problem}");
+        try
+        {
+            return Parser.Parse(text, Includes(Path.GetDirectoryName(full)!, name, depth + 1));
+        }
+        catch (HostConfigurationException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            var message = OneLine(e.Message);
+            var line = LineOf(e, message) ?? LineOfPosition(text, message);
+            throw new HostConfigurationException($"{name}: {(line is null ? "" : $"line {line}: ")}not valid HOCON: {message}");
+        }
+    };
 
     /// <summary>The set name for a file: its name without extension when that is a valid actor name, else "host".</summary>
     public static string SetNameOf(string file)

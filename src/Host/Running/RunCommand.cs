@@ -29,7 +29,7 @@ public static class RunCommand
         var manager = await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
         var log = runtime.Log;
-        log.LogInformation("{Set}: {Count} tasks from {Source}, tick every {Interval}; {Until}",
+        log.LogInformation("{Set}: {Count} task(s) from {Source}, tick every {Interval}; {Until}",
             plan.Set.Name, plan.Tasks.Count, plan.Source.Source, Durations.Format(plan.Settings.PeriodicInterval),
             duration is { } d ? $"running for {Durations.Format(d)}" : "Ctrl+C stops");
 
