@@ -19,7 +19,11 @@ public class RunTests
         Assert.Contains("ERROR Error during ComputeManager._heal_instance_info_cache: network info cache refresh", result.Stdout);
         Assert.Matches(@"WARN  ComputeManager.update_available_resource is due on tick \d but its run of tick \d is still in flight", result.Stdout);
         Assert.Contains("Summary of ComputeManager", result.Stdout);
-        Assert.Matches(@"_heal_instance_info_cache\s+3\s+2\s+1\s+0\s+0\s+0", result.Stdout);
+        var heal = Regex.Match(result.Stdout, @"_heal_instance_info_cache\s+(\d+)\s+(\d+)\s+(\d+)\s");
+        Assert.True(heal.Success, result.Stdout);
+        Assert.InRange(int.Parse(heal.Groups[1].Value), 3, 4);   // ticks 1-3 (4 if the stop came late)
+        Assert.InRange(int.Parse(heal.Groups[3].Value), 1, 2);   // the failure of tick 3, and the others unaffected
+        Assert.Matches(@"_poll_rebooting_instances\s+[34]\s+[34]\s+[01]\s", result.Stdout);
 
         var all = Event.ReadFile(events);
         Assert.Contains(all, e => e is { Name: "failed", Task: "_heal_instance_info_cache", Tick: 3 });
