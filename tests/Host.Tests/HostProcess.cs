@@ -20,9 +20,26 @@ public sealed class HostProcess : IDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    static HostProcess()
+    {
+        // A test run started in the background by a non-interactive shell inherits SIGINT as ignored, every child
+        // inherits that, and .NET keeps an ignored SIGINT ignored: the host could never see Ctrl+C. Give the hosts the
+        // default disposition back (only when it is ignored here, so the test runner's own handler is left alone).
+        if (OperatingSystem.IsLinux() && SignalIgnored(SigInt))
+            Native.signal(SigInt, IntPtr.Zero /* SIG_DFL */);
+    }
+
     private HostProcess(Process process)
     {
         _process = process;
+    }
+
+    private static bool SignalIgnored(int signal)
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null
+               && ulong.TryParse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, null, out var mask)
+               && (mask & (1UL << (signal - 1))) != 0;
     }
 
     /// <summary>Debug or Release: the configuration this test assembly was built in (the host was built with it).</summary>
@@ -163,6 +180,9 @@ public sealed class HostProcess : IDisposable
     {
         [DllImport("libc", SetLastError = true)]
         public static extern int kill(int pid, int sig);
+
+        [DllImport("libc")]
+        public static extern IntPtr signal(int signum, IntPtr handler);
     }
 }
 
