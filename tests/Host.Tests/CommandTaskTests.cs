@@ -27,7 +27,7 @@ public class CommandTaskTests
             }
             """);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "480ms"]);
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "650ms"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var shell = File.ReadAllLines(dir.File("shell.out"));

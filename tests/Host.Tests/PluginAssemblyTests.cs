@@ -42,7 +42,7 @@ public class PluginAssemblyTests
             """);
         var output = dir.File("beats.txt");
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "450ms"],
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "650ms"],
             new Dictionary<string, string> { ["SAMPLE_TASKS_OUT"] = output });
 
         Assert.True(result.ExitCode == 0, result.ToString());

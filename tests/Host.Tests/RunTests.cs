@@ -151,15 +151,15 @@ public class RunTests
         var config = dir.Write("debug.conf", """
             actor-scheduler {
               periodic-interval = 100ms
-              tasks { rare { command = "true", ticks-between-runs = 3 } }
+              tasks { rare { command = "true", ticks-between-runs = 1 } }
             }
             akka.loglevel = DEBUG
             """);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "450ms"]);
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "700ms"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("DEBUG Skipping debug.rare, 3 ticks left until next run", result.Stdout);
+        Assert.Contains("DEBUG Skipping debug.rare, 1 ticks left until next run", result.Stdout);
         Assert.Contains("DEBUG Running periodic task debug.rare", result.Stdout);
     }
 
