@@ -32,8 +32,6 @@ public sealed class HostRuntime : IAsyncDisposable
 
     public ILogger Log { get; }
 
-    public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
-
     public IActorRef Reporter => _host.Services.GetRequiredService<IRequiredActor<RunReporter>>().ActorRef;
 
     public IActorRef Supervisor => _host.Services.GetRequiredService<IRequiredActor<HostSupervisor>>().ActorRef;
