@@ -1,0 +1,106 @@
+using System.Text;
+using ActorScheduler.Host.Configuration;
+using ActorScheduler.Scheduling;
+using ActorScheduler.Tasks;
+
+namespace ActorScheduler.Host.Cli;
+
+/// <summary><c>list</c>: the tasks in dispatch order, each with its schedule in words, its first due ticks and its options.</summary>
+public static class ListCommand
+{
+    public const int FirstRuns = 3;
+
+    public static string Render(HostPlan plan)
+    {
+        var settings = plan.Settings;
+        var clock = new TickClock(settings.InitialDelay, settings.PeriodicInterval);
+        var sb = new StringBuilder();
+        var disabled = plan.Tasks.Count(t => t.Options.IsDisabled);
+        sb.Append($"Task set {plan.Set.Name} from {plan.Source.Source}: {plan.Tasks.Count} task{(plan.Tasks.Count == 1 ? "" : "s")}");
+        if (disabled > 0)
+            sb.Append($" ({disabled} disabled)");
+        sb.Append($", tick every {Durations.Format(settings.PeriodicInterval)}, tick 1 at +{Durations.Format(settings.InitialDelay)}");
+        if (settings.FuzzyDelay > TimeSpan.Zero)
+            sb.Append($" plus a random 0-{Durations.Format(settings.FuzzyDelay)}");
+        sb.AppendLine();
+
+        string[] header = ["TASK", "SCHEDULE", "FIRST DUE", "OPTIONS"];
+        var rows = plan.Tasks.Select(t => new[]
+        {
+            t.Name, Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t),
+        }).ToList();
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+        Append(sb, header, widths);
+        foreach (var row in rows)
+            Append(sb, row, widths);
+        if (rows.Count == 0)
+            sb.AppendLine("(no tasks: add entries with command = \"...\" under actor-scheduler.tasks, or assemblies)");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The schedule in words, as the issue and DESIGN.md put it: "every 11 ticks = 660 s" (a tick-counted task's real
+    /// period, in seconds), "every tick = 60 s", "every 10m" (spacing, in HOCON form), "disabled"; ", and at start" with
+    /// run-immediately.
+    /// </summary>
+    public static string Describe(PeriodicTaskOptions options, TimeSpan interval)
+    {
+        if (options.IsDisabled)
+            return "disabled";
+        var text = options.Spacing is { } spacing
+            ? $"every {Durations.Format(spacing)}"
+            : (options.TicksBetweenRuns ?? 0) is var n && n > 0
+                ? $"every {n + 1} ticks = {Seconds(interval * (n + 1))}"
+                : $"every tick = {Seconds(interval)}";
+        return options.RunImmediately ? text + ", and at start" : text;
+    }
+
+    private static string Seconds(TimeSpan period) =>
+        period.Ticks % TimeSpan.TicksPerSecond == 0
+            ? $"{period.Ticks / TimeSpan.TicksPerSecond} s"
+            : $"{period.TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} ms";
+
+    /// <summary>The first due ticks of one task, with their offsets from the start: "tick 11 (+11s), tick 22 (+22s), ...".</summary>
+    public static string FirstDue(PeriodicTaskOptions options, TickClock clock)
+    {
+        if (options.IsDisabled)
+            return "never";
+        var schedule = new TaskSchedule([options], clock);
+        var due = new List<DueRun>(1);
+        var parts = new List<string>();
+        for (var i = 0; i < FirstRuns && schedule.NextDueTick(0) is { } tick; i++)
+        {
+            due.Clear();
+            schedule.Advance(tick, due);
+            parts.Add($"tick {tick} (+{Durations.Format(clock.OffsetOf(tick))})");
+        }
+
+        return string.Join(", ", parts) + ", ...";
+    }
+
+    private static string Options(HostPlan plan, PeriodicTaskDefinition task)
+    {
+        var o = task.Options;
+        var parts = new List<string>();
+        if (o.Timeout is { } timeout)
+            parts.Add($"timeout {Durations.Format(timeout)}");
+        if (o.Overlap == OverlapMode.Queue)
+            parts.Add("overlap queue");
+        if (plan.Commands.TryGetValue(task.Name, out var command))
+            parts.Add($"command: {command.Display}");
+        return string.Join("; ", parts);
+    }
+
+    private static void Append(StringBuilder sb, string[] cells, int[] widths)
+    {
+        for (var i = 0; i < cells.Length; i++)
+        {
+            if (i > 0)
+                sb.Append("  ");
+            sb.Append(i == cells.Length - 1 ? cells[i] : cells[i].PadRight(widths[i]));
+        }
+
+        sb.Length = sb.ToString().TrimEnd().Length;
+        sb.AppendLine();
+    }
+}

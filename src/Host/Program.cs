@@ -1,0 +1,3 @@
+using ActorScheduler.Host.Cli;
+
+return await HostCli.RunAsync(args).ConfigureAwait(false);

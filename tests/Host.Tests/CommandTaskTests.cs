@@ -1,0 +1,114 @@
+using Xunit;
+
+namespace ActorScheduler.Host.Tests;
+
+/// <summary>Command tasks: shell and list forms, environment, working directory, exit codes, timeouts with a process tree.</summary>
+public class CommandTaskTests
+{
+    [Fact]
+    public async Task A_command_gets_its_task_tick_scheduled_time_environment_and_working_directory()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("work"));
+        var config = dir.Write("env.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              tasks {
+                shell {
+                  command = "echo \"$ACTOR_SCHEDULER_TASK $ACTOR_SCHEDULER_TICK $ACTOR_SCHEDULER_SCHEDULED_AT $GREETING $(pwd)\" >> ../shell.out"
+                  working-directory = "work"
+                  environment { GREETING = hello }
+                  ticks-between-runs = 1
+                }
+                argv {
+                  command = ["/bin/sh", "-c", "echo \"$ACTOR_SCHEDULER_TASK $1\" >> argv.out", "sh", "literal $HOME"]
+                }
+              }
+            }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "650ms"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var shell = File.ReadAllLines(dir.File("shell.out"));
+        Assert.NotEmpty(shell);
+        var first = shell[0].Split(' ');
+        Assert.Equal("shell", first[0]);
+        Assert.Equal("2", first[1]); // ticks-between-runs = 1: ticks 2, 4, ...
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", first[2]);
+        Assert.Equal("hello", first[3]);
+        Assert.Equal(dir.File("work"), first[4]);
+        // A list runs without a shell: "$HOME" reaches the program as written.
+        Assert.Contains("argv literal $HOME", File.ReadAllLines(dir.File("argv.out")));
+    }
+
+    [Fact]
+    public async Task A_non_zero_exit_fails_the_run_with_the_code_and_the_last_lines_of_stderr()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("fail.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              initial-delay = 0s
+              tasks {
+                noisy { command = "for i in 1 2 3 4 5 6 7; do echo \"err $i\" >&2; done; echo out; exit 7", run-immediately = on, spacing = 1h }
+                missing { command = ["/no/such/program"], run-immediately = on, spacing = 1h }
+              }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "400ms", "--events", events]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var all = Event.ReadFile(events);
+        Assert.Equal("exit code 7: err 3 | err 4 | err 5 | err 6 | err 7", all.Single(e => e is { Name: "failed", Task: "noisy" }).Error);
+        Assert.StartsWith("cannot start '/no/such/program'", all.Single(e => e is { Name: "failed", Task: "missing" }).Error);
+    }
+
+    [Fact]
+    public async Task A_timeout_kills_the_command_whole_process_tree()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("tree.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              initial-delay = 0s
+              tasks {
+                tree { command = "sleep 30 & echo $! > child.pid; sleep 30", timeout = 300ms, run-immediately = on, spacing = 1h }
+              }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "900ms", "--events", events]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(Event.ReadFile(events), e => e is { Name: "timed-out", Task: "tree", Error: "timed out after 300ms" });
+        var child = int.Parse(File.ReadAllText(dir.File("child.pid")).Trim());
+        Assert.False(HostProcess.IsAlive(child), $"background child {child} of the timed-out command is still running");
+        Assert.Matches(@"tree\s+1\s+0\s+0\s+1\s", result.Stdout);
+    }
+
+    [Fact]
+    public async Task A_chatty_command_succeeds_with_its_output_logged_at_debug()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("chatty.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              initial-delay = 0s
+              tasks {
+                chatty { command = "seq 1 200000; echo last-line-of-stdout", run-immediately = on, spacing = 1h }
+              }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "1500ms", "--events", events]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(Event.ReadFile(events), e => e is { Name: "succeeded", Task: "chatty" });
+        Assert.DoesNotContain("last-line-of-stdout", result.Stdout); // output is logged at debug only
+    }
+}

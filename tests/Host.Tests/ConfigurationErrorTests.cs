@@ -1,0 +1,124 @@
+using Xunit;
+
+namespace ActorScheduler.Host.Tests;
+
+/// <summary>Every configuration mistake: exit code 2, one line naming the full key path (or the file and line).</summary>
+public class ConfigurationErrorTests
+{
+    public static TheoryData<string, string, string> BadConfigurations => new()
+    {
+        // description, configuration, text the one-line error must contain
+        { "typo in a root key", "actor-scheduler.periodic-intervall = 1s",
+            "actor-scheduler.periodic-intervall: unknown key; did you mean 'periodic-interval'?" },
+        { "not a duration", "actor-scheduler.periodic-interval = fast",
+            "actor-scheduler.periodic-interval: \"fast\" is not a duration" },
+        { "zero interval", "actor-scheduler.periodic-interval = 0s", "actor-scheduler.periodic-interval: must be > 0" },
+        { "bad boolean", "actor-scheduler.raise-on-error = maybe", "actor-scheduler.raise-on-error: \"maybe\" is not a boolean" },
+        { "negative ticks", "actor-scheduler.tasks.backup { command = \"true\", ticks-between-runs = -1 }",
+            "actor-scheduler.tasks.backup.ticks-between-runs: -1 is not allowed" },
+        { "ticks and spacing", "actor-scheduler.tasks.backup { command = \"true\", ticks-between-runs = 2, spacing = 1m }",
+            "actor-scheduler.tasks.backup.spacing: set ticks-between-runs or spacing, not both" },
+        { "typo in a task key", "actor-scheduler.tasks.backup { command = \"true\", spacng = 1m }",
+            "actor-scheduler.tasks.backup.spacng: unknown key; did you mean 'spacing'?" },
+        { "bad overlap", "actor-scheduler.tasks.backup { command = \"true\", overlap = sometimes }",
+            "actor-scheduler.tasks.backup.overlap: \"sometimes\" is not allowed; use one of: skip, queue" },
+        { "zero timeout", "actor-scheduler.tasks.backup { command = \"true\", timeout = 0s }",
+            "actor-scheduler.tasks.backup.timeout: must be > 0, or infinite" },
+        { "entry naming no task", "actor-scheduler.tasks.ghost { spacing = 1m }",
+            "actor-scheduler.tasks.ghost: no task named 'ghost'" },
+        { "empty command list", "actor-scheduler.tasks.backup { command = [] }", "actor-scheduler.tasks.backup.command" },
+        { "missing working directory", "actor-scheduler.tasks.backup { command = \"true\", working-directory = \"no/such/dir\" }",
+            "actor-scheduler.tasks.backup.working-directory: directory \"no/such/dir\" does not exist" },
+        { "nested environment", "actor-scheduler.tasks.backup { command = \"true\"\n environment { A { B = 1 } } }",
+            "actor-scheduler.tasks.backup.environment.A: must be a string or number" },
+        { "environment without command", "actor-scheduler.tasks.x { environment { A = 1 } }",
+            "actor-scheduler.tasks.x.environment: only applies to a command task" },
+        { "cluster scope", "actor-scheduler.tasks.backup { command = \"true\", scope = cluster }",
+            "actor-scheduler.tasks.backup.scope: cluster is not built yet" },
+        { "missing plugin assembly", "actor-scheduler.assemblies = [\"plugins/Missing.dll\"]",
+            "actor-scheduler.assemblies[0]: assembly \"plugins/Missing.dll\" not found" },
+        { "assemblies not a list", "actor-scheduler.assemblies = \"Tasks.dll\"", "actor-scheduler.assemblies: must be a list" },
+        { "typo in the host section", "actor-scheduler-host.dmo = on", "actor-scheduler-host.dmo: unknown key; did you mean 'demo'?" },
+        { "bad akka log level", "akka.loglevel = LOUD", "akka.loglevel: \"LOUD\" is not allowed" },
+        { "state store not built", "actor-scheduler.state.store = sql", "actor-scheduler.state.store" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadConfigurations))]
+    public async Task A_bad_configuration_is_exit_2_naming_the_key_path(string description, string hocon, string expected)
+    {
+        _ = description;
+        using var dir = new TempDir();
+        var config = dir.Write("bad.conf", hocon);
+
+        foreach (var command in new[] { "validate", "run" })
+        {
+            var result = await HostProcess.RunAsync(dir.Path, [command, "--config", config]);
+
+            Assert.True(result.ExitCode == 2, $"{command}: {result}");
+            Assert.Contains(expected, result.Stderr);
+            Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.DoesNotContain("   at ", result.Stderr + result.Stdout);
+        }
+    }
+
+    [Theory]
+    [InlineData("actor-scheduler {\n  periodic-interval = 1s\n  tasks {\n    a { command = \"true\" }\n", 3, "never closed")]
+    [InlineData("actor-scheduler {\n  periodic-interval = 1s\n}\n}\n", 4, "closes nothing")]
+    [InlineData("actor-scheduler {\n  tasks {\n    a { command = \"true }\n  }\n}\n", 3, "quoted string")]
+    [InlineData("actor-scheduler {\n  periodic-interval = 1s\n  tasks { a { environment { X = 1 }, command = \"true\" } }\n}\n", 3, "not valid HOCON")]
+    public async Task A_HOCON_syntax_error_names_the_file_and_the_line(string text, int line, string expected)
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("broken.conf", text);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["validate", "--config", config]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"broken.conf: line {line}: not valid HOCON", result.Stderr);
+        Assert.Contains(expected, result.Stderr);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task Includes_resolve_against_the_including_file_and_their_errors_name_the_included_file()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("conf.d"));
+        dir.Write("conf.d/tasks.conf", "actor-scheduler.tasks.backup { command = \"true\", spacing = 10m }\n");
+        dir.Write("conf.d/broken.conf", "actor-scheduler {\n  tasks {\n");
+        var main = dir.Write("main.conf", "include \"conf.d/tasks.conf\"\nactor-scheduler.periodic-interval = 1m\n");
+        var bad = dir.Write("bad.conf", "include \"conf.d/broken.conf\"\n");
+
+        var ok = await HostProcess.RunAsync(dir.Path, ["list", "--config", main]);
+        var broken = await HostProcess.RunAsync(dir.Path, ["validate", "--config", bad]);
+
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Matches(@"backup\s+every 10m", ok.Stdout);
+        Assert.Equal(2, broken.ExitCode);
+        Assert.Contains("conf.d/broken.conf: line 2: not valid HOCON", broken.Stderr);
+    }
+
+    [Fact]
+    public async Task A_directory_given_as_config_is_exit_2_naming_it()
+    {
+        using var dir = new TempDir();
+
+        var result = await HostProcess.RunAsync(dir.Path, ["list", "--config", dir.Path]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{dir.Path}: is a directory", result.Stderr);
+    }
+
+    [Fact]
+    public async Task An_empty_file_is_a_valid_configuration_with_no_tasks()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("empty.conf", "");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["validate", "--config", config]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("valid: task set empty, 0 tasks", result.Stdout);
+    }
+}

@@ -1,0 +1,214 @@
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace ActorScheduler.Host.Tests;
+
+/// <summary><c>run</c>: the task set live, with the events file, the summary and the exit codes.</summary>
+public class RunTests
+{
+    [Fact]
+    public async Task The_built_in_demo_shows_runs_a_failure_and_overruns_within_a_few_seconds()
+    {
+        using var dir = new TempDir();
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--for", "3600ms", "--events", events]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"INFO  _poll_rebooting_instances tick 1: succeeded in \d+ ms", result.Stdout);
+        Assert.Contains("ERROR Error during ComputeManager._heal_instance_info_cache: network info cache refresh", result.Stdout);
+        Assert.Matches(@"WARN  ComputeManager.update_available_resource is due on tick \d but its run of tick \d is still in flight", result.Stdout);
+        Assert.Contains("Summary of ComputeManager", result.Stdout);
+        var heal = Regex.Match(result.Stdout, @"_heal_instance_info_cache\s+(\d+)\s+(\d+)\s+(\d+)\s");
+        Assert.True(heal.Success, result.Stdout);
+        Assert.InRange(int.Parse(heal.Groups[1].Value), 3, 4);   // ticks 1-3 (4 if the stop came late)
+        Assert.InRange(int.Parse(heal.Groups[3].Value), 1, 2);   // the failure of tick 3, and the others unaffected
+        Assert.Matches(@"_poll_rebooting_instances\s+[34]\s+[34]\s+[01]\s", result.Stdout);
+
+        var all = Event.ReadFile(events);
+        Assert.Contains(all, e => e is { Name: "failed", Task: "_heal_instance_info_cache", Tick: 3 });
+        Assert.Contains(all, e => e is { Name: "overrun", Task: "update_available_resource" });
+        Assert.Contains(all, e => e is { Name: "succeeded", Task: "_sync_scheduler_instance_info", Tick: 2 });
+    }
+
+    [Fact]
+    public async Task Events_carry_exactly_the_contract_fields_for_each_kind()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("ev.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              initial-delay = 0s
+              tasks {
+                ok { command = "true" }
+                bad { command = "echo 'line one' >&2; echo 'disk full' >&2; exit 3", run-immediately = on, spacing = 1h }
+                slow { command = "sleep 5", timeout = 200ms, run-immediately = on, spacing = 1h }
+                busy { command = "sleep 0.35", ticks-between-runs = 0 }
+              }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "900ms", "--events", events]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = File.ReadAllLines(events);
+        Assert.NotEmpty(lines);
+        var all = lines.Select(Event.ParseLine).ToList();
+        foreach (var e in all)
+        {
+            var fields = e.Raw.EnumerateObject().Select(p => p.Name).ToList();
+            string[] expected = e.Name switch
+            {
+                "started" or "overrun" or "missed" => ["event", "task", "tick", "time"],
+                "succeeded" => ["event", "task", "tick", "time", "durationMs"],
+                "failed" or "timed-out" => ["event", "task", "tick", "time", "durationMs", "error"],
+                var other => throw new Xunit.Sdk.XunitException($"unexpected event '{other}'"),
+            };
+            Assert.Equal(expected, fields);
+        }
+
+        Assert.All(lines, l => Assert.Matches(new Regex("\"time\":\"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\""), l));
+        var failed = all.First(e => e is { Name: "failed", Task: "bad" });
+        Assert.Equal("exit code 3: line one | disk full", failed.Error);
+        Assert.Equal(0, failed.Tick);
+        var timedOut = all.Single(e => e is { Name: "timed-out", Task: "slow" });
+        Assert.Equal("timed out after 200ms", timedOut.Error);
+        Assert.InRange(timedOut.DurationMs!.Value, 190, 1000);
+        Assert.Contains(all, e => e is { Name: "overrun", Task: "busy" });
+        Assert.Contains(all, e => e is { Name: "succeeded", Task: "ok" });
+        var started = all.First(e => e is { Name: "started", Task: "ok" });
+        var succeeded = all.First(e => e is { Name: "succeeded", Task: "ok" } && e.Tick == started.Tick);
+        Assert.True(succeeded.Time >= started.Time);
+    }
+
+    [Fact]
+    public async Task Events_to_standard_output_send_the_logs_and_summary_to_standard_error()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("quiet.conf", """
+            actor-scheduler { periodic-interval = 100ms, tasks { ok { command = "echo chatty" } } }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "450ms", "--events", "-"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var events = Event.Parse(result.Stdout);
+        Assert.Contains(events, e => e is { Name: "succeeded", Task: "ok" });
+        Assert.Contains("Summary of quiet", result.Stderr);
+        Assert.Contains("ok tick 1: succeeded", result.Stderr);
+    }
+
+    [Fact]
+    public async Task With_raise_on_error_a_failure_ends_run_with_exit_1_naming_the_task()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("strict.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              raise-on-error = on
+              tasks {
+                fine { command = "true" }
+                broken { command = "echo 'disk full' >&2; exit 4", ticks-between-runs = 2 }
+              }
+            }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "20s"]);
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("error: task 'broken' failed and raise-on-error is on: Error during strict.broken: exit code 4: disk full", result.Stderr);
+        Assert.Matches(@"broken\s+1\s+0\s+1\s", result.Stdout);
+    }
+
+    [Fact]
+    public async Task Without_raise_on_error_failures_are_logged_and_counted_and_run_exits_0()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("lenient.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              tasks {
+                fine { command = "true" }
+                broken { command = "exit 4" }
+              }
+            }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "550ms"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("ERROR Error during lenient.broken: exit code 4", result.Stdout);
+        Assert.Matches(@"broken\s+(\d+)\s+0\s+\1\s", result.Stdout); // every run failed
+        var fine = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"fine\s+(\d+)\s+(\d+)\s");
+        Assert.True(int.Parse(fine.Groups[2].Value) >= 3, result.Stdout); // and the other task kept running and succeeding
+    }
+
+    [Fact]
+    public async Task Akka_settings_in_the_file_reach_the_ActorSystem()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("debug.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              tasks { rare { command = "true", ticks-between-runs = 1 } }
+            }
+            akka.loglevel = DEBUG
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "700ms"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("DEBUG Skipping debug.rare, 1 ticks left until next run", result.Stdout);
+        Assert.Contains("DEBUG Running periodic task debug.rare", result.Stdout);
+    }
+
+    [Fact]
+    public async Task Remoting_configured_in_the_file_starts_with_the_system_named_actor_scheduler()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("remote.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              tasks { ping { command = "true" } }
+            }
+            akka {
+              actor.provider = remote
+              remote.dot-netty.tcp {
+                hostname = "127.0.0.1"
+                port = 0
+              }
+            }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "400ms"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"Remoting now listens on addresses: \[akka\.tcp://actor-scheduler@127\.0\.0\.1:\d+\]", result.Stdout);
+        Assert.Matches(@"ping\s+[1-9]", result.Stdout);
+    }
+
+    [Fact]
+    public async Task An_akka_setting_the_ActorSystem_rejects_is_exit_2_without_a_stack_trace()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("provider.conf", """akka.actor.provider = "No.Such.Provider, Nowhere" """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "1s"]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"error: {config}: the ActorSystem could not start: 'akka.actor.provider' is not a valid type name", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+    }
+
+    [Fact]
+    public async Task The_events_file_cannot_be_created_is_exit_2()
+    {
+        using var dir = new TempDir();
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--for", "1s", "--events", dir.File("no/such/dir/events.jsonl")]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--events: cannot create", result.Stderr);
+    }
+}

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace ActorScheduler.Host.Tests;
+
+/// <summary><c>simulate</c>: the schedule in virtual time, one run event per planned run, no task body executed.</summary>
+public class SimulateTests
+{
+    private const string Config = """
+        actor-scheduler {
+          periodic-interval = 60s
+          tasks {
+            every-tick { command = "touch ran-every-tick" }
+            sync-power-states { command = "touch ran-sync", ticks-between-runs = 10 }
+            cleanup { command = "true", spacing = 5m, run-immediately = on }
+            never { command = "true", enabled = off }
+          }
+        }
+        """;
+
+    [Fact]
+    public async Task Writes_one_run_event_per_planned_run_with_its_tick_and_virtual_time_and_runs_no_body()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("day.conf", Config);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["simulate", "--config", config, "--ticks", "33", "--events", events]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var all = Event.ReadFile(events);
+        Assert.All(all, e => Assert.Equal("run", e.Name));
+        Assert.Equal(Enumerable.Range(1, 33).Select(i => (long)i), all.Where(e => e.Task == "every-tick").Select(e => e.Tick));
+        Assert.Equal([11L, 22L, 33L], all.Where(e => e.Task == "sync-power-states").Select(e => e.Tick));
+        Assert.Equal([0L, 5L, 10L, 15L, 20L, 25L, 30L], all.Where(e => e.Task == "cleanup").Select(e => e.Tick));
+        Assert.DoesNotContain(all, e => e.Task == "never");
+
+        var start = all.First(e => e.Tick == 0).Time;
+        Assert.All(all, e => Assert.Equal(TimeSpan.FromSeconds(60 * e.Tick), e.Time - start));
+        Assert.All(all, e => Assert.False(e.Raw.TryGetProperty("durationMs", out _)));
+        Assert.False(File.Exists(dir.File("ran-every-tick")), "simulate must not run task bodies");
+        Assert.False(File.Exists(dir.File("ran-sync")), "simulate must not run task bodies");
+    }
+
+    [Fact]
+    public async Task Ends_with_the_per_task_summary()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("day.conf", Config);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["simulate", "--config", config, "--for", "1d"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Simulated day: ticks 0 to 1440 (1d of virtual time", result.Stdout);
+        Assert.Matches(@"TASK\s+RUNS\s+SUCCEEDED\s+FAILED\s+TIMED OUT\s+OVERRUNS\s+MISSED\s+MEAN\s+MAX", result.Stdout);
+        Assert.Matches(@"every-tick\s+1440\s", result.Stdout);
+        Assert.Matches(@"sync-power-states\s+130\s", result.Stdout); // 1440 / 11
+        Assert.Matches(@"cleanup\s+289\s", result.Stdout);            // tick 0, then every 5 ticks
+        Assert.Matches(@"never\s+0\s", result.Stdout);
+    }
+
+    [Fact]
+    public async Task Events_to_standard_output_leave_it_pure_JSON_Lines_and_move_the_summary_to_standard_error()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("day.conf", Config);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["simulate", "--config", config, "--ticks", "11", "--events", "-"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var events = Event.Parse(result.Stdout);
+        Assert.Equal(11 + 1 + 3, events.Count); // every-tick 1..11, sync-power-states 11, cleanup 0, 5, 10
+        Assert.Contains("Simulated day", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Simulates_100000_ticks_of_the_demo_dozen_tasks_in_seconds()
+    {
+        using var dir = new TempDir();
+        var events = dir.File("events.jsonl");
+        var watch = Stopwatch.StartNew();
+
+        var result = await HostProcess.RunAsync(dir.Path, ["simulate", "--ticks", "100000", "--events", events], timeout: TimeSpan.FromSeconds(60));
+
+        watch.Stop();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"update_available_resource\s+100000\s", result.Stdout);
+        Assert.Matches(@"_sync_power_states\s+9090\s", result.Stdout);
+        Assert.Matches(@"_run_image_cache_manager_pass\s+2439\s", result.Stdout);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+        Assert.True(new FileInfo(events).Length > 0);
+    }
+}
