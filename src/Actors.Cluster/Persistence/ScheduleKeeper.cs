@@ -64,6 +64,7 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
         Command<ScheduleAdvanced>(OnScheduleAdvanced);
         Command<RunStateChanged>(OnRunStateChanged);
         Command<HandOver>(_ => OnHandOver());
+        Command<FlushState>(_ => DeferAsync(StateFlushed.Instance, done => Sender.Tell(done)));
         Command<TasksStopped>(OnTasksStopped);
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("{0}: snapshot not saved: {1}", _setName, f.Cause.Message));
@@ -164,6 +165,25 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
                     _setName, s.StillRunning);
             Context.Stop(Self);
         });
+    }
+}
+
+/// <summary>Answered with <see cref="StateFlushed"/> once every event reported before it is written.</summary>
+public sealed record FlushState
+{
+    public static readonly FlushState Instance = new();
+
+    private FlushState()
+    {
+    }
+}
+
+public sealed record StateFlushed
+{
+    public static readonly StateFlushed Instance = new();
+
+    private StateFlushed()
+    {
     }
 }
 

@@ -63,6 +63,16 @@ public sealed class StateSerializer : SerializerWithStringManifest
 /// <summary>Registers <see cref="StateSerializer"/> with an ActorSystem (idempotent).</summary>
 public static class StateSerialization
 {
+    /// <summary>
+    /// The serializer and its bindings as HOCON. Adding it to the configuration the ActorSystem starts with (as a
+    /// fallback) spares the runtime registration of <see cref="Register"/> and its "serializer overridden" warning.
+    /// </summary>
+    public static Akka.Configuration.Config Config { get; } = Akka.Configuration.ConfigurationFactory.ParseString(
+        "akka.actor.serializers.actor-scheduler-state = \"" + typeof(StateSerializer).AssemblyQualifiedName!.Split(", Version")[0] + "\"\n"
+        + "akka.actor.serialization-identifiers.\"" + typeof(StateSerializer).AssemblyQualifiedName!.Split(", Version")[0] + "\" = " + StateSerializer.SerializerId + "\n"
+        + string.Concat(StateSerializer.HandledTypes.Select(t =>
+            "akka.actor.serialization-bindings.\"" + t.AssemblyQualifiedName!.Split(", Version")[0] + "\" = actor-scheduler-state\n")));
+
     public static void Register(ActorSystem system)
     {
         var serialization = system.Serialization;

@@ -41,7 +41,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
     }
 
-    internal PeriodicTaskManager(
+    public PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
         ScheduleHooks? hooks)
     {
