@@ -97,7 +97,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
     public async Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout()
     {
         var name = NewSetName();
-        var timeout = TimeSpan.FromSeconds(2);
+        var timeout = TimeSpan.FromSeconds(4);
         var release = new ManualResetEventSlim();
         var set = () => new PeriodicTaskSet(name).Add("long", _ => release.Wait(TimeSpan.FromSeconds(20)), // ignores cancellation
             new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(300), RunImmediately = true, Timeout = timeout });
@@ -114,6 +114,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
 
             using var second = Start(name);
             second.Keeper(set(), withTicker: true);
+            Assert.True(DateTimeOffset.UtcNow < deadline - TimeSpan.FromSeconds(1), "the restart came too late to test the hold");
             var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
             Assert.True(next.StartedAt >= deadline, $"started at {next.StartedAt:O}, before the old run's deadline {deadline:O}");
         }

@@ -117,6 +117,8 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
 
     private void OnScheduleAdvanced(ScheduleAdvanced advanced)
     {
+        if (_tasks.Count == 0)
+            return; // nothing to keep (a node with only cluster-scoped tasks)
         var places = new List<PlaceRecord>(advanced.Places.Count);
         foreach (var p in advanced.Places)
             places.Add(new PlaceRecord(p.Task, _scheduleKeys[p.Task], _tickBase + p.DueTick, p.NextDueAt, p.LastRunAt));

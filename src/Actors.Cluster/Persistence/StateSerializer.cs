@@ -69,7 +69,6 @@ public static class StateSerialization
     /// </summary>
     public static Akka.Configuration.Config Config { get; } = Akka.Configuration.ConfigurationFactory.ParseString(
         "akka.actor.serializers.actor-scheduler-state = \"" + typeof(StateSerializer).AssemblyQualifiedName!.Split(", Version")[0] + "\"\n"
-        + "akka.actor.serialization-identifiers.\"" + typeof(StateSerializer).AssemblyQualifiedName!.Split(", Version")[0] + "\" = " + StateSerializer.SerializerId + "\n"
         + string.Concat(StateSerializer.HandledTypes.Select(t =>
             "akka.actor.serialization-bindings.\"" + t.AssemblyQualifiedName!.Split(", Version")[0] + "\" = actor-scheduler-state\n")));
 
