@@ -32,29 +32,38 @@ public sealed class ClusterTests : IDisposable
     }
 
     [Fact]
-    public async Task A_cluster_task_runs_once_per_due_time_across_the_cluster_and_node_tasks_run_on_every_node()
+    public async Task A_cluster_task_runs_once_per_due_time_on_one_node_of_its_role_and_node_tasks_run_on_every_node()
     {
         using var cluster = new TestCluster(Hocon("""
             report { scope = cluster }
+            index { scope = cluster, role = worker }
             heartbeat { scope = node }
             """, persistent: false));
-        await cluster.FormAsync(0, 1, 2);
-        var set = () => Set(("report", (_, _) => ValueTask.CompletedTask), ("heartbeat", (_, _) => ValueTask.CompletedTask));
+        await cluster.FormAsync(i => i == 0 ? "" : "akka.cluster.roles = [worker]", 0, 1, 2); // node 0 is not a worker
+        var set = () => Set(
+            ("report", (_, _) => ValueTask.CompletedTask),
+            ("index", (_, _) => ValueTask.CompletedTask),
+            ("heartbeat", (_, _) => ValueTask.CompletedTask));
         var sets = Enumerable.Range(0, 3).Select(i => cluster[i].StartClusterPeriodicTasks(set())).ToList();
 
         await TestCluster.WaitUntilAsync(
-            () => cluster.Events.Count(e => e.Event is PeriodicTaskStarted { Task: "report" }) >= 15, TimeSpan.FromSeconds(15), "15 runs of report");
-        var reports = cluster.Events.Where(e => e.Event is PeriodicTaskStarted { Task: "report" }).ToList();
-        Assert.Single(reports.Select(e => e.Node).Distinct()); // exactly one node runs it
-        Assert.Equal(reports.Count, reports.Select(e => e.Event.Tick).Distinct().Count()); // once per due time
-        var heartbeats = cluster.Events.Where(e => e.Event is PeriodicTaskStarted { Task: "heartbeat" }).Select(e => e.Node).Distinct();
-        Assert.Equal([0, 1, 2], heartbeats.Order());
+            () => Started(cluster, "report").Count >= 15 && Started(cluster, "index").Count >= 15, TimeSpan.FromSeconds(15), "15 runs of each");
+        foreach (var task in new[] { "report", "index" })
+        {
+            var runs = Started(cluster, task);
+            Assert.Single(runs.Select(e => e.Node).Distinct()); // exactly one node runs it
+            Assert.Equal(runs.Count, runs.Select(e => e.Event.Tick).Distinct().Count()); // once per due time
+        }
 
-        // The singleton answers through its proxy on every node.
-        var proxy = sets[2].ClusterTasks[""];
-        var stats = await proxy.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5));
-        Assert.Equal(["report"], stats.Tasks.Select(t => t.Task));
-        Assert.True(stats["report"].Runs >= 15);
+        Assert.NotEqual(0, Started(cluster, "index")[0].Node); // only a node with the role
+        Assert.Equal([0, 1, 2], Started(cluster, "heartbeat").Select(e => e.Node).Distinct().Order());
+
+        // Each role's singleton answers through its proxy, from any node.
+        var report = await sets[2].ClusterTasks[""].Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(["report"], report.Tasks.Select(t => t.Task));
+        Assert.True(report["report"].Runs >= 15);
+        var index = await sets[0].ClusterTasks["worker"].Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(["index"], index.Tasks.Select(t => t.Task));
     }
 
     [Fact]
@@ -141,6 +150,9 @@ public sealed class ClusterTests : IDisposable
         static long FirstRunTick(TestCluster c) =>
             c.Events.Where(e => e.Event is PeriodicTaskStarted { Task: "count" }).Select(e => e.Event.Tick).First();
     }
+
+    private static List<(int Node, PeriodicTaskEvent Event)> Started(TestCluster cluster, string task) =>
+        cluster.Events.Where(e => e.Event is PeriodicTaskStarted started && started.Task == task).ToList();
 
     private static int Runs(TestCluster cluster, string task, int node) =>
         cluster.Events.Count(e => e.Node == node && e.Event is PeriodicTaskStarted started && started.Task == task);

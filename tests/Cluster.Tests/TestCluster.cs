@@ -59,12 +59,16 @@ internal sealed class TestCluster : IDisposable
     public bool IsRunning(int index) => _nodes[index] is not null;
 
     /// <summary>Starts nodes <paramref name="indexes"/> (the first one the seed), and waits until all are Up everywhere.</summary>
-    public async Task FormAsync(params int[] indexes)
+    public Task FormAsync(params int[] indexes) => FormAsync(_ => "", indexes);
+
+    /// <summary>As <see cref="FormAsync(int[])"/>, with configuration of each node's own (roles).</summary>
+    public async Task FormAsync(Func<int, string> nodeConfig, params int[] indexes)
     {
         Address? seed = null;
         foreach (var i in indexes)
         {
-            var config = ConfigurationFactory.ParseString(_extra)
+            var config = ConfigurationFactory.ParseString(nodeConfig(i))
+                .WithFallback(ConfigurationFactory.ParseString(_extra))
                 .WithFallback(ConfigurationFactory.ParseString(ClusterConfig))
                 .WithFallback(StateSerialization.Config)
                 .WithFallback(PeriodicTaskSettings.DefaultConfig());
