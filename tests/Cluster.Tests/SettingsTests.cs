@@ -96,4 +96,25 @@ public class SettingsTests
         var resolved = settings.Resolve(OneTask())[0].Options;
         Assert.Equal((TaskScope.Cluster, "backend", MisfirePolicy.RunAll, 4), (resolved.Scope, resolved.Role, resolved.Misfire, resolved.MisfireLimit));
     }
+
+    [Theory]
+    [InlineData("cluster.conf", 4053)]
+    [InlineData("cluster/node-1.conf", 4053)]
+    [InlineData("cluster/node-2.conf", 4054)]
+    [InlineData("cluster/node-3.conf", 4055)]
+    public void The_example_node_configurations_are_valid(string file, int port)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "hocon", "cluster.conf")))
+            directory = directory.Parent;
+        Assert.NotNull(directory);
+        var config = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(directory.FullName, "hocon", file)));
+        var settings = PeriodicTaskSettings.Create(config);
+        Assert.Equal(StateStore.Sql, settings.State.Store);
+        Assert.Contains(settings.Tasks, t => t.Scope == TaskScope.Cluster);
+        Assert.Equal("cluster", config.GetString("akka.actor.provider"));
+        Assert.Equal(port, config.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal("127.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname"));
+    }
 }
