@@ -19,7 +19,7 @@ internal sealed class TestCluster : IDisposable
 {
     private static readonly TimeSpan FormTimeout = TimeSpan.FromSeconds(20);
 
-    // TEST-ONLY timings, so that a hard-killed node is detected within ~1-2 s and downed by the split brain resolver
+    // TEST-ONLY timings, so that a hard-killed node is detected within ~2-3 s and downed by the split brain resolver
     // 1.5 s later (production keeps Akka's defaults or hocon/cluster.conf's: acceptable-heartbeat-pause 3 s and up,
     // stable-after 20 s). A terminated system does not leave the cluster (run-by-actor-system-terminate = off): for
     // the other nodes it is a crash, as a SIGKILL would be.
@@ -34,7 +34,7 @@ internal sealed class TestCluster : IDisposable
           cluster {
             downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
             split-brain-resolver { active-strategy = keep-majority, stable-after = 1.5s }
-            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 1s, threshold = 8.0 }
+            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 2s, threshold = 8.0 }
             gossip-interval = 200ms
             leader-actions-interval = 200ms
             unreachable-nodes-reaper-interval = 250ms
@@ -53,6 +53,9 @@ internal sealed class TestCluster : IDisposable
     }
 
     public ConcurrentQueue<(int Node, PeriodicTaskEvent Event)> Events { get; } = new();
+
+    /// <summary>The warnings logged on each node.</summary>
+    public ConcurrentQueue<(int Node, string Message)> Warnings { get; } = new();
 
     public ActorSystem this[int index] => _nodes[index] ?? throw new InvalidOperationException($"node {index} is not running");
 
@@ -74,8 +77,9 @@ internal sealed class TestCluster : IDisposable
                 .WithFallback(PeriodicTaskSettings.DefaultConfig());
             var system = ActorSystem.Create("actor-scheduler", config);
             var node = i;
-            var sink = system.ActorOf(Props.Create(() => new EventSink(node, Events)), "event-sink");
+            var sink = system.ActorOf(Props.Create(() => new EventSink(node, Events, Warnings)), "event-sink");
             system.EventStream.Subscribe(sink, typeof(PeriodicTaskEvent));
+            system.EventStream.Subscribe(sink, typeof(Akka.Event.Warning));
             var cluster = Akka.Cluster.Cluster.Get(system);
             seed ??= cluster.SelfAddress;
             await cluster.JoinSeedNodesAsync([seed]);
@@ -122,8 +126,11 @@ internal sealed class TestCluster : IDisposable
 
     private sealed class EventSink : ReceiveActor
     {
-        public EventSink(int node, ConcurrentQueue<(int, PeriodicTaskEvent)> events) =>
+        public EventSink(int node, ConcurrentQueue<(int, PeriodicTaskEvent)> events, ConcurrentQueue<(int, string)> warnings)
+        {
             Receive<PeriodicTaskEvent>(e => events.Enqueue((node, e)));
+            Receive<Akka.Event.Warning>(w => warnings.Enqueue((node, w.Message?.ToString() ?? "")));
+        }
     }
 }
 

@@ -41,7 +41,7 @@ public static class ClusterPeriodicTasks
         var clusterTasks = tasks.Where(t => t.Options.Scope == TaskScope.Cluster).ToList();
         var nodeTasks = tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
 
-        var clustered = system is ExtendedActorSystem extended && extended.Provider.GetType().Name == "ClusterActorRefProvider";
+        var clustered = system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider };
         if (clusterTasks.Count > 0 && !clustered)
             throw new PeriodicTaskConfigurationException(
                 $"{settings.Path}.tasks.{clusterTasks[0].Name}.scope",
