@@ -23,12 +23,15 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var name = NewSetName();
         var set = () => new PeriodicTaskSet(name).Add("count", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 3 });
 
+        DateTimeOffset lastRun;
         using (var first = Start(name))
         {
             var keeper = first.Keeper(set(), withTicker: false);
             for (var tick = 0; tick <= 5; tick++)
                 keeper.Tell(new Tick(tick));
-            Assert.Equal(4, first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick); // ticks 4, 8, ...: 3 left after tick 5
+            var ran = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            Assert.Equal(4, ran.Tick); // ticks 4, 8, ...: 3 left after tick 5
+            lastRun = ran.StartedAt;
             await first.SettleAsync(keeper, "count", 5);
         }
 
@@ -38,6 +41,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             restarted.Tell(new Tick(tick));
         await restarted.Ask<Ticked>(new NotifyWhenTicked(2), Wait);
         second.Events.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.Equal(lastRun, stats["count"].LastStart); // the last run is part of the saved place
+        Assert.Equal(3, stats["count"].NextDueTick);
         restarted.Tell(new Tick(3));
         Assert.Equal(3, second.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
     }

@@ -104,7 +104,7 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
                 if (hold is { } h && h > now)
                     _log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on its previous owner: not dispatched before {3:O}",
                         _setName, task.Name, run!.At, h);
-                restored[task.Name] = new RestoredPlace(place.DueTick - _tickBase, place.NextDueAt, hold);
+                restored[task.Name] = new RestoredPlace(place.DueTick - _tickBase, place.NextDueAt, hold, place.LastRunAt);
             }
 
             _log.Info("{0}: schedule recovered ({1} of {2} tasks continue where they were, last tick {3})",

@@ -46,6 +46,8 @@ internal sealed class ScheduleState
                 break;
             case RunRecorded run when run.Running:
                 Running[run.Task] = run;
+                if (Places.TryGetValue(run.Task, out var ranPlace))
+                    Places[run.Task] = ranPlace with { LastRunAt = run.At }; // the actual start, over the due time
                 break;
             case RunRecorded run:
                 Running.Remove(run.Task);

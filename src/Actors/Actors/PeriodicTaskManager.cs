@@ -187,7 +187,11 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         var places = new TaskPlace?[_tasks.Length];
         foreach (var task in _tasks)
             if (restored.TryGetValue(task.Definition.Name, out var p))
+            {
                 places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - _startedAt, p.NotBefore - _startedAt);
+                task.LastStart = p.LastRunAt;
+            }
+
         foreach (var missed in _schedule.Restore(places))
         {
             var task = _tasks[missed.Index];

@@ -11,8 +11,11 @@ namespace ActorScheduler.Actors;
 /// <param name="Restored">Saved places by task name (wall-clock times); null or missing entries start fresh.</param>
 public sealed record ScheduleHooks(IActorRef Keeper, IReadOnlyDictionary<string, RestoredPlace>? Restored);
 
-/// <summary>A saved place, ready for a new start: ticks left (tick-counted), next due time and hold (wall clock).</summary>
-public sealed record RestoredPlace(long? TicksLeft, DateTimeOffset? NextDueAt, DateTimeOffset? NotBefore);
+/// <summary>
+/// A saved place, ready for a new start: ticks left (tick-counted), next due time and hold (wall clock), and the start
+/// of the task's last run (reported as its LastStart until it runs again).
+/// </summary>
+public sealed record RestoredPlace(long? TicksLeft, DateTimeOffset? NextDueAt, DateTimeOffset? NotBefore, DateTimeOffset? LastRunAt = null);
 
 /// <summary>
 /// Sent by the manager after dispatching <paramref name="Tick"/>: the new places of the tasks that ran on it (of every
