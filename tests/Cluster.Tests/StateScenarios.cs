@@ -100,6 +100,35 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         Assert.Equal(missed.Count, stats["often"].Missed);
     }
 
+    public async Task With_misfire_skip_due_times_missed_while_stopped_get_no_run_and_are_all_counted_as_missed()
+    {
+        var name = NewSetName();
+        var spacing = TimeSpan.FromMilliseconds(400);
+        var set = () => new PeriodicTaskSet(name).Add("often", _ => { },
+            new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true, Misfire = MisfirePolicy.Skip });
+
+        DateTimeOffset firstRun;
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: true);
+            firstRun = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).StartedAt;
+            await first.SettleAsync(keeper, "often", 0);
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(1500)); // the downtime under test: ~4 due times pass with no node running
+        using var second = Start(name, typeof(PeriodicTaskMissed));
+        var restartedAt = DateTimeOffset.UtcNow;
+        var restarted = second.Keeper(set(), withTicker: true);
+        var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
+        Assert.InRange(missed.Count, 3, 10);
+        var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+        Assert.NotEqual(0, next.Tick); // no catch-up run: the task waits for its next due time,
+        var nextDue = firstRun + spacing * Math.Ceiling((restartedAt - firstRun) / spacing); // on the original grid
+        Assert.True(next.StartedAt >= nextDue - TimeSpan.FromMilliseconds(20), $"ran at {next.StartedAt:O}, before its next due time {nextDue:O}");
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.Equal(missed.Count, stats["often"].Missed);
+    }
+
     public async Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout()
     {
         var name = NewSetName();

@@ -22,6 +22,10 @@ public sealed class SqliteStateTests : TestKit, IDisposable
         Scenarios.Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed();
 
     [Fact]
+    public Task With_misfire_skip_due_times_missed_while_stopped_get_no_run_and_are_all_counted_as_missed() =>
+        Scenarios.With_misfire_skip_due_times_missed_while_stopped_get_no_run_and_are_all_counted_as_missed();
+
+    [Fact]
     public Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout() =>
         Scenarios.A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout();
 
