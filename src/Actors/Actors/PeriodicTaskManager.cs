@@ -25,6 +25,8 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly List<DueRun> _due = [];
     private readonly List<(long Tick, IActorRef Requester)> _tickWaiters = [];
     private readonly DateTimeOffset _startedAt;
+    private readonly ScheduleHooks? _hooks;
+    private bool _reportedAllPlaces;
 
     private IActorRef? _ticker;
     private long _currentTick = -1;
@@ -35,7 +37,15 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     public PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker)
+        : this(setName, tasks, settings, withTicker, null)
     {
+    }
+
+    public PeriodicTaskManager(
+        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
+        ScheduleHooks? hooks)
+    {
+        _hooks = hooks;
         _setName = setName;
         _settings = settings;
         _withTicker = withTicker;
@@ -46,6 +56,8 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             : TimeSpan.Zero;
         _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval));
         _startedAt = Context.System.Scheduler.Now;
+        if (hooks?.Restored is { } restored)
+            RestoreSchedule(restored);
         if (fuzzy > TimeSpan.Zero)
             _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
 
@@ -72,8 +84,22 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(settings);
         var tasks = settings.Resolve(set);
-        return Akka.Actor.Props.Create(() => new PeriodicTaskManager(set.Name, tasks, settings, withTicker));
+        foreach (var task in tasks)
+            if (task.Options.Scope == TaskScope.Cluster)
+                throw new PeriodicTaskConfigurationException(
+                    $"{settings.Path}.tasks.{task.Name}.scope",
+                    "cluster needs the ActorScheduler.Cluster package: start the set with StartClusterPeriodicTasks or WithClusterPeriodicTasks.");
+        if (settings.State.Store != StateStore.None)
+            throw new PeriodicTaskConfigurationException(
+                settings.State.Path + ".store",
+                "sql needs the ActorScheduler.Cluster package: start the set with StartClusterPeriodicTasks or WithClusterPeriodicTasks.");
+        return Akka.Actor.Props.Create(() => new PeriodicTaskManager(set.Name, tasks, settings, withTicker, null));
     }
+
+    /// <summary>Props of a manager of already resolved <paramref name="tasks"/>, wired to a schedule keeper.</summary>
+    internal static Props Props(
+        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker, ScheduleHooks? hooks) =>
+        Akka.Actor.Props.Create(() => new PeriodicTaskManager(setName, tasks, settings, withTicker, hooks));
 
     /// <summary>The conventional actor name of a set's manager: periodic-tasks-NAME.</summary>
     public static string ActorName(string setName) => "periodic-tasks-" + setName;
@@ -160,6 +186,61 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 _log.Debug("Skipping {0}.{1}, {2} ticks left until next run", _setName, task.Definition.Name, _schedule.TicksLeft(task.Index, tick));
             }
         }
+
+        if (_hooks is not null)
+            ReportPlaces(tick, scheduledAt);
+    }
+
+    private void RestoreSchedule(IReadOnlyDictionary<string, RestoredPlace> restored)
+    {
+        var places = new TaskPlace?[_tasks.Length];
+        foreach (var task in _tasks)
+            if (restored.TryGetValue(task.Definition.Name, out var p))
+            {
+                places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - _startedAt, p.NotBefore - _startedAt);
+                task.LastStart = p.LastRunAt;
+            }
+
+        foreach (var missed in _schedule.Restore(places))
+        {
+            var task = _tasks[missed.Index];
+            task.Missed += missed.Missed;
+            PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Missed, _setName, task.Definition.Name, missed.Missed);
+            Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Definition.Name, 0, _startedAt, missed.Missed));
+        }
+    }
+
+    private void ReportPlaces(long tick, DateTimeOffset scheduledAt)
+    {
+        var places = new List<PlaceReport>(_reportedAllPlaces ? _due.Count : _tasks.Length);
+        if (_reportedAllPlaces)
+        {
+            foreach (var run in _due)
+                AddPlace(places, run.Index, scheduledAt);
+        }
+        else
+        {
+            var due = 0;
+            foreach (var task in _tasks)
+            {
+                var ran = due < _due.Count && _due[due].Index == task.Index;
+                if (ran)
+                    due++;
+                AddPlace(places, task.Index, ran ? scheduledAt : null);
+            }
+
+            _reportedAllPlaces = true;
+        }
+
+        _hooks!.Keeper.Tell(new ScheduleAdvanced(tick, places));
+    }
+
+    private void AddPlace(List<PlaceReport> places, int index, DateTimeOffset? ranAt)
+    {
+        if (_schedule.PlaceOf(index) is not { } place)
+            return;
+        places.Add(new PlaceReport(
+            _tasks[index].Definition.Name, _schedule.NextDueTick(index), _startedAt + place.NextDueTime, ranAt));
     }
 
     private void Dispatch(TaskState task, DueRun run, long tick, DateTimeOffset scheduledAt)
@@ -190,6 +271,8 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.Running = true;
         task.LastStart = started.StartedAt;
         _running++;
+        _hooks?.Keeper.Tell(new RunStateChanged(
+            task.Definition.Name, true, started.StartedAt, started.StartedAt + task.Definition.Options.Timeout));
     }
 
     private void OnRunOverran(TaskRunner.RunOverran overran)
@@ -209,6 +292,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             case TaskRunner.RunOutcome.TimedOut: task.TimedOut++; break;
         }
 
+        _hooks?.Keeper.Tell(new RunStateChanged(task.Definition.Name, false, Context.System.Scheduler.Now, null));
         task.LastDuration = ended.Duration;
         task.TotalDuration += ended.Duration;
         task.Ended++;

@@ -32,8 +32,6 @@ public sealed class PeriodicTaskSettings
         "tasks", "sets", "assemblies", "state",
     ];
 
-    private static readonly IReadOnlyList<string> StateKeys = ["store", "provider", "connection-string"];
-
     private static readonly Lazy<Config> Reference = new(() =>
     {
         using var stream = typeof(PeriodicTaskSettings).Assembly.GetManifestResourceStream("ActorScheduler.reference.conf")
@@ -44,8 +42,9 @@ public sealed class PeriodicTaskSettings
 
     private PeriodicTaskSettings(
         string path, TimeSpan periodicInterval, TimeSpan initialDelay, TimeSpan fuzzyDelay, bool raiseOnError,
-        TimeSpan shutdownTimeout, TickSource tickSource, IReadOnlyList<TaskOverride> tasks)
+        TimeSpan shutdownTimeout, TickSource tickSource, IReadOnlyList<TaskOverride> tasks, StateSettings state)
     {
+        State = state;
         Path = path;
         PeriodicInterval = periodicInterval;
         InitialDelay = initialDelay;
@@ -78,6 +77,9 @@ public sealed class PeriodicTaskSettings
     /// <summary>The actor-scheduler.tasks entries, in file order.</summary>
     public IReadOnlyList<TaskOverride> Tasks { get; }
 
+    /// <summary>actor-scheduler.state: persistence of each task's place in its schedule (shared by all sets).</summary>
+    public StateSettings State { get; }
+
     /// <summary>Settings with all defaults (tests, and users who configure nothing).</summary>
     public static PeriodicTaskSettings Create() => Create(Config.Empty);
 
@@ -91,9 +93,7 @@ public sealed class PeriodicTaskSettings
         var root = new ConfigReader(config.GetConfig(Section), Section);
         root.RejectUnknownKeys(KnownKeys);
         var sets = root.Child("sets");
-        var state = root.Child("state");
-        state.RejectUnknownKeys(StateKeys);
-        state.Enum("store", "none", ("none", "none"));
+        var state = StateSettings.Read(root.Child("state"));
 
         var section = root;
         var tasksSection = root.Child("tasks");
@@ -131,7 +131,7 @@ public sealed class PeriodicTaskSettings
         }
 
         return new PeriodicTaskSettings(
-            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, tasks);
+            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, tasks, state);
     }
 
     /// <summary>
@@ -155,15 +155,12 @@ public sealed class PeriodicTaskSettings
             }
 
             var options = entry.ApplyTo(task.Options);
-            if (options.Scope == TaskScope.Cluster)
+            if (options.Role.Length > 0 && options.Scope != TaskScope.Cluster)
                 throw new PeriodicTaskConfigurationException(
-                    entry.Path + ".scope", "cluster is not built yet in this version; use node.");
+                    entry.Path + (entry.Role is null ? ".scope" : ".role"), "role applies only to scope = cluster.");
             resolved[resolved.IndexOf(task)] = task.WithOptions(options);
         }
 
-        foreach (var task in resolved)
-            if (task.Options.Scope == TaskScope.Cluster)
-                throw new PeriodicTaskDefinitionException($"{task.Source}: scope Cluster is not built yet in this version; use Node.");
         return resolved;
     }
 }

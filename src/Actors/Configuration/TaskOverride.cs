@@ -13,7 +13,7 @@ public sealed class TaskOverride
     public static readonly IReadOnlyList<string> KnownKeys =
     [
         "ticks-between-runs", "spacing", "run-immediately", "enabled", "timeout", "overlap",
-        "command", "working-directory", "environment", "scope", "role",
+        "command", "working-directory", "environment", "scope", "role", "misfire", "misfire-limit",
     ];
 
     private TaskOverride(string name, string path, Config config)
@@ -40,6 +40,8 @@ public sealed class TaskOverride
     public OverlapMode? Overlap { get; private init; }
     public TaskScope? Scope { get; private init; }
     public string? Role { get; private init; }
+    public MisfirePolicy? Misfire { get; private init; }
+    public int? MisfireLimit { get; private init; }
 
     /// <summary>True when the entry has a <c>command</c> (a console-host command task).</summary>
     public bool HasCommand { get; private init; }
@@ -79,6 +81,11 @@ public sealed class TaskOverride
                 ? entry.Enum("scope", TaskScope.Node, ("node", TaskScope.Node), ("cluster", TaskScope.Cluster))
                 : null,
             Role = entry.Has("role") ? entry.String("role", "") : null,
+            Misfire = entry.Has("misfire")
+                ? entry.Enum("misfire", MisfirePolicy.Coalesce,
+                    ("coalesce", MisfirePolicy.Coalesce), ("skip", MisfirePolicy.Skip), ("run-all", MisfirePolicy.RunAll))
+                : null,
+            MisfireLimit = entry.Has("misfire-limit") ? entry.Int("misfire-limit", 10, min: 1) : null,
             HasCommand = entry.Has("command"),
         };
     }
@@ -97,6 +104,8 @@ public sealed class TaskOverride
         if (Overlap is { } overlap) options = options with { Overlap = overlap };
         if (Scope is { } scope) options = options with { Scope = scope };
         if (Role is not null) options = options with { Role = Role };
+        if (Misfire is { } misfire) options = options with { Misfire = misfire };
+        if (MisfireLimit is { } limit) options = options with { MisfireLimit = limit };
         return options;
     }
 }

@@ -86,6 +86,11 @@ public sealed class PeriodicTaskSetOptions
             if (o.Timeout is { } timeout)
                 sb.Append("      timeout = ").AppendLine(timeout == System.Threading.Timeout.InfiniteTimeSpan ? "infinite" : Ms(timeout));
             if (o.Overlap is { } overlap) sb.Append("      overlap = ").AppendLine(overlap.ToString().ToLowerInvariant());
+            if (o.Scope is { } scope) sb.Append("      scope = ").AppendLine(scope.ToString().ToLowerInvariant());
+            if (o.Role is { } role) sb.Append("      role = ").AppendLine(Quote(role));
+            if (o.Misfire is { } misfire)
+                sb.Append("      misfire = ").AppendLine(misfire == MisfirePolicy.RunAll ? "run-all" : misfire.ToString().ToLowerInvariant());
+            if (o.MisfireLimit is { } limit) sb.Append("      misfire-limit = ").AppendLine(limit.ToString(CultureInfo.InvariantCulture));
             sb.AppendLine("    }");
         }
 
@@ -118,4 +123,14 @@ public sealed class TaskOptionsOverride
     public TimeSpan? Timeout { get; set; }
 
     public OverlapMode? Overlap { get; set; }
+
+    /// <summary>Node: on every node; Cluster: on one node of the cluster (needs WithClusterPeriodicTasks).</summary>
+    public TaskScope? Scope { get; set; }
+
+    /// <summary>With Scope = Cluster: only nodes with this role run the task.</summary>
+    public string? Role { get; set; }
+
+    public MisfirePolicy? Misfire { get; set; }
+
+    public int? MisfireLimit { get; set; }
 }

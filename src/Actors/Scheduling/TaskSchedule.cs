@@ -6,6 +6,16 @@ namespace ActorScheduler.Scheduling;
 public readonly record struct DueRun(int Index, int Missed);
 
 /// <summary>
+/// One task's place in its schedule, exported by <see cref="TaskSchedule.PlaceOf"/> and given back to a new schedule by
+/// <see cref="TaskSchedule.Restore"/>. Times are offsets from the start of the schedule that holds the place (negative
+/// when restored after the due time passed).
+/// </summary>
+/// <param name="TicksLeft">Tick-counted tasks: how many ticks after the last processed one the task is due (>= 0).</param>
+/// <param name="NextDueTime">Spaced tasks: the next due time.</param>
+/// <param name="NotBefore">Restore only: dispatch nothing before this time (a run of the previous owner may still be in flight).</param>
+public sealed record TaskPlace(long? TicksLeft, TimeSpan? NextDueTime, TimeSpan? NotBefore = null);
+
+/// <summary>
 /// The skip table of a task set: which task is due on which tick (DESIGN.md section 3), as pure state with no clock
 /// and no actors, so the manager, <c>simulate</c> and tests share one implementation.
 /// <para>
@@ -20,6 +30,7 @@ public sealed class TaskSchedule
     private readonly PeriodicTaskOptions[] _options;
     private readonly long[] _dueTick;
     private readonly TimeSpan[] _nextDueTime;
+    private readonly int[] _backlog;
     private readonly PriorityQueue<int, (long Tick, int Index)> _queue;
     private long _lastTick = -1;
 
@@ -29,6 +40,7 @@ public sealed class TaskSchedule
         _options = options.ToArray();
         _dueTick = new long[_options.Length];
         _nextDueTime = new TimeSpan[_options.Length];
+        _backlog = new int[_options.Length];
         _queue = new PriorityQueue<int, (long, int)>(_options.Length);
         for (var i = 0; i < _options.Length; i++)
         {
@@ -67,6 +79,90 @@ public sealed class TaskSchedule
     public long TicksLeft(int index, long tick) => _dueTick[index] - tick;
 
     /// <summary>
+    /// Task <paramref name="index"/>'s place after the last processed tick, to save it; null when the task never runs.
+    /// </summary>
+    public TaskPlace? PlaceOf(int index)
+    {
+        if (_dueTick[index] == long.MaxValue)
+            return null;
+        var ticksLeft = _dueTick[index] - Math.Max(_lastTick, 0);
+        return _options[index].Spacing is null
+            ? new TaskPlace(ticksLeft, null)
+            : new TaskPlace(ticksLeft, _nextDueTime[index]);
+    }
+
+    /// <summary>
+    /// Puts saved places back before the first <see cref="Advance"/> (null entries keep the fresh place, so
+    /// run-immediately applies only to tasks with nothing saved). A tick-counted task keeps its counter. A spaced task
+    /// keeps its due times; those that passed (before the start, or before <see cref="TaskPlace.NotBefore"/>) follow
+    /// the task's <see cref="MisfirePolicy"/>: coalesce into one run at once (the others counted as missed by that run's
+    /// <see cref="DueRun.Missed"/>), skip, or run-all up to MisfireLimit (one per tick).
+    /// </summary>
+    /// <returns>The due times counted as missed without a run (skip, run-all beyond its limit), by task.</returns>
+    public IReadOnlyList<DueRun> Restore(IReadOnlyList<TaskPlace?> places)
+    {
+        ArgumentNullException.ThrowIfNull(places);
+        if (places.Count != _options.Length)
+            throw new ArgumentException($"{places.Count} places for {_options.Length} tasks.", nameof(places));
+        if (_lastTick >= 0)
+            throw new InvalidOperationException("Restore must come before the first tick.");
+        var missed = new List<DueRun>();
+        _queue.Clear();
+        for (var i = 0; i < _options.Length; i++)
+        {
+            if (_dueTick[i] == long.MaxValue)
+                continue;
+            if (places[i] is { } place)
+            {
+                var hold = place.NotBefore is { } h && h > TimeSpan.Zero ? h : TimeSpan.Zero;
+                if (_options[i].Spacing is { } spacing && place.NextDueTime is { } next)
+                    RestoreSpaced(i, spacing, next, hold, missed);
+                else if (_options[i].Spacing is null && place.TicksLeft is { } left)
+                    _dueTick[i] = Math.Max(Math.Max(left, 0), hold > TimeSpan.Zero ? Clock.FirstTickAtOrAfter(hold) : 0);
+            }
+
+            _queue.Enqueue(i, (_dueTick[i], i));
+        }
+
+        return missed;
+    }
+
+    private void RestoreSpaced(int index, TimeSpan spacing, TimeSpan next, TimeSpan hold, List<DueRun> missed)
+    {
+        if (next >= hold)
+        {
+            _nextDueTime[index] = next;
+            _dueTick[index] = Clock.FirstTickAtOrAfter(next);
+            return;
+        }
+
+        var passed = (hold - next).Ticks / spacing.Ticks + 1;
+        var o = _options[index];
+        switch (o.Misfire)
+        {
+            case MisfirePolicy.Skip:
+                _nextDueTime[index] = next + TimeSpan.FromTicks(spacing.Ticks * passed);
+                _dueTick[index] = Clock.FirstTickAtOrAfter(_nextDueTime[index]);
+                missed.Add(new DueRun(index, (int)Math.Min(int.MaxValue, passed)));
+                return;
+            case MisfirePolicy.RunAll:
+                var runs = Math.Min(passed, o.MisfireLimit);
+                if (passed > runs)
+                    missed.Add(new DueRun(index, (int)Math.Min(int.MaxValue, passed - runs)));
+                _nextDueTime[index] = next + TimeSpan.FromTicks(spacing.Ticks * (passed - runs));
+                _backlog[index] = (int)runs - 1;
+                _dueTick[index] = Clock.FirstTickAtOrAfter(hold);
+                return;
+            default:
+                // Coalesce: the first passed due time stays the next one, so the run at the first tick after the hold
+                // counts every other passed due time as missed (as Reschedule does for a pause).
+                _nextDueTime[index] = next;
+                _dueTick[index] = Clock.FirstTickAtOrAfter(hold);
+                return;
+        }
+    }
+
+    /// <summary>
     /// Processes <paramref name="tick"/> (ticks must increase; numbers may be skipped after a pause): appends the
     /// tasks due on it to <paramref name="due"/> in registration order and moves each to its next due tick.
     /// </summary>
@@ -95,6 +191,15 @@ public sealed class TaskSchedule
         var o = _options[index];
         if (o.Spacing is { } spacing)
         {
+            if (_backlog[index] > 0)
+            {
+                // run-all catch-up after a restore: one run per tick for each passed due time.
+                _backlog[index]--;
+                _nextDueTime[index] += spacing;
+                _dueTick[index] = tick + 1;
+                return 0;
+            }
+
             var now = Clock.OffsetOf(tick);
             var passed = (now - _nextDueTime[index]).Ticks / spacing.Ticks + 1;
             _nextDueTime[index] += TimeSpan.FromTicks(spacing.Ticks * passed);

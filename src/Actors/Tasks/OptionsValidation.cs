@@ -13,5 +13,9 @@ internal static class OptionsValidation
             throw new PeriodicTaskDefinitionException($"{where}: spacing must be > 0 (or negative to disable the task), got 0.");
         if (options.Timeout is { } t && t <= TimeSpan.Zero)
             throw new PeriodicTaskDefinitionException($"{where}: timeout must be > 0 or infinite, got {Durations.Format(t)}.");
+        if (options.MisfireLimit < 1)
+            throw new PeriodicTaskDefinitionException($"{where}: misfire-limit must be >= 1, got {options.MisfireLimit}.");
+        if (options.Role.Length > 0 && options.Scope != TaskScope.Cluster)
+            throw new PeriodicTaskDefinitionException($"{where}: role applies only to scope = cluster.");
     }
 }

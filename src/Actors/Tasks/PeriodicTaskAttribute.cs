@@ -41,7 +41,14 @@ public sealed class PeriodicTaskAttribute : Attribute
 
     public TaskScope Scope { get; set; } = TaskScope.Node;
 
+    /// <summary>With Scope = Cluster: only cluster nodes with this role run the task ("" = any node).</summary>
     public string Role { get; set; } = "";
+
+    /// <summary>What happens to due times passed while no node ran the task (restart, hand-over).</summary>
+    public MisfirePolicy Misfire { get; set; } = MisfirePolicy.Coalesce;
+
+    /// <summary>With Misfire = RunAll: the most catch-up runs.</summary>
+    public int MisfireLimit { get; set; } = 10;
 
     /// <summary>The options this attribute declares; <paramref name="where"/> names the method in errors.</summary>
     public PeriodicTaskOptions ToOptions(string where)
@@ -62,6 +69,8 @@ public sealed class PeriodicTaskAttribute : Attribute
             Overlap = Overlap,
             Scope = Scope,
             Role = Role,
+            Misfire = Misfire,
+            MisfireLimit = MisfireLimit,
         };
         OptionsValidation.Validate(options, where);
         return options;

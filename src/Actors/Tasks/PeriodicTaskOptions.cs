@@ -16,8 +16,27 @@ public enum TaskScope
     /// <summary>On every node (nova's per-compute tasks). The default.</summary>
     Node,
 
-    /// <summary>On one node of the cluster. Not built yet: rejected at start.</summary>
+    /// <summary>
+    /// On one node of the cluster (of the task's role), through a cluster singleton. Needs the ActorScheduler.Cluster
+    /// package (StartClusterPeriodicTasks / WithClusterPeriodicTasks); the core manager rejects it.
+    /// </summary>
     Cluster,
+}
+
+/// <summary>
+/// What a spaced task does with the due times that passed while no node ran it (after a restart or a cluster
+/// hand-over with actor-scheduler.state.store = sql). Every due time that does not get a run is counted as missed.
+/// </summary>
+public enum MisfirePolicy
+{
+    /// <summary>One run at once for all the passed due times; the others are counted as missed (the default).</summary>
+    Coalesce,
+
+    /// <summary>No run for the passed due times: all are counted as missed; the task waits for its next due time.</summary>
+    Skip,
+
+    /// <summary>One run per passed due time, one per tick, at most MisfireLimit of them; the rest are counted as missed.</summary>
+    RunAll,
 }
 
 /// <summary>
@@ -48,6 +67,12 @@ public sealed record PeriodicTaskOptions
     public TaskScope Scope { get; init; } = TaskScope.Node;
 
     public string Role { get; init; } = "";
+
+    /// <summary>What happens to due times passed while no node ran the task (restart, hand-over).</summary>
+    public MisfirePolicy Misfire { get; init; } = MisfirePolicy.Coalesce;
+
+    /// <summary>With <see cref="MisfirePolicy.RunAll"/>: the most catch-up runs (>= 1).</summary>
+    public int MisfireLimit { get; init; } = 10;
 
     /// <summary>True when the task never runs: disabled, or a negative spacing (oslo compatibility).</summary>
     public bool IsDisabled => !Enabled || Spacing is { } s && s < TimeSpan.Zero;

@@ -1,0 +1,117 @@
+using ActorScheduler.Actors;
+using ActorScheduler.Configuration;
+using ActorScheduler.Hosting;
+using ActorScheduler.Persistence;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Cluster.Tools.Singleton;
+
+namespace ActorScheduler.Cluster;
+
+/// <summary>
+/// The actors of one task set started by <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks"/>.
+/// </summary>
+/// <param name="NodeTasks">This node's node-scoped tasks: /user/periodic-tasks-NAME (a manager, or its schedule keeper).</param>
+/// <param name="ClusterTasks">
+/// By role ("" = any node): the proxy of the cluster singleton that runs the cluster-scoped tasks of that role. Send it
+/// GetTaskStats, TriggerTask, ... from any node.
+/// </param>
+public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<string, IActorRef> ClusterTasks);
+
+/// <summary>
+/// Starts task sets in which tasks may be node-scoped (every node runs them) or cluster-scoped (exactly one node of the
+/// cluster, of the task's role, runs them: Akka.Cluster.Tools' ClusterSingletonManager, reached through
+/// ClusterSingletonProxy), with each task's place in its schedule kept by Akka.Persistence when
+/// actor-scheduler.state.store = sql.
+/// </summary>
+public static class ClusterPeriodicTasks
+{
+    /// <summary>
+    /// Starts <paramref name="set"/> with settings from the system's configuration: node-scoped tasks at
+    /// /user/periodic-tasks-NAME, and per role a singleton manager /user/periodic-tasks-NAME-cluster[-ROLE] (on nodes
+    /// with that role) and its proxy /user/periodic-tasks-NAME-cluster[-ROLE]-proxy (on every node).
+    /// </summary>
+    /// <exception cref="PeriodicTaskConfigurationException">a configuration mistake, naming its path.</exception>
+    public static ClusterTaskSet StartClusterPeriodicTasks(this ActorSystem system, PeriodicTaskSet set, bool stopOnCoordinatedShutdown = true)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(set);
+        var settings = PeriodicTaskSettings.Create(system.Settings.Config, set.Name);
+        var tasks = settings.Resolve(set);
+        var clusterTasks = tasks.Where(t => t.Options.Scope == TaskScope.Cluster).ToList();
+        var nodeTasks = tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
+
+        var clustered = system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider };
+        if (clusterTasks.Count > 0 && !clustered)
+            throw new PeriodicTaskConfigurationException(
+                $"{settings.Path}.tasks.{clusterTasks[0].Name}.scope",
+                "cluster needs an Akka.NET cluster: set akka.actor.provider = cluster (see hocon/cluster.conf), or use scope = node.");
+        foreach (var task in clusterTasks)
+            if (task.Options.Role.Length > 0 && !ActorPath.IsValidPathElement(task.Options.Role))
+                throw new PeriodicTaskConfigurationException(
+                    $"{settings.Path}.tasks.{task.Name}.role", $"\"{task.Options.Role}\" is not a valid cluster role name.");
+
+        var persistent = settings.State.Store == StateStore.Sql;
+        var plugins = persistent ? StatePlugins.Ensure(system, settings.State) : default;
+        if (clustered)
+            StateSerialization.Register(system);
+
+        var nodeName = PeriodicTaskManager.ActorName(set.Name);
+        var nodeProps = persistent
+            ? ScheduleKeeper.Props(NodePersistenceId(system, set.Name, settings.State), set.Name, nodeTasks, settings, plugins.Journal, plugins.Snapshot)
+            : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, hooks: null);
+        var node = system.ActorOf(nodeProps, nodeName);
+        if (stopOnCoordinatedShutdown)
+            AkkaHostingExtensions.AddGracefulStop(system, node, set.Name, settings.ShutdownTimeout);
+
+        var proxies = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
+        if (clusterTasks.Count > 0)
+        {
+            var selfRoles = Akka.Cluster.Cluster.Get(system).SelfRoles;
+            foreach (var group in clusterTasks.GroupBy(t => t.Options.Role))
+            {
+                var role = group.Key;
+                var name = SingletonManagerName(set.Name, role);
+                var roleTasks = group.ToList();
+                var singleton = persistent
+                    ? ScheduleKeeper.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot)
+                    : TaskSetHost.Props(set.Name, roleTasks, settings);
+                if (role.Length == 0 || selfRoles.Contains(role))
+                {
+                    var managerSettings = ClusterSingletonManagerSettings.Create(system)
+                        .WithSingletonName("tasks")
+                        .WithRole(role.Length == 0 ? null : role);
+                    system.ActorOf(ClusterSingletonManager.Props(singleton, HandOver.Instance, managerSettings), name);
+                }
+
+                var proxySettings = ClusterSingletonProxySettings.Create(system)
+                    .WithSingletonName("tasks")
+                    .WithRole(role.Length == 0 ? null : role);
+                proxies[role] = system.ActorOf(ClusterSingletonProxy.Props("/user/" + name, proxySettings), name + "-proxy");
+            }
+        }
+
+        return new ClusterTaskSet(node, proxies);
+    }
+
+    /// <summary>The name of the singleton manager of a set's cluster-scoped tasks of <paramref name="role"/>.</summary>
+    public static string SingletonManagerName(string setName, string role) =>
+        PeriodicTaskManager.ActorName(setName) + "-cluster" + (role.Length == 0 ? "" : "-" + role);
+
+    /// <summary>The persistence id of a set's cluster-scoped tasks of <paramref name="role"/>: the same on every node.</summary>
+    public static string ClusterPersistenceId(string setName, string role) =>
+        $"actor-scheduler/{setName}/cluster/{(role.Length == 0 ? "-" : role)}";
+
+    /// <summary>The persistence id of this node's node-scoped tasks (state.node-id, else host:port, else "local").</summary>
+    public static string NodePersistenceId(ActorSystem system, string setName, StateSettings state)
+    {
+        var id = state.NodeId;
+        if (id.Length == 0)
+        {
+            var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
+            id = address.Host is { } host && address.Port is { } port ? $"{host}:{port}" : "local";
+        }
+
+        return $"actor-scheduler/{setName}/node/{id}";
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using ActorScheduler.Cluster;
+using ActorScheduler.Configuration;
+using ActorScheduler.Persistence;
+using ActorScheduler.Tasks;
+using Akka.Configuration;
+using Akka.DependencyInjection;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ActorScheduler.Hosting;
+
+/// <summary>ActorRegistry key of the proxy of a task set's cluster-scoped tasks (of any role) registered under <typeparamref name="TKey"/>.</summary>
+public sealed class ClusterTasks<TKey>
+{
+    private ClusterTasks()
+    {
+    }
+}
+
+/// <summary>
+/// Akka.Hosting registration of task sets with cluster-scoped tasks and persisted schedules, next to Akka.Cluster.Hosting's
+/// WithClustering (which the application calls itself, with its remoting, seed nodes, roles and split brain resolver).
+/// </summary>
+public static class ClusterHostingExtensions
+{
+    /// <summary>
+    /// Starts the task set of <typeparamref name="TManager"/>'s [PeriodicTask] methods (plus the tasks added to the
+    /// options) with <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks"/>: node-scoped tasks on this node
+    /// (registered under <typeparamref name="TManager"/>), cluster-scoped tasks in a cluster singleton per role, whose
+    /// proxy for role "" is registered under <see cref="ClusterTasks{TKey}"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithClusterPeriodicTasks<TManager>(
+        this AkkaConfigurationBuilder builder, Action<PeriodicTaskSetOptions>? configure = null)
+        where TManager : class =>
+        builder.WithClusterPeriodicTasks<TManager>(typeof(TManager).Name, configure, includeManagerTasks: true);
+
+    /// <summary>As above, for a set of code-registered tasks only, registered under the marker type <typeparamref name="TKey"/>.</summary>
+    public static AkkaConfigurationBuilder WithClusterPeriodicTasks<TKey>(
+        this AkkaConfigurationBuilder builder, string setName, Action<PeriodicTaskSetOptions> configure) =>
+        builder.WithClusterPeriodicTasks<TKey>(setName, configure, includeManagerTasks: false);
+
+    /// <summary>
+    /// actor-scheduler.state as code: keep each task's place in its schedule in the database of
+    /// <paramref name="connectionString"/> through Akka.Persistence.Sql (provider "SQLite.MS", "PostgreSQL", ...).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithPeriodicTaskState(
+        this AkkaConfigurationBuilder builder, string provider, string connectionString, int? snapshotEvery = null)
+    {
+        var hocon = $"actor-scheduler.state {{\n  store = sql\n  provider = {Quote(provider)}\n  connection-string = {Quote(connectionString)}\n"
+            + (snapshotEvery is { } every ? $"  snapshot-every = {every.ToString(CultureInfo.InvariantCulture)}\n" : "")
+            + "}\n";
+        builder.AddHocon(ConfigurationFactory.ParseString(hocon), HoconAddMode.Prepend);
+        return builder;
+    }
+
+    private static AkkaConfigurationBuilder WithClusterPeriodicTasks<TKey>(
+        this AkkaConfigurationBuilder builder, string defaultSetName, Action<PeriodicTaskSetOptions>? configure, bool includeManagerTasks)
+    {
+        var options = new PeriodicTaskSetOptions();
+        configure?.Invoke(options);
+        var setName = options.SetName ?? defaultSetName;
+        _ = new PeriodicTaskSet(setName); // validates the name now, at registration
+
+        builder.AddHocon(ConfigurationFactory.ParseString(options.ToHocon(setName)), HoconAddMode.Prepend);
+        builder.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+        builder.AddHocon(StateSerialization.Config, HoconAddMode.Append);
+        builder.WithActors((system, registry, resolver) =>
+        {
+            var services = (resolver as ServiceProviderDependencyResolver)?.ServiceProvider;
+            var set = new PeriodicTaskSet(setName);
+            if (includeManagerTasks)
+            {
+                var manager = resolver.GetService(typeof(TKey))
+                    ?? (services is null ? Activator.CreateInstance<TKey>() : ActivatorUtilities.CreateInstance<TKey>(services))!;
+                set.AddTasksOf(manager);
+            }
+
+            foreach (var task in options.CodeTasks)
+                set.Add(task(services));
+
+            var started = system.StartClusterPeriodicTasks(set, options.StopOnCoordinatedShutdown);
+            registry.Register<TKey>(started.NodeTasks);
+            if (started.ClusterTasks.TryGetValue("", out var proxy) || started.ClusterTasks.Count > 0)
+                registry.Register<ClusterTasks<TKey>>(proxy ?? started.ClusterTasks.Values.First());
+        });
+        return builder;
+    }
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

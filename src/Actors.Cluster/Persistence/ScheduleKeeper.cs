@@ -1,0 +1,203 @@
+using ActorScheduler.Actors;
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+
+namespace ActorScheduler.Persistence;
+
+/// <summary>
+/// Keeps a task set's place in its schedule with Akka.Persistence: it recovers the saved places (snapshot plus
+/// journal), starts the <see cref="PeriodicTaskManager"/> as its child from them, journals each tick's changes and each
+/// run's start and end as the manager reports them, and snapshots every actor-scheduler.state.snapshot-every events.
+/// Every other message is forwarded to the manager, so the keeper stands where the manager would (same queries).
+/// <para>
+/// A run recorded as started but not ended (its owner died, or a hand-over did not see it end) holds its task: the new
+/// manager dispatches it no earlier than the run's timeout deadline, or shutdown-timeout from now when it has none.
+/// </para>
+/// <para>
+/// <see cref="HandOver"/> (the cluster singleton's termination message) stops the manager gracefully (cancel, wait up
+/// to shutdown-timeout), waits for the last events to be written, then stops the keeper, so the next owner starts from
+/// the final state.
+/// </para>
+/// </summary>
+public sealed class ScheduleKeeper : ReceivePersistentActor
+{
+    private readonly string _persistenceId;
+    private readonly string _setName;
+    private readonly IReadOnlyList<PeriodicTaskDefinition> _tasks;
+    private readonly Dictionary<string, string> _scheduleKeys;
+    private readonly PeriodicTaskSettings _settings;
+    private readonly bool _withTicker;
+    private readonly ScheduleState _state = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private IActorRef _manager = ActorRefs.Nobody;
+    private long _tickBase;
+    private int _eventsSinceSnapshot;
+    private bool _handingOver;
+
+    public ScheduleKeeper(
+        string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
+        string journalPluginId, string snapshotPluginId, bool withTicker)
+    {
+        _persistenceId = persistenceId;
+        _setName = setName;
+        _tasks = tasks;
+        _settings = settings;
+        _withTicker = withTicker;
+        _scheduleKeys = tasks.ToDictionary(t => t.Name, t => ScheduleState.ScheduleKey(t.Options), StringComparer.Ordinal);
+        JournalPluginId = journalPluginId;
+        SnapshotPluginId = snapshotPluginId;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is ScheduleSnapshot snapshot)
+                _state.Apply(snapshot);
+        });
+        Recover<TickRecorded>(e => _state.Apply(e));
+        Recover<RunRecorded>(e => _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => StartManager());
+
+        Command<ScheduleAdvanced>(OnScheduleAdvanced);
+        Command<RunStateChanged>(OnRunStateChanged);
+        Command<HandOver>(_ => OnHandOver());
+        Command<FlushState>(_ => DeferAsync(StateFlushed.Instance, done => Sender.Tell(done)));
+        Command<TasksStopped>(OnTasksStopped);
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(f => _log.Warning("{0}: snapshot not saved: {1}", _setName, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("{0}: old journal events not deleted: {1}", _setName, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("{0}: old snapshots not deleted: {1}", _setName, f.Cause.Message));
+        CommandAny(message => _manager.Forward(message));
+    }
+
+    public override string PersistenceId => _persistenceId;
+
+    /// <summary>Props of a keeper of <paramref name="tasks"/> (already resolved and filtered) under <paramref name="persistenceId"/>.</summary>
+    public static Props Props(
+        string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
+        string journalPluginId, string snapshotPluginId, bool withTicker = true) =>
+        Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, withTicker));
+
+    /// <summary>raise-on-error = on escalates through the keeper to its own parent, as it would from the manager.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+
+    private void StartManager()
+    {
+        var now = Context.System.Scheduler.Now;
+        _tickBase = Math.Max(0, _state.LastTick);
+        Dictionary<string, RestoredPlace>? restored = null;
+        if (_state.LastTick >= 0)
+        {
+            restored = new Dictionary<string, RestoredPlace>(StringComparer.Ordinal);
+            foreach (var task in _tasks)
+            {
+                if (!_state.Places.TryGetValue(task.Name, out var place) || place.Schedule != _scheduleKeys[task.Name])
+                    continue;
+                DateTimeOffset? hold = _state.Running.TryGetValue(task.Name, out var run)
+                    ? run.Deadline ?? now + _settings.ShutdownTimeout
+                    : null;
+                if (hold is { } h && h > now)
+                    _log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on its previous owner: not dispatched before {3:O}",
+                        _setName, task.Name, run!.At, h);
+                restored[task.Name] = new RestoredPlace(place.DueTick - _tickBase, place.NextDueAt, hold, place.LastRunAt);
+            }
+
+            _log.Info("{0}: schedule recovered ({1} of {2} tasks continue where they were, last tick {3})",
+                _setName, restored.Count, _tasks.Count, _state.LastTick);
+        }
+
+        _manager = Context.ActorOf(
+            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new ScheduleHooks(Self, restored)), "manager");
+    }
+
+    private void OnScheduleAdvanced(ScheduleAdvanced advanced)
+    {
+        if (_tasks.Count == 0)
+            return; // nothing to keep (a node with only cluster-scoped tasks)
+        var places = new List<PlaceRecord>(advanced.Places.Count);
+        foreach (var p in advanced.Places)
+            places.Add(new PlaceRecord(p.Task, _scheduleKeys[p.Task], _tickBase + p.DueTick, p.NextDueAt, p.LastRunAt));
+        Save(new TickRecorded(_tickBase + advanced.Tick, places));
+    }
+
+    private void OnRunStateChanged(RunStateChanged changed) =>
+        Save(new RunRecorded(changed.Task, changed.Running, changed.At, changed.Deadline));
+
+    private void Save(object evt) =>
+        PersistAsync(evt, e =>
+        {
+            _state.Apply(e);
+            if (++_eventsSinceSnapshot >= _settings.State.SnapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(_state.ToSnapshot());
+            }
+        });
+
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        DeleteMessages(saved.Metadata.SequenceNr);
+        if (saved.Metadata.SequenceNr > 1)
+            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+    }
+
+    private void OnHandOver()
+    {
+        if (_handingOver)
+            return;
+        _handingOver = true;
+        _log.Info("{0}: handing over: stopping the task set gracefully", _setName);
+        _manager.Tell(StopTasks.Instance, Self);
+    }
+
+    private void OnTasksStopped(TasksStopped stopped)
+    {
+        if (!_handingOver)
+            return;
+        // Stop after the events written so far (the runs that ended during the stop) are in the journal.
+        DeferAsync(stopped, s =>
+        {
+            if (s.StillRunning > 0)
+                _log.Warning("{0}: handed over with {1} runs still in flight; the next owner holds them until their deadline",
+                    _setName, s.StillRunning);
+            Context.Stop(Self);
+        });
+    }
+}
+
+/// <summary>Answered with <see cref="StateFlushed"/> once every event reported before it is written.</summary>
+public sealed record FlushState
+{
+    public static readonly FlushState Instance = new();
+
+    private FlushState()
+    {
+    }
+}
+
+public sealed record StateFlushed
+{
+    public static readonly StateFlushed Instance = new();
+
+    private StateFlushed()
+    {
+    }
+}
+
+/// <summary>
+/// The termination message of a cluster-scoped task set's singleton: stop gracefully and save the final state, so the
+/// next owner continues the schedule. Sent by ClusterSingletonManager when the owner leaves; local only.
+/// </summary>
+public sealed record HandOver
+{
+    public static readonly HandOver Instance = new();
+
+    private HandOver()
+    {
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using ActorScheduler.Messages;
+using Akka.Actor;
+using System.Runtime.Serialization;
+using Akka.Serialization;
+
+namespace ActorScheduler.Persistence;
+
+/// <summary>
+/// Serializes the schedule keeper's journal events and snapshots, and the task-set queries that cross the network to a
+/// cluster singleton, as JSON with short, stable manifests (no CLR type names in the database or on the wire).
+/// Registered by <see cref="StateSerialization.Register"/>; identifier 7431.
+/// </summary>
+public sealed class StateSerializer : SerializerWithStringManifest
+{
+    public const int SerializerId = 7431;
+
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+
+    private static readonly Dictionary<Type, string> Manifests = new()
+    {
+        [typeof(TickRecorded)] = "tick",
+        [typeof(RunRecorded)] = "run",
+        [typeof(ScheduleSnapshot)] = "snapshot",
+        [typeof(GetTaskStats)] = "get-stats",
+        [typeof(TaskStatsReport)] = "stats",
+        [typeof(TriggerTask)] = "trigger",
+        [typeof(TaskTriggered)] = "triggered",
+        [typeof(NotifyWhenTicked)] = "notify-ticked",
+        [typeof(Ticked)] = "ticked",
+    };
+
+    private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);
+
+    public StateSerializer(ExtendedActorSystem system) : base(system)
+    {
+    }
+
+    /// <summary>The types this serializer handles.</summary>
+    public static IEnumerable<Type> HandledTypes => Manifests.Keys;
+
+    public override int Identifier => SerializerId;
+
+    public override string Manifest(object o) =>
+        Manifests.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"{o.GetType()} is not serialized by {nameof(StateSerializer)}.", nameof(o));
+
+    public override byte[] ToBinary(object obj) =>
+        obj is GetTaskStats ? [] : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!Types.TryGetValue(manifest, out var type))
+            throw new SerializationException($"unknown manifest '{manifest}' for {nameof(StateSerializer)}.");
+        if (type == typeof(GetTaskStats))
+            return GetTaskStats.Instance;
+        return JsonSerializer.Deserialize(bytes, type, Options)
+            ?? throw new SerializationException($"empty payload for manifest '{manifest}'.");
+    }
+}
+
+/// <summary>Registers <see cref="StateSerializer"/> with an ActorSystem (idempotent).</summary>
+public static class StateSerialization
+{
+    /// <summary>
+    /// The serializer and its bindings as HOCON. Adding it to the configuration the ActorSystem starts with (as a
+    /// fallback) spares the runtime registration of <see cref="Register"/> and its "serializer overridden" warning.
+    /// </summary>
+    public static Akka.Configuration.Config Config { get; } = Akka.Configuration.ConfigurationFactory.ParseString(
+        "akka.actor.serializers.actor-scheduler-state = \"" + typeof(StateSerializer).AssemblyQualifiedName!.Split(", Version")[0] + "\"\n"
+        + string.Concat(StateSerializer.HandledTypes.Select(t =>
+            "akka.actor.serialization-bindings.\"" + t.AssemblyQualifiedName!.Split(", Version")[0] + "\" = actor-scheduler-state\n")));
+
+    public static void Register(ActorSystem system)
+    {
+        var serialization = system.Serialization;
+        if (serialization.FindSerializerForType(typeof(TickRecorded)) is StateSerializer)
+            return;
+        var serializer = new StateSerializer((ExtendedActorSystem)system);
+        serialization.AddSerializer("actor-scheduler-state", serializer);
+        foreach (var type in StateSerializer.HandledTypes)
+            serialization.AddSerializationMap(type, serializer);
+    }
+}

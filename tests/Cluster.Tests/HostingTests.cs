@@ -1,0 +1,71 @@
+using ActorScheduler.Hosting;
+using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Xunit;
+
+namespace ActorScheduler.Cluster.Tests;
+
+/// <summary>Akka.Hosting: WithClusterPeriodicTasks next to WithRemoting and WithClustering, state by WithPeriodicTaskState.</summary>
+public sealed class HostingTests
+{
+    public sealed class Jobs
+    {
+        private int _reports;
+        private int _locals;
+
+        public int Reports => Volatile.Read(ref _reports);
+
+        public int Locals => Volatile.Read(ref _locals);
+
+        [PeriodicTask]
+        public void Report() => Interlocked.Increment(ref _reports);
+
+        [PeriodicTask]
+        public void Local() => Interlocked.Increment(ref _locals);
+    }
+
+    [Fact]
+    public async Task WithClusterPeriodicTasks_runs_the_chosen_tasks_in_the_singleton_and_the_others_on_the_node()
+    {
+        using var backend = StateBackend.Sqlite();
+        var jobs = new Jobs();
+        using var host = new HostBuilder().ConfigureServices(services =>
+        {
+            services.AddSingleton(jobs);
+            services.AddAkka("actor-scheduler", (builder, _) => builder
+                .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
+                .WithRemoting("127.0.0.1", 0)
+                .WithClustering(new ClusterOptions { Roles = ["worker"] })
+                .WithPeriodicTaskState(backend.Provider, backend.ConnectionString)
+                .WithClusterPeriodicTasks<Jobs>(options =>
+                {
+                    options.PeriodicInterval = TimeSpan.FromMilliseconds(100);
+                    options.InitialDelay = TimeSpan.FromMilliseconds(100);
+                    options.Tasks["Report"] = new TaskOptionsOverride { Scope = TaskScope.Cluster, Role = "worker" };
+                })
+                .AddStartup((system, _) => Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress)));
+        }).Build();
+        await host.StartAsync();
+        try
+        {
+            var registry = host.Services.GetRequiredService<ActorRegistry>();
+            var singleton = await registry.GetAsync<ClusterTasks<Jobs>>();
+            var node = await registry.GetAsync<Jobs>();
+            await TestCluster.WaitUntilAsync(() => jobs.Reports >= 3 && jobs.Locals >= 3, TimeSpan.FromSeconds(15), "runs of both tasks");
+            var clusterStats = await singleton.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5));
+            var nodeStats = await node.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5));
+            Assert.Equal(["Report"], clusterStats.Tasks.Select(t => t.Task));
+            Assert.Equal(["Local"], nodeStats.Tasks.Select(t => t.Task));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using ActorScheduler.Actors;
+using ActorScheduler.Configuration;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Configuration;
+using Xunit;
+
+namespace ActorScheduler.Cluster.Tests;
+
+/// <summary>The scope, role, misfire and state keys: read, validated, and errors that name the full path.</summary>
+public class SettingsTests
+{
+    private static PeriodicTaskSettings Read(string hocon) => PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(hocon));
+
+    private static PeriodicTaskSet OneTask() => new PeriodicTaskSet("set").Add("job", _ => { });
+
+    private static PeriodicTaskConfigurationException Fails(Action action) => Assert.Throws<PeriodicTaskConfigurationException>(action);
+
+    [Fact]
+    public void Scope_role_and_misfire_are_read_from_a_task_entry()
+    {
+        var settings = Read("actor-scheduler.tasks.job { scope = cluster, role = backend, misfire = run-all, misfire-limit = 3 }");
+        var options = settings.Resolve(OneTask())[0].Options;
+        Assert.Equal(TaskScope.Cluster, options.Scope);
+        Assert.Equal("backend", options.Role);
+        Assert.Equal(MisfirePolicy.RunAll, options.Misfire);
+        Assert.Equal(3, options.MisfireLimit);
+    }
+
+    [Fact]
+    public void The_defaults_are_node_scope_and_coalesce()
+    {
+        var options = Read("").Resolve(OneTask())[0].Options;
+        Assert.Equal(TaskScope.Node, options.Scope);
+        Assert.Equal(MisfirePolicy.Coalesce, options.Misfire);
+        Assert.Equal(StateStore.None, Read("").State.Store);
+    }
+
+    [Theory]
+    [InlineData("actor-scheduler.tasks.job.misfire = later", "actor-scheduler.tasks.job.misfire")]
+    [InlineData("actor-scheduler.tasks.job.misfire-limit = 0", "actor-scheduler.tasks.job.misfire-limit")]
+    [InlineData("actor-scheduler.tasks.job.scope = everywhere", "actor-scheduler.tasks.job.scope")]
+    [InlineData("actor-scheduler.state.store = redis", "actor-scheduler.state.store")]
+    [InlineData("actor-scheduler.state.snapshot-evry = 5", "actor-scheduler.state.snapshot-evry")]
+    [InlineData("actor-scheduler.state { store = sql, connection-string = \"\" }", "actor-scheduler.state.connection-string")]
+    [InlineData("actor-scheduler.state { store = sql, provider = \"\" }", "actor-scheduler.state.provider")]
+    [InlineData("actor-scheduler.state.journal-plugin = \"akka.persistence.journal.inmem\"", "actor-scheduler.state.snapshot-plugin")]
+    public void A_bad_value_is_an_error_naming_its_full_path(string hocon, string path) =>
+        Assert.Equal(path, Fails(() => Read(hocon).Resolve(OneTask())).Path);
+
+    [Fact]
+    public void A_role_on_a_node_scoped_task_is_an_error()
+    {
+        var error = Fails(() => Read("actor-scheduler.tasks.job.role = backend").Resolve(OneTask()));
+        Assert.Equal("actor-scheduler.tasks.job.role", error.Path);
+    }
+
+    [Fact]
+    public void The_core_manager_refuses_cluster_scope_and_sql_state_naming_the_package_that_has_them()
+    {
+        var scope = Fails(() => PeriodicTaskManager.Props(OneTask(), Read("actor-scheduler.tasks.job.scope = cluster")));
+        Assert.Equal("actor-scheduler.tasks.job.scope", scope.Path);
+        Assert.Contains("ActorScheduler.Cluster", scope.Message);
+        var state = Fails(() => PeriodicTaskManager.Props(OneTask(), Read("actor-scheduler.state.store = sql")));
+        Assert.Equal("actor-scheduler.state.store", state.Path);
+    }
+
+    [Fact]
+    public void Cluster_scope_in_an_actor_system_without_a_cluster_is_an_error_naming_the_task()
+    {
+        using var system = ActorSystem.Create("no-cluster", ConfigurationFactory.ParseString(
+            "akka.loglevel = WARNING\nactor-scheduler.tasks.job.scope = cluster"));
+        var error = Fails(() => system.StartClusterPeriodicTasks(OneTask()));
+        Assert.Equal("actor-scheduler.tasks.job.scope", error.Path);
+        Assert.Contains("akka.actor.provider = cluster", error.Message);
+    }
+
+    [Fact]
+    public void The_attribute_declares_scope_role_and_misfire()
+    {
+        var options = new PeriodicTaskAttribute { Scope = TaskScope.Cluster, Role = "backend", Misfire = MisfirePolicy.Skip }.ToOptions("X.M");
+        Assert.Equal(TaskScope.Cluster, options.Scope);
+        Assert.Equal("backend", options.Role);
+        Assert.Equal(MisfirePolicy.Skip, options.Misfire);
+    }
+
+    [Fact]
+    public void Hosting_options_write_scope_role_and_misfire_as_hocon()
+    {
+        var options = new ActorScheduler.Hosting.PeriodicTaskSetOptions();
+        options.Tasks["job"] = new ActorScheduler.Hosting.TaskOptionsOverride
+        {
+            Scope = TaskScope.Cluster, Role = "backend", Misfire = MisfirePolicy.RunAll, MisfireLimit = 4,
+        };
+        var settings = PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(options.ToHocon("set")), "set");
+        var resolved = settings.Resolve(OneTask())[0].Options;
+        Assert.Equal((TaskScope.Cluster, "backend", MisfirePolicy.RunAll, 4), (resolved.Scope, resolved.Role, resolved.Misfire, resolved.MisfireLimit));
+    }
+
+    [Theory]
+    [InlineData("cluster.conf", 4053)]
+    [InlineData("cluster/node-1.conf", 4053)]
+    [InlineData("cluster/node-2.conf", 4054)]
+    [InlineData("cluster/node-3.conf", 4055)]
+    public void The_example_node_configurations_are_valid(string file, int port)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "hocon", "cluster.conf")))
+            directory = directory.Parent;
+        Assert.NotNull(directory);
+        var config = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(directory.FullName, "hocon", file)));
+        var settings = PeriodicTaskSettings.Create(config);
+        Assert.Equal(StateStore.Sql, settings.State.Store);
+        Assert.Contains(settings.Tasks, t => t.Scope == TaskScope.Cluster);
+        Assert.Equal("cluster", config.GetString("akka.actor.provider"));
+        Assert.Equal(port, config.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal("127.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname"));
+    }
+}

@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Persistence;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
+using Xunit;
+
+namespace ActorScheduler.Cluster.Tests;
+
+/// <summary>
+/// The persistence behaviours, written once and run against each backend (SqliteStateTests, PostgresStateTests).
+/// Each scenario uses its own task-set name, so scenarios sharing one PostgreSQL database never see each other's state.
+/// </summary>
+internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    public async Task A_tick_counted_task_keeps_its_counter_across_a_restart()
+    {
+        var name = NewSetName();
+        var set = () => new PeriodicTaskSet(name).Add("count", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 3 });
+
+        DateTimeOffset lastRun;
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: false);
+            for (var tick = 0; tick <= 5; tick++)
+                keeper.Tell(new Tick(tick));
+            var ran = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            Assert.Equal(4, ran.Tick); // ticks 4, 8, ...: 3 left after tick 5
+            lastRun = ran.StartedAt;
+            await first.SettleAsync(keeper, "count", 5);
+        }
+
+        using var second = Start(name);
+        var restarted = second.Keeper(set(), withTicker: false);
+        for (var tick = 0; tick <= 2; tick++)
+            restarted.Tell(new Tick(tick));
+        await restarted.Ask<Ticked>(new NotifyWhenTicked(2), Wait);
+        second.Events.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.Equal(lastRun, stats["count"].LastStart); // the last run is part of the saved place
+        Assert.Equal(3, stats["count"].NextDueTick);
+        restarted.Tell(new Tick(3));
+        Assert.Equal(3, second.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
+    }
+
+    public async Task A_spaced_task_continues_its_cadence_after_a_restart_and_run_immediately_applies_only_once()
+    {
+        var name = NewSetName();
+        var spacing = TimeSpan.FromSeconds(2);
+        var set = () => new PeriodicTaskSet(name).Add("spaced", _ => { }, new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true });
+
+        DateTimeOffset firstRun;
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: true);
+            var started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            Assert.Equal(0, started.Tick); // run-immediately on the first start
+            firstRun = started.StartedAt;
+            await first.SettleAsync(keeper, "spaced", 0);
+        }
+
+        using var second = Start(name);
+        second.Keeper(set(), withTicker: true);
+        var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+        Assert.NotEqual(0, next.Tick); // not at once: no run-immediately on a restart with saved state
+        var gap = next.StartedAt - firstRun;
+        Assert.InRange(gap.TotalMilliseconds, spacing.TotalMilliseconds - 50, spacing.TotalMilliseconds + 900);
+    }
+
+    public async Task Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed()
+    {
+        var name = NewSetName();
+        var spacing = TimeSpan.FromMilliseconds(400);
+        var set = () => new PeriodicTaskSet(name).Add("often", _ => { }, new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true });
+
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: true);
+            first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            await first.SettleAsync(keeper, "often", 0);
+        }
+
+        var down = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromMilliseconds(1500)); // the downtime under test: ~4 due times pass with no node running
+        using var second = Start(name, typeof(PeriodicTaskMissed));
+        var restarted = second.Keeper(set(), withTicker: true);
+        var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
+        var run = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+        Assert.Equal(0, run.Tick); // one run at once for all of them
+        Assert.Equal(missed.Tick, run.Tick);
+        var passed = (int)(down.Elapsed / spacing);
+        Assert.InRange(missed.Count, 2, passed + 1);
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.Equal(1, stats["often"].Runs);
+        Assert.Equal(missed.Count, stats["often"].Missed);
+    }
+
+    public async Task With_misfire_skip_due_times_missed_while_stopped_get_no_run_and_are_all_counted_as_missed()
+    {
+        var name = NewSetName();
+        var spacing = TimeSpan.FromMilliseconds(400);
+        var set = () => new PeriodicTaskSet(name).Add("often", _ => { },
+            new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true, Misfire = MisfirePolicy.Skip });
+
+        DateTimeOffset firstRun;
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: true);
+            firstRun = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).StartedAt;
+            await first.SettleAsync(keeper, "often", 0);
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(1500)); // the downtime under test: ~4 due times pass with no node running
+        using var second = Start(name, typeof(PeriodicTaskMissed));
+        var restartedAt = DateTimeOffset.UtcNow;
+        var restarted = second.Keeper(set(), withTicker: true);
+        var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
+        Assert.InRange(missed.Count, 3, 10);
+        var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+        Assert.NotEqual(0, next.Tick); // no catch-up run: the task waits for its next due time,
+        var nextDue = firstRun + spacing * Math.Ceiling((restartedAt - firstRun) / spacing); // on the original grid
+        Assert.True(next.StartedAt >= nextDue - TimeSpan.FromMilliseconds(20), $"ran at {next.StartedAt:O}, before its next due time {nextDue:O}");
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.Equal(missed.Count, stats["often"].Missed);
+    }
+
+    public async Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout()
+    {
+        var name = NewSetName();
+        var timeout = TimeSpan.FromSeconds(4);
+        var release = new ManualResetEventSlim();
+        var set = () => new PeriodicTaskSet(name).Add("long", _ => release.Wait(TimeSpan.FromSeconds(20)), // ignores cancellation
+            new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(300), RunImmediately = true, Timeout = timeout });
+        try
+        {
+            DateTimeOffset deadline;
+            using (var first = Start(name))
+            {
+                var keeper = first.Keeper(set(), withTicker: true);
+                var started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+                deadline = started.StartedAt + timeout;
+                await first.SettleAsync(keeper, "long", 0, running: true);
+            } // a crash: the run never ends, its body still runs
+
+            using var second = Start(name);
+            second.Keeper(set(), withTicker: true);
+            Assert.True(DateTimeOffset.UtcNow < deadline - TimeSpan.FromSeconds(1), "the restart came too late to test the hold");
+            var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            Assert.True(next.StartedAt >= deadline, $"started at {next.StartedAt:O}, before the old run's deadline {deadline:O}");
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    public async Task Ten_thousand_tasks_recover_from_a_snapshot_in_under_a_second()
+    {
+        var name = NewSetName();
+        PeriodicTaskSet Set()
+        {
+            var set = new PeriodicTaskSet(name);
+            for (var i = 0; i < 10_000; i++)
+                set.Add("t" + i, _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 1_000_000 });
+            return set;
+        }
+
+        using (var first = Start(name, extra: "actor-scheduler.state.snapshot-every = 1"))
+        {
+            var keeper = first.Keeper(Set(), withTicker: false);
+            keeper.Tell(new Tick(0));
+            keeper.Tell(new Tick(1));
+            await keeper.Ask<Ticked>(new NotifyWhenTicked(1), Wait);
+            await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+            await Task.Delay(300); // the snapshot is saved after the event that triggers it
+        }
+
+        using var second = Start(name, extra: "actor-scheduler.state.snapshot-every = 1");
+        var tasks = Set();
+        var clock = Stopwatch.StartNew();
+        var restarted = second.Keeper(tasks, withTicker: false);
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        clock.Stop();
+        Console.WriteLine($"{backend.Provider}: 10,000 tasks recovered in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.Equal(10_000, stats.Tasks.Count);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"recovery took {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.Equal(1_000_000 + 1 - 1, stats["t0"].NextDueTick); // the place was recovered: due 1,000,001 ticks after tick 0, tick 1 passed
+    }
+
+    private static string NewSetName() => "set" + Guid.NewGuid().ToString("N")[..12];
+
+    private Node Start(string setName, Type? alsoWatch = null, string extra = "")
+    {
+        var config = ConfigurationFactory.ParseString($$"""
+            akka.loglevel = WARNING
+            akka.stdout-loglevel = WARNING
+            actor-scheduler {
+              periodic-interval = 100ms
+              initial-delay = 100ms
+              shutdown-timeout = 1s
+            }
+            {{backend.Hocon}}
+            {{extra}}
+            """);
+        var system = ActorSystem.Create(
+            "actor-scheduler", config.WithFallback(StateSerialization.Config).WithFallback(PeriodicTaskSettings.DefaultConfig()));
+        var events = kit.CreateTestProbe(system);
+        system.EventStream.Subscribe(events, typeof(PeriodicTaskStarted));
+        if (alsoWatch is not null)
+            system.EventStream.Subscribe(events, alsoWatch);
+        return new Node(system, events, setName);
+    }
+
+    internal sealed class Node(ActorSystem system, TestProbe events, string setName) : IDisposable
+    {
+        public ActorSystem System { get; } = system;
+
+        public TestProbe Events { get; } = events;
+
+        public IActorRef Keeper(PeriodicTaskSet set, bool withTicker)
+        {
+            var settings = PeriodicTaskSettings.Create(System.Settings.Config, setName);
+            var plugins = StatePlugins.Ensure(System, settings.State);
+            return System.ActorOf(ScheduleKeeper.Props(
+                "test/" + setName, setName, settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker));
+        }
+
+        /// <summary>Waits until the run of <paramref name="task"/> is (or is no longer) in flight and every report is written.</summary>
+        public async Task SettleAsync(IActorRef keeper, string task, long tick, bool running = false)
+        {
+            await keeper.Ask<Ticked>(new NotifyWhenTicked(tick), Wait);
+            var deadline = DateTime.UtcNow + Wait;
+            while ((await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))[task] is var stats
+                   && (stats.Running != running || stats.Runs == 0))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{task} did not settle (running = {stats.Running}, runs = {stats.Runs})");
+                await Task.Delay(20);
+            }
+
+            await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+        }
+
+        public void Dispose() => System.Terminate().Wait(Wait);
+    }
+}

@@ -1,0 +1,66 @@
+using Akka.TestKit.Xunit2;
+using Xunit;
+
+namespace ActorScheduler.Cluster.Tests;
+
+/// <summary>Persistence of each task's place in its schedule with SQLite (Microsoft.Data.Sqlite, a file per test).</summary>
+public sealed class SqliteStateTests : TestKit, IDisposable
+{
+    private readonly StateBackend _backend = StateBackend.Sqlite();
+
+    private StateScenarios Scenarios => new(this, _backend);
+
+    [Fact]
+    public Task A_tick_counted_task_keeps_its_counter_across_a_restart() => Scenarios.A_tick_counted_task_keeps_its_counter_across_a_restart();
+
+    [Fact]
+    public Task A_spaced_task_continues_its_cadence_after_a_restart_and_run_immediately_applies_only_once() =>
+        Scenarios.A_spaced_task_continues_its_cadence_after_a_restart_and_run_immediately_applies_only_once();
+
+    [Fact]
+    public Task Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed() =>
+        Scenarios.Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed();
+
+    [Fact]
+    public Task With_misfire_skip_due_times_missed_while_stopped_get_no_run_and_are_all_counted_as_missed() =>
+        Scenarios.With_misfire_skip_due_times_missed_while_stopped_get_no_run_and_are_all_counted_as_missed();
+
+    [Fact]
+    public Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout() =>
+        Scenarios.A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout();
+
+    [Fact]
+    public Task Ten_thousand_tasks_recover_from_a_snapshot_in_under_a_second() =>
+        Scenarios.Ten_thousand_tasks_recover_from_a_snapshot_in_under_a_second();
+
+    void IDisposable.Dispose()
+    {
+        _backend.Dispose();
+        Dispose();
+    }
+}
+
+/// <summary>The same behaviours against PostgreSQL (Npgsql): run when ACTOR_SCHEDULER_TEST_PG is set (.ci/postgres.sh).</summary>
+public sealed class PostgresStateTests : TestKit
+{
+    private static StateScenarios Scenarios(TestKit kit) => new(kit, StateBackend.Postgres());
+
+    [PostgresFact]
+    public Task A_tick_counted_task_keeps_its_counter_across_a_restart() => Scenarios(this).A_tick_counted_task_keeps_its_counter_across_a_restart();
+
+    [PostgresFact]
+    public Task A_spaced_task_continues_its_cadence_after_a_restart_and_run_immediately_applies_only_once() =>
+        Scenarios(this).A_spaced_task_continues_its_cadence_after_a_restart_and_run_immediately_applies_only_once();
+
+    [PostgresFact]
+    public Task Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed() =>
+        Scenarios(this).Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed();
+
+    [PostgresFact]
+    public Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout() =>
+        Scenarios(this).A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout();
+
+    [PostgresFact]
+    public Task Ten_thousand_tasks_recover_from_a_snapshot_in_under_a_second() =>
+        Scenarios(this).Ten_thousand_tasks_recover_from_a_snapshot_in_under_a_second();
+}
