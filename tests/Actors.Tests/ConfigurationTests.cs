@@ -88,7 +88,7 @@ public class ConfigurationTests
     [InlineData("actor-scheduler.shutdown-timeout = x", "actor-scheduler.shutdown-timeout", "is not a duration")]
     [InlineData("actor-scheduler.tick-source = fast", "actor-scheduler.tick-source", "auto, precise, scheduler")]
     [InlineData("actor-scheduler.periodic-intervall = 1s", "actor-scheduler.periodic-intervall", "did you mean 'periodic-interval'?")]
-    [InlineData("actor-scheduler.state.store = sql", "actor-scheduler.state.store", "use one of: none")]
+    [InlineData("actor-scheduler.state.store = mysql", "actor-scheduler.state.store", "use one of: none, sql")]
     [InlineData("actor-scheduler.tasks.backup = 5", "actor-scheduler.tasks.backup", "must be an object")]
     [InlineData("actor-scheduler.tasks.backup.ticks-between-runs = -1", "actor-scheduler.tasks.backup.ticks-between-runs", ">= 0")]
     [InlineData("actor-scheduler.tasks.backup.ticks-between-runs = ten", "actor-scheduler.tasks.backup.ticks-between-runs", "not a whole number")]
@@ -109,11 +109,12 @@ public class ConfigurationTests
     }
 
     [Fact]
-    public void Cluster_scope_is_refused_until_it_is_built()
+    public void The_core_manager_refuses_cluster_scope_and_names_the_package_that_runs_it()
     {
-        var error = Assert.Throws<PeriodicTaskConfigurationException>(() =>
-            Read("actor-scheduler.tasks.sync-power-states.scope = cluster").Resolve(Compute()));
+        var settings = Read("actor-scheduler.tasks.sync-power-states.scope = cluster");
+        var error = Assert.Throws<PeriodicTaskConfigurationException>(() => ActorScheduler.Actors.PeriodicTaskManager.Props(Compute(), settings));
         Assert.Equal("actor-scheduler.tasks.sync-power-states.scope", error.Path);
+        Assert.Contains("ActorScheduler.Cluster", error.Message);
     }
 
     [Fact]
