@@ -34,7 +34,7 @@ public class ConfigurationErrorTests
         { "environment without command", "actor-scheduler.tasks.x { environment { A = 1 } }",
             "actor-scheduler.tasks.x.environment: only applies to a command task" },
         { "cluster scope", "actor-scheduler.tasks.backup { command = \"true\", scope = cluster }",
-            "actor-scheduler.tasks.backup.scope: cluster is not built yet" },
+            "actor-scheduler.tasks.backup.scope: cluster needs the ActorScheduler.Cluster package" },
         { "missing plugin assembly", "actor-scheduler.assemblies = [\"plugins/Missing.dll\"]",
             "actor-scheduler.assemblies[0]: assembly \"plugins/Missing.dll\" not found" },
         { "assemblies not a list", "actor-scheduler.assemblies = \"Tasks.dll\"", "actor-scheduler.assemblies: must be a list" },

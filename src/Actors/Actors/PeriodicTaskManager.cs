@@ -163,11 +163,15 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (_log.IsDebugEnabled)
         {
             DispatchLogged(tick, scheduledAt);
-            return;
+        }
+        else
+        {
+            foreach (var run in _due)
+                Dispatch(_tasks[run.Index], run, tick, scheduledAt);
         }
 
-        foreach (var run in _due)
-            Dispatch(_tasks[run.Index], run, tick, scheduledAt);
+        if (_hooks is not null)
+            ReportPlaces(tick, scheduledAt);
     }
 
     /// <summary>Nova's loop with its debug lines: every task in registration order, skipped or run.</summary>
@@ -186,9 +190,6 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 _log.Debug("Skipping {0}.{1}, {2} ticks left until next run", _setName, task.Definition.Name, _schedule.TicksLeft(task.Index, tick));
             }
         }
-
-        if (_hooks is not null)
-            ReportPlaces(tick, scheduledAt);
     }
 
     private void RestoreSchedule(IReadOnlyDictionary<string, RestoredPlace> restored)
