@@ -25,6 +25,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly List<DueRun> _due = [];
     private readonly List<(long Tick, IActorRef Requester)> _tickWaiters = [];
     private readonly DateTimeOffset _startedAt;
+    private readonly long _startTimestamp;
 
     private IActorRef? _ticker;
     private long _currentTick = -1;
@@ -36,6 +37,9 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     public PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker)
     {
+        // The moment the task set starts: tick offsets count from here (DESIGN.md section 3.1).
+        _startedAt = Context.System.Scheduler.Now;
+        _startTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         _setName = setName;
         _settings = settings;
         _withTicker = withTicker;
@@ -45,7 +49,6 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
             : TimeSpan.Zero;
         _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval));
-        _startedAt = Context.System.Scheduler.Now;
         if (fuzzy > TimeSpan.Zero)
             _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
 
@@ -104,7 +107,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         if (_withTicker)
-            _ticker = Context.ActorOf(TickScheduler.Props(_schedule.Clock, _settings.TickSource, Self), "ticker");
+            _ticker = Context.ActorOf(TickScheduler.Props(_schedule.Clock, _settings.TickSource, Self, _startTimestamp), "ticker");
         _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Length, Durations.Format(_settings.PeriodicInterval));
     }
 
