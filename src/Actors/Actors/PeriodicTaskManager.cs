@@ -138,38 +138,43 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _schedule.Advance(tick, _due);
         var scheduledAt = _startedAt + _schedule.Clock.OffsetOf(tick);
         if (_log.IsDebugEnabled)
-            LogSkipped(tick);
+        {
+            DispatchLogged(tick, scheduledAt);
+            return;
+        }
 
         foreach (var run in _due)
-        {
-            var task = _tasks[run.Index];
-            if (run.Missed > 0)
-            {
-                task.Missed += run.Missed;
-                PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Missed, _setName, task.Definition.Name, run.Missed);
-                Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Definition.Name, tick, scheduledAt, run.Missed));
-            }
+            Dispatch(_tasks[run.Index], run, tick, scheduledAt);
+    }
 
-            if (_log.IsDebugEnabled)
+    /// <summary>Nova's loop with its debug lines: every task in registration order, skipped or run.</summary>
+    private void DispatchLogged(long tick, DateTimeOffset scheduledAt)
+    {
+        var next = 0;
+        foreach (var task in _tasks)
+        {
+            if (next < _due.Count && _due[next].Index == task.Index)
+            {
                 _log.Debug("Running periodic task {0}.{1}", _setName, task.Definition.Name);
-            ChildOf(task).Tell(new TaskRunner.Run(tick, scheduledAt));
+                Dispatch(task, _due[next++], tick, scheduledAt);
+            }
+            else if (_schedule.NextDueTick(task.Index) is not null)
+            {
+                _log.Debug("Skipping {0}.{1}, {2} ticks left until next run", _setName, task.Definition.Name, _schedule.TicksLeft(task.Index, tick));
+            }
         }
     }
 
-    private void LogSkipped(long tick)
+    private void Dispatch(TaskState task, DueRun run, long tick, DateTimeOffset scheduledAt)
     {
-        var due = 0;
-        foreach (var task in _tasks)
+        if (run.Missed > 0)
         {
-            if (due < _due.Count && _due[due].Index == task.Index)
-            {
-                due++;
-                continue;
-            }
-
-            if (_schedule.NextDueTick(task.Index) is not null)
-                _log.Debug("Skipping {0}.{1}, {2} ticks left until next run", _setName, task.Definition.Name, _schedule.TicksLeft(task.Index, tick));
+            task.Missed += run.Missed;
+            PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Missed, _setName, task.Definition.Name, run.Missed);
+            Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Definition.Name, tick, scheduledAt, run.Missed));
         }
+
+        ChildOf(task).Tell(new TaskRunner.Run(tick, scheduledAt));
     }
 
     private IActorRef ChildOf(TaskState task) =>
