@@ -28,6 +28,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly long _startTimestamp;
 
     private IActorRef? _ticker;
+    private TaskRunner.Run? _order;
     private long _currentTick = -1;
     private bool _halted;
     private bool _stopping;
@@ -75,7 +76,9 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(settings);
         var tasks = settings.Resolve(set);
-        return Akka.Actor.Props.Create(() => new PeriodicTaskManager(set.Name, tasks, settings, withTicker));
+        // Props.Create(Type, args) instead of an expression: Akka evaluates an expression's arguments by compiling them,
+        // which costs milliseconds on every Props (and so delays the start of the set).
+        return Akka.Actor.Props.Create(typeof(PeriodicTaskManager), set.Name, tasks, settings, withTicker);
     }
 
     /// <summary>The conventional actor name of a set's manager: periodic-tasks-NAME.</summary>
@@ -174,7 +177,10 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Definition.Name, tick, scheduledAt, run.Missed));
         }
 
-        ChildOf(task).Tell(new TaskRunner.Run(tick, scheduledAt));
+        // One order per tick, shared by every task due on it: dispatch allocates nothing per task.
+        if (_order is null || _order.Tick != tick)
+            _order = new TaskRunner.Run(tick, scheduledAt);
+        ChildOf(task).Tell(_order);
     }
 
     private IActorRef ChildOf(TaskState task) =>

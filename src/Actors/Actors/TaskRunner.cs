@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
@@ -20,6 +21,7 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
     private readonly PeriodicTaskDefinition _task;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ILoggingAdapter _taskLog;
+    private readonly BodyInvoker _invoker;
 
     private Run? _current;
     private Run? _pending;
@@ -36,6 +38,7 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         _index = index;
         _task = task;
         _taskLog = Logging.GetLogger(Context.System, $"{setName}.{task.Name}");
+        _invoker = new BodyInvoker(task.Body, Self);
 
         Receive<Run>(OnRun);
         Receive<BodyEnded>(OnBodyEnded);
@@ -46,7 +49,7 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string setName, int index, PeriodicTaskDefinition task) =>
-        Akka.Actor.Props.Create(() => new TaskRunner(setName, index, task));
+        Akka.Actor.Props.Create(typeof(TaskRunner), setName, index, task); // no expression to compile per child
 
     private void OnRun(Run run)
     {
@@ -75,7 +78,13 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         _current = run;
         _timedOut = false;
         var id = ++_runId;
-        _cancellation = new CancellationTokenSource();
+        // One CancellationTokenSource serves every run until one is cancelled (TryReset succeeds only when it was not).
+        if (_cancellation is null || !_cancellation.TryReset())
+        {
+            _cancellation?.Dispose();
+            _cancellation = new CancellationTokenSource();
+        }
+
         if (_task.Options.Timeout is { } timeout)
             Timers.StartSingleTimer(TimeoutTimer, new TimeoutElapsed(id, timeout), timeout);
 
@@ -84,14 +93,8 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         Context.Parent.Tell(new RunStarted(_index, run.Tick, _startedAt));
         Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt));
 
-        var token = _cancellation.Token;
-        var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, Context.System, _taskLog, token);
-        var body = _task.Body;
-        var self = Self;
-        Task.Run(async () => await body(context, token).ConfigureAwait(false), CancellationToken.None)
-            .ContinueWith(
-                t => self.Tell(new BodyEnded(id, t.IsFaulted ? Unwrap(t.Exception!) : t.IsCanceled ? new OperationCanceledException() : null)),
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, Context.System, _taskLog, _cancellation.Token);
+        _invoker.Start(id, context);
     }
 
     private void OnBodyEnded(BodyEnded ended)
@@ -161,21 +164,20 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
 
     private void Finish()
     {
-        Timers.Cancel(TimeoutTimer);
-        _cancellation?.Dispose();
-        _cancellation = null;
+        if (_task.Options.Timeout is not null)
+            Timers.Cancel(TimeoutTimer);
         _current = null;
         _timedOut = false;
     }
 
     protected override void PostStop()
     {
-        _cancellation?.Cancel();
+        if (_current is not null)
+            _cancellation?.Cancel();
+        else
+            _cancellation?.Dispose();
         base.PostStop();
     }
-
-    private static Exception Unwrap(AggregateException error) =>
-        error.InnerExceptions.Count == 1 ? error.InnerExceptions[0] : error;
 
     /// <summary>The manager's order to run the task for <paramref name="Tick"/>.</summary>
     internal sealed record Run(long Tick, DateTimeOffset ScheduledAt);
@@ -202,4 +204,81 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
     private sealed record BodyEnded(long RunId, Exception? Error);
 
     private sealed record TimeoutElapsed(long RunId, TimeSpan Timeout);
+
+    /// <summary>
+    /// Runs the body on the thread pool, never on the actor's thread, and tells the runner when it ended. One instance
+    /// per runner serves every run (a runner has at most one body in flight), so starting a run queues no closure, no
+    /// Task and no continuation: just this work item.
+    /// </summary>
+    private sealed class BodyInvoker : IThreadPoolWorkItem
+    {
+        private readonly Func<PeriodicTaskContext, CancellationToken, ValueTask> _body;
+        private readonly IActorRef _runner;
+        private readonly Action _onCompleted;
+        private PeriodicTaskContext? _context;
+        private long _runId;
+        private ValueTaskAwaiter _awaiter;
+
+        public BodyInvoker(Func<PeriodicTaskContext, CancellationToken, ValueTask> body, IActorRef runner)
+        {
+            _body = body;
+            _runner = runner;
+            _onCompleted = OnCompleted;
+        }
+
+        public void Start(long runId, PeriodicTaskContext context)
+        {
+            _runId = runId;
+            _context = context;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        }
+
+        public void Execute()
+        {
+            var context = _context!;
+            ValueTask run;
+            try
+            {
+                run = _body(context, context.CancellationToken);
+            }
+            catch (Exception e)
+            {
+                _runner.Tell(new BodyEnded(_runId, e));
+                return;
+            }
+
+            if (run.IsCompleted)
+            {
+                Complete(run.GetAwaiter());
+                return;
+            }
+
+            _awaiter = run.GetAwaiter();
+            _awaiter.UnsafeOnCompleted(_onCompleted);
+        }
+
+        private void OnCompleted()
+        {
+            var awaiter = _awaiter;
+            _awaiter = default;
+            Complete(awaiter);
+        }
+
+        private void Complete(ValueTaskAwaiter awaiter)
+        {
+            var runId = _runId;
+            _context = null;
+            Exception? error = null;
+            try
+            {
+                awaiter.GetResult();
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+
+            _runner.Tell(new BodyEnded(runId, error));
+        }
+    }
 }

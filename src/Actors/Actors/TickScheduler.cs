@@ -48,7 +48,7 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
     /// started), so the time taken to create the ticker does not delay every tick; null means when the ticker starts.
     /// </summary>
     public static Props Props(TickClock clock, TickSource source, IActorRef target, long? startTimestamp = null) =>
-        Akka.Actor.Props.Create(() => new TickScheduler(clock, source, target, startTimestamp));
+        Akka.Actor.Props.Create(typeof(TickScheduler), clock, source, target, startTimestamp);
 
     protected override void PreStart()
     {
