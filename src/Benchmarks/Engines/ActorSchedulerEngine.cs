@@ -1,5 +1,6 @@
 using ActorScheduler.Actors;
 using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
@@ -17,7 +18,7 @@ public sealed class ActorSchedulerEngine : IEngine
 
     public string Name => EngineNames.ActorScheduler;
 
-    public Task PrepareAsync(EngineSpec spec, TaskBody body)
+    public async Task PrepareAsync(EngineSpec spec, TaskBody body)
     {
         var interval = (long)spec.Period.TotalMilliseconds;
         var config = ConfigurationFactory.ParseString($$"""
@@ -42,7 +43,14 @@ public sealed class ActorSchedulerEngine : IEngine
         var settings = PeriodicTaskSettings.Create(config, set.Name);
         _props = PeriodicTaskManager.Props(set, settings);
         _system = ActorSystem.Create("bench", config);
-        return Task.CompletedTask;
+
+        // Warm-up, as for every engine: a throw-away set of one task, so that the first real start does not pay for
+        // JIT compilation and Akka's per-type caches.
+        var warmup = new PeriodicTaskSet("warmup").Add("w", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { RunImmediately = true });
+        var manager = _system.ActorOf(PeriodicTaskManager.Props(warmup, PeriodicTaskSettings.Create(config, "warmup")), "warmup");
+        await manager.Ask<Ticked>(new NotifyWhenTicked(0), TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await manager.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await manager.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
     }
 
     public Task StartAsync(long epoch, DateTimeOffset epochUtc)

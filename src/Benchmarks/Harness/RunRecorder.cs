@@ -49,6 +49,26 @@ public sealed class RunRecorder
 
     internal long[] TraceCount { get; } = new long[4096];
 
+    internal long[] TraceMax { get; } = new long[4096];
+
+    internal long[] TraceMin { get; } = Enumerable.Repeat(long.MaxValue, 4096).ToArray();
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        long seen;
+        while (value > (seen = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
+    private static void InterlockedMin(ref long target, long value)
+    {
+        long seen;
+        while (value < (seen = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
     public long Delivered => Interlocked.Read(ref _delivered);
 
     public long Duplicates => Interlocked.Read(ref _duplicates);
@@ -103,6 +123,8 @@ public sealed class RunRecorder
         {
             Interlocked.Add(ref Trace[k], micros);
             Interlocked.Increment(ref TraceCount[k]);
+            InterlockedMax(ref TraceMax[k], micros);
+            InterlockedMin(ref TraceMin[k], micros);
         }
         Interlocked.Increment(ref _delivered);
     }

@@ -67,7 +67,7 @@ public static class Worker
                 if (recorder.Trace is { } trace)
                     for (var k = 0; k < trace.Length && k <= dueTimes; k++)
                         if (recorder.TraceCount[k] > 0)
-                            Console.Error.WriteLine($"k={k} runs={recorder.TraceCount[k]} mean={trace[k] / recorder.TraceCount[k] / 1000.0:0.00}ms");
+                            Console.Error.WriteLine($"k={k} runs={recorder.TraceCount[k]} mean={trace[k] / recorder.TraceCount[k] / 1000.0:0.00}ms min={recorder.TraceMin[k] / 1000.0:0.00} max={recorder.TraceMax[k] / 1000.0:0.00}");
                 return new WorkerResult
                 {
                     Engine = a.Engine, Mode = a.Mode, Label = a.Label, Tasks = a.Tasks, PeriodMs = a.PeriodMs, WindowMs = a.WindowMs,
