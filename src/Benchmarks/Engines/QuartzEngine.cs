@@ -21,7 +21,6 @@ public sealed class QuartzEngine : IEngine
     public async Task PrepareAsync(EngineSpec spec, TaskBody body)
     {
         _spec = spec;
-        Body = body;
         var properties = new NameValueCollection
         {
             ["quartz.scheduler.instanceName"] = "bench",
@@ -29,6 +28,21 @@ public sealed class QuartzEngine : IEngine
             ["quartz.jobStore.type"] = "Quartz.Simpl.RAMJobStore, Quartz",
         };
         _scheduler = await new StdSchedulerFactory(properties).GetScheduler().ConfigureAwait(false);
+
+        // Warm-up, as for every engine: one job run once, so that the real start does not pay for JIT compilation.
+        var warmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Body = (_, _) =>
+        {
+            warmed.TrySetResult();
+            return ValueTask.CompletedTask;
+        };
+        await _scheduler.Start().ConfigureAwait(false);
+        await _scheduler.ScheduleJob(
+            JobBuilder.Create<BenchJob>().WithIdentity("warmup").UsingJobData("index", 0).Build(),
+            TriggerBuilder.Create().WithIdentity("warmup").StartNow().Build()).ConfigureAwait(false);
+        await warmed.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        await _scheduler.Standby().ConfigureAwait(false);
+        Body = body;
     }
 
     public async Task StartAsync(long epoch, DateTimeOffset epochUtc)

@@ -6,7 +6,8 @@ namespace ActorScheduler.Benchmarks.Harness;
 /// <summary>
 /// The harness's own account of every run, taken inside the task body (never from an engine's report). The k-th run of
 /// a task is paired with its k-th due time, epoch + k x T: its lateness is the time since that due time. A run more
-/// than T/2 before its task's next due time is a duplicate. Runs whose due time is past the window are not counted.
+/// than T/2 before its task's next due time is a duplicate. Runs paired with a warm-up due time (the first ones) or with
+/// a due time past the window are not counted.
 /// Because runs are paired in order, an engine that drops (coalesces) a due time pays for it twice: one run fewer
 /// delivered, and each later run measured against an older due time (T late) for the rest of the window.
 /// </summary>
@@ -17,6 +18,7 @@ public sealed class RunRecorder
     private readonly long[] _next;
     private readonly long _periodTs;
     private readonly long _lastIndex;
+    private readonly long _firstCounted;
     private readonly int _hung;
     private readonly ThreadLocal<LongHistogram> _histograms = new(() => new LongHistogram(HighestMicros, 3), trackAllValues: true);
     private long _epoch;
@@ -28,16 +30,18 @@ public sealed class RunRecorder
 
     /// <param name="tasks">Number of tasks.</param>
     /// <param name="period">T.</param>
+    /// <param name="warmup">Due times per task before the window (paired, not counted).</param>
     /// <param name="dueTimes">Due times counted per task (the window).</param>
     /// <param name="firstAtStart">True when the first due time is the epoch (k = 0), else epoch + T.</param>
     /// <param name="hung">The task whose body hangs (not counted), or -1.</param>
-    public RunRecorder(int tasks, TimeSpan period, long dueTimes, bool firstAtStart, int hung)
+    public RunRecorder(int tasks, TimeSpan period, long warmup, long dueTimes, bool firstAtStart, int hung)
     {
         _next = new long[tasks];
         var first = firstAtStart ? 0 : 1;
         Array.Fill(_next, first);
         _periodTs = (long)(period.TotalSeconds * Stopwatch.Frequency);
-        _lastIndex = first + dueTimes - 1;
+        _firstCounted = first + warmup;
+        _lastIndex = first + warmup + dueTimes - 1;
         _hung = hung;
         Demanded = dueTimes * (tasks - (hung >= 0 && hung < tasks ? 1 : 0));
     }
@@ -117,6 +121,8 @@ public sealed class RunRecorder
         }
 
         _next[index] = k + 1;
+        if (k < _firstCounted)
+            return;
         var micros = Math.Max(0, (now - due) * 1_000_000 / Stopwatch.Frequency);
         _histograms.Value!.RecordValue(Math.Min(micros, HighestMicros));
         if (Trace is not null && k < Trace.Length)

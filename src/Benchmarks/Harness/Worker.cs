@@ -38,9 +38,11 @@ public static class Worker
         var window = TimeSpan.FromMilliseconds(a.WindowMs);
         var firstAtStart = a.Mode == "startup";
         var dueTimes = a.Mode == "run" ? Math.Max(1, (long)(window / period)) : 1;
-        var recorder = new RunRecorder(a.Tasks, period, dueTimes, firstAtStart, a.Hung);
+        var warmup = a.Mode == "run" ? (long)(TimeSpan.FromMilliseconds(a.SettleMs) / period) : 0;
+        var recorder = new RunRecorder(a.Tasks, period, warmup, dueTimes, firstAtStart, a.Hung);
         var spec = new EngineSpec(a.Tasks, period, firstAtStart, a.Workers);
-        await using var engine = EngineNames.Create(a.Engine);
+        // Not disposed: the process exits right after measuring (a hung body may block an orderly shutdown).
+        var engine = EngineNames.Create(a.Engine);
         await engine.PrepareAsync(spec, recorder.Body).ConfigureAwait(false);
         FullGc();
 
@@ -54,12 +56,13 @@ public static class Worker
         {
             case "run":
             {
-                // CPU from half a period before the first due time to the end of the window (start-up work excluded).
-                await SleepUntil(epoch, period / 2).ConfigureAwait(false);
+                // CPU from half a period before the first counted due time to the end of the window (start-up work and
+                // warm-up excluded).
+                await SleepUntil(epoch, period * warmup + period / 2).ConfigureAwait(false);
                 var cpu0 = CpuTime();
                 var t0 = Stopwatch.GetTimestamp();
                 var grace = period > TimeSpan.FromMilliseconds(500) ? period : TimeSpan.FromMilliseconds(500);
-                await SleepUntil(epoch, period * dueTimes + grace).ConfigureAwait(false);
+                await SleepUntil(epoch, period * (warmup + dueTimes) + grace).ConfigureAwait(false);
                 recorder.Stop();
                 var cpu = (CpuTime() - cpu0).TotalSeconds;
                 var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -72,9 +75,8 @@ public static class Worker
                 {
                     Engine = a.Engine, Mode = a.Mode, Label = a.Label, Tasks = a.Tasks, PeriodMs = a.PeriodMs, WindowMs = a.WindowMs,
                     Demanded = recorder.Demanded, Delivered = recorder.Delivered, Duplicates = recorder.Duplicates,
-                    P50Ms = Ms(h.GetValueAtPercentile(50)), P99Ms = Ms(h.GetValueAtPercentile(99)),
-                    P999Ms = Ms(h.GetValueAtPercentile(99.9)), MaxMs = Ms(h.GetValueAtPercentile(100)),
-                    PercentileValuesMs = h.TotalCount == 0 ? [] : WorkerResult.PlotPercentiles.Select(p => Ms(h.GetValueAtPercentile(p))).ToArray(),
+                    P50Ms = Percentile(h, 50), P99Ms = Percentile(h, 99), P999Ms = Percentile(h, 99.9), MaxMs = Percentile(h, 100),
+                    PercentileValuesMs = h.TotalCount == 0 ? [] : WorkerResult.PlotPercentiles.Select(p => Percentile(h, p)).ToArray(),
                     CpuSeconds = cpu, WallSeconds = wall, StartMs = startMs,
                 };
             }
@@ -125,7 +127,8 @@ public static class Worker
         }
     }
 
-    private static double Ms(long micros) => micros / 1000.0;
+    private static double Percentile(HdrHistogram.HistogramBase h, double percentile) =>
+        h.TotalCount == 0 ? double.NaN : h.GetValueAtPercentile(percentile) / 1000.0;
 
     private static TimeSpan CpuTime()
     {
