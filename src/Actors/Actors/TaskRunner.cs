@@ -12,15 +12,15 @@ namespace ActorScheduler.Actors;
 /// the run's lifecycle on the EventStream and reports each run to its manager. A failed run throws a
 /// <see cref="PeriodicTaskFailedException"/> so that the manager's supervision strategy (raise-on-error) decides.
 /// </summary>
-public sealed class TaskRunner : ReceiveActor, IWithTimers
+public sealed class TaskRunner : UntypedActor, IWithTimers
 {
     private const string TimeoutTimer = "timeout";
 
     private readonly string _setName;
     private readonly int _index;
     private readonly PeriodicTaskDefinition _task;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ILoggingAdapter _taskLog;
+    private ILoggingAdapter? _log;
     private readonly BodyInvoker _invoker;
 
     private Run? _current;
@@ -39,17 +39,37 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         _task = task;
         _taskLog = Logging.GetLogger(Context.System, $"{setName}.{task.Name}");
         _invoker = new BodyInvoker(task.Body, Self);
-
-        Receive<Run>(OnRun);
-        Receive<BodyEnded>(OnBodyEnded);
-        Receive<TimeoutElapsed>(OnTimeoutElapsed);
-        Receive<CancelRun>(_ => OnCancelRun());
     }
+
+    /// <summary>Created when first needed: building a logger (its source is the actor's path) costs more than a run.</summary>
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string setName, int index, PeriodicTaskDefinition task) =>
         Akka.Actor.Props.Create(typeof(TaskRunner), setName, index, task); // no expression to compile per child
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Run run:
+                OnRun(run);
+                break;
+            case BodyEnded ended:
+                OnBodyEnded(ended);
+                break;
+            case TimeoutElapsed elapsed:
+                OnTimeoutElapsed(elapsed);
+                break;
+            case CancelRun:
+                OnCancelRun();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
 
     private void OnRun(Run run)
     {
@@ -67,7 +87,7 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
             return;
         }
 
-        _log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)",
+        Log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)",
             _setName, _task.Name, run.Tick, _current.Tick);
         Context.System.EventStream.Publish(new PeriodicTaskOverrun(_setName, _task.Name, run.Tick, run.ScheduledAt));
         Context.Parent.Tell(new RunOverran(_index));
@@ -108,7 +128,7 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
 
         if (timedOut)
         {
-            _log.Debug("{0}.{1} run of tick {2} ended {3} after it was started (it had timed out)",
+            Log.Debug("{0}.{1} run of tick {2} ended {3} after it was started (it had timed out)",
                 _setName, _task.Name, run.Tick, duration);
             StartPending();
             return;
