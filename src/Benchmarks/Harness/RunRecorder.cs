@@ -4,18 +4,20 @@ using HdrHistogram;
 namespace ActorScheduler.Benchmarks.Harness;
 
 /// <summary>
-/// The harness's own account of every run, taken inside the task body (never from an engine's report). The k-th run of
-/// a task is paired with its k-th due time, epoch + k x T: its lateness is the time since that due time. A run more
-/// than T/2 before its task's next due time is a duplicate. Runs paired with a warm-up due time (the first ones) or with
-/// a due time past the window are not counted.
-/// Because runs are paired in order, an engine that drops (coalesces) a due time pays for it twice: one run fewer
-/// delivered, and each later run measured against an older due time (T late) for the rest of the window.
+/// The harness's own account of every run, taken inside the task body (never from an engine's report). A run serves the
+/// latest due time of its task at or before the moment it starts (epoch + k x T; a run up to min(T/20, 2 ms) early
+/// serves the coming one): its lateness is the time since that due time. Due times passed over without a run are not
+/// delivered: that is what the common overlap rule (skip a run while the last is in flight) does with them, and an
+/// engine that runs a backlog late instead shows it the same way, as runs not delivered. A run whose due time was
+/// already served is a duplicate. Runs serving a warm-up due time (the first ones) or one past the window are not
+/// counted.
 /// </summary>
 public sealed class RunRecorder
 {
     private static readonly long HighestMicros = TimeSpan.FromHours(1).Ticks / 10;
 
-    private readonly long[] _next;
+    private readonly long[] _served;
+    private readonly long _earlyTs;
     private readonly long _periodTs;
     private readonly long _lastIndex;
     private readonly long _firstCounted;
@@ -36,10 +38,11 @@ public sealed class RunRecorder
     /// <param name="hung">The task whose body hangs (not counted), or -1.</param>
     public RunRecorder(int tasks, TimeSpan period, long warmup, long dueTimes, bool firstAtStart, int hung)
     {
-        _next = new long[tasks];
+        _served = new long[tasks];
         var first = firstAtStart ? 0 : 1;
-        Array.Fill(_next, first);
+        Array.Fill(_served, first - 1);
         _periodTs = (long)(period.TotalSeconds * Stopwatch.Frequency);
+        _earlyTs = Math.Min(_periodTs / 20, Stopwatch.Frequency / 500);
         _firstCounted = first + warmup;
         _lastIndex = first + warmup + dueTimes - 1;
         _hung = hung;
@@ -106,23 +109,23 @@ public sealed class RunRecorder
             Interlocked.CompareExchange(ref _firstRun, now, 0);
         if (!_recording || index == _hung)
             return;
-        var k = _next[index];
+        var k = (now - _epoch + _earlyTs) / _periodTs;
+        if (k <= _served[index])
+        {
+            Interlocked.Increment(ref _duplicates);
+            return;
+        }
+
+        _served[index] = k;
         if (k > _lastIndex)
         {
             Interlocked.Increment(ref _afterWindow);
             return;
         }
 
-        var due = _epoch + k * _periodTs;
-        if (now < due - _periodTs / 2)
-        {
-            Interlocked.Increment(ref _duplicates);
-            return;
-        }
-
-        _next[index] = k + 1;
         if (k < _firstCounted)
             return;
+        var due = _epoch + k * _periodTs;
         var micros = Math.Max(0, (now - due) * 1_000_000 / Stopwatch.Frequency);
         _histograms.Value!.RecordValue(Math.Min(micros, HighestMicros));
         if (Trace is not null && k < Trace.Length)
