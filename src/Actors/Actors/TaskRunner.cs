@@ -38,7 +38,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         _index = index;
         _task = task;
         _taskLog = Logging.GetLogger(Context.System, $"{setName}.{task.Name}");
-        _invoker = new BodyInvoker(task.Body, Self);
+        _invoker = new BodyInvoker(this, Self, Context.Parent, Context.System.EventStream);
     }
 
     /// <summary>Created when first needed: building a logger (its source is the actor's path) costs more than a run.</summary>
@@ -75,7 +75,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
     {
         if (_stopping)
             return;
-        if (_current is null)
+        if (_current is null && !_invoker.Busy)
         {
             Start(run);
             return;
@@ -88,14 +88,17 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         }
 
         Log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)",
-            _setName, _task.Name, run.Tick, _current.Tick);
+            _setName, _task.Name, run.Tick, _current?.Tick ?? _invoker.Tick);
         Context.System.EventStream.Publish(new PeriodicTaskOverrun(_setName, _task.Name, run.Tick, run.ScheduledAt));
         Context.Parent.Tell(new RunOverran(_index));
     }
 
     private void Start(Run run)
     {
-        _current = run;
+        // A run with no timeout and overlap = skip ends without coming back here when it succeeds: the work item reports
+        // it to the manager itself (one message and one hop fewer per run). Every other ending comes back as BodyEnded.
+        var direct = _task.Options.Timeout is null && _task.Options.Overlap == OverlapMode.Skip;
+        _current = direct ? null : run;
         _timedOut = false;
         var id = ++_runId;
         // One CancellationTokenSource serves every run until one is cancelled (TryReset succeeds only when it was not).
@@ -114,13 +117,14 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt));
 
         var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, Context.System, _taskLog, _cancellation.Token);
-        _invoker.Start(id, context);
+        _invoker.Start(id, run, context, _startedAt, _startTimestamp, direct);
     }
 
     private void OnBodyEnded(BodyEnded ended)
     {
-        if (ended.RunId != _runId || _current is not { } run)
+        if (ended.RunId != _runId)
             return;
+        var run = ended.Run;
         var duration = Stopwatch.GetElapsedTime(_startTimestamp);
         var timedOut = _timedOut;
         var stopping = _stopping;
@@ -187,12 +191,13 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         if (_task.Options.Timeout is not null)
             Timers.Cancel(TimeoutTimer);
         _current = null;
+        _invoker.Idle();
         _timedOut = false;
     }
 
     protected override void PostStop()
     {
-        if (_current is not null)
+        if (_current is not null || _invoker.Busy)
             _cancellation?.Cancel();
         else
             _cancellation?.Dispose();
@@ -221,37 +226,64 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
 
     internal sealed record RunOverran(int Index);
 
-    private sealed record BodyEnded(long RunId, Exception? Error);
+    private sealed record BodyEnded(long RunId, Run Run, Exception? Error);
 
     private sealed record TimeoutElapsed(long RunId, TimeSpan Timeout);
 
     /// <summary>
-    /// Runs the body on the thread pool, never on the actor's thread, and tells the runner when it ended. One instance
-    /// per runner serves every run (a runner has at most one body in flight), so starting a run queues no closure, no
-    /// Task and no continuation: just this work item.
+    /// Runs the body on the thread pool, never on the actor's thread, and reports its end. One instance per runner serves
+    /// every run (a runner has at most one body in flight), so starting a run queues no closure, no Task and no
+    /// continuation: just this work item. A successful direct run is reported by the work item itself (the Succeeded
+    /// event, then RunEnded to the manager, then the runner is marked idle); any other ending goes to the runner as
+    /// BodyEnded, and the runner marks it idle.
     /// </summary>
     private sealed class BodyInvoker : IThreadPoolWorkItem
     {
+        private readonly TaskRunner _owner;
         private readonly Func<PeriodicTaskContext, CancellationToken, ValueTask> _body;
         private readonly IActorRef _runner;
+        private readonly IActorRef _manager;
+        private readonly EventStream _events;
         private readonly Action _onCompleted;
         private PeriodicTaskContext? _context;
+        private Run? _run;
         private long _runId;
+        private DateTimeOffset _startedAt;
+        private long _startTimestamp;
+        private bool _direct;
+        private int _busy;
         private ValueTaskAwaiter _awaiter;
 
-        public BodyInvoker(Func<PeriodicTaskContext, CancellationToken, ValueTask> body, IActorRef runner)
+        public BodyInvoker(TaskRunner owner, IActorRef runner, IActorRef manager, EventStream events)
         {
-            _body = body;
+            _owner = owner;
+            _body = owner._task.Body;
             _runner = runner;
+            _manager = manager;
+            _events = events;
             _onCompleted = OnCompleted;
         }
 
-        public void Start(long runId, PeriodicTaskContext context)
+        /// <summary>True from the start of a run until its end has been reported.</summary>
+        public bool Busy => Volatile.Read(ref _busy) != 0;
+
+        /// <summary>The tick of the run in flight (or of the last one).</summary>
+        public long Tick => Volatile.Read(ref _run)?.Tick ?? -1;
+
+        public void Start(long runId, Run run, PeriodicTaskContext context, DateTimeOffset startedAt, long startTimestamp, bool direct)
         {
             _runId = runId;
+            _run = run;
             _context = context;
+            _startedAt = startedAt;
+            _startTimestamp = startTimestamp;
+            _direct = direct;
+            Volatile.Write(ref _busy, 1);
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
+
+        /// <summary>Called by the runner when it has handled the end of a run that came back to it.</summary>
+        public void Idle() => Volatile.Write(ref _busy, 0);
 
         public void Execute()
         {
@@ -263,7 +295,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
             }
             catch (Exception e)
             {
-                _runner.Tell(new BodyEnded(_runId, e));
+                End(e);
                 return;
             }
 
@@ -286,8 +318,6 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
 
         private void Complete(ValueTaskAwaiter awaiter)
         {
-            var runId = _runId;
-            _context = null;
             Exception? error = null;
             try
             {
@@ -298,7 +328,23 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
                 error = e;
             }
 
-            _runner.Tell(new BodyEnded(runId, error));
+            End(error);
+        }
+
+        private void End(Exception? error)
+        {
+            var run = _run!;
+            _context = null;
+            if (error is not null || !_direct)
+            {
+                _runner.Tell(new BodyEnded(_runId, run, error));
+                return;
+            }
+
+            var duration = Stopwatch.GetElapsedTime(_startTimestamp);
+            _events.Publish(new PeriodicTaskSucceeded(_owner._setName, _owner._task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
+            _manager.Tell(new RunEnded(_owner._index, RunOutcome.Succeeded, duration), _runner);
+            Volatile.Write(ref _busy, 0);
         }
     }
 }
