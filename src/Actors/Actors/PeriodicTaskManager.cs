@@ -27,6 +27,9 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly DateTimeOffset _startedAt;
     private readonly long _startTimestamp;
 
+    private readonly List<TaskState> _live = [];
+    private readonly long _passivateAfterTicks;
+    private long _nextSweepTick;
     private IActorRef? _ticker;
     private TaskRunner.Run? _order;
     private long _currentTick = -1;
@@ -45,6 +48,8 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _settings = settings;
         _withTicker = withTicker;
         _tasks = tasks.Select((t, i) => new TaskState(t, i)).ToArray();
+        _passivateAfterTicks = TicksIn(PassivateIdleAfter, settings.PeriodicInterval);
+        _nextSweepTick = _passivateAfterTicks;
         _indexByName = _tasks.ToDictionary(t => t.Definition.Name, t => t.Index, StringComparer.Ordinal);
         var fuzzy = settings.FuzzyDelay > TimeSpan.Zero
             ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
@@ -80,6 +85,14 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         // which costs milliseconds on every Props (and so delays the start of the set).
         return Akka.Actor.Props.Create(typeof(PeriodicTaskManager), set.Name, tasks, settings, withTicker);
     }
+
+    /// <summary>
+    /// Passivation: the child of a task that has not been dispatched for this long (at least one tick) is stopped; its
+    /// next run creates it again. Tasks that run rarely then cost only their place in the skip table between runs, for
+    /// one child creation per run; tasks that run more often than this keep their child. The manager looks at its live
+    /// children (not at every task) once per this interval.
+    /// </summary>
+    public static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(1);
 
     /// <summary>The conventional actor name of a set's manager: periodic-tasks-NAME.</summary>
     public static string ActorName(string setName) => "periodic-tasks-" + setName;
@@ -124,7 +137,14 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
         _currentTick = tick.Number;
         if (!_halted && !_stopping)
+        {
             Dispatch(tick.Number);
+            if (tick.Number >= _nextSweepTick)
+            {
+                PassivateIdleChildren(tick.Number);
+                _nextSweepTick = tick.Number + _passivateAfterTicks;
+            }
+        }
 
         for (var i = _tickWaiters.Count - 1; i >= 0; i--)
         {
@@ -180,17 +200,52 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         // One order per tick, shared by every task due on it: dispatch allocates nothing per task.
         if (_order is null || _order.Tick != tick)
             _order = new TaskRunner.Run(tick, scheduledAt);
+        task.LastDispatchTick = tick;
         ChildOf(task).Tell(_order);
     }
 
-    private IActorRef ChildOf(TaskState task) =>
-        task.Child ??= Context.ActorOf(TaskRunner.Props(_setName, task.Index, task.Definition), ChildName(task.Definition.Name));
+    /// <summary>The task's child, created on its first run (and again on the first run after a passivation).</summary>
+    private IActorRef ChildOf(TaskState task)
+    {
+        if (task.Child is { } child)
+            return child;
+        // A passivated child's name stays taken until it has stopped: a new incarnation gets a name of its own.
+        var name = ChildName(task.Definition.Name);
+        if (task.Incarnation > 0)
+            name = $"task~{task.Incarnation + 1}-{name["task-".Length..]}";
+        task.Incarnation++;
+        task.Child = Context.ActorOf(TaskRunner.Props(_setName, task.Index, task.Definition), name);
+        _live.Add(task);
+        return task.Child;
+    }
 
     private static string ChildName(string task)
     {
         var name = "task-" + task;
         return ActorPath.IsValidPathElement(name) ? name : "task-" + Uri.EscapeDataString(task).Replace('%', '~');
     }
+
+    /// <summary>
+    /// Stops the children of tasks idle for long (see <see cref="PassivateIdleAfter"/>): not running, not dispatched
+    /// since, and whose last run did not time out (a timed-out body may still be running in its child, which must go on
+    /// blocking the task's next run). Stats stay here, in the manager.
+    /// </summary>
+    private void PassivateIdleChildren(long tick)
+    {
+        for (var i = _live.Count - 1; i >= 0; i--)
+        {
+            var task = _live[i];
+            if (task.Running || task.LastTimedOut || tick - task.LastDispatchTick < _passivateAfterTicks)
+                continue;
+            Context.Stop(task.Child!);
+            task.Child = null;
+            _live[i] = _live[^1];
+            _live.RemoveAt(_live.Count - 1);
+        }
+    }
+
+    private static long TicksIn(TimeSpan span, TimeSpan interval) =>
+        Math.Max(1, (span.Ticks + interval.Ticks - 1) / interval.Ticks);
 
     private void OnRunStarted(TaskRunner.RunStarted started)
     {
@@ -218,6 +273,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             case TaskRunner.RunOutcome.TimedOut: task.TimedOut++; break;
         }
 
+        task.LastTimedOut = ended.Outcome == TaskRunner.RunOutcome.TimedOut;
         task.LastDuration = ended.Duration;
         task.TotalDuration += ended.Duration;
         task.Ended++;
@@ -262,6 +318,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         }
 
         var tick = Math.Max(0, _currentTick);
+        _tasks[index].LastDispatchTick = tick;
         ChildOf(_tasks[index]).Tell(new TaskRunner.Run(tick, Context.System.Scheduler.Now));
         Sender.Tell(new TaskTriggered(trigger.Task, tick));
     }
@@ -319,6 +376,9 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         public PeriodicTaskDefinition Definition { get; } = definition;
         public int Index { get; } = index;
         public IActorRef? Child { get; set; }
+        public int Incarnation { get; set; }
+        public long LastDispatchTick { get; set; }
+        public bool LastTimedOut { get; set; }
         public long Runs { get; set; }
         public long Succeeded { get; set; }
         public long Failed { get; set; }
