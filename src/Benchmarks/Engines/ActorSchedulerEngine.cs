@@ -26,6 +26,7 @@ public sealed class ActorSchedulerEngine : IEngine
               loglevel = WARNING
               stdout-loglevel = WARNING
               log-dead-letters = off
+              coordinated-shutdown.run-by-clr-shutdown-hook = off
             }
             actor-scheduler {
               periodic-interval = {{interval}}ms

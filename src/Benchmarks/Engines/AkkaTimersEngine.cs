@@ -27,6 +27,7 @@ public sealed class AkkaTimersEngine : IEngine
               loglevel = WARNING
               stdout-loglevel = WARNING
               log-dead-letters = off
+              coordinated-shutdown.run-by-clr-shutdown-hook = off
             }
             """));
         _parent = _system.ActorOf(Akka.Actor.Props.Create(() => new TaskParent(spec, body)), "tasks");

@@ -115,11 +115,22 @@ public static class Orchestrator
         {
             while (await process.StandardOutput.ReadLineAsync(timeout.Token).ConfigureAwait(false) is { } line)
             {
-                if (line.StartsWith(WorkerResult.Prefix, StringComparison.Ordinal))
-                    result = JsonSerializer.Deserialize<WorkerResult>(line[WorkerResult.Prefix.Length..], WorkerResult.Json);
+                if (!line.StartsWith(WorkerResult.Prefix, StringComparison.Ordinal))
+                    continue;
+                result = JsonSerializer.Deserialize<WorkerResult>(line[WorkerResult.Prefix.Length..], WorkerResult.Json);
+                break;
             }
 
-            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            // The worker exits right after its result; one that does not (a hung body can hold up an engine) is killed.
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await process.WaitForExitAsync(exit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
         }
         catch (OperationCanceledException)
         {
