@@ -47,7 +47,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string setName, int index, PeriodicTaskDefinition task) =>
-        Akka.Actor.Props.Create(typeof(TaskRunner), setName, index, task); // no expression to compile per child
+        Akka.Actor.Props.CreateBy(new Producer(setName, index, task)); // no expression, no reflection per child
 
     protected override void OnReceive(object message)
     {
@@ -202,6 +202,18 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         else
             _cancellation?.Dispose();
         base.PostStop();
+    }
+
+    /// <summary>Creates runners with a plain constructor call: children are created on the manager's thread, often by the thousand.</summary>
+    private sealed class Producer(string setName, int index, PeriodicTaskDefinition task) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(TaskRunner);
+
+        public ActorBase Produce() => new TaskRunner(setName, index, task);
+
+        public void Release(ActorBase actor)
+        {
+        }
     }
 
     /// <summary>The manager's order to run the task for <paramref name="Tick"/>.</summary>
