@@ -62,6 +62,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         Receive<TaskRunner.RunStarted>(OnRunStarted);
         Receive<TaskRunner.RunEnded>(OnRunEnded);
         Receive<TaskRunner.RunOverran>(OnRunOverran);
+        Receive<TaskRunner.RunQueued>(queued => UndoAssumedStart(_tasks[queued.Index], queued.Run));
         Receive<GetTaskStats>(_ => Sender.Tell(Report()));
         Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
         Receive<TriggerTask>(OnTriggerTask);
@@ -200,8 +201,39 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         // One order per tick, shared by every task due on it: dispatch allocates nothing per task.
         if (_order is null || _order.Tick != tick)
             _order = new TaskRunner.Run(tick, scheduledAt);
-        task.LastDispatchTick = tick;
-        ChildOf(task).Tell(_order);
+        Send(task, _order);
+    }
+
+    /// <summary>
+    /// Sends a run order to the task's child. The child starts it at once unless a run is in flight, and says so only
+    /// when it does not (RunOverran, RunQueued): so the start is counted here, with no message back per run.
+    /// </summary>
+    private void Send(TaskState task, TaskRunner.Run order)
+    {
+        task.LastDispatchTick = order.Tick;
+        ChildOf(task).Tell(order);
+        if (task.Running || _stopping)
+            return;
+        task.PreviousStart = task.LastStart;
+        task.AssumedStart = order;
+        task.Runs++;
+        task.Running = true;
+        task.LastStart = Context.System.Scheduler.Now;
+        _running++;
+    }
+
+    /// <summary>The child did not start <paramref name="order"/>: take back the start counted when it was sent.</summary>
+    private void UndoAssumedStart(TaskState task, TaskRunner.Run order)
+    {
+        if (!task.Running || !ReferenceEquals(task.AssumedStart, order))
+            return;
+        task.AssumedStart = null;
+        task.Runs--;
+        task.Running = false;
+        task.LastStart = task.PreviousStart;
+        _running--;
+        if (_stopping && _running <= 0)
+            CompleteStop();
     }
 
     /// <summary>The task's child, created on its first run (and again on the first run after a passivation).</summary>
@@ -259,6 +291,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private void OnRunOverran(TaskRunner.RunOverran overran)
     {
         var task = _tasks[overran.Index];
+        UndoAssumedStart(task, overran.Run);
         task.Overruns++;
         PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Overruns, _setName, task.Definition.Name, 1);
     }
@@ -266,6 +299,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private void OnRunEnded(TaskRunner.RunEnded ended)
     {
         var task = _tasks[ended.Index];
+        task.AssumedStart = null;
         switch (ended.Outcome)
         {
             case TaskRunner.RunOutcome.Succeeded: task.Succeeded++; break;
@@ -318,8 +352,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         }
 
         var tick = Math.Max(0, _currentTick);
-        _tasks[index].LastDispatchTick = tick;
-        ChildOf(_tasks[index]).Tell(new TaskRunner.Run(tick, Context.System.Scheduler.Now));
+        Send(_tasks[index], new TaskRunner.Run(tick, Context.System.Scheduler.Now));
         Sender.Tell(new TaskTriggered(trigger.Task, tick));
     }
 
@@ -377,6 +410,8 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         public int Index { get; } = index;
         public IActorRef? Child { get; set; }
         public int Incarnation { get; set; }
+        public TaskRunner.Run? AssumedStart { get; set; }
+        public DateTimeOffset? PreviousStart { get; set; }
         public long LastDispatchTick { get; set; }
         public bool LastTimedOut { get; set; }
         public long Runs { get; set; }

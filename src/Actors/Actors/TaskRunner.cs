@@ -77,23 +77,24 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
             return;
         if (_current is null && !_invoker.Busy)
         {
-            Start(run);
+            Start(run, report: false); // the manager counts a run it sends as started unless told otherwise
             return;
         }
 
         if (_task.Options.Overlap == OverlapMode.Queue && _pending is null)
         {
             _pending = run;
+            Context.Parent.Tell(new RunQueued(_index, run));
             return;
         }
 
         Log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)",
             _setName, _task.Name, run.Tick, _current?.Tick ?? _invoker.Tick);
         Context.System.EventStream.Publish(new PeriodicTaskOverrun(_setName, _task.Name, run.Tick, run.ScheduledAt));
-        Context.Parent.Tell(new RunOverran(_index));
+        Context.Parent.Tell(new RunOverran(_index, run));
     }
 
-    private void Start(Run run)
+    private void Start(Run run, bool report)
     {
         // A run with no timeout and overlap = skip ends without coming back here when it succeeds: the work item reports
         // it to the manager itself (one message and one hop fewer per run). Every other ending comes back as BodyEnded.
@@ -113,7 +114,8 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
 
         _startedAt = Context.System.Scheduler.Now;
         _startTimestamp = Stopwatch.GetTimestamp();
-        Context.Parent.Tell(new RunStarted(_index, run.Tick, _startedAt));
+        if (report)
+            Context.Parent.Tell(new RunStarted(_index, run.Tick, _startedAt));
         Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt));
 
         var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, Context.System, _taskLog, _cancellation.Token);
@@ -140,8 +142,9 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
 
         if (ended.Error is null)
         {
-            Context.System.EventStream.Publish(new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
+            // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
             Context.Parent.Tell(new RunEnded(_index, RunOutcome.Succeeded, duration));
+            Context.System.EventStream.Publish(new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
             StartPending();
             return;
         }
@@ -149,8 +152,8 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         var error = stopping && ended.Error is OperationCanceledException
             ? new OperationCanceledException($"cancelled: task set {_setName} is stopping", ended.Error)
             : ended.Error;
-        Context.System.EventStream.Publish(new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
         Context.Parent.Tell(new RunEnded(_index, RunOutcome.Failed, duration));
+        Context.System.EventStream.Publish(new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
         if (stopping)
             return;
         StartPending();
@@ -164,9 +167,9 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         _timedOut = true;
         _cancellation?.Cancel();
         var duration = Stopwatch.GetElapsedTime(_startTimestamp);
+        Context.Parent.Tell(new RunEnded(_index, RunOutcome.TimedOut, duration));
         Context.System.EventStream.Publish(
             new PeriodicTaskTimedOut(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, elapsed.Timeout));
-        Context.Parent.Tell(new RunEnded(_index, RunOutcome.TimedOut, duration));
         throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, elapsed.Timeout);
     }
 
@@ -182,7 +185,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         if (_pending is { } pending && !_stopping)
         {
             _pending = null;
-            Start(pending);
+            Start(pending, report: true);
         }
     }
 
@@ -232,11 +235,16 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         TimedOut,
     }
 
+    /// <summary>A queued run started (a run started at once on the manager's order is not reported: it counts it itself).</summary>
     internal sealed record RunStarted(int Index, long Tick, DateTimeOffset StartedAt);
+
+    /// <summary>The order <paramref name="Run"/> did not start: it waits for the run in flight (overlap = queue).</summary>
+    internal sealed record RunQueued(int Index, Run Run);
 
     internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration);
 
-    internal sealed record RunOverran(int Index);
+    /// <summary>The order <paramref name="Run"/> did not start: a run is in flight (overlap = skip, or the queue is full).</summary>
+    internal sealed record RunOverran(int Index, Run Run);
 
     private sealed record BodyEnded(long RunId, Run Run, Exception? Error);
 
@@ -245,8 +253,8 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
     /// <summary>
     /// Runs the body on the thread pool, never on the actor's thread, and reports its end. One instance per runner serves
     /// every run (a runner has at most one body in flight), so starting a run queues no closure, no Task and no
-    /// continuation: just this work item. A successful direct run is reported by the work item itself (the Succeeded
-    /// event, then RunEnded to the manager, then the runner is marked idle); any other ending goes to the runner as
+    /// continuation: just this work item. A successful direct run is reported by the work item itself (RunEnded to the
+    /// manager, then the Succeeded event, then the runner is marked idle); any other ending goes to the runner as
     /// BodyEnded, and the runner marks it idle.
     /// </summary>
     private sealed class BodyInvoker : IThreadPoolWorkItem
@@ -354,8 +362,8 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
             }
 
             var duration = Stopwatch.GetElapsedTime(_startTimestamp);
-            _events.Publish(new PeriodicTaskSucceeded(_owner._setName, _owner._task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
             _manager.Tell(new RunEnded(_owner._index, RunOutcome.Succeeded, duration), _runner);
+            _events.Publish(new PeriodicTaskSucceeded(_owner._setName, _owner._task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
             Volatile.Write(ref _busy, 0);
         }
     }
