@@ -65,7 +65,7 @@ public sealed class Plan
                 new("W5", "1,000 tasks every 100 ms, one hung", "run", 1_000, 100, 2_000, 1_000, 500, all),
                 new("startup", "100,000 tasks, all due at start", "startup", 100_000, 60_000, 30_000, 0, -1, [EngineNames.ActorScheduler, EngineNames.Quartz]),
                 new("mem0", "no task (memory baseline)", "mem0", 0, 60_000, 0, 1_000, -1, [EngineNames.ActorScheduler, EngineNames.Quartz]),
-            ], [100, 1_000, 10_000], 100, 1_000, 2_000);
+            ], [10, 100, 1_000, 10_000], 100, 1_000, 2_000);
         }
 
         return new Plan(false,
@@ -77,6 +77,6 @@ public sealed class Plan
             new("W5", "1,000 tasks every 100 ms, one hung", "run", 1_000, 100, 15_000, 2_000, 500, all),
             new("startup", "100,000 tasks, all due at start", "startup", 100_000, 60_000, 30_000, 0, -1, all),
             new("mem0", "no task (memory baseline)", "mem0", 0, 60_000, 0, 3_000, -1, all),
-        ], [100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000], 100, 1_000, 4_000);
+        ], [10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000], 100, 1_000, 4_000);
     }
 }

@@ -68,7 +68,7 @@ public static class Worker
                 var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 var h = recorder.Lateness();
                 if (recorder.Trace is { } trace)
-                    for (var k = 0; k < trace.Length && k <= dueTimes; k++)
+                    for (var k = 0; k < trace.Length && k <= warmup + dueTimes; k++)
                         if (recorder.TraceCount[k] > 0)
                             Console.Error.WriteLine($"k={k} runs={recorder.TraceCount[k]} mean={trace[k] / recorder.TraceCount[k] / 1000.0:0.00}ms min={recorder.TraceMin[k] / 1000.0:0.00} max={recorder.TraceMax[k] / 1000.0:0.00}");
                 return new WorkerResult
