@@ -222,7 +222,7 @@ public sealed class Report(
           harness takes its start time and starts the schedule. Engines that take a start time (Quartz, the Akka actors)
           are given it; ActorScheduler counts its ticks from the moment its manager actor is constructed.
         - **Lateness.** A run serves the latest due time of its task at or before the moment it starts (start + k x T;
-          a run up to min(T/20, 2 ms) early serves the coming one), and its lateness is the time since that due time
+          a run up to min(T/10, 10 ms) early serves the coming one: Quartz fires up to a few ms early), and its lateness is the time since that due time
           (HdrHistogram, microseconds). Due times passed over without a run are not delivered: that is what the common
           overlap rule (skip a run while the last is in flight) does with them, and an engine that instead runs a
           backlog late (Quartz fires every missed trigger, up to its 60 s misfire threshold) shows it the same way, as

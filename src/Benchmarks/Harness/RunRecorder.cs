@@ -5,7 +5,7 @@ namespace ActorScheduler.Benchmarks.Harness;
 
 /// <summary>
 /// The harness's own account of every run, taken inside the task body (never from an engine's report). A run serves the
-/// latest due time of its task at or before the moment it starts (epoch + k x T; a run up to min(T/20, 2 ms) early
+/// latest due time of its task at or before the moment it starts (epoch + k x T; a run up to min(T/10, 10 ms) early
 /// serves the coming one): its lateness is the time since that due time. Due times passed over without a run are not
 /// delivered: that is what the common overlap rule (skip a run while the last is in flight) does with them, and an
 /// engine that runs a backlog late instead shows it the same way, as runs not delivered. A run whose due time was
@@ -42,7 +42,7 @@ public sealed class RunRecorder
         var first = firstAtStart ? 0 : 1;
         Array.Fill(_served, first - 1);
         _periodTs = (long)(period.TotalSeconds * Stopwatch.Frequency);
-        _earlyTs = Math.Min(_periodTs / 20, Stopwatch.Frequency / 500);
+        _earlyTs = Math.Min(_periodTs / 10, Stopwatch.Frequency / 100);
         _firstCounted = first + warmup;
         _lastIndex = first + warmup + dueTimes - 1;
         _hung = hung;
