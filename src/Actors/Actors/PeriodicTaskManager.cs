@@ -59,6 +59,11 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
 
         Receive<Tick>(OnTick);
+        Receive<TickScheduler.TickAt>(tick =>
+        {
+            tick.WaitUntilDue();
+            OnTick(new Tick(tick.Number));
+        });
         Receive<TaskRunner.RunStarted>(OnRunStarted);
         Receive<TaskRunner.RunEnded>(OnRunEnded);
         Receive<TaskRunner.RunOverran>(OnRunOverran);

@@ -93,7 +93,9 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
                 continue;
             }
 
-            while (Stopwatch.GetElapsedTime(started) < due)
+            // Send the tick a little ahead, stamped with its due time: the manager's mailbox gets a thread meanwhile (waking
+            // one takes a few hundred microseconds) and the manager waits out the rest, so it dispatches on time, never early.
+            while (Stopwatch.GetElapsedTime(started) < due - Lead)
                 Thread.SpinWait(20);
 
             var current = clock.LastTickAtOrBefore(Stopwatch.GetElapsedTime(started));
@@ -101,8 +103,25 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
                 log.Warning("Ticks {0} to {1} passed while the ticker could not run (process paused?): sending tick {2}",
                     tick, current - 1, current);
             tick = Math.Max(tick, current);
-            target.Tell(new Tick(tick));
+            target.Tell(new TickAt(tick, started + (long)(clock.OffsetOf(tick).Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond))));
             tick++;
+        }
+    }
+
+    /// <summary>How far ahead of its due time the precise source sends a tick (see <see cref="TickAt"/>).</summary>
+    internal static readonly TimeSpan Lead = TimeSpan.FromMilliseconds(0.5);
+
+    /// <summary>
+    /// Tick <paramref name="Number"/> from the precise source, sent up to <see cref="Lead"/> before it is due at
+    /// <paramref name="DueTimestamp"/> (a <see cref="Stopwatch"/> timestamp): the manager waits until then.
+    /// </summary>
+    internal sealed record TickAt(long Number, long DueTimestamp)
+    {
+        /// <summary>Waits (spinning: less than <see cref="Lead"/>) until the tick is due.</summary>
+        public void WaitUntilDue()
+        {
+            while (Stopwatch.GetTimestamp() < DueTimestamp)
+                Thread.SpinWait(20);
         }
     }
 
