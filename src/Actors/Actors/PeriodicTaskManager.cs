@@ -32,6 +32,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private long _nextSweepTick;
     private IActorRef? _ticker;
     private TaskRunner.Run? _order;
+    private DateTimeOffset _dispatchedAt;
     private long _currentTick = -1;
     private bool _halted;
     private bool _stopping;
@@ -166,6 +167,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _due.Clear();
         _schedule.Advance(tick, _due);
         var scheduledAt = _startedAt + _schedule.Clock.OffsetOf(tick);
+        _dispatchedAt = Context.System.Scheduler.Now;
         if (_log.IsDebugEnabled)
         {
             DispatchLogged(tick, scheduledAt);
@@ -206,14 +208,14 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         // One order per tick, shared by every task due on it: dispatch allocates nothing per task.
         if (_order is null || _order.Tick != tick)
             _order = new TaskRunner.Run(tick, scheduledAt);
-        Send(task, _order);
+        Send(task, _order, _dispatchedAt);
     }
 
     /// <summary>
     /// Sends a run order to the task's child. The child starts it at once unless a run is in flight, and says so only
     /// when it does not (RunOverran, RunQueued): so the start is counted here, with no message back per run.
     /// </summary>
-    private void Send(TaskState task, TaskRunner.Run order)
+    private void Send(TaskState task, TaskRunner.Run order, DateTimeOffset now)
     {
         task.LastDispatchTick = order.Tick;
         ChildOf(task).Tell(order);
@@ -223,7 +225,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.AssumedStart = order;
         task.Runs++;
         task.Running = true;
-        task.LastStart = Context.System.Scheduler.Now;
+        task.LastStart = now;
         _running++;
     }
 
@@ -357,7 +359,8 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         }
 
         var tick = Math.Max(0, _currentTick);
-        Send(_tasks[index], new TaskRunner.Run(tick, Context.System.Scheduler.Now));
+        var now = Context.System.Scheduler.Now;
+        Send(_tasks[index], new TaskRunner.Run(tick, now), now);
         Sender.Tell(new TaskTriggered(trigger.Task, tick));
     }
 
