@@ -25,10 +25,16 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly List<DueRun> _due = [];
     private readonly List<(long Tick, IActorRef Requester)> _tickWaiters = [];
     private readonly DateTimeOffset _startedAt;
+    private readonly long _startTimestamp;
     private readonly ScheduleHooks? _hooks;
     private bool _reportedAllPlaces;
 
+    private readonly List<TaskState> _live = [];
+    private readonly long _passivateAfterTicks;
+    private long _nextSweepTick;
     private IActorRef? _ticker;
+    private TaskRunner.Run? _order;
+    private DateTimeOffset _dispatchedAt;
     private long _currentTick = -1;
     private bool _halted;
     private bool _stopping;
@@ -46,25 +52,35 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         ScheduleHooks? hooks)
     {
         _hooks = hooks;
+        // The moment the task set starts: tick offsets count from here (DESIGN.md section 3.1).
+        _startedAt = Context.System.Scheduler.Now;
+        _startTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         _setName = setName;
         _settings = settings;
         _withTicker = withTicker;
         _tasks = tasks.Select((t, i) => new TaskState(t, i)).ToArray();
+        _passivateAfterTicks = TicksIn(PassivateIdleAfter, settings.PeriodicInterval);
+        _nextSweepTick = _passivateAfterTicks;
         _indexByName = _tasks.ToDictionary(t => t.Definition.Name, t => t.Index, StringComparer.Ordinal);
         var fuzzy = settings.FuzzyDelay > TimeSpan.Zero
             ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
             : TimeSpan.Zero;
         _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval));
-        _startedAt = Context.System.Scheduler.Now;
         if (hooks?.Restored is { } restored)
             RestoreSchedule(restored);
         if (fuzzy > TimeSpan.Zero)
             _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
 
         Receive<Tick>(OnTick);
+        Receive<TickScheduler.TickAt>(tick =>
+        {
+            tick.WaitUntilDue();
+            OnTick(new Tick(tick.Number));
+        });
         Receive<TaskRunner.RunStarted>(OnRunStarted);
         Receive<TaskRunner.RunEnded>(OnRunEnded);
         Receive<TaskRunner.RunOverran>(OnRunOverran);
+        Receive<TaskRunner.RunQueued>(queued => UndoAssumedStart(_tasks[queued.Index], queued.Run));
         Receive<GetTaskStats>(_ => Sender.Tell(Report()));
         Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
         Receive<TriggerTask>(OnTriggerTask);
@@ -93,13 +109,23 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             throw new PeriodicTaskConfigurationException(
                 settings.State.Path + ".store",
                 "sql needs the ActorScheduler.Cluster package: start the set with StartClusterPeriodicTasks or WithClusterPeriodicTasks.");
-        return Akka.Actor.Props.Create(() => new PeriodicTaskManager(set.Name, tasks, settings, withTicker, null));
+        return Props(set.Name, tasks, settings, withTicker, null);
     }
 
     /// <summary>Props of a manager of already resolved <paramref name="tasks"/>, wired to a schedule keeper.</summary>
     internal static Props Props(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker, ScheduleHooks? hooks) =>
-        Akka.Actor.Props.Create(() => new PeriodicTaskManager(setName, tasks, settings, withTicker, hooks));
+        // Props.Create(Type, args) instead of an expression: Akka evaluates an expression's arguments by compiling them,
+        // which costs milliseconds on every Props (and so delays the start of the set).
+        Akka.Actor.Props.Create(typeof(PeriodicTaskManager), setName, tasks, settings, withTicker, hooks);
+
+    /// <summary>
+    /// Passivation: the child of a task that has not been dispatched for this long (at least one tick) is stopped; its
+    /// next run creates it again. Tasks that run rarely then cost only their place in the skip table between runs, for
+    /// one child creation per run; tasks that run more often than this keep their child. The manager looks at its live
+    /// children (not at every task) once per this interval.
+    /// </summary>
+    public static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(1);
 
     /// <summary>The conventional actor name of a set's manager: periodic-tasks-NAME.</summary>
     public static string ActorName(string setName) => "periodic-tasks-" + setName;
@@ -130,7 +156,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         if (_withTicker)
-            _ticker = Context.ActorOf(TickScheduler.Props(_schedule.Clock, _settings.TickSource, Self), "ticker");
+            _ticker = Context.ActorOf(TickScheduler.Props(_schedule.Clock, _settings.TickSource, Self, _startTimestamp), "ticker");
         _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Length, Durations.Format(_settings.PeriodicInterval));
     }
 
@@ -144,7 +170,14 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
         _currentTick = tick.Number;
         if (!_halted && !_stopping)
+        {
             Dispatch(tick.Number);
+            if (tick.Number >= _nextSweepTick)
+            {
+                PassivateIdleChildren(tick.Number);
+                _nextSweepTick = tick.Number + _passivateAfterTicks;
+            }
+        }
 
         for (var i = _tickWaiters.Count - 1; i >= 0; i--)
         {
@@ -160,18 +193,18 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _due.Clear();
         _schedule.Advance(tick, _due);
         var scheduledAt = _startedAt + _schedule.Clock.OffsetOf(tick);
+        _dispatchedAt = Context.System.Scheduler.Now;
+        // The keeper (cluster package) records the tick's places before the runs' starts, which refine the last run time.
+        if (_hooks is not null)
+            ReportPlaces(tick, scheduledAt);
         if (_log.IsDebugEnabled)
         {
             DispatchLogged(tick, scheduledAt);
-        }
-        else
-        {
-            foreach (var run in _due)
-                Dispatch(_tasks[run.Index], run, tick, scheduledAt);
+            return;
         }
 
-        if (_hooks is not null)
-            ReportPlaces(tick, scheduledAt);
+        foreach (var run in _due)
+            Dispatch(_tasks[run.Index], run, tick, scheduledAt);
     }
 
     /// <summary>Nova's loop with its debug lines: every task in registration order, skipped or run.</summary>
@@ -253,17 +286,88 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Definition.Name, tick, scheduledAt, run.Missed));
         }
 
-        ChildOf(task).Tell(new TaskRunner.Run(tick, scheduledAt));
+        // One order per tick, shared by every task due on it: dispatch allocates nothing per task.
+        if (_order is null || _order.Tick != tick)
+            _order = new TaskRunner.Run(tick, scheduledAt, _dispatchedAt);
+        Send(task, _order, _dispatchedAt);
     }
 
-    private IActorRef ChildOf(TaskState task) =>
-        task.Child ??= Context.ActorOf(TaskRunner.Props(_setName, task.Index, task.Definition), ChildName(task.Definition.Name));
+    /// <summary>
+    /// Sends a run order to the task's child. The child starts it at once unless a run is in flight, and says so only
+    /// when it does not (RunOverran, RunQueued): so the start is counted here, with no message back per run.
+    /// </summary>
+    private void Send(TaskState task, TaskRunner.Run order, DateTimeOffset now)
+    {
+        task.LastDispatchTick = order.Tick;
+        ChildOf(task).Tell(order);
+        if (task.Running || _stopping)
+            return;
+        task.PreviousStart = task.LastStart;
+        task.AssumedStart = order;
+        task.Runs++;
+        task.Running = true;
+        task.LastStart = now;
+        _running++;
+        ReportRunState(task, true, now);
+    }
+
+    /// <summary>The child did not start <paramref name="order"/>: take back the start counted when it was sent.</summary>
+    private void UndoAssumedStart(TaskState task, TaskRunner.Run order)
+    {
+        if (!task.Running || !ReferenceEquals(task.AssumedStart, order))
+            return;
+        task.AssumedStart = null;
+        task.Runs--;
+        task.Running = false;
+        task.LastStart = task.PreviousStart;
+        _running--;
+        ReportRunState(task, false, Context.System.Scheduler.Now);
+        if (_stopping && _running <= 0)
+            CompleteStop();
+    }
+
+    /// <summary>The task's child, created on its first run (and again on the first run after a passivation).</summary>
+    private IActorRef ChildOf(TaskState task)
+    {
+        if (task.Child is { } child)
+            return child;
+        // A passivated child's name stays taken until it has stopped: a new incarnation gets a name of its own.
+        var name = ChildName(task.Definition.Name);
+        if (task.Incarnation > 0)
+            name = $"task~{task.Incarnation + 1}-{name["task-".Length..]}";
+        task.Incarnation++;
+        task.Child = Context.ActorOf(TaskRunner.Props(_setName, task.Index, task.Definition), name);
+        _live.Add(task);
+        return task.Child;
+    }
 
     private static string ChildName(string task)
     {
         var name = "task-" + task;
         return ActorPath.IsValidPathElement(name) ? name : "task-" + Uri.EscapeDataString(task).Replace('%', '~');
     }
+
+    /// <summary>
+    /// Stops the children of tasks idle for long (see <see cref="PassivateIdleAfter"/>): not running, not dispatched
+    /// since, and whose last run did not time out (a timed-out body may still be running in its child, which must go on
+    /// blocking the task's next run). Stats stay here, in the manager.
+    /// </summary>
+    private void PassivateIdleChildren(long tick)
+    {
+        for (var i = _live.Count - 1; i >= 0; i--)
+        {
+            var task = _live[i];
+            if (task.Running || task.LastTimedOut || tick - task.LastDispatchTick < _passivateAfterTicks)
+                continue;
+            Context.Stop(task.Child!);
+            task.Child = null;
+            _live[i] = _live[^1];
+            _live.RemoveAt(_live.Count - 1);
+        }
+    }
+
+    private static long TicksIn(TimeSpan span, TimeSpan interval) =>
+        Math.Max(1, (span.Ticks + interval.Ticks - 1) / interval.Ticks);
 
     private void OnRunStarted(TaskRunner.RunStarted started)
     {
@@ -272,13 +376,18 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.Running = true;
         task.LastStart = started.StartedAt;
         _running++;
-        _hooks?.Keeper.Tell(new RunStateChanged(
-            task.Definition.Name, true, started.StartedAt, started.StartedAt + task.Definition.Options.Timeout));
+        ReportRunState(task, true, started.StartedAt);
     }
+
+    /// <summary>Tells the schedule keeper (cluster package) that a run started or ended, so a new owner can hold it.</summary>
+    private void ReportRunState(TaskState task, bool running, DateTimeOffset at) =>
+        _hooks?.Keeper.Tell(new RunStateChanged(
+            task.Definition.Name, running, at, running ? at + task.Definition.Options.Timeout : null));
 
     private void OnRunOverran(TaskRunner.RunOverran overran)
     {
         var task = _tasks[overran.Index];
+        UndoAssumedStart(task, overran.Run);
         task.Overruns++;
         PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Overruns, _setName, task.Definition.Name, 1);
     }
@@ -286,6 +395,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private void OnRunEnded(TaskRunner.RunEnded ended)
     {
         var task = _tasks[ended.Index];
+        task.AssumedStart = null;
         switch (ended.Outcome)
         {
             case TaskRunner.RunOutcome.Succeeded: task.Succeeded++; break;
@@ -293,7 +403,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             case TaskRunner.RunOutcome.TimedOut: task.TimedOut++; break;
         }
 
-        _hooks?.Keeper.Tell(new RunStateChanged(task.Definition.Name, false, Context.System.Scheduler.Now, null));
+        task.LastTimedOut = ended.Outcome == TaskRunner.RunOutcome.TimedOut;
         task.LastDuration = ended.Duration;
         task.TotalDuration += ended.Duration;
         task.Ended++;
@@ -308,6 +418,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             _running--;
         }
 
+        ReportRunState(task, false, Context.System.Scheduler.Now);
         if (_stopping && _running <= 0)
             CompleteStop();
     }
@@ -338,7 +449,8 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         }
 
         var tick = Math.Max(0, _currentTick);
-        ChildOf(_tasks[index]).Tell(new TaskRunner.Run(tick, Context.System.Scheduler.Now));
+        var now = Context.System.Scheduler.Now;
+        Send(_tasks[index], new TaskRunner.Run(tick, now, now), now);
         Sender.Tell(new TaskTriggered(trigger.Task, tick));
     }
 
@@ -395,6 +507,11 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         public PeriodicTaskDefinition Definition { get; } = definition;
         public int Index { get; } = index;
         public IActorRef? Child { get; set; }
+        public int Incarnation { get; set; }
+        public TaskRunner.Run? AssumedStart { get; set; }
+        public DateTimeOffset? PreviousStart { get; set; }
+        public long LastDispatchTick { get; set; }
+        public bool LastTimedOut { get; set; }
         public long Runs { get; set; }
         public long Succeeded { get; set; }
         public long Failed { get; set; }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
@@ -11,15 +12,16 @@ namespace ActorScheduler.Actors;
 /// the run's lifecycle on the EventStream and reports each run to its manager. A failed run throws a
 /// <see cref="PeriodicTaskFailedException"/> so that the manager's supervision strategy (raise-on-error) decides.
 /// </summary>
-public sealed class TaskRunner : ReceiveActor, IWithTimers
+public sealed class TaskRunner : UntypedActor, IWithTimers
 {
     private const string TimeoutTimer = "timeout";
 
     private readonly string _setName;
     private readonly int _index;
     private readonly PeriodicTaskDefinition _task;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ILoggingAdapter _taskLog;
+    private ILoggingAdapter? _log;
+    private readonly BodyInvoker _invoker;
 
     private Run? _current;
     private Run? _pending;
@@ -36,68 +38,97 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         _index = index;
         _task = task;
         _taskLog = Logging.GetLogger(Context.System, $"{setName}.{task.Name}");
-
-        Receive<Run>(OnRun);
-        Receive<BodyEnded>(OnBodyEnded);
-        Receive<TimeoutElapsed>(OnTimeoutElapsed);
-        Receive<CancelRun>(_ => OnCancelRun());
+        _invoker = new BodyInvoker(this, Self, Context.Parent, Context.System.EventStream);
     }
+
+    /// <summary>Created when first needed: building a logger (its source is the actor's path) costs more than a run.</summary>
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string setName, int index, PeriodicTaskDefinition task) =>
-        Akka.Actor.Props.Create(() => new TaskRunner(setName, index, task));
+        Akka.Actor.Props.CreateBy(new Producer(setName, index, task)); // no expression, no reflection per child
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Run run:
+                OnRun(run);
+                break;
+            case BodyEnded ended:
+                OnBodyEnded(ended);
+                break;
+            case TimeoutElapsed elapsed:
+                OnTimeoutElapsed(elapsed);
+                break;
+            case CancelRun:
+                OnCancelRun();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
 
     private void OnRun(Run run)
     {
         if (_stopping)
             return;
-        if (_current is null)
+        if (_current is null && !_invoker.Busy)
         {
-            Start(run);
+            Start(run, report: false); // the manager counts a run it sends as started unless told otherwise
             return;
         }
 
         if (_task.Options.Overlap == OverlapMode.Queue && _pending is null)
         {
             _pending = run;
+            Context.Parent.Tell(new RunQueued(_index, run));
             return;
         }
 
-        _log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)",
-            _setName, _task.Name, run.Tick, _current.Tick);
+        Log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)",
+            _setName, _task.Name, run.Tick, _current?.Tick ?? _invoker.Tick);
         Context.System.EventStream.Publish(new PeriodicTaskOverrun(_setName, _task.Name, run.Tick, run.ScheduledAt));
-        Context.Parent.Tell(new RunOverran(_index));
+        Context.Parent.Tell(new RunOverran(_index, run));
     }
 
-    private void Start(Run run)
+    private void Start(Run run, bool report)
     {
-        _current = run;
+        // A run with no timeout and overlap = skip ends without coming back here when it succeeds: the work item reports
+        // it to the manager itself (one message and one hop fewer per run). Every other ending comes back as BodyEnded.
+        var direct = _task.Options.Timeout is null && _task.Options.Overlap == OverlapMode.Skip;
+        _current = direct ? null : run;
         _timedOut = false;
         var id = ++_runId;
-        _cancellation = new CancellationTokenSource();
+        // One CancellationTokenSource serves every run until one is cancelled (TryReset succeeds only when it was not).
+        if (_cancellation is null || !_cancellation.TryReset())
+        {
+            _cancellation?.Dispose();
+            _cancellation = new CancellationTokenSource();
+        }
+
         if (_task.Options.Timeout is { } timeout)
             Timers.StartSingleTimer(TimeoutTimer, new TimeoutElapsed(id, timeout), timeout);
 
-        _startedAt = Context.System.Scheduler.Now;
+        // A run started at once is the one the manager counted when it sent the order: it has the order's dispatch time as
+        // its start, so events, stats and the saved last run agree. A run started later (queued) reports its own start.
+        _startedAt = report ? Context.System.Scheduler.Now : run.DispatchedAt;
         _startTimestamp = Stopwatch.GetTimestamp();
-        Context.Parent.Tell(new RunStarted(_index, run.Tick, _startedAt));
+        if (report)
+            Context.Parent.Tell(new RunStarted(_index, run.Tick, _startedAt));
         Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt));
 
-        var token = _cancellation.Token;
-        var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, Context.System, _taskLog, token);
-        var body = _task.Body;
-        var self = Self;
-        Task.Run(async () => await body(context, token).ConfigureAwait(false), CancellationToken.None)
-            .ContinueWith(
-                t => self.Tell(new BodyEnded(id, t.IsFaulted ? Unwrap(t.Exception!) : t.IsCanceled ? new OperationCanceledException() : null)),
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, Context.System, _taskLog, _cancellation.Token);
+        _invoker.Start(id, run, context, _startedAt, _startTimestamp, direct);
     }
 
     private void OnBodyEnded(BodyEnded ended)
     {
-        if (ended.RunId != _runId || _current is not { } run)
+        if (ended.RunId != _runId)
             return;
+        var run = ended.Run;
         var duration = Stopwatch.GetElapsedTime(_startTimestamp);
         var timedOut = _timedOut;
         var stopping = _stopping;
@@ -105,7 +136,7 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
 
         if (timedOut)
         {
-            _log.Debug("{0}.{1} run of tick {2} ended {3} after it was started (it had timed out)",
+            Log.Debug("{0}.{1} run of tick {2} ended {3} after it was started (it had timed out)",
                 _setName, _task.Name, run.Tick, duration);
             StartPending();
             return;
@@ -113,8 +144,9 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
 
         if (ended.Error is null)
         {
-            Context.System.EventStream.Publish(new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
+            // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
             Context.Parent.Tell(new RunEnded(_index, RunOutcome.Succeeded, duration));
+            Context.System.EventStream.Publish(new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
             StartPending();
             return;
         }
@@ -122,8 +154,8 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         var error = stopping && ended.Error is OperationCanceledException
             ? new OperationCanceledException($"cancelled: task set {_setName} is stopping", ended.Error)
             : ended.Error;
-        Context.System.EventStream.Publish(new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
         Context.Parent.Tell(new RunEnded(_index, RunOutcome.Failed, duration));
+        Context.System.EventStream.Publish(new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
         if (stopping)
             return;
         StartPending();
@@ -137,9 +169,9 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         _timedOut = true;
         _cancellation?.Cancel();
         var duration = Stopwatch.GetElapsedTime(_startTimestamp);
+        Context.Parent.Tell(new RunEnded(_index, RunOutcome.TimedOut, duration));
         Context.System.EventStream.Publish(
             new PeriodicTaskTimedOut(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, elapsed.Timeout));
-        Context.Parent.Tell(new RunEnded(_index, RunOutcome.TimedOut, duration));
         throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, elapsed.Timeout);
     }
 
@@ -155,30 +187,42 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         if (_pending is { } pending && !_stopping)
         {
             _pending = null;
-            Start(pending);
+            Start(pending, report: true);
         }
     }
 
     private void Finish()
     {
-        Timers.Cancel(TimeoutTimer);
-        _cancellation?.Dispose();
-        _cancellation = null;
+        if (_task.Options.Timeout is not null)
+            Timers.Cancel(TimeoutTimer);
         _current = null;
+        _invoker.Idle();
         _timedOut = false;
     }
 
     protected override void PostStop()
     {
-        _cancellation?.Cancel();
+        if (_current is not null || _invoker.Busy)
+            _cancellation?.Cancel();
+        else
+            _cancellation?.Dispose();
         base.PostStop();
     }
 
-    private static Exception Unwrap(AggregateException error) =>
-        error.InnerExceptions.Count == 1 ? error.InnerExceptions[0] : error;
+    /// <summary>Creates runners with a plain constructor call: children are created on the manager's thread, often by the thousand.</summary>
+    private sealed class Producer(string setName, int index, PeriodicTaskDefinition task) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(TaskRunner);
+
+        public ActorBase Produce() => new TaskRunner(setName, index, task);
+
+        public void Release(ActorBase actor)
+        {
+        }
+    }
 
     /// <summary>The manager's order to run the task for <paramref name="Tick"/>.</summary>
-    internal sealed record Run(long Tick, DateTimeOffset ScheduledAt);
+    internal sealed record Run(long Tick, DateTimeOffset ScheduledAt, DateTimeOffset DispatchedAt);
 
     /// <summary>A graceful stop: cancel the run in flight and drop any pending one.</summary>
     internal sealed record CancelRun
@@ -193,13 +237,136 @@ public sealed class TaskRunner : ReceiveActor, IWithTimers
         TimedOut,
     }
 
+    /// <summary>A queued run started (a run started at once on the manager's order is not reported: it counts it itself).</summary>
     internal sealed record RunStarted(int Index, long Tick, DateTimeOffset StartedAt);
+
+    /// <summary>The order <paramref name="Run"/> did not start: it waits for the run in flight (overlap = queue).</summary>
+    internal sealed record RunQueued(int Index, Run Run);
 
     internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration);
 
-    internal sealed record RunOverran(int Index);
+    /// <summary>The order <paramref name="Run"/> did not start: a run is in flight (overlap = skip, or the queue is full).</summary>
+    internal sealed record RunOverran(int Index, Run Run);
 
-    private sealed record BodyEnded(long RunId, Exception? Error);
+    private sealed record BodyEnded(long RunId, Run Run, Exception? Error);
 
     private sealed record TimeoutElapsed(long RunId, TimeSpan Timeout);
+
+    /// <summary>
+    /// Runs the body on the thread pool, never on the actor's thread, and reports its end. One instance per runner serves
+    /// every run (a runner has at most one body in flight), so starting a run queues no closure, no Task and no
+    /// continuation: just this work item. A successful direct run is reported by the work item itself (RunEnded to the
+    /// manager, then the Succeeded event, then the runner is marked idle); any other ending goes to the runner as
+    /// BodyEnded, and the runner marks it idle.
+    /// </summary>
+    private sealed class BodyInvoker : IThreadPoolWorkItem
+    {
+        private readonly TaskRunner _owner;
+        private readonly Func<PeriodicTaskContext, CancellationToken, ValueTask> _body;
+        private readonly IActorRef _runner;
+        private readonly IActorRef _manager;
+        private readonly EventStream _events;
+        private readonly Action _onCompleted;
+        private PeriodicTaskContext? _context;
+        private Run? _run;
+        private long _runId;
+        private DateTimeOffset _startedAt;
+        private long _startTimestamp;
+        private bool _direct;
+        private int _busy;
+        private ValueTaskAwaiter _awaiter;
+
+        public BodyInvoker(TaskRunner owner, IActorRef runner, IActorRef manager, EventStream events)
+        {
+            _owner = owner;
+            _body = owner._task.Body;
+            _runner = runner;
+            _manager = manager;
+            _events = events;
+            _onCompleted = OnCompleted;
+        }
+
+        /// <summary>True from the start of a run until its end has been reported.</summary>
+        public bool Busy => Volatile.Read(ref _busy) != 0;
+
+        /// <summary>The tick of the run in flight (or of the last one).</summary>
+        public long Tick => Volatile.Read(ref _run)?.Tick ?? -1;
+
+        public void Start(long runId, Run run, PeriodicTaskContext context, DateTimeOffset startedAt, long startTimestamp, bool direct)
+        {
+            _runId = runId;
+            _run = run;
+            _context = context;
+            _startedAt = startedAt;
+            _startTimestamp = startTimestamp;
+            _direct = direct;
+            Volatile.Write(ref _busy, 1);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        }
+
+        /// <summary>Called by the runner when it has handled the end of a run that came back to it.</summary>
+        public void Idle() => Volatile.Write(ref _busy, 0);
+
+        public void Execute()
+        {
+            var context = _context!;
+            ValueTask run;
+            try
+            {
+                run = _body(context, context.CancellationToken);
+            }
+            catch (Exception e)
+            {
+                End(e);
+                return;
+            }
+
+            if (run.IsCompleted)
+            {
+                Complete(run.GetAwaiter());
+                return;
+            }
+
+            _awaiter = run.GetAwaiter();
+            _awaiter.UnsafeOnCompleted(_onCompleted);
+        }
+
+        private void OnCompleted()
+        {
+            var awaiter = _awaiter;
+            _awaiter = default;
+            Complete(awaiter);
+        }
+
+        private void Complete(ValueTaskAwaiter awaiter)
+        {
+            Exception? error = null;
+            try
+            {
+                awaiter.GetResult();
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+
+            End(error);
+        }
+
+        private void End(Exception? error)
+        {
+            var run = _run!;
+            _context = null;
+            if (error is not null || !_direct)
+            {
+                _runner.Tell(new BodyEnded(_runId, run, error));
+                return;
+            }
+
+            var duration = Stopwatch.GetElapsedTime(_startTimestamp);
+            _manager.Tell(new RunEnded(_owner._index, RunOutcome.Succeeded, duration), _runner);
+            _events.Publish(new PeriodicTaskSucceeded(_owner._setName, _owner._task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
+            Volatile.Write(ref _busy, 0);
+        }
+    }
 }

@@ -26,12 +26,14 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
     private readonly IActorRef _target;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stop = new();
+    private readonly long _startTimestamp;
     private long _next;
 
-    public TickScheduler(TickClock clock, TickSource source, IActorRef target)
+    public TickScheduler(TickClock clock, TickSource source, IActorRef target, long? startTimestamp = null)
     {
         _clock = clock;
         _target = target;
+        _startTimestamp = startTimestamp ?? Stopwatch.GetTimestamp();
         _source = source == TickSource.Auto
             ? Context.System.Scheduler is HashedWheelTimerScheduler ? TickSource.Precise : TickSource.Scheduler
             : source;
@@ -40,9 +42,13 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Ticks for <paramref name="target"/> (the manager) on <paramref name="clock"/>.</summary>
-    public static Props Props(TickClock clock, TickSource source, IActorRef target) =>
-        Akka.Actor.Props.Create(() => new TickScheduler(clock, source, target));
+    /// <summary>
+    /// Ticks for <paramref name="target"/> (the manager) on <paramref name="clock"/>. The precise source counts tick
+    /// offsets from <paramref name="startTimestamp"/> (a <see cref="Stopwatch"/> timestamp: the moment the task set
+    /// started), so the time taken to create the ticker does not delay every tick; null means when the ticker starts.
+    /// </summary>
+    public static Props Props(TickClock clock, TickSource source, IActorRef target, long? startTimestamp = null) =>
+        Akka.Actor.Props.Create(typeof(TickScheduler), clock, source, target, startTimestamp);
 
     protected override void PreStart()
     {
@@ -55,7 +61,8 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
         }
 
         _target.Tell(new Tick(0));
-        var thread = new Thread(() => RunPrecise(_clock, _target, _stop.Token, _log))
+        var started = _startTimestamp;
+        var thread = new Thread(() => RunPrecise(_clock, started, _target, _stop.Token, _log))
         {
             IsBackground = true,
             Name = "actor-scheduler-ticker",
@@ -70,9 +77,8 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
         base.PostStop();
     }
 
-    private static void RunPrecise(TickClock clock, IActorRef target, CancellationToken stop, ILoggingAdapter log)
+    private static void RunPrecise(TickClock clock, long started, IActorRef target, CancellationToken stop, ILoggingAdapter log)
     {
-        var started = Stopwatch.GetTimestamp();
         var wait = stop.WaitHandle;
         long tick = 1;
         while (!stop.IsCancellationRequested)
@@ -87,7 +93,9 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
                 continue;
             }
 
-            while (Stopwatch.GetElapsedTime(started) < due)
+            // Send the tick a little ahead, stamped with its due time: the manager's mailbox gets a thread meanwhile (waking
+            // one takes a few hundred microseconds) and the manager waits out the rest, so it dispatches on time, never early.
+            while (Stopwatch.GetElapsedTime(started) < due - Lead)
                 Thread.SpinWait(20);
 
             var current = clock.LastTickAtOrBefore(Stopwatch.GetElapsedTime(started));
@@ -95,8 +103,25 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
                 log.Warning("Ticks {0} to {1} passed while the ticker could not run (process paused?): sending tick {2}",
                     tick, current - 1, current);
             tick = Math.Max(tick, current);
-            target.Tell(new Tick(tick));
+            target.Tell(new TickAt(tick, started + (long)(clock.OffsetOf(tick).Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond))));
             tick++;
+        }
+    }
+
+    /// <summary>How far ahead of its due time the precise source sends a tick (see <see cref="TickAt"/>).</summary>
+    internal static readonly TimeSpan Lead = TimeSpan.FromMilliseconds(0.5);
+
+    /// <summary>
+    /// Tick <paramref name="Number"/> from the precise source, sent up to <see cref="Lead"/> before it is due at
+    /// <paramref name="DueTimestamp"/> (a <see cref="Stopwatch"/> timestamp): the manager waits until then.
+    /// </summary>
+    internal sealed record TickAt(long Number, long DueTimestamp)
+    {
+        /// <summary>Waits (spinning: less than <see cref="Lead"/>) until the tick is due.</summary>
+        public void WaitUntilDue()
+        {
+            while (Stopwatch.GetTimestamp() < DueTimestamp)
+                Thread.SpinWait(20);
         }
     }
 

@@ -19,8 +19,9 @@ public sealed record TaskPlace(long? TicksLeft, TimeSpan? NextDueTime, TimeSpan?
 /// The skip table of a task set: which task is due on which tick (DESIGN.md section 3), as pure state with no clock
 /// and no actors, so the manager, <c>simulate</c> and tests share one implementation.
 /// <para>
-/// Each enabled task has a due tick; a priority queue ordered by (due tick, registration index) means a tick touches
-/// only the tasks that are due on it. Tick-counted tasks (ticks-between-runs = N) are due every N+1 ticks, counted from
+/// Each enabled task has a due tick and sits in that tick's bucket; a small priority queue holds the distinct due
+/// ticks. A tick takes the buckets due by then and touches only the tasks in them, at a few nanoseconds each: no
+/// per-task heap operations, and no allocation once the buckets have been pooled. Tick-counted tasks (ticks-between-runs = N) are due every N+1 ticks, counted from
 /// the tick they last ran on, exactly as nova's skip counter. Spaced tasks (spacing = S) are due at the first tick at or
 /// after each due time k x S; due times passed together coalesce into one run and the others are counted as missed.
 /// </para>
@@ -31,8 +32,12 @@ public sealed class TaskSchedule
     private readonly long[] _dueTick;
     private readonly TimeSpan[] _nextDueTime;
     private readonly int[] _backlog;
-    private readonly PriorityQueue<int, (long Tick, int Index)> _queue;
+    private readonly Dictionary<long, List<int>> _buckets = [];
+    private readonly PriorityQueue<long, long> _dueTicks = new();
+    private readonly Stack<List<int>> _spareBuckets = new();
     private long _lastTick = -1;
+    private long _lastBucketTick = -1;
+    private List<int>? _lastBucket;
 
     public TaskSchedule(IReadOnlyList<PeriodicTaskOptions> options, TickClock clock)
     {
@@ -41,7 +46,6 @@ public sealed class TaskSchedule
         _dueTick = new long[_options.Length];
         _nextDueTime = new TimeSpan[_options.Length];
         _backlog = new int[_options.Length];
-        _queue = new PriorityQueue<int, (long, int)>(_options.Length);
         for (var i = 0; i < _options.Length; i++)
         {
             var o = _options[i];
@@ -61,7 +65,7 @@ public sealed class TaskSchedule
                 _dueTick[i] = o.RunImmediately ? 0 : Period(o);
             }
 
-            _queue.Enqueue(i, (_dueTick[i], i));
+            Enqueue(i, _dueTick[i]);
         }
     }
 
@@ -107,7 +111,10 @@ public sealed class TaskSchedule
         if (_lastTick >= 0)
             throw new InvalidOperationException("Restore must come before the first tick.");
         var missed = new List<DueRun>();
-        _queue.Clear();
+        _buckets.Clear();
+        _dueTicks.Clear();
+        _lastBucket = null;
+        _lastBucketTick = -1;
         for (var i = 0; i < _options.Length; i++)
         {
             if (_dueTick[i] == long.MaxValue)
@@ -121,7 +128,7 @@ public sealed class TaskSchedule
                     _dueTick[i] = Math.Max(Math.Max(left, 0), hold > TimeSpan.Zero ? Clock.FirstTickAtOrAfter(hold) : 0);
             }
 
-            _queue.Enqueue(i, (_dueTick[i], i));
+            Enqueue(i, _dueTick[i]);
         }
 
         return missed;
@@ -172,18 +179,49 @@ public sealed class TaskSchedule
             throw new ArgumentOutOfRangeException(nameof(tick), $"tick {tick} is not after tick {_lastTick}.");
         _lastTick = tick;
         var start = due.Count;
-        var outOfOrder = false;
-        while (_queue.TryPeek(out var index, out var key) && key.Tick <= tick)
+        var inOrder = true;
+        var previous = -1;
+        while (_dueTicks.TryPeek(out var dueTick, out _) && dueTick <= tick)
         {
-            _queue.Dequeue();
-            outOfOrder |= key.Tick < tick;
-            var missed = Reschedule(index, tick);
-            due.Add(new DueRun(index, missed));
-            _queue.Enqueue(index, (_dueTick[index], index));
+            _dueTicks.Dequeue();
+            _buckets.Remove(dueTick, out var bucket);
+            if (ReferenceEquals(bucket, _lastBucket))
+                _lastBucket = null;
+            foreach (var index in bucket!)
+            {
+                var missed = Reschedule(index, tick);
+                due.Add(new DueRun(index, missed));
+                inOrder &= index > previous;
+                previous = index;
+                Enqueue(index, _dueTick[index]);
+            }
+
+            bucket.Clear();
+            _spareBuckets.Push(bucket);
         }
 
-        if (outOfOrder)
+        // A bucket holds its tasks in the order they were rescheduled, which is registration order unless tasks from
+        // different ticks met in it (different periods, or ticks skipped after a pause): only then sort.
+        if (!inOrder)
             due.Sort(start, due.Count - start, DueRunByIndex.Instance);
+    }
+
+    private void Enqueue(int index, long dueTick)
+    {
+        if (dueTick != _lastBucketTick || _lastBucket is null)
+        {
+            if (!_buckets.TryGetValue(dueTick, out var bucket))
+            {
+                bucket = _spareBuckets.Count > 0 ? _spareBuckets.Pop() : [];
+                _buckets.Add(dueTick, bucket);
+                _dueTicks.Enqueue(dueTick, dueTick);
+            }
+
+            _lastBucketTick = dueTick;
+            _lastBucket = bucket;
+        }
+
+        _lastBucket.Add(index);
     }
 
     private int Reschedule(int index, long tick)

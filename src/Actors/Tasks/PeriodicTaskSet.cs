@@ -9,6 +9,7 @@ namespace ActorScheduler.Tasks;
 public sealed class PeriodicTaskSet
 {
     private readonly List<PeriodicTaskDefinition> _tasks = [];
+    private readonly Dictionary<string, PeriodicTaskDefinition> _byName = new(StringComparer.Ordinal);
 
     public PeriodicTaskSet(string name)
     {
@@ -80,10 +81,10 @@ public sealed class PeriodicTaskSet
     public PeriodicTaskSet Add(PeriodicTaskDefinition task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        var existing = _tasks.Find(t => t.Name == task.Name);
-        if (existing is not null)
+        if (_byName.TryGetValue(task.Name, out var existing))
             throw new PeriodicTaskDefinitionException(
                 $"{task.Source}: two periodic tasks named '{task.Name}' in set '{Name}' (the other is {existing.Source}).");
+        _byName.Add(task.Name, task);
         _tasks.Add(task);
         return this;
     }

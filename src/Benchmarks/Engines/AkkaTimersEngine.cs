@@ -1,0 +1,137 @@
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace ActorScheduler.Benchmarks.Engines;
+
+/// <summary>
+/// What an Akka.NET user writes by hand: one actor per task with IWithTimers (a periodic timer every T on Akka's default
+/// scheduler), running the body off the actor thread and skipping a tick while the last run is in flight.
+/// </summary>
+public sealed class AkkaTimersEngine : IEngine
+{
+    private ActorSystem? _system;
+    private EngineSpec? _spec;
+    private TaskBody? _body;
+
+    public string Name => EngineNames.AkkaTimers;
+
+    private IActorRef? _parent;
+
+    /// <summary>Creates the N actors (before the epoch: creating 100,000 actors takes seconds); they arm their timers at <see cref="StartAsync"/>.</summary>
+    public async Task PrepareAsync(EngineSpec spec, TaskBody body)
+    {
+        _spec = spec;
+        _body = body;
+        _system = ActorSystem.Create("bench", ConfigurationFactory.ParseString("""
+            akka {
+              loglevel = WARNING
+              stdout-loglevel = WARNING
+              log-dead-letters = off
+              coordinated-shutdown.run-by-clr-shutdown-hook = off
+            }
+            """));
+        _parent = _system.ActorOf(Akka.Actor.Props.Create(() => new TaskParent(spec, body)), "tasks");
+        await _parent.Ask<Ready>(Ready.Instance, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+    }
+
+    public Task StartAsync(long epoch, DateTimeOffset epochUtc)
+    {
+        _parent!.Tell(new Start(epoch));
+        return Task.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_system is not null)
+            await _system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+    }
+
+    private sealed class TaskParent : UntypedActor
+    {
+        private readonly IActorRef[] _children;
+
+        public TaskParent(EngineSpec spec, TaskBody body)
+        {
+            _children = new IActorRef[spec.Tasks];
+            for (var i = 0; i < spec.Tasks; i++)
+            {
+                var index = i;
+                _children[i] = Context.ActorOf(Akka.Actor.Props.Create(() => new TimerTask(index, spec, body)), "t" + i);
+            }
+        }
+
+        protected override void OnReceive(object message)
+        {
+            switch (message)
+            {
+                case Ready:
+                    Sender.Tell(Ready.Instance);
+                    break;
+                case Start start:
+                    foreach (var child in _children)
+                        child.Tell(start);
+                    break;
+                default:
+                    Unhandled(message);
+                    break;
+            }
+        }
+    }
+
+    private sealed class TimerTask : ReceiveActor, IWithTimers
+    {
+        private readonly int _index;
+        private readonly EngineSpec _spec;
+        private readonly TaskBody _body;
+        private bool _running;
+
+        public TimerTask(int index, EngineSpec spec, TaskBody body)
+        {
+            _index = index;
+            _spec = spec;
+            _body = body;
+            Receive<Start>(OnStart);
+            Receive<Fire>(_ => OnFire());
+            Receive<Done>(_ => _running = false);
+        }
+
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        private void OnStart(Start start)
+        {
+            // Align the first run on epoch (+ T), as a careful user would.
+            var firstDue = _spec.FirstRunAtStart ? TimeSpan.Zero : _spec.Period;
+            var initial = firstDue - System.Diagnostics.Stopwatch.GetElapsedTime(start.Epoch);
+            Timers.StartPeriodicTimer("tick", Fire.Instance, initial > TimeSpan.Zero ? initial : TimeSpan.Zero, _spec.Period);
+        }
+
+        private void OnFire()
+        {
+            if (_running)
+                return;
+            _running = true;
+            var body = _body;
+            var index = _index;
+            Task.Run(async () => await body(index, CancellationToken.None).ConfigureAwait(false))
+                .ContinueWith(_ => Done.Instance, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                .PipeTo(Self);
+        }
+    }
+
+    private sealed record Start(long Epoch);
+
+    private sealed class Ready
+    {
+        public static readonly Ready Instance = new();
+    }
+
+    private sealed class Fire
+    {
+        public static readonly Fire Instance = new();
+    }
+
+    private sealed class Done
+    {
+        public static readonly Done Instance = new();
+    }
+}

@@ -1,0 +1,61 @@
+namespace ActorScheduler.Benchmarks.Engines;
+
+/// <summary>The task body every engine runs: the harness's probe for task <c>index</c>.</summary>
+public delegate ValueTask TaskBody(int index, CancellationToken cancellationToken);
+
+/// <summary>What an engine is asked to run: N tasks due at epoch + k x Period.</summary>
+/// <param name="Tasks">Number of tasks.</param>
+/// <param name="Period">The period T of every task.</param>
+/// <param name="FirstRunAtStart">True: the first run is due at the epoch (k = 0); false: at epoch + T (k = 1).</param>
+/// <param name="Workers">Worker threads, for engines where that is a setting (Quartz).</param>
+public sealed record EngineSpec(int Tasks, TimeSpan Period, bool FirstRunAtStart, int Workers);
+
+/// <summary>
+/// One scheduler under test. <see cref="PrepareAsync"/> builds everything that is not the schedule itself (an ActorSystem,
+/// a Quartz scheduler, the task declarations); <see cref="StartAsync"/> is called right after the harness takes its
+/// epoch. Every engine gets the same body and the same overlap rule (a run is skipped while the task's last run is in
+/// flight).
+/// </summary>
+public interface IEngine : IAsyncDisposable
+{
+    string Name { get; }
+
+    Task PrepareAsync(EngineSpec spec, TaskBody body);
+
+    /// <summary>
+    /// Starts the schedule. <paramref name="epoch"/> is the harness's epoch as a Stopwatch timestamp and
+    /// <paramref name="epochUtc"/> the same moment on the wall clock, for engines that take a start time.
+    /// </summary>
+    Task StartAsync(long epoch, DateTimeOffset epochUtc);
+}
+
+public static class EngineNames
+{
+    public const string ActorScheduler = "actorscheduler";
+    public const string Quartz = "quartz";
+    public const string AkkaTimers = "akka-timers";
+    public const string PeriodicTimer = "periodictimer";
+    public const string NovaLoop = "nova-loop";
+
+    public static readonly IReadOnlyList<string> All = [ActorScheduler, Quartz, AkkaTimers, PeriodicTimer, NovaLoop];
+
+    public static string Display(string name) => name switch
+    {
+        ActorScheduler => "ActorScheduler",
+        Quartz => "Quartz.NET",
+        AkkaTimers => "Akka timers",
+        PeriodicTimer => "PeriodicTimer",
+        NovaLoop => "nova loop",
+        _ => name,
+    };
+
+    public static IEngine Create(string name) => name switch
+    {
+        ActorScheduler => new ActorSchedulerEngine(),
+        Quartz => new QuartzEngine(),
+        AkkaTimers => new AkkaTimersEngine(),
+        PeriodicTimer => new PeriodicTimerEngine(),
+        NovaLoop => new NovaLoopEngine(),
+        _ => throw new ArgumentException($"unknown engine '{name}' (known: {string.Join(", ", All)})"),
+    };
+}

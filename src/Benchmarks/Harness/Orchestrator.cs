@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using ActorScheduler.Benchmarks.Engines;
+
+namespace ActorScheduler.Benchmarks.Harness;
+
+/// <summary>
+/// Runs every engine on every workload in turn, each in its own process (this program re-invoked with --worker, so the
+/// same runtime and GC settings), alternating the engines' order from one workload to the next; then the sweep for the
+/// largest sustained rate; then prints the table and the goals, and (full run) writes docs/benchmarks.md and its plots.
+/// </summary>
+public static class Orchestrator
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var output = OptionValue(args, "--out");
+        var plan = Plan.Create(quick);
+        var started = Stopwatch.StartNew();
+        var loadBefore = LoadAverage();
+        Console.WriteLine($"# ActorScheduler benchmarks ({(quick ? "quick" : "full")} run), {Environment.ProcessorCount} cores, load average {loadBefore}");
+
+        var results = new List<WorkerResult>();
+        for (var w = 0; w < plan.Workloads.Count; w++)
+        {
+            var workload = plan.Workloads[w];
+            var engines = w % 2 == 0 ? workload.Engines : workload.Engines.Reverse().ToList();
+            foreach (var engine in engines)
+            {
+                var result = await RunWorkerAsync(new WorkerArgs(
+                    engine, workload.Mode, workload.Name, workload.Tasks, workload.PeriodMs, workload.WindowMs, workload.SettleMs,
+                    workload.Hung, Plan.Workers)).ConfigureAwait(false);
+                results.Add(result);
+                Console.WriteLine($"  {workload.Name,-8} {EngineNames.Display(engine),-15} {Summary(result)}");
+            }
+        }
+
+        var sweep = new List<WorkerResult>();
+        for (var e = 0; e < Plan.SweepEngines.Count; e++)
+        {
+            var engine = Plan.SweepEngines[e];
+            foreach (var tasks in plan.SweepTasks)
+            {
+                var result = await RunWorkerAsync(new WorkerArgs(
+                    engine, "run", "sweep", tasks, plan.SweepPeriodMs, plan.SweepWindowMs, plan.SweepWarmupMs, -1, Plan.Workers)).ConfigureAwait(false);
+                sweep.Add(result);
+                Console.WriteLine($"  sweep    {EngineNames.Display(engine),-15} {result.DemandedRate,9:N0} runs/s {Summary(result)}{(Sustains(result) ? "" : "  (not sustained)")}");
+                if (!Sustains(result))
+                    break;
+            }
+        }
+
+        var loadAfter = LoadAverage();
+        var report = new Report(plan, results, sweep, started.Elapsed, loadBefore, loadAfter);
+        var markdown = report.Markdown();
+        Console.WriteLine();
+        Console.WriteLine(report.Tables());
+        Console.WriteLine(report.GoalLines());
+        Console.WriteLine($"Total time {started.Elapsed.TotalSeconds:0} s.");
+
+        if (!quick || output is not null)
+        {
+            var docs = output ?? Path.Combine(RepositoryRoot(), "docs");
+            var images = Path.Combine(docs, "benchmarks");
+            Directory.CreateDirectory(images);
+            Plots.Write(images, plan, results, sweep);
+            await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), markdown).ConfigureAwait(false);
+            await File.WriteAllTextAsync(
+                Path.Combine(images, "results.json"),
+                JsonSerializer.Serialize(new { results, sweep }, new JsonSerializerOptions(WorkerResult.Json) { WriteIndented = true })).ConfigureAwait(false);
+            Console.WriteLine($"Wrote {Path.Combine(docs, "benchmarks.md")} and plots in {images}.");
+        }
+
+        return 0;
+    }
+
+    public static bool Sustains(WorkerResult r) =>
+        r.Error is null && r.DeliveredRatio >= Plan.SweepMinDelivered && r.P99Ms < Plan.SweepMaxP99Ms;
+
+    private static string Summary(WorkerResult r)
+    {
+        if (r.Error is not null)
+            return "ERROR " + r.Error;
+        return r.Mode switch
+        {
+            "run" => FormattableString.Invariant($"delivered {r.DeliveredRatio * 100,7:0.00}%  p50 {r.P50Ms,8:0.00} ms  p99 {r.P99Ms,8:0.00} ms  max {r.MaxMs,8:0.0} ms  CPU {r.CpuPerMillionRuns,7:0.0} s/M runs"),
+            "idle" => FormattableString.Invariant($"idle CPU {r.CpuPercentOfCore:0.00}% of a core  heap {r.HeapBytes / 1048576.0:0.0} MiB"),
+            "startup" => FormattableString.Invariant($"first run after {r.FirstRunMs:0} ms"),
+            "mem0" => FormattableString.Invariant($"heap {r.HeapBytes / 1048576.0:0.0} MiB"),
+            _ => r.Mode,
+        };
+    }
+
+    private static async Task<WorkerResult> RunWorkerAsync(WorkerArgs args)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // Run as "dotnet ActorScheduler.Benchmarks.dll": pass the assembly again.
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
+            start.ArgumentList.Add(typeof(Orchestrator).Assembly.Location);
+        foreach (var a in args.ToArgs())
+            start.ArgumentList.Add(a);
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        WorkerResult? result = null;
+        var limit = TimeSpan.FromMilliseconds(args.WindowMs + args.SettleMs) + TimeSpan.FromSeconds(120);
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(timeout.Token).ConfigureAwait(false) is { } line)
+            {
+                if (!line.StartsWith(WorkerResult.Prefix, StringComparison.Ordinal))
+                    continue;
+                result = JsonSerializer.Deserialize<WorkerResult>(line[WorkerResult.Prefix.Length..], WorkerResult.Json);
+                break;
+            }
+
+            // The worker exits right after its result; one that does not (a hung body can hold up an engine) is killed.
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await process.WaitForExitAsync(exit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            return Failed(args, $"no result within {limit.TotalSeconds:0} s");
+        }
+
+        if (result is null)
+        {
+            var error = (await stderr.ConfigureAwait(false)).Trim();
+            return Failed(args, $"worker exited {process.ExitCode} without a result: {error[..Math.Min(300, error.Length)]}");
+        }
+
+        return result;
+    }
+
+    private static WorkerResult Failed(WorkerArgs a, string error) =>
+        new() { Engine = a.Engine, Mode = a.Mode, Label = a.Label, Tasks = a.Tasks, PeriodMs = a.PeriodMs, WindowMs = a.WindowMs, Error = error };
+
+    private static string? OptionValue(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
+    /// <summary>The directory holding ActorScheduler.sln, from the working directory up (docs/ is written there).</summary>
+    public static string RepositoryRoot()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "ActorScheduler.sln")))
+                    return dir.FullName;
+            }
+        }
+
+        return Environment.CurrentDirectory;
+    }
+
+    internal static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,259 @@
+using System.Globalization;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using System.Text;
+using ActorScheduler.Benchmarks.Engines;
+
+namespace ActorScheduler.Benchmarks.Harness;
+
+/// <summary>The results as markdown tables and one PASS/FAIL line per goal of issue 5.</summary>
+public sealed class Report(
+    Plan plan, IReadOnlyList<WorkerResult> results, IReadOnlyList<WorkerResult> sweep, TimeSpan elapsed, string loadBefore, string loadAfter)
+{
+    private const string As = EngineNames.ActorScheduler;
+
+    public WorkerResult? Find(string workload, string engine) =>
+        results.FirstOrDefault(r => r.Label == workload && r.Engine == engine);
+
+    /// <summary>The largest demanded rate (runs/s) an engine sustained in the sweep, 0 when none.</summary>
+    public double SustainedRate(string engine) =>
+        sweep.Where(r => r.Engine == engine && Orchestrator.Sustains(r)).Select(r => r.DemandedRate).DefaultIfEmpty(0).Max();
+
+    /// <summary>Heap per registered task: heap after full GC with N tasks (W4) minus with none (mem0), over N.</summary>
+    public double? MemoryPerTask(string engine)
+    {
+        var withTasks = Find("W4", engine);
+        var none = Find("mem0", engine);
+        if (withTasks is null || none is null || withTasks.Error is not null || none.Error is not null || withTasks.Tasks == 0)
+            return null;
+        return (withTasks.HeapBytes - none.HeapBytes) / withTasks.Tasks;
+    }
+
+    public string Tables()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| Workload | Engine | Delivered / demanded | Duplicates | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | CPU s per M runs |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var w in plan.Workloads.Where(w => w.Mode == "run"))
+        {
+            foreach (var e in w.Engines)
+            {
+                var r = Find(w.Name, e);
+                if (r is null)
+                    continue;
+                sb.AppendLine(r.Error is not null
+                    ? $"| {w.Name} | {EngineNames.Display(e)} | error: {r.Error} | | | | | | |"
+                    : Orchestrator.Inv($"| {w.Name} | {EngineNames.Display(e)} | {r.Delivered:N0} / {r.Demanded:N0} ({r.DeliveredRatio * 100:0.00}%) | {r.Duplicates:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.P999Ms:0.00} | {r.MaxMs:0.0} | {r.CpuPerMillionRuns:0.0} |"));
+            }
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("| Engine | W4 idle CPU (% of a core) | Memory per registered task (bytes, 100,000 tasks) | Start to first run, 100,000 tasks (ms) | Largest sustained rate (runs/s) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var e in EngineNames.All)
+        {
+            var idle = Find("W4", e);
+            var start = Find("startup", e);
+            var memory = MemoryPerTask(e);
+            var sustained = Plan.SweepEngines.Contains(e) ? Orchestrator.Inv($"{SustainedRate(e):N0}") : "not measured";
+            sb.AppendLine(Orchestrator.Inv(
+                $"| {EngineNames.Display(e)} | {(idle is { Error: null } ? idle.CpuPercentOfCore.ToString("0.00", CultureInfo.InvariantCulture) : "n/a")} | {(memory is { } m ? m.ToString("N0", CultureInfo.InvariantCulture) : "n/a")} | {(start is { Error: null } ? start.FirstRunMs.ToString("N0", CultureInfo.InvariantCulture) : start?.Error ?? "not measured")} | {sustained} |"));
+        }
+
+        sb.AppendLine();
+        sb.AppendLine(Orchestrator.Inv($"Sweep (tasks every {plan.SweepPeriodMs:0} ms, {plan.SweepWindowMs / 1000:0} s measured after {plan.SweepWarmupMs / 1000:0} s of warm-up; sustained = at least {Plan.SweepMinDelivered * 100:0.0}% delivered and p99 under {Plan.SweepMaxP99Ms:0} ms; each engine stops at its first failure):"));
+        sb.AppendLine();
+        sb.AppendLine("| Engine | Tasks | Demanded runs/s | Delivered | p99 (ms) | Sustained |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---|");
+        foreach (var r in sweep)
+        {
+            sb.AppendLine(r.Error is not null
+                ? Orchestrator.Inv($"| {EngineNames.Display(r.Engine)} | {r.Tasks:N0} | {r.DemandedRate:N0} | error: {r.Error} | | no |")
+                : Orchestrator.Inv($"| {EngineNames.Display(r.Engine)} | {r.Tasks:N0} | {r.DemandedRate:N0} | {r.DeliveredRatio * 100:0.00}% | {r.P99Ms:0.00} | {(Orchestrator.Sustains(r) ? "yes" : "no")} |"));
+        }
+
+        return sb.ToString();
+    }
+
+    public IReadOnlyList<(string Goal, bool? Pass, string Figure)> Goals()
+    {
+        var goals = new List<(string, bool?, string)>();
+        var w1 = Find("W1", As);
+        var w1q = Find("W1", EngineNames.Quartz);
+        if (Ok(w1) && Ok(w1q))
+        {
+            var ratio = w1!.P99Ms / w1q!.P99Ms;
+            goals.Add(("W1: p99 lateness <= 5 ms and <= 1/5 of Quartz's", w1.P99Ms <= 5 && ratio <= 0.2,
+                Orchestrator.Inv($"p99 {w1.P99Ms:0.00} ms vs Quartz {w1q.P99Ms:0.00} ms: ratio {ratio:0.000} (goal <= 0.200)")));
+        }
+        else
+        {
+            goals.Add(("W1: p99 lateness <= 5 ms and <= 1/5 of Quartz's", null, "not measured"));
+        }
+
+        foreach (var name in new[] { "W2", "W3" })
+        {
+            var r = Find(name, As);
+            goals.Add(Ok(r)
+                ? ($"{name}: >= 99.9% of runs delivered, p99 lateness < 20 ms", r!.DeliveredRatio >= 0.999 && r.P99Ms < 20,
+                    Orchestrator.Inv($"delivered {r.DeliveredRatio * 100:0.000}%, p99 {r.P99Ms:0.00} ms"))
+                : ($"{name}: >= 99.9% of runs delivered, p99 lateness < 20 ms", null, "not measured"));
+        }
+
+        var asRate = SustainedRate(As);
+        var qRate = SustainedRate(EngineNames.Quartz);
+        goals.Add(("Largest sustained rate >= 10x Quartz's", qRate == 0 ? null : asRate / qRate >= 10,
+            qRate > 0
+                ? Orchestrator.Inv($"{asRate:N0} vs {qRate:N0} runs/s: ratio {asRate / qRate:0.0} (goal >= 10){(asRate >= plan.SweepTasks[^1] * 1000 / plan.SweepPeriodMs ? " (ActorScheduler sustained the largest step tried)" : "")}")
+                : Orchestrator.Inv($"{asRate:N0} runs/s; Quartz sustained no step tried (lowest {plan.SweepTasks[0] * 1000 / plan.SweepPeriodMs:N0} runs/s), so no ratio")));
+
+        var idle = Find("W4", As);
+        var akka = Find("W4", EngineNames.AkkaTimers);
+        if (Ok(idle) && Ok(akka))
+        {
+            var ratio = idle!.CpuPercentOfCore / akka!.CpuPercentOfCore;
+            goals.Add(("W4: idle CPU < 1% of a core and < 1/10 of the timer-per-actor engine's", idle.CpuPercentOfCore < 1 && ratio < 0.1,
+                Orchestrator.Inv($"{idle.CpuPercentOfCore:0.000}% vs Akka timers {akka.CpuPercentOfCore:0.000}%: ratio {ratio:0.000} (goal < 0.100)")));
+        }
+        else
+        {
+            goals.Add(("W4: idle CPU < 1% of a core and < 1/10 of the timer-per-actor engine's", null, "not measured"));
+        }
+
+        var mAs = MemoryPerTask(As);
+        var mQ = MemoryPerTask(EngineNames.Quartz);
+        goals.Add(mAs is { } a && mQ is { } q
+            ? ("Memory per registered task <= Quartz's (100,000 tasks)", a <= q, Orchestrator.Inv($"{a:N0} vs {q:N0} bytes: ratio {a / q:0.00} (goal <= 1.00)"))
+            : ("Memory per registered task <= Quartz's (100,000 tasks)", null, "not measured"));
+
+        var start = Find("startup", As);
+        goals.Add(Ok(start)
+            ? ("Start to first tick with 100,000 tasks < 1 s", start!.FirstRunMs < 1000, Orchestrator.Inv($"{start.FirstRunMs:0} ms to the first run"))
+            : ("Start to first tick with 100,000 tasks < 1 s", null, start?.Error ?? "not measured"));
+
+        var w5 = Find("W5", As);
+        if (Ok(w5) && Ok(w1))
+        {
+            var diff = w5!.P99Ms - w1!.P99Ms;
+            goals.Add(("W5: fast tasks' p99 within 1 ms of W1's", diff <= 1 && w5.DeliveredRatio >= 0.999,
+                Orchestrator.Inv($"p99 {w5.P99Ms:0.00} ms vs W1 {w1.P99Ms:0.00} ms: {diff:+0.00;-0.00} ms, delivered {w5.DeliveredRatio * 100:0.00}%")));
+        }
+        else
+        {
+            goals.Add(("W5: fast tasks' p99 within 1 ms of W1's", null, "not measured"));
+        }
+
+        return goals;
+    }
+
+    public string GoalLines()
+    {
+        var sb = new StringBuilder();
+        foreach (var (goal, pass, figure) in Goals())
+            sb.AppendLine($"{(pass is null ? "N/A " : pass.Value ? "PASS" : "FAIL")}  {goal}: {figure}");
+        return sb.ToString();
+    }
+
+    public string Markdown()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# Benchmarks: ActorScheduler beside Quartz.NET, Akka timers, PeriodicTimer and nova's loop");
+        sb.AppendLine();
+        sb.AppendLine("Generated by the full run, `dotnet run -c Release --project src/Benchmarks` (about 12 minutes on 2 cores);");
+        sb.AppendLine("`dotnet run -c Release --project src/Benchmarks -- --quick` runs shorter windows (under 3 minutes) and prints the");
+        sb.AppendLine("same tables and goal lines without writing this file (`--out DIR` writes them to DIR). Micro-benchmarks of the");
+        sb.AppendLine("dispatch path (BenchmarkDotNet): `dotnet run -c Release --project src/Benchmarks -- --micro --filter '*' --inProcess`.");
+        sb.AppendLine("Every figure below is measured by the harness inside the task body, never taken from an engine's own report:");
+        sb.AppendLine("see [How it measures](#how-it-measures).");
+        sb.AppendLine();
+        sb.AppendLine("## This run");
+        sb.AppendLine();
+        sb.AppendLine(Orchestrator.Inv($"- {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}"));
+        sb.AppendLine($"- Load average (1, 5, 15 min) before: {loadBefore}; after: {loadAfter}. The machine is shared: other processes ran beside the benchmark.");
+        sb.AppendLine(Orchestrator.Inv($"- GC: {(GCSettings.IsServerGC ? "server" : "workstation")}, concurrent; the same for every engine (each worker is this program re-invoked). Total time {elapsed.TotalMinutes:0.0} min."));
+        sb.AppendLine($"- Engines: ActorScheduler (this repository), Quartz.NET {Version(typeof(Quartz.IJob))}, Akka.NET {Version(typeof(Akka.Actor.ActorSystem))}.");
+        sb.AppendLine();
+        sb.AppendLine("## Goals (issue 5)");
+        sb.AppendLine();
+        sb.AppendLine("| Goal | Result | Measured |");
+        sb.AppendLine("|---|---|---|");
+        foreach (var (goal, pass, figure) in Goals())
+            sb.AppendLine($"| {goal} | {(pass is null ? "not measured" : pass.Value ? "**PASS**" : "**FAIL**")} | {figure} |");
+        sb.AppendLine();
+        sb.AppendLine("## Results");
+        sb.AppendLine();
+        sb.AppendLine("Workloads: " + string.Join("; ", plan.Workloads.Select(w => $"{w.Name}: {w.Description}")) + ".");
+        sb.AppendLine(Orchestrator.Inv($"Windows: W1 {Window("W1")}, W2 {Window("W2")}, W3 {Window("W3")}, W5 {Window("W5")}; W4 measures CPU for {plan.Workloads.First(w => w.Name == "W4").WindowMs / 1000:0} s after {plan.Workloads.First(w => w.Name == "W4").SettleMs / 1000:0} s of settling."));
+        sb.AppendLine();
+        sb.Append(Tables());
+        sb.AppendLine();
+        sb.AppendLine("## Plots");
+        sb.AppendLine();
+        foreach (var w in plan.Workloads.Where(w => w.Mode == "run"))
+            sb.AppendLine($"![Lateness distribution, {w.Name}](benchmarks/lateness-{w.Name}.png)");
+        sb.AppendLine();
+        sb.AppendLine("![Runs delivered over runs demanded](benchmarks/delivered.png)");
+        sb.AppendLine();
+        sb.AppendLine("![Sweep: runs delivered per second against runs demanded per second](benchmarks/sweep.png)");
+        sb.AppendLine();
+        sb.AppendLine(Method);
+        return sb.ToString();
+    }
+
+    private const string Method = """
+        ## How it measures
+
+        - **One process per engine and workload.** The harness re-invokes itself with `--worker`, so every engine runs
+          with the same runtime, GC settings and warm-up rules; the engines' order alternates from one workload to the next.
+        - **Same body, same rules.** Every engine runs the same body: it reads the monotonic clock (Stopwatch) and records
+          the run. Overlap rule everywhere: a run is skipped while the task's last run is in flight (ActorScheduler's
+          default `overlap = skip`; Quartz's `[DisallowConcurrentExecution]`; a flag in the Akka actor; the PeriodicTimer
+          loop awaits the body; nova's loop runs inline). Quartz runs 10 worker threads (its default, and the only engine
+          where the number of workers is a setting); everything else in Quartz is its default (RAMJobStore, misfire
+          threshold 60 s, one trigger acquired per scheduler loop).
+        - **Engines.** ActorScheduler: the real library, a `PeriodicTaskSet` of N tasks with `spacing = T` under a
+          `PeriodicTaskManager` with `periodic-interval = T` and the precise tick source, per-run events on. Quartz.NET:
+          one job and one simple trigger (every T, starting at start + T) per task. Akka timers: one actor per task with
+          `IWithTimers.StartPeriodicTimer`, the body run with `Task.Run(...).PipeTo(Self)`. PeriodicTimer: one
+          `PeriodicTimer` per task created at start, and an async loop per task. nova loop: one thread waking every T that
+          walks the skip table and runs every task inline, one after another (oslo's FixedIntervalLoopingCall).
+        - **Start.** Each engine builds what is not the schedule first (ActorSystem, Quartz scheduler, the Akka actors,
+          the task declarations) and runs a warm-up (one task run once) so that JIT compilation is not measured; then the
+          harness takes its start time and starts the schedule. Engines that take a start time (Quartz, the Akka actors)
+          are given it; ActorScheduler counts its ticks from the moment its manager actor is constructed.
+        - **Lateness.** A run serves the latest due time of its task at or before the moment it starts (start + k x T;
+          a run up to min(T/10, 10 ms) early serves the coming one: Quartz fires up to a few ms early), and its lateness is the time since that due time
+          (HdrHistogram, microseconds). Due times passed over without a run are not delivered: that is what the common
+          overlap rule (skip a run while the last is in flight) does with them, and an engine that instead runs a
+          backlog late (Quartz fires every missed trigger, up to its 60 s misfire threshold) shows it the same way, as
+          runs not delivered, while each of its late runs is measured against the due time it starts in. So lateness
+          stays below T, and falling behind shows in the delivered column. A second run within the same period is a
+          duplicate. The first due times (warm-up) are not counted. All tasks share one phase: on W2 and W3 every task
+          is due at the same instant, so p99 there is bounded below by the time an engine needs to start that many runs.
+        - **Delivered / demanded.** Demanded: N x (due times in the window), less the hung task in W5. Delivered: due
+          times served by a run.
+        - **CPU per million runs.** Process CPU time over the window (from half a period before the first counted due
+          time to the end of the grace), over runs delivered, times a million. It includes each engine's timer threads.
+        - **Idle CPU (W4).** 100,000 tasks every 60 s: the process's CPU time over a window with nothing due, after the
+          start-up work has settled, as a percentage of one core.
+        - **Memory per registered task.** Heap after a forced, compacting full GC with the 100,000 tasks of W4 registered
+          (before any is due), minus the heap of the same engine with no task (mem0), over 100,000. It includes the
+          harness's 8 bytes per task and the task's delegate.
+        - **Start to first run.** 100,000 tasks all due at start: time from the start call to the first body run.
+        - **Largest sustained rate.** Tasks every 100 ms, more of them each step, until an engine fails the W2/W3
+          criterion (at least 99.9% delivered, p99 under 20 ms); the largest demanded rate that passed.
+        - **Isolation (W5).** 1,000 tasks every 100 ms; task 500 blocks its thread forever on its first run. Counted:
+          the other 999.
+        """;
+
+    private string Window(string name)
+    {
+        var w = plan.Workloads.First(x => x.Name == name);
+        return Orchestrator.Inv($"{w.WindowMs / 1000:0} s after {w.SettleMs / 1000:0} s of warm-up");
+    }
+
+    private static bool Ok(WorkerResult? r) => r is { Error: null };
+
+    private static string Version(Type type) =>
+        type.Assembly.GetName().Version?.ToString(3) ?? "?";
+}

@@ -1,0 +1,48 @@
+namespace ActorScheduler.Benchmarks.Harness;
+
+/// <summary>What one worker process measured, printed as one JSON line prefixed with <see cref="Prefix"/>.</summary>
+public sealed record WorkerResult
+{
+    public const string Prefix = "RESULT ";
+
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>The percentiles kept for the lateness plots.</summary>
+    public static readonly double[] PlotPercentiles =
+        [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.75, 99.9, 99.95, 99.99, 100];
+
+    public required string Engine { get; init; }
+    public required string Mode { get; init; }
+    public required string Label { get; init; }
+    public int Tasks { get; init; }
+    public double PeriodMs { get; init; }
+    public double WindowMs { get; init; }
+    public long Demanded { get; init; }
+    public long Delivered { get; init; }
+    public long Duplicates { get; init; }
+    public double P50Ms { get; init; }
+    public double P99Ms { get; init; }
+    public double P999Ms { get; init; }
+    public double MaxMs { get; init; }
+    public double[] PercentileValuesMs { get; init; } = [];
+    public double CpuSeconds { get; init; }
+    public double WallSeconds { get; init; }
+    public double StartMs { get; init; }
+    public double FirstRunMs { get; init; }
+    public double HeapBytes { get; init; }
+    public string? Error { get; init; }
+
+    public double DeliveredRatio => Demanded == 0 ? 0 : (double)Delivered / Demanded;
+
+    /// <summary>CPU seconds per million runs delivered.</summary>
+    public double CpuPerMillionRuns => Delivered == 0 ? double.NaN : CpuSeconds / Delivered * 1_000_000;
+
+    /// <summary>CPU as a percentage of one core over the measured window.</summary>
+    public double CpuPercentOfCore => WallSeconds <= 0 ? double.NaN : CpuSeconds / WallSeconds * 100;
+
+    /// <summary>Demanded runs per second.</summary>
+    public double DemandedRate => PeriodMs <= 0 ? 0 : Tasks * 1000.0 / PeriodMs;
+}

@@ -1,0 +1,19 @@
+using ActorScheduler.Benchmarks.Harness;
+
+namespace ActorScheduler.Benchmarks;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "--worker")
+            return await Worker.RunAsync(WorkerArgs.Parse(args.Skip(1).ToList())).ConfigureAwait(false);
+        if (args.Length > 0 && args[0] == "--micro")
+        {
+            BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
+            return 0;
+        }
+
+        return await Orchestrator.RunAsync(args).ConfigureAwait(false);
+    }
+}
