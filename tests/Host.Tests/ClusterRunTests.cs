@@ -8,12 +8,16 @@ namespace ActorScheduler.Host.Tests;
 /// <summary>
 /// Three <c>actor-scheduler run --config node-N.conf --events FILE</c> processes on 127.0.0.1 (ports chosen at run
 /// time, configs written to a temp dir, state in one shared SQLite file) form a cluster; the oldest is killed with
-/// SIGKILL. Failure detection and split brain resolver timings are tuned FOR THIS TEST ONLY (heartbeat pause 2 s,
+/// SIGKILL. Failure detection and split brain resolver timings are tuned FOR THIS TEST ONLY (heartbeat pause 3 s,
 /// stable-after 1.5 s; production values and their reasons: hocon/cluster.conf).
 /// </summary>
+/// <remarks>Not run in parallel with other test classes: a starved process would miss heartbeats and be downed.</remarks>
+[Collection(nameof(ClusterRunTests))]
 public sealed class ClusterRunTests(ITestOutputHelper output)
 {
     private const int SigKill = 9;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
     // Ticks every 200 ms; the cluster task is due every 1 s, so on one owner its due ticks are 5 apart.
@@ -82,6 +86,42 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_node_downed_by_the_split_brain_resolver_prints_its_summary_and_exits_3_naming_the_reason()
+    {
+        using var dir = new TempDir();
+        var ports = FreePorts(3);
+        var nodes = new List<HostProcess>();
+        try
+        {
+            nodes.Add(Start(dir, ports, 0));
+            await WaitUntil(() => Starts(dir, 0).Count >= 1, "node 0 formed the cluster", nodes);
+            nodes.Add(Start(dir, ports, 1));
+            nodes.Add(Start(dir, ports, 2));
+            await WaitUntil(() => nodes.Skip(1).All(n => n.Stdout.Contains("Welcome from [akka.tcp://actor-scheduler@127.0.0.1:")),
+                "nodes 1 and 2 joined", nodes);
+
+            // Freeze the youngest node: the two others (the majority) see it unreachable and down it.
+            nodes[2].Signal(SigStop);
+            await WaitUntil(() => nodes[0].Stdout.Contains($"Leader is removing unreachable node [akka.tcp://actor-scheduler@127.0.0.1:{ports[2]}]")
+                                  || nodes[1].Stdout.Contains($"Leader is removing unreachable node [akka.tcp://actor-scheduler@127.0.0.1:{ports[2]}]"),
+                "the majority removed node 2", nodes);
+            nodes[2].Signal(SigCont); // it learns that it was downed and shuts itself down
+            var code = await nodes[2].WaitForExitAsync(Wait);
+
+            Assert.True(code == 3, $"exit {code}\n{nodes[2].Stdout}\n{nodes[2].Stderr}");
+            Assert.Contains("error: this node was downed by the cluster", nodes[2].Stderr);
+            Assert.Contains("Summary of jobs (node-scoped tasks, this node)", nodes[2].Stdout);
+            Assert.Contains("Summary of jobs (cluster-scoped tasks): not shown: this node no longer reaches the cluster", nodes[2].Stdout);
+            Assert.DoesNotContain("unexpected", nodes[2].Stderr);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+                node.Dispose();
+        }
+    }
+
     private static HostProcess Start(TempDir dir, int[] ports, int node)
     {
         var config = dir.Write($"node-{node}.conf", NodeConfig(dir, ports[node], ports[0], ports[1]));
@@ -99,7 +139,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
             # TEST-ONLY timings, so that a killed node is downed and its singleton moved within seconds
             # (production: hocon/cluster.conf).
             split-brain-resolver { active-strategy = keep-majority, stable-after = 1.5s }
-            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 2s }
+            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 3s }
             seed-node-timeout = 2s
             gossip-interval = 200ms
             leader-actions-interval = 200ms
@@ -166,3 +206,6 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         return ports;
     }
 }
+
+[CollectionDefinition(nameof(ClusterRunTests), DisableParallelization = true)]
+public sealed class ClusterRunCollection;

@@ -106,7 +106,7 @@ public static class RunCommand
         }
 
         RunningProcesses.KillAll();
-        await runtime.Reporter.Ask<RunReporter.Flushed>(RunReporter.Flush.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        await FlushEventsAsync(runtime, events).ConfigureAwait(false);
         await runtime.StopAsync().ConfigureAwait(false); // CoordinatedShutdown: leaves the cluster, hands the singleton over
         await runtime.DisposeAsync().ConfigureAwait(false); // flushes the console logger before the summary
         RunningProcesses.KillAll();
@@ -158,6 +158,24 @@ public static class RunCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>Flushes the events written so far; a downed node's ActorSystem may already be gone (then the file is flushed directly).</summary>
+    private static async Task FlushEventsAsync(HostRuntime runtime, EventWriter? events)
+    {
+        try
+        {
+            if (!runtime.System.WhenTerminated.IsCompleted)
+            {
+                await runtime.Reporter.Ask<RunReporter.Flushed>(RunReporter.Flush.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+        }
+
+        events?.Flush();
     }
 
     /// <summary>
