@@ -122,6 +122,63 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Raise_on_error_in_a_cluster_scoped_task_ends_run_on_its_owner_with_exit_1_naming_the_task()
+    {
+        using var dir = new TempDir();
+        var port = FreePorts(1)[0];
+        var config = dir.Write("solo.conf", $$"""
+            akka {
+              actor.provider = cluster
+              remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
+              cluster.seed-nodes = ["akka.tcp://actor-scheduler@127.0.0.1:{{port}}"]
+            }
+            actor-scheduler {
+              periodic-interval = 200ms
+              raise-on-error = on
+              tasks.broken { command = "echo disk full >&2; exit 3", scope = cluster, spacing = 200ms }
+            }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "20s"]);
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("error: task 'broken' failed and raise-on-error is on: Error during solo.broken: exit code 3: disk full", result.Stderr);
+        Assert.Contains("Summary of solo (cluster-scoped tasks): from the singleton on akka.tcp://actor-scheduler@127.0.0.1:", result.Stdout);
+    }
+
+    [Fact]
+    public async Task List_validate_and_simulate_accept_cluster_scoped_tasks_and_list_shows_scope_and_role()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("jobs.conf", """
+            akka.actor.provider = cluster
+            actor-scheduler {
+              periodic-interval = 1m
+              tasks {
+                cleanup { command = "true", spacing = 10m, scope = cluster }
+                reindex { command = "true", spacing = 1h, scope = cluster, role = indexer }
+                report { command = "true" }
+              }
+            }
+            """);
+
+        var list = await HostProcess.RunAsync(dir.Path, ["list", "--config", config]);
+        var validate = await HostProcess.RunAsync(dir.Path, ["validate", "--config", config]);
+        var simulate = await HostProcess.RunAsync(dir.Path, ["simulate", "--config", config, "--for", "1h"]);
+
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Matches(@"TASK\s+SCOPE\s+SCHEDULE", list.Stdout);
+        Assert.Matches(@"cleanup\s+cluster\s+every 10m", list.Stdout);
+        Assert.Matches(@"reindex\s+cluster, role indexer\s+every 1h", list.Stdout);
+        Assert.Matches(@"report\s+node\s+every tick", list.Stdout);
+        Assert.True(validate.ExitCode == 0, validate.ToString());
+        Assert.Contains("valid: task set jobs, 3 tasks (3 commands, 0 disabled, 2 cluster-scoped)", validate.Stdout);
+        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+        Assert.Matches(@"cleanup\s+6\s", simulate.Stdout);
+        Assert.Matches(@"reindex\s+1\s", simulate.Stdout);
+    }
+
     private static HostProcess Start(TempDir dir, int[] ports, int node)
     {
         var config = dir.Write($"node-{node}.conf", NodeConfig(dir, ports[node], ports[0], ports[1]));
