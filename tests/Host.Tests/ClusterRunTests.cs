@@ -179,6 +179,22 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         Assert.Matches(@"reindex\s+1\s", simulate.Stdout);
     }
 
+    [Theory]
+    [InlineData("cluster.conf")]
+    [InlineData("cluster/node-1.conf")]
+    [InlineData("cluster/node-2.conf")]
+    [InlineData("cluster/node-3.conf")]
+    public async Task The_example_node_configurations_are_valid_host_configurations_of_one_task_set(string file)
+    {
+        using var dir = new TempDir();
+        var config = Path.Combine(HostProcess.RepoPath, "hocon", file);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["validate", "--config", config]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("valid: task set cluster-demo, 2 tasks (2 commands, 0 disabled, 1 cluster-scoped)", result.Stdout);
+    }
+
     private static HostProcess Start(TempDir dir, int[] ports, int node)
     {
         var config = dir.Write($"node-{node}.conf", NodeConfig(dir, ports[node], ports[0], ports[1]));
