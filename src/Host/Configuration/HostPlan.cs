@@ -1,4 +1,3 @@
-using ActorScheduler.Actors;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Demo;
 using ActorScheduler.Host.Tasks;
