@@ -33,14 +33,18 @@ public class ConfigurationErrorTests
             "actor-scheduler.tasks.backup.environment.A: must be a string or number" },
         { "environment without command", "actor-scheduler.tasks.x { environment { A = 1 } }",
             "actor-scheduler.tasks.x.environment: only applies to a command task" },
-        { "cluster scope", "actor-scheduler.tasks.backup { command = \"true\", scope = cluster }",
-            "actor-scheduler.tasks.backup.scope: cluster needs the ActorScheduler.Cluster package" },
+        { "cluster scope without a cluster", "actor-scheduler.tasks.backup { command = \"true\", scope = cluster }",
+            "actor-scheduler.tasks.backup.scope: cluster needs an Akka.NET cluster: set akka.actor.provider = cluster" },
+        { "role on a node-scoped task", "actor-scheduler.tasks.backup { command = \"true\", role = indexer }",
+            "actor-scheduler.tasks.backup.role: role applies only to scope = cluster" },
+        { "bad set name", "actor-scheduler-host.set-name = \"a b\"", "actor-scheduler-host.set-name: \"a b\" is not a valid task set name" },
         { "missing plugin assembly", "actor-scheduler.assemblies = [\"plugins/Missing.dll\"]",
             "actor-scheduler.assemblies[0]: assembly \"plugins/Missing.dll\" not found" },
         { "assemblies not a list", "actor-scheduler.assemblies = \"Tasks.dll\"", "actor-scheduler.assemblies: must be a list" },
         { "typo in the host section", "actor-scheduler-host.dmo = on", "actor-scheduler-host.dmo: unknown key; did you mean 'demo'?" },
         { "bad akka log level", "akka.loglevel = LOUD", "akka.loglevel: \"LOUD\" is not allowed" },
-        { "state store not built", "actor-scheduler.state.store = sql", "actor-scheduler.state.store" },
+        { "unknown state store", "actor-scheduler.state.store = redis", "actor-scheduler.state.store: \"redis\" is not allowed" },
+        { "sql store without a provider", "actor-scheduler.state { store = sql, provider = \"\" }", "actor-scheduler.state.provider: must name a linq2db provider" },
     };
 
     [Theory]

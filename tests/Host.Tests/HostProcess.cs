@@ -46,6 +46,9 @@ public sealed class HostProcess : IDisposable
     private static string Configuration =>
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
 
+    /// <summary>The repository's root folder.</summary>
+    public static string RepoPath => RepoRoot.Value;
+
     public static string HostDll => Path.Combine(RepoRoot.Value, "src", "Host", "bin", Configuration, "net10.0", "actor-scheduler.dll");
 
     public static string SampleTasksDll =>

@@ -9,7 +9,7 @@ using Akka.Cluster.Tools.Singleton;
 namespace ActorScheduler.Cluster;
 
 /// <summary>
-/// The actors of one task set started by <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks"/>.
+/// The actors of one task set started by <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks(ActorSystem, PeriodicTaskSet, bool)"/>.
 /// </summary>
 /// <param name="NodeTasks">This node's node-scoped tasks: /user/periodic-tasks-NAME (a manager, or its schedule keeper).</param>
 /// <param name="ClusterTasks">
@@ -37,11 +37,55 @@ public static class ClusterPeriodicTasks
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(set);
         var settings = PeriodicTaskSettings.Create(system.Settings.Config, set.Name);
+        return Start(system, system, "/user", set, settings, stopOnCoordinatedShutdown);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="set"/> as children of the calling actor (<paramref name="context"/>), so that its
+    /// supervision strategy is where raise-on-error of node-scoped tasks lands: node-scoped tasks at
+    /// PARENT/periodic-tasks-NAME, and per role a singleton manager PARENT/periodic-tasks-NAME-cluster[-ROLE] (on nodes
+    /// with that role) with its proxy PARENT/periodic-tasks-NAME-cluster[-ROLE]-proxy (on every node). Every node must
+    /// start the set under a parent at the same path. Without a cluster provider only node-scoped tasks are allowed.
+    /// </summary>
+    /// <param name="context">The parent actor's context: call from its constructor or PreStart.</param>
+    /// <param name="set">The task set.</param>
+    /// <param name="settings">The settings to use (default: read from the system's configuration for the set).</param>
+    /// <param name="stopOnCoordinatedShutdown">Also stop the node-scoped tasks gracefully in CoordinatedShutdown (the
+    /// singleton always hands over gracefully when the node leaves).</param>
+    /// <exception cref="PeriodicTaskConfigurationException">a configuration mistake, naming its path.</exception>
+    public static ClusterTaskSet StartClusterPeriodicTasks(
+        this IActorContext context, PeriodicTaskSet set, PeriodicTaskSettings? settings = null, bool stopOnCoordinatedShutdown = false)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(set);
+        settings ??= PeriodicTaskSettings.Create(context.System.Settings.Config, set.Name);
+        return Start(context.System, context, context.Self.Path.ToStringWithoutAddress(), set, settings, stopOnCoordinatedShutdown);
+    }
+
+    /// <summary>
+    /// Props of one local manager of all of <paramref name="set"/>'s tasks, whatever their scope, with nothing
+    /// persisted: for running a task by hand on this node (the console host's run-once), never for scheduling.
+    /// </summary>
+    public static Props LocalManagerProps(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker = false)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(settings);
+        var tasks = settings.Resolve(set);
+        return PeriodicTaskManager.Props(set.Name, tasks, settings, withTicker, hooks: null);
+    }
+
+    /// <summary>True when <paramref name="system"/> runs Akka.Cluster's actor-ref provider.</summary>
+    public static bool IsClustered(ActorSystem system) => system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider };
+
+    private static ClusterTaskSet Start(
+        ActorSystem system, IActorRefFactory factory, string parentPath, PeriodicTaskSet set, PeriodicTaskSettings settings,
+        bool stopOnCoordinatedShutdown)
+    {
         var tasks = settings.Resolve(set);
         var clusterTasks = tasks.Where(t => t.Options.Scope == TaskScope.Cluster).ToList();
         var nodeTasks = tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
 
-        var clustered = system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider };
+        var clustered = IsClustered(system);
         if (clusterTasks.Count > 0 && !clustered)
             throw new PeriodicTaskConfigurationException(
                 $"{settings.Path}.tasks.{clusterTasks[0].Name}.scope",
@@ -60,7 +104,7 @@ public static class ClusterPeriodicTasks
         var nodeProps = persistent
             ? ScheduleKeeper.Props(NodePersistenceId(system, set.Name, settings.State), set.Name, nodeTasks, settings, plugins.Journal, plugins.Snapshot)
             : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, hooks: null);
-        var node = system.ActorOf(nodeProps, nodeName);
+        var node = factory.ActorOf(nodeProps, nodeName);
         if (stopOnCoordinatedShutdown)
             AkkaHostingExtensions.AddGracefulStop(system, node, set.Name, settings.ShutdownTimeout);
 
@@ -81,13 +125,13 @@ public static class ClusterPeriodicTasks
                     var managerSettings = ClusterSingletonManagerSettings.Create(system)
                         .WithSingletonName("tasks")
                         .WithRole(role.Length == 0 ? null : role);
-                    system.ActorOf(ClusterSingletonManager.Props(singleton, HandOver.Instance, managerSettings), name);
+                    factory.ActorOf(ClusterSingletonManager.Props(singleton, HandOver.Instance, managerSettings), name);
                 }
 
                 var proxySettings = ClusterSingletonProxySettings.Create(system)
                     .WithSingletonName("tasks")
                     .WithRole(role.Length == 0 ? null : role);
-                proxies[role] = system.ActorOf(ClusterSingletonProxy.Props("/user/" + name, proxySettings), name + "-proxy");
+                proxies[role] = factory.ActorOf(ClusterSingletonProxy.Props(parentPath + "/" + name, proxySettings), name + "-proxy");
             }
         }
 

@@ -3,6 +3,7 @@ using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Persistence;
 using ActorScheduler.Tasks;
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.DependencyInjection;
 using Akka.Hosting;
@@ -26,7 +27,7 @@ public static class ClusterHostingExtensions
 {
     /// <summary>
     /// Starts the task set of <typeparamref name="TManager"/>'s [PeriodicTask] methods (plus the tasks added to the
-    /// options) with <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks"/>: node-scoped tasks on this node
+    /// options) with <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks(ActorSystem, PeriodicTaskSet, bool)"/>: node-scoped tasks on this node
     /// (registered under <typeparamref name="TManager"/>), cluster-scoped tasks in a cluster singleton per role, whose
     /// proxy for role "" is registered under <see cref="ClusterTasks{TKey}"/>.
     /// </summary>

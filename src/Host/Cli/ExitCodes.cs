@@ -11,4 +11,10 @@ public static class ExitCodes
 
     /// <summary>A usage or configuration error.</summary>
     public const int UsageError = 2;
+
+    /// <summary>
+    /// <c>run</c> ended because this node left its cluster without being asked to by the host: the split brain resolver
+    /// (or an operator) downed it, or it could not join. The summary is printed; a service manager restarts it.
+    /// </summary>
+    public const int RemovedFromCluster = 3;
 }

@@ -97,7 +97,8 @@ public static class HostCli
             var disabled = plan.Tasks.Count(t => t.Options.IsDisabled);
             output.WriteLine(
                 $"{plan.Source.Source}: valid: task set {plan.Set.Name}, {plan.Tasks.Count} task{(plan.Tasks.Count == 1 ? "" : "s")} ({plan.Commands.Count} command{(plan.Commands.Count == 1 ? "" : "s")}, " +
-                $"{disabled} disabled), tick every {Durations.Format(plan.Settings.PeriodicInterval)}");
+                $"{disabled} disabled{(plan.HasClusterTasks ? $", {plan.Tasks.Count - plan.NodeTasks.Count} cluster-scoped" : "")}), " +
+                $"tick every {Durations.Format(plan.Settings.PeriodicInterval)}");
             return ExitCodes.Success;
         });
 

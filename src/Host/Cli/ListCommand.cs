@@ -5,7 +5,10 @@ using ActorScheduler.Tasks;
 
 namespace ActorScheduler.Host.Cli;
 
-/// <summary><c>list</c>: the tasks in dispatch order, each with its schedule in words, its first due ticks and its options.</summary>
+/// <summary>
+/// <c>list</c>: the tasks in dispatch order, each with its schedule in words, its first due ticks and its options; a
+/// SCOPE column (node, or cluster with its role) appears when some task is cluster-scoped.
+/// </summary>
 public static class ListCommand
 {
     public const int FirstRuns = 3;
@@ -24,11 +27,11 @@ public static class ListCommand
             sb.Append($" plus a random 0-{Durations.Format(settings.FuzzyDelay)}");
         sb.AppendLine();
 
-        string[] header = ["TASK", "SCHEDULE", "FIRST DUE", "OPTIONS"];
-        var rows = plan.Tasks.Select(t => new[]
-        {
-            t.Name, Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t),
-        }).ToList();
+        var scoped = plan.HasClusterTasks;
+        string[] header = scoped ? ["TASK", "SCOPE", "SCHEDULE", "FIRST DUE", "OPTIONS"] : ["TASK", "SCHEDULE", "FIRST DUE", "OPTIONS"];
+        var rows = plan.Tasks.Select(t => scoped
+            ? new[] { t.Name, Scope(t.Options), Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t) }
+            : new[] { t.Name, Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t) }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         Append(sb, header, widths);
         foreach (var row in rows)
@@ -54,6 +57,10 @@ public static class ListCommand
                 : $"every tick = {Seconds(interval)}";
         return options.RunImmediately ? text + ", and at start" : text;
     }
+
+    /// <summary>"node" (every node), "cluster" (one node of the cluster) or "cluster, role R" (one node with role R).</summary>
+    public static string Scope(PeriodicTaskOptions options) =>
+        options.Scope == TaskScope.Node ? "node" : options.Role.Length == 0 ? "cluster" : $"cluster, role {options.Role}";
 
     private static string Seconds(TimeSpan period) =>
         period.Ticks % TimeSpan.TicksPerSecond == 0

@@ -1,4 +1,3 @@
-using ActorScheduler.Actors;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Demo;
 using ActorScheduler.Host.Tasks;
@@ -12,18 +11,18 @@ namespace ActorScheduler.Host.Configuration;
 /// <summary>
 /// Everything the host will run, built and validated before any ActorSystem starts: the task set (demo tasks, plugin
 /// assembly tasks, then one command task per <c>tasks</c> entry with a command), the settings read from the root
-/// <c>actor-scheduler</c> section, and the manager's Props. Every mistake surfaces here as an exception that names
-/// the bad input (exit code 2).
+/// <c>actor-scheduler</c> section, and whether it needs a cluster. Every mistake surfaces here as an exception that
+/// names the bad input (exit code 2).
 /// </summary>
 public sealed class HostPlan
 {
     /// <summary>The host's own section (outside actor-scheduler, which the library validates).</summary>
     public const string HostSection = "actor-scheduler-host";
 
-    private static readonly IReadOnlyList<string> HostKeys = ["demo"];
+    private static readonly IReadOnlyList<string> HostKeys = ["demo", "set-name"];
 
     private HostPlan(LoadedConfig source, PeriodicTaskSet set, PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> tasks,
-        IReadOnlyDictionary<string, CommandTask> commands, Props managerProps, LogLevel logLevel)
+        IReadOnlyDictionary<string, CommandTask> commands, LogLevel logLevel)
     {
         LogLevel = logLevel;
         Source = source;
@@ -31,7 +30,6 @@ public sealed class HostPlan
         Settings = settings;
         Tasks = tasks;
         Commands = commands;
-        ManagerProps = managerProps;
     }
 
     public LoadedConfig Source { get; }
@@ -49,8 +47,17 @@ public sealed class HostPlan
     /// <summary>akka.loglevel: the level of Akka's logs and of the host's console.</summary>
     public LogLevel LogLevel { get; }
 
-    /// <summary>Props of the set's PeriodicTaskManager.</summary>
-    public Props ManagerProps { get; }
+    /// <summary>The cluster-scoped tasks by role ("" = any node), in dispatch order; empty without any.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<PeriodicTaskDefinition>> ClusterTasksByRole =>
+        Tasks.Where(t => t.Options.Scope == TaskScope.Cluster)
+            .GroupBy(t => t.Options.Role)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<PeriodicTaskDefinition>)g.ToList(), StringComparer.Ordinal);
+
+    /// <summary>The node-scoped tasks (run on every node), in dispatch order.</summary>
+    public IReadOnlyList<PeriodicTaskDefinition> NodeTasks => Tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
+
+    /// <summary>True when some task is cluster-scoped.</summary>
+    public bool HasClusterTasks => Tasks.Any(t => t.Options.Scope == TaskScope.Cluster);
 
     /// <summary>The whole configuration with the library's reference.conf as fallback.</summary>
     public Config EffectiveConfig => Source.Config.WithFallback(PeriodicTaskSettings.DefaultConfig());
@@ -65,7 +72,7 @@ public sealed class HostPlan
         var logLevel = AkkaLevelOf(config);
         var demo = ReadDemoFlag(config);
 
-        var set = new PeriodicTaskSet(source.SetName);
+        var set = new PeriodicTaskSet(ReadSetName(config) ?? source.SetName);
         if (demo)
             set.AddTasksOf(new NovaComputeManager());
         foreach (var manager in PluginLoader.LoadManagers(config.WithFallback(PeriodicTaskSettings.DefaultConfig()), source.BaseDirectory))
@@ -83,8 +90,47 @@ public sealed class HostPlan
         }
 
         var tasks = settings.Resolve(set);
-        var props = PeriodicTaskManager.Props(set, settings);
-        return new HostPlan(source, set, settings, tasks, commands, props, logLevel);
+        RejectClusterTasksWithoutCluster(config, settings, tasks);
+        return new HostPlan(source, set, settings, tasks, commands, logLevel);
+    }
+
+    /// <summary>
+    /// scope = cluster needs akka.actor.provider = cluster in the same file (the cluster package checks it again when
+    /// the set starts; checking here makes validate, list and simulate say it too), and a role must be a valid name.
+    /// </summary>
+    private static void RejectClusterTasksWithoutCluster(Config config, PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> tasks)
+    {
+        var clusterTasks = tasks.Where(t => t.Options.Scope == TaskScope.Cluster).ToList();
+        if (clusterTasks.Count == 0)
+            return;
+        var provider = config.HasPath("akka.actor.provider") ? config.GetString("akka.actor.provider", "")?.Trim() ?? "" : "";
+        var clustered = provider.Equals("cluster", StringComparison.OrdinalIgnoreCase)
+                        || provider.StartsWith("Akka.Cluster.ClusterActorRefProvider", StringComparison.Ordinal);
+        if (!clustered)
+            throw new PeriodicTaskConfigurationException(
+                $"{settings.Path}.tasks.{clusterTasks[0].Name}.scope",
+                "cluster needs an Akka.NET cluster: set akka.actor.provider = cluster (see hocon/cluster.conf), or use scope = node.");
+        foreach (var task in clusterTasks)
+            if (task.Options.Role.Length > 0 && !ActorPath.IsValidPathElement(task.Options.Role))
+                throw new PeriodicTaskConfigurationException(
+                    $"{settings.Path}.tasks.{task.Name}.role", $"\"{task.Options.Role}\" is not a valid cluster role name.");
+    }
+
+    /// <summary>
+    /// actor-scheduler-host.set-name: the task set's name, instead of the file's name. Nodes of one cluster must use the
+    /// same set name (it names the singleton and the saved state), so node-1.conf, node-2.conf, ... set it.
+    /// </summary>
+    private static string? ReadSetName(Config config)
+    {
+        var path = HostSection + ".set-name";
+        if (!config.HasPath(path))
+            return null;
+        var value = config.GetValue(path);
+        var name = value is null || value.IsEmpty || !value.IsString() ? null : value.GetString()?.Trim();
+        if (string.IsNullOrEmpty(name) || !ActorPath.IsValidPathElement(name) || name.StartsWith('$'))
+            throw new PeriodicTaskConfigurationException(path,
+                $"\"{name}\" is not a valid task set name; use letters, digits and - _ (it becomes part of actor names).");
+        return name;
     }
 
     /// <summary>akka.loglevel of the configuration (DEBUG, INFO, WARNING, ERROR; OFF keeps errors only).</summary>
@@ -108,7 +154,7 @@ public sealed class HostPlan
             return false;
         var value = config.GetValue(HostSection);
         if (!value.IsObject())
-            throw new PeriodicTaskConfigurationException(HostSection, "must be an object { demo = on }.");
+            throw new PeriodicTaskConfigurationException(HostSection, "must be an object { demo = on, set-name = NAME }.");
         foreach (var key in value.GetObject().Items.Keys)
         {
             if (HostKeys.Contains(key))

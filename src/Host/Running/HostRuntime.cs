@@ -1,5 +1,7 @@
+using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Configuration;
+using ActorScheduler.Persistence;
 using ActorScheduler.Host.Logging;
 using Akka.Actor;
 using Akka.Configuration;
@@ -15,20 +17,31 @@ namespace ActorScheduler.Host.Running;
 /// <summary>
 /// The Generic Host the way an embedding service builds it: Microsoft.Extensions.Logging, Akka.Hosting's AddAkka
 /// with the whole configuration file prepended over the library's reference.conf, Akka's logs routed to the
-/// LoggerFactory, and the host's actors (reporter, supervisor with the task manager below it) started by WithActors.
-/// Signals are the caller's: the host lifetime does not react to Ctrl+C.
+/// LoggerFactory, the cluster package's serialization config as fallback, and the host's actors (reporter, supervisor
+/// with the task set below it) started by WithActors. Signals are the caller's: the host lifetime does not react to
+/// Ctrl+C. CoordinatedShutdown started by anything else (the split brain resolver downing this node, a leave requested
+/// from elsewhere) is reported through <see cref="ShutdownStarted"/>, so that the command can end.
 /// </summary>
 public sealed class HostRuntime : IAsyncDisposable
 {
     public const string SystemName = "actor-scheduler";
 
     private readonly IHost _host;
+    private readonly TaskCompletionSource<Exception> _failure;
+    private readonly TaskCompletionSource<CoordinatedShutdown.Reason> _shutdownStarted;
 
-    private HostRuntime(IHost host, ILogger log)
+    private HostRuntime(IHost host, ILogger log, TaskCompletionSource<Exception> failure, TaskCompletionSource<CoordinatedShutdown.Reason> shutdownStarted)
     {
         _host = host;
+        _failure = failure;
+        _shutdownStarted = shutdownStarted;
         Log = log;
     }
+
+    /// <summary>Completes with the reason when CoordinatedShutdown starts (whoever started it).</summary>
+    public Task<CoordinatedShutdown.Reason> ShutdownStarted => _shutdownStarted.Task;
+
+    public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
 
     public ILogger Log { get; }
 
@@ -37,11 +50,18 @@ public sealed class HostRuntime : IAsyncDisposable
     public IActorRef Supervisor => _host.Services.GetRequiredService<IRequiredActor<HostSupervisor>>().ActorRef;
 
     /// <summary>Builds the host; nothing runs until <see cref="StartAsync"/>.</summary>
+    /// <param name="plan">The validated plan.</param>
+    /// <param name="start">Starts the task set below the host's supervisor.</param>
+    /// <param name="events">Where events are written, or null.</param>
     /// <param name="eventsToStdout">Standard output carries events: logs go to standard error, Akka prints nothing.</param>
+    /// <param name="failure">Completed with the first failure that ends the run (raise-on-error).</param>
+    /// <param name="onEvent">Called for each event after the reporter wrote it.</param>
+    /// <param name="localOnly">Start a local ActorSystem whatever akka.actor.provider says (run-once joins no cluster).</param>
     public static HostRuntime Create(
-        HostPlan plan, Props managerProps, EventWriter? events, bool eventsToStdout, TaskCompletionSource<Exception> failure,
-        Action<Messages.PeriodicTaskEvent>? onEvent = null)
+        HostPlan plan, Func<IUntypedActorContext, ClusterTaskSet> start, EventWriter? events, bool eventsToStdout,
+        TaskCompletionSource<Exception> failure, Action<Messages.PeriodicTaskEvent>? onEvent = null, bool localOnly = false)
     {
+        var shutdownStarted = new TaskCompletionSource<CoordinatedShutdown.Reason>(TaskCreationOptions.RunContinuationsAsynchronously);
         var akkaLevel = plan.LogLevel;
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -57,9 +77,14 @@ public sealed class HostRuntime : IAsyncDisposable
             akka.AddHocon(plan.Source.Config, HoconAddMode.Prepend);
             // The host stops the task set itself on SIGINT/SIGTERM (cancel, wait, summary) before the ActorSystem goes.
             akka.AddHocon(ConfigurationFactory.ParseString("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off"), HoconAddMode.Prepend);
+            // The host exits by itself, with its exit code, after CoordinatedShutdown (it never calls Environment.Exit).
+            akka.AddHocon(ConfigurationFactory.ParseString("akka.coordinated-shutdown.exit-clr = off"), HoconAddMode.Prepend);
+            if (localOnly)
+                akka.AddHocon(ConfigurationFactory.ParseString("akka.actor.provider = local"), HoconAddMode.Prepend);
             if (eventsToStdout)
                 akka.AddHocon(ConfigurationFactory.ParseString("akka.stdout-loglevel = OFF"), HoconAddMode.Prepend);
             akka.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+            akka.AddHocon(StateSerialization.Config, HoconAddMode.Append);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = akkaLevel;
@@ -72,18 +97,23 @@ public sealed class HostRuntime : IAsyncDisposable
                 // Subscribed before the manager exists, so no event of tick 0 is lost.
                 system.EventStream.Subscribe(reporter, typeof(Messages.PeriodicTaskEvent));
                 registry.Register<RunReporter>(reporter);
-                var supervisor = system.ActorOf(
-                    HostSupervisor.Props(managerProps, Actors.PeriodicTaskManager.ActorName(plan.Set.Name), failure), "host");
+                var shutdown = CoordinatedShutdown.Get(system);
+                shutdown.AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "actor-scheduler-host-stopping", () =>
+                {
+                    shutdownStarted.TrySetResult(shutdown.ShutdownReason ?? CoordinatedShutdown.UnknownReason.Instance);
+                    return Task.FromResult(Akka.Done.Instance);
+                });
+                var supervisor = system.ActorOf(HostSupervisor.Props(start, failure), "host");
                 registry.Register<HostSupervisor>(supervisor);
             });
         });
 
         var host = builder.Build();
-        return new HostRuntime(host, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName));
+        return new HostRuntime(host, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName), failure, shutdownStarted);
     }
 
     /// <summary>Starts the ActorSystem and the task set; an invalid akka.* setting is a configuration error.</summary>
-    public async Task<IActorRef> StartAsync(string source)
+    public async Task<ClusterTaskSet> StartAsync(string source)
     {
         // Akka.Hosting also writes a failed start, stack trace included, with Console.WriteLine: hold what is written to
         // Console.Out while starting, replay it when the start succeeds, and drop it when the host reports the failure
@@ -107,7 +137,26 @@ public sealed class HostRuntime : IAsyncDisposable
             throw new HostConfigurationException($"{source}: the ActorSystem could not start: {ConfigLoader.OneLine(reason)}");
         }
 
-        return await Supervisor.Ask<IActorRef>(HostSupervisor.GetManager.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        try
+        {
+            return await Supervisor.Ask<ClusterTaskSet>(HostSupervisor.GetTaskSet.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception) when (_failure.Task.IsCompleted && _failure.Task.Result is PeriodicTaskConfigurationException config)
+        {
+            throw config; // found when the set started (the plan checks most mistakes earlier)
+        }
+    }
+
+    /// <summary>The oldest Up member with <paramref name="role"/> ("" = any): where the singleton of that role runs.</summary>
+    public string? SingletonNode(string role)
+    {
+        if (!ClusterPeriodicTasks.IsClustered(System))
+            return null;
+        var state = Akka.Cluster.Cluster.Get(System).State;
+        return state.Members
+            .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && (role.Length == 0 || m.HasRole(role)))
+            .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering)
+            .FirstOrDefault()?.Address.ToString();
     }
 
     public async Task StopAsync()

@@ -1,33 +1,46 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Cluster;
 using Akka.Actor;
 
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// The parent of the host's PeriodicTaskManager: where raise-on-error escalation lands. A failure carrying a
-/// <see cref="PeriodicTaskFailedException"/> completes <c>failure</c> (so <c>run</c> ends with exit code 1 naming
-/// the task) and resumes the manager, which has already stopped dispatching but still answers StopTasks and
-/// GetTaskStats for the final summary.
+/// The parent of the host's task set: where raise-on-error escalation lands. <c>run</c> starts the set below it with
+/// the cluster package's <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks(IActorContext, Tasks.PeriodicTaskSet, Configuration.PeriodicTaskSettings?, bool)"/>:
+/// the node-scoped manager (or its schedule keeper), and with scope = cluster tasks the singleton manager and proxy of
+/// each role. A failure carrying a <see cref="PeriodicTaskFailedException"/> completes <c>failure</c> (so <c>run</c>
+/// ends with exit code 1 naming the task) and resumes the child, which has already stopped dispatching but still
+/// answers StopTasks and GetTaskStats for the final summary. Any other failure of a child stops it and ends <c>run</c>.
 /// </summary>
 public sealed class HostSupervisor : ReceiveActor
 {
-    private readonly Props _managerProps;
-    private readonly string _managerName;
+    private readonly Func<IUntypedActorContext, ClusterTaskSet> _start;
     private readonly TaskCompletionSource<Exception> _failure;
-    private IActorRef _manager = ActorRefs.Nobody;
+    private ClusterTaskSet? _started;
 
-    public HostSupervisor(Props managerProps, string managerName, TaskCompletionSource<Exception> failure)
+    public HostSupervisor(Func<IUntypedActorContext, ClusterTaskSet> start, TaskCompletionSource<Exception> failure)
     {
-        _managerProps = managerProps;
-        _managerName = managerName;
+        _start = start;
         _failure = failure;
-        Receive<GetManager>(_ => Sender.Tell(_manager));
+        Receive<GetTaskSet>(_ => Sender.Tell(_started is null ? new Status.Failure(new InvalidOperationException("the task set did not start")) : _started));
     }
 
-    public static Props Props(Props managerProps, string managerName, TaskCompletionSource<Exception> failure) =>
-        Akka.Actor.Props.Create(() => new HostSupervisor(managerProps, managerName, failure));
+    /// <param name="start">Starts the task set as children of the supervisor (called once, in PreStart).</param>
+    /// <param name="failure">Completed with the first failure that reaches the supervisor.</param>
+    public static Props Props(Func<IUntypedActorContext, ClusterTaskSet> start, TaskCompletionSource<Exception> failure) =>
+        Akka.Actor.Props.Create(() => new HostSupervisor(start, failure));
 
-    protected override void PreStart() => _manager = Context.ActorOf(_managerProps, _managerName);
+    protected override void PreStart()
+    {
+        try
+        {
+            _started = _start(Context);
+        }
+        catch (Exception e)
+        {
+            // A configuration mistake found at start (the plan checks most before): end run with it, do not restart.
+            _failure.TrySetResult(e);
+        }
+    }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(-1, -1, error =>
@@ -36,9 +49,13 @@ public sealed class HostSupervisor : ReceiveActor
             return error is PeriodicTaskFailedException ? Directive.Resume : Directive.Stop;
         }, loggingEnabled: false);
 
-    /// <summary>Asks for the manager's IActorRef.</summary>
-    public sealed record GetManager
+    /// <summary>Asks for the started <see cref="ClusterTaskSet"/> (node-scoped actor and cluster proxies).</summary>
+    public sealed record GetTaskSet
     {
-        public static readonly GetManager Instance = new();
+        public static readonly GetTaskSet Instance = new();
+
+        private GetTaskSet()
+        {
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Cli;
 using ActorScheduler.Host.Configuration;
@@ -11,12 +12,22 @@ using Microsoft.Extensions.Logging;
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// <c>run</c>: starts the task set and runs until --for elapses, SIGINT/SIGTERM arrives, or (raise-on-error) a task
-/// fails. Then it stops ticking, cancels runs in flight (killing command process trees), waits for them up to
-/// shutdown-timeout, prints the per-task summary and exits 0 (1 after a raise-on-error failure).
+/// <c>run</c>: starts the task set and runs until --for elapses, SIGINT/SIGTERM arrives, (raise-on-error) a task
+/// fails, or CoordinatedShutdown starts for another reason (the split brain resolver downed this node). Then it stops
+/// ticking, cancels runs in flight (killing command process trees), waits for them up to shutdown-timeout, prints the
+/// per-task summary and exits 0 (1 after a raise-on-error failure, 3 when the node was downed).
+/// <para>
+/// The set always starts through the cluster package, below the host's supervisor: without akka.actor.provider =
+/// cluster that is the node-scoped manager alone (or its schedule keeper with state.store = sql); with it, each role's
+/// cluster-scoped tasks run in a cluster singleton too. Leaving the cluster (CoordinatedShutdown after the summary)
+/// hands the singleton over gracefully to the next oldest node.
+/// </para>
 /// </summary>
 public static class RunCommand
 {
+    /// <summary>How long the summary waits for the cluster singleton's statistics.</summary>
+    private static readonly TimeSpan ClusterStatsTimeout = TimeSpan.FromSeconds(3);
+
     public static async Task<int> ExecuteAsync(HostPlan plan, TimeSpan? duration, string? eventsPath, TextWriter error)
     {
         using var events = eventsPath is null ? null : EventWriter.Open(eventsPath, flushEachLine: true);
@@ -25,23 +36,35 @@ public static class RunCommand
         var failure = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var signals = new StopSignals();
 
-        await using var runtime = HostRuntime.Create(plan, plan.ManagerProps, events, eventsToStdout, failure);
-        var manager = await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false);
-        var started = Stopwatch.GetTimestamp();
+        await using var runtime = HostRuntime.Create(
+            plan, context => context.StartClusterPeriodicTasks(plan.Set, plan.Settings, stopOnCoordinatedShutdown: true),
+            events, eventsToStdout, failure, RaiseOnClusterTaskFailure(plan, failure));
+        var started = await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false);
+        var manager = started.NodeTasks;
+        var startedAt = Stopwatch.GetTimestamp();
         var log = runtime.Log;
         log.LogInformation("{Set}: {Count} task(s) from {Source}, tick every {Interval}; {Until}",
             plan.Set.Name, plan.Tasks.Count, plan.Source.Source, Durations.Format(plan.Settings.PeriodicInterval),
             duration is { } d ? $"running for {Durations.Format(d)}" : "Ctrl+C stops");
+        if (plan.HasClusterTasks)
+            log.LogInformation("{Set}: {Cluster} cluster-scoped task(s) run on one node of the cluster ({Roles}), {Node} node-scoped on this node ({Address})",
+                plan.Set.Name, plan.Tasks.Count - plan.NodeTasks.Count,
+                string.Join(", ", plan.ClusterTasksByRole.Keys.Select(r => r.Length == 0 ? "any role" : "role " + r)),
+                plan.NodeTasks.Count, ((ExtendedActorSystem)runtime.System).Provider.DefaultAddress);
 
         using var forElapsed = new CancellationTokenSource();
         var timer = duration is { } limit ? DelayAsync(limit, forElapsed.Token) : Task.Delay(Timeout.Infinite, forElapsed.Token);
-        var first = await Task.WhenAny(signals.Stopped, timer, failure.Task).ConfigureAwait(false);
+        var first = await Task.WhenAny(signals.Stopped, timer, failure.Task, runtime.ShutdownStarted).ConfigureAwait(false);
         await forElapsed.CancelAsync().ConfigureAwait(false);
 
         Exception? failed = first == failure.Task ? failure.Task.Result : null;
+        CoordinatedShutdown.Reason? shutdownReason = first == runtime.ShutdownStarted ? runtime.ShutdownStarted.Result : null;
+        var removed = shutdownReason is not null and not CoordinatedShutdown.ClusterLeavingReason;
         if (first == signals.Stopped)
             log.LogInformation("{Signal} received: stopping (runs in flight are cancelled, waiting up to {Timeout})",
                 signals.Stopped.Result, Durations.Format(plan.Settings.ShutdownTimeout));
+        else if (shutdownReason is not null)
+            log.LogWarning("{Reason}: stopping", Describe(shutdownReason));
         else if (failed is null)
             log.LogInformation("--for {Duration} elapsed: stopping", Durations.Format(duration!.Value));
 
@@ -60,29 +83,132 @@ public static class RunCommand
             log.LogWarning("the task manager did not answer the stop: {Error}", e.Message);
         }
 
+        // Cluster-scoped statistics come from the singleton (wherever it runs), asked through this node's proxy before
+        // this node leaves; a downed node no longer reaches it.
+        var clusterReports = new List<(string Role, string? Node, TaskStatsReport? Report)>();
+        foreach (var (role, proxy) in started.ClusterTasks)
+        {
+            if (removed)
+            {
+                clusterReports.Add((role, null, null));
+                continue;
+            }
+
+            try
+            {
+                var clusterStats = await proxy.Ask<TaskStatsReport>(GetTaskStats.Instance, ClusterStatsTimeout).ConfigureAwait(false);
+                clusterReports.Add((role, runtime.SingletonNode(role), clusterStats));
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                clusterReports.Add((role, null, null));
+            }
+        }
+
         RunningProcesses.KillAll();
-        await runtime.Reporter.Ask<RunReporter.Flushed>(RunReporter.Flush.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        await runtime.StopAsync().ConfigureAwait(false);
+        await FlushEventsAsync(runtime, events).ConfigureAwait(false);
+        await runtime.StopAsync().ConfigureAwait(false); // CoordinatedShutdown: leaves the cluster, hands the singleton over
         await runtime.DisposeAsync().ConfigureAwait(false); // flushes the console logger before the summary
         RunningProcesses.KillAll();
 
-        if (stats is not null)
+        var elapsed = Stopwatch.GetElapsedTime(startedAt);
+        if (stats is not null && (plan.NodeTasks.Count > 0 || clusterReports.Count == 0))
         {
-            var elapsed = Stopwatch.GetElapsedTime(started);
             report.WriteLine();
             report.Write(SummaryTable.Render(
-                $"Summary of {plan.Set.Name}: {Math.Max(0, stats.CurrentTick)} ticks in {elapsed.TotalSeconds:0.0} s",
+                $"Summary of {plan.Set.Name}{(clusterReports.Count > 0 ? " (node-scoped tasks, this node)" : "")}: " +
+                $"{Math.Max(0, stats.CurrentTick)} ticks in {elapsed.TotalSeconds:0.0} s",
                 SummaryTable.FromStats(stats)));
-            report.Flush();
         }
 
-        if (failed is null)
-            return ExitCodes.Success;
-        error.WriteLine(failed is PeriodicTaskFailedException f
-            ? $"error: task '{f.TaskName}' failed and raise-on-error is on: {ConfigLoader.OneLine(f.Message)}"
-            : $"error: the task manager failed: {ConfigLoader.OneLine(failed.Message)}");
-        return ExitCodes.TaskFailed;
+        foreach (var (role, node, clusterStats) in clusterReports)
+        {
+            var what = $"Summary of {plan.Set.Name} (cluster-scoped tasks{(role.Length == 0 ? "" : $", role {role}")})";
+            report.WriteLine();
+            if (clusterStats is null)
+            {
+                var names = string.Join(", ", plan.ClusterTasksByRole[role].Select(t => t.Name));
+                report.WriteLine(removed
+                    ? $"{what}: not shown: this node no longer reaches the cluster ({names})"
+                    : $"{what}: not shown: the singleton did not answer within {Durations.Format(ClusterStatsTimeout)} " +
+                      $"(no node of the role is up yet, or it is being handed over) ({names})");
+                continue;
+            }
+
+            report.Write(SummaryTable.Render(
+                $"{what}: from the singleton on {node ?? "an unknown node"}, its tick {Math.Max(0, clusterStats.CurrentTick)} " +
+                "(counts of the current owner since it took over)",
+                SummaryTable.FromStats(clusterStats)));
+        }
+
+        report.Flush();
+
+        if (failed is not null)
+        {
+            error.WriteLine(failed is PeriodicTaskFailedException f
+                ? $"error: task '{f.TaskName}' failed and raise-on-error is on: {ConfigLoader.OneLine(f.Message)}"
+                : $"error: the task manager failed: {ConfigLoader.OneLine(failed.Message)}");
+            return ExitCodes.TaskFailed;
+        }
+
+        if (removed)
+        {
+            error.WriteLine($"error: {Describe(shutdownReason!)}");
+            return ExitCodes.RemovedFromCluster;
+        }
+
+        return ExitCodes.Success;
     }
+
+    /// <summary>Flushes the events written so far; a downed node's ActorSystem may already be gone (then the file is flushed directly).</summary>
+    private static async Task FlushEventsAsync(HostRuntime runtime, EventWriter? events)
+    {
+        try
+        {
+            if (!runtime.System.WhenTerminated.IsCompleted)
+            {
+                await runtime.Reporter.Ask<RunReporter.Flushed>(RunReporter.Flush.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+        }
+
+        events?.Flush();
+    }
+
+    /// <summary>
+    /// raise-on-error for cluster-scoped tasks: their manager runs inside the cluster singleton, whose manager restarts
+    /// it rather than escalating to the host, so the host watches their failed and timed-out events instead: the owner
+    /// node ends <c>run</c> with exit code 1 naming the task, as for a node-scoped task (the singleton then moves on).
+    /// </summary>
+    private static Action<PeriodicTaskEvent>? RaiseOnClusterTaskFailure(HostPlan plan, TaskCompletionSource<Exception> failure)
+    {
+        if (!plan.Settings.RaiseOnError || !plan.HasClusterTasks)
+            return null;
+        var clusterTasks = plan.ClusterTasksByRole.Values.SelectMany(t => t).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        return e =>
+        {
+            if (!clusterTasks.Contains(e.Task))
+                return;
+            if (e is PeriodicTaskFailed f)
+                failure.TrySetResult(new PeriodicTaskFailedException(e.Set, e.Task, e.Tick, f.Error));
+            else if (e is PeriodicTaskTimedOut t)
+                failure.TrySetResult(new PeriodicTaskTimeoutException(e.Set, e.Task, e.Tick, t.Timeout));
+        };
+    }
+
+    /// <summary>Why CoordinatedShutdown started, in the operator's words.</summary>
+    private static string Describe(CoordinatedShutdown.Reason reason) => reason switch
+    {
+        CoordinatedShutdown.ClusterDowningReason =>
+            "this node was downed by the cluster (the split brain resolver, or an operator, removed it)",
+        CoordinatedShutdown.ClusterJoinUnsuccessfulReason =>
+            "this node could not join the cluster (no seed node answered within akka.cluster.shutdown-after-unsuccessful-join-seed-nodes)",
+        CoordinatedShutdown.ClusterLeavingReason => "this node was asked to leave the cluster",
+        _ => $"the ActorSystem is shutting down ({reason.GetType().Name})",
+    };
 
     /// <summary>Task.Delay for any duration (Task.Delay itself stops at about 49 days).</summary>
     private static async Task DelayAsync(TimeSpan duration, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using ActorScheduler.Actors;
+using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Cli;
 using ActorScheduler.Host.Configuration;
@@ -11,7 +12,9 @@ namespace ActorScheduler.Host.Running;
 
 /// <summary>
 /// <c>run-once TASK</c>: runs one task once, now, in the same ActorSystem, manager and runner as <c>run</c> (its timeout
-/// applies), with no ticker. Exit 0 when the run succeeds, 1 when it fails or times out.
+/// applies), with no ticker. Exit 0 when the run succeeds, 1 when it fails or times out. The ActorSystem is local even
+/// when the file configures a cluster (run-once joins no cluster), a cluster-scoped task runs here, and nothing is read
+/// from or written to the saved state.
 /// </summary>
 public static class RunOnceCommand
 {
@@ -29,14 +32,18 @@ public static class RunOnceCommand
         var outcome = new TaskCompletionSource<PeriodicTaskEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
         var failure = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var signals = new StopSignals();
-        var props = PeriodicTaskManager.Props(plan.Set, plan.Settings, withTicker: false);
-        await using var runtime = HostRuntime.Create(plan, props, events: null, eventsToStdout: false, failure,
+        var props = ClusterPeriodicTasks.LocalManagerProps(plan.Set, plan.Settings, withTicker: false);
+        await using var runtime = HostRuntime.Create(
+            plan,
+            context => new ClusterTaskSet(context.ActorOf(props, PeriodicTaskManager.ActorName(plan.Set.Name)), new Dictionary<string, IActorRef>()),
+            events: null, eventsToStdout: false, failure,
             e =>
             {
                 if (e is PeriodicTaskSucceeded or PeriodicTaskFailed or PeriodicTaskTimedOut && e.Task == taskName)
                     outcome.TrySetResult(e);
-            });
-        var manager = await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false);
+            },
+            localOnly: true);
+        var manager = (await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false)).NodeTasks;
         if (task.Options.IsDisabled)
             runtime.Log.LogInformation("{Task} is disabled in its schedule; run-once runs it anyway", taskName);
 

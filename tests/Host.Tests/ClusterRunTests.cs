@@ -1,0 +1,284 @@
+using System.Net;
+using System.Net.Sockets;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorScheduler.Host.Tests;
+
+/// <summary>
+/// Three <c>actor-scheduler run --config node-N.conf --events FILE</c> processes on 127.0.0.1 (ports chosen at run
+/// time, configs written to a temp dir, state in one shared SQLite file) form a cluster; the oldest is killed with
+/// SIGKILL. Failure detection and split brain resolver timings are tuned FOR THIS TEST ONLY (heartbeat pause 3 s,
+/// stable-after 1.5 s; production values and their reasons: hocon/cluster.conf).
+/// </summary>
+/// <remarks>Not run in parallel with other test classes: a starved process would miss heartbeats and be downed.</remarks>
+[Collection(nameof(ClusterRunTests))]
+public sealed class ClusterRunTests(ITestOutputHelper output)
+{
+    private const int SigKill = 9;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    // Ticks every 200 ms; the cluster task is due every 1 s, so on one owner its due ticks are 5 apart.
+    private const int TicksPerDueTime = 5;
+
+    [Fact]
+    public async Task Three_host_processes_run_a_cluster_task_once_per_due_time_and_keep_doing_so_after_SIGKILL_of_the_oldest()
+    {
+        using var dir = new TempDir();
+        var ports = FreePorts(3);
+        var nodes = new List<HostProcess>();
+        try
+        {
+            nodes.Add(Start(dir, ports, 0));
+            await WaitUntil(() => Starts(dir, 0).Count >= 1, "node 0 formed the cluster and runs the cluster task", nodes);
+            nodes.Add(Start(dir, ports, 1));
+            nodes.Add(Start(dir, ports, 2));
+            await WaitUntil(() => nodes.Skip(1).All(n => n.Stdout.Contains("Welcome from [akka.tcp://actor-scheduler@127.0.0.1:")),
+                "nodes 1 and 2 joined", nodes);
+            var joined = Starts(dir, 0).Count;
+            await WaitUntil(() => Starts(dir, 0).Count >= joined + 3 && Enumerable.Range(0, 3).All(i => NodeJobRuns(dir, i) > 0),
+                "3 more runs of cluster-job on the oldest node, node-job on every node", nodes);
+            Assert.Empty(Starts(dir, 1).Concat(Starts(dir, 2))); // the singleton runs on the oldest only
+
+            var killedAt = DateTimeOffset.UtcNow;
+            nodes[0].Signal(SigKill);
+            await WaitUntil(() => Starts(dir, 1).Count + Starts(dir, 2).Count >= 3, "3 runs of cluster-job after the kill", nodes);
+
+            var survivors = new[] { 1, 2 }.Where(i => Starts(dir, i).Count > 0).ToList();
+            Assert.Single(survivors); // one new owner
+            var owner = survivors[0];
+            var resumed = Starts(dir, owner).Min(e => e.Time);
+            output.WriteLine($"resumed on node {owner} {(resumed - killedAt).TotalSeconds:F1} s after SIGKILL");
+            Assert.True(resumed - killedAt < TimeSpan.FromSeconds(15), $"resumed {(resumed - killedAt).TotalSeconds:F1} s after the kill");
+            // The due times that passed while no node ran the task are coalesced into the first run and counted as missed.
+            Assert.Contains(Events(dir, owner), e => e is { Name: "missed", Task: "cluster-job" });
+
+            // Once per due time on each owner: one start per due tick, due ticks 5 apart (none doubled, none skipped;
+            // ticks count from each owner's own start). The new owner's first run is the catch-up run at its tick 0 (the
+            // coalesced missed due times); after it the task is due again on the saved cadence, then every 5 ticks.
+            foreach (var node in new[] { 0, owner })
+            {
+                var ticks = Starts(dir, node).Select(e => e.Tick).ToList();
+                if (node == owner)
+                {
+                    Assert.Equal(0, ticks[0]);
+                    ticks.RemoveAt(0);
+                }
+
+                Assert.Equal(ticks.Distinct().Count(), ticks.Count);
+                for (var i = 1; i < ticks.Count; i++)
+                    Assert.True(ticks[i] - ticks[i - 1] == TicksPerDueTime, $"node {node}: cluster-job ran on ticks {string.Join(", ", ticks)}");
+            }
+
+            // Never two runs at once across the three processes: each run ends before the next one starts (the run
+            // cut by the kill ends at the kill).
+            var runs = Enumerable.Range(0, 3).SelectMany(i => Runs(dir, i, killedAt)).OrderBy(r => r.Start).ToList();
+            for (var i = 1; i < runs.Count; i++)
+                Assert.True(runs[i].Start >= runs[i - 1].End,
+                    $"run at {runs[i].Start:O} overlaps the run {runs[i - 1].Start:O}-{runs[i - 1].End:O}");
+        }
+        finally
+        {
+            foreach (var node in nodes)
+                node.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_node_downed_by_the_split_brain_resolver_prints_its_summary_and_exits_3_naming_the_reason()
+    {
+        using var dir = new TempDir();
+        var ports = FreePorts(3);
+        var nodes = new List<HostProcess>();
+        try
+        {
+            nodes.Add(Start(dir, ports, 0));
+            await WaitUntil(() => Starts(dir, 0).Count >= 1, "node 0 formed the cluster", nodes);
+            nodes.Add(Start(dir, ports, 1));
+            nodes.Add(Start(dir, ports, 2));
+            await WaitUntil(() => nodes.Skip(1).All(n => n.Stdout.Contains("Welcome from [akka.tcp://actor-scheduler@127.0.0.1:")),
+                "nodes 1 and 2 joined", nodes);
+
+            // Freeze the youngest node: the two others (the majority) see it unreachable and down it.
+            nodes[2].Signal(SigStop);
+            await WaitUntil(() => nodes[0].Stdout.Contains($"Leader is removing unreachable node [akka.tcp://actor-scheduler@127.0.0.1:{ports[2]}]")
+                                  || nodes[1].Stdout.Contains($"Leader is removing unreachable node [akka.tcp://actor-scheduler@127.0.0.1:{ports[2]}]"),
+                "the majority removed node 2", nodes);
+            nodes[2].Signal(SigCont); // it learns that it was downed and shuts itself down
+            var code = await nodes[2].WaitForExitAsync(Wait);
+
+            Assert.True(code == 3, $"exit {code}\n{nodes[2].Stdout}\n{nodes[2].Stderr}");
+            Assert.Contains("error: this node was downed by the cluster", nodes[2].Stderr);
+            Assert.Contains("Summary of jobs (node-scoped tasks, this node)", nodes[2].Stdout);
+            Assert.Contains("Summary of jobs (cluster-scoped tasks): not shown: this node no longer reaches the cluster", nodes[2].Stdout);
+            Assert.DoesNotContain("unexpected", nodes[2].Stderr);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+                node.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Raise_on_error_in_a_cluster_scoped_task_ends_run_on_its_owner_with_exit_1_naming_the_task()
+    {
+        using var dir = new TempDir();
+        var port = FreePorts(1)[0];
+        var config = dir.Write("solo.conf", $$"""
+            akka {
+              actor.provider = cluster
+              remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
+              cluster.seed-nodes = ["akka.tcp://actor-scheduler@127.0.0.1:{{port}}"]
+            }
+            actor-scheduler {
+              periodic-interval = 200ms
+              raise-on-error = on
+              tasks.broken { command = "echo disk full >&2; exit 3", scope = cluster, spacing = 200ms }
+            }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "20s"]);
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("error: task 'broken' failed and raise-on-error is on: Error during solo.broken: exit code 3: disk full", result.Stderr);
+        Assert.Contains("Summary of solo (cluster-scoped tasks): from the singleton on akka.tcp://actor-scheduler@127.0.0.1:", result.Stdout);
+    }
+
+    [Fact]
+    public async Task List_validate_and_simulate_accept_cluster_scoped_tasks_and_list_shows_scope_and_role()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("jobs.conf", """
+            akka.actor.provider = cluster
+            actor-scheduler {
+              periodic-interval = 1m
+              tasks {
+                cleanup { command = "true", spacing = 10m, scope = cluster }
+                reindex { command = "true", spacing = 1h, scope = cluster, role = indexer }
+                report { command = "true" }
+              }
+            }
+            """);
+
+        var list = await HostProcess.RunAsync(dir.Path, ["list", "--config", config]);
+        var validate = await HostProcess.RunAsync(dir.Path, ["validate", "--config", config]);
+        var simulate = await HostProcess.RunAsync(dir.Path, ["simulate", "--config", config, "--for", "1h"]);
+
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Matches(@"TASK\s+SCOPE\s+SCHEDULE", list.Stdout);
+        Assert.Matches(@"cleanup\s+cluster\s+every 10m", list.Stdout);
+        Assert.Matches(@"reindex\s+cluster, role indexer\s+every 1h", list.Stdout);
+        Assert.Matches(@"report\s+node\s+every tick", list.Stdout);
+        Assert.True(validate.ExitCode == 0, validate.ToString());
+        Assert.Contains("valid: task set jobs, 3 tasks (3 commands, 0 disabled, 2 cluster-scoped)", validate.Stdout);
+        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+        Assert.Matches(@"cleanup\s+6\s", simulate.Stdout);
+        Assert.Matches(@"reindex\s+1\s", simulate.Stdout);
+    }
+
+    [Theory]
+    [InlineData("cluster.conf")]
+    [InlineData("cluster/node-1.conf")]
+    [InlineData("cluster/node-2.conf")]
+    [InlineData("cluster/node-3.conf")]
+    public async Task The_example_node_configurations_are_valid_host_configurations_of_one_task_set(string file)
+    {
+        using var dir = new TempDir();
+        var config = Path.Combine(HostProcess.RepoPath, "hocon", file);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["validate", "--config", config]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("valid: task set cluster-demo, 2 tasks (2 commands, 0 disabled, 1 cluster-scoped)", result.Stdout);
+    }
+
+    private static HostProcess Start(TempDir dir, int[] ports, int node)
+    {
+        var config = dir.Write($"node-{node}.conf", NodeConfig(dir, ports[node], ports[0], ports[1]));
+        return HostProcess.Start(dir.Path, null, "run", "--config", config, "--events", dir.File($"events-{node}.jsonl"));
+    }
+
+    private static string NodeConfig(TempDir dir, int port, int seed1, int seed2) => $$"""
+        actor-scheduler-host.set-name = jobs
+        akka {
+          actor.provider = cluster
+          remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
+          cluster {
+            seed-nodes = ["akka.tcp://actor-scheduler@127.0.0.1:{{seed1}}", "akka.tcp://actor-scheduler@127.0.0.1:{{seed2}}"]
+            downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+            # TEST-ONLY timings, so that a killed node is downed and its singleton moved within seconds
+            # (production: hocon/cluster.conf).
+            split-brain-resolver { active-strategy = keep-majority, stable-after = 1.5s }
+            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 3s }
+            seed-node-timeout = 2s
+            gossip-interval = 200ms
+            leader-actions-interval = 200ms
+            unreachable-nodes-reaper-interval = 250ms
+            singleton.hand-over-retry-interval = 200ms
+            run-coordinated-shutdown-when-down = on
+          }
+        }
+        actor-scheduler {
+          periodic-interval = 200ms
+          initial-delay = 200ms
+          shutdown-timeout = 1s
+          state { store = sql, provider = "SQLite.MS", connection-string = "Data Source={{dir.File("state.db")}}" }
+          tasks {
+            cluster-job { command = "sleep 0.2", spacing = 1s, timeout = 3s, scope = cluster }
+            node-job { command = "true", ticks-between-runs = 4 }
+          }
+        }
+        """;
+
+    private static IReadOnlyList<Event> Events(TempDir dir, int node)
+    {
+        var path = dir.File($"events-{node}.jsonl");
+        if (!File.Exists(path))
+            return [];
+        var text = File.ReadAllText(path);
+        var complete = text.LastIndexOf('\n'); // a line being written is left for the next read
+        return complete < 0 ? [] : Event.Parse(text[..(complete + 1)]);
+    }
+
+    private static List<Event> Starts(TempDir dir, int node) =>
+        Events(dir, node).Where(e => e is { Name: "started", Task: "cluster-job" }).ToList();
+
+    private static int NodeJobRuns(TempDir dir, int node) => Events(dir, node).Count(e => e is { Name: "succeeded", Task: "node-job" });
+
+    /// <summary>A node's runs of cluster-job (start to end); a run cut by the kill ends at <paramref name="killedAt"/>.</summary>
+    private static IEnumerable<(DateTimeOffset Start, DateTimeOffset End)> Runs(TempDir dir, int node, DateTimeOffset killedAt)
+    {
+        var all = Events(dir, node).Where(e => e.Task == "cluster-job").ToList();
+        var ends = all.Where(e => e.Name is "succeeded" or "failed" or "timed-out")
+            .ToDictionary(e => e.Tick, e => e.Time); // an end event's time is when the run ended
+        foreach (var start in all.Where(e => e.Name == "started"))
+            yield return (start.Time, ends.TryGetValue(start.Tick, out var end) ? end : killedAt);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what, List<HostProcess> nodes)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"not within {Wait.TotalSeconds} s: {what}\n" +
+                            string.Join("\n", nodes.Select((n, i) => $"--- node {i} stdout:\n{n.Stdout}\nstderr:\n{n.Stderr}")));
+            await Task.Delay(100);
+        }
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+}
+
+[CollectionDefinition(nameof(ClusterRunTests), DisableParallelization = true)]
+public sealed class ClusterRunCollection;
