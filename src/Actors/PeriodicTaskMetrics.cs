@@ -10,7 +10,7 @@ public static class PeriodicTaskMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
-    /// <summary>Runs ended, tagged outcome = succeeded | failed | timed-out.</summary>
+    /// <summary>Runs ended, tagged outcome = succeeded | failed | timed-out | cancelled (by a stop).</summary>
     public static readonly Counter<long> Runs = Meter.CreateCounter<long>("actor_scheduler.task.runs", description: "Runs ended, by outcome");
 
     public static readonly Counter<long> Overruns = Meter.CreateCounter<long>("actor_scheduler.task.overruns", description: "Due runs skipped because the last run was in flight");

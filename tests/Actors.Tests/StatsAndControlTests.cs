@@ -76,6 +76,8 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
         Assert.Equal(0, stopped.StillRunning);
         var failed = ExpectMsg<PeriodicTaskFailed>();
         Assert.Contains("cancelled: task set compute is stopping", failed.Error.Message);
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((1L, 1L, 0L), (stats.Runs, stats.Cancelled, stats.Failed)); // a stop is not the task's failure
         manager.Tell(new Tick(2));
         ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }

@@ -23,7 +23,8 @@ public class PreciseTickSourceTests(ITestOutputHelper output) : Akka.TestKit.Xun
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(190), $"10 ticks of 20 ms took only {watch.Elapsed}");
         await manager.Ask<TasksStopped>(StopTasks.Instance);
         var stats = await manager.Ask<TaskStatsReport>(GetTaskStats.Instance);
-        Assert.True(stats["t"].Runs >= 10);
+        var t = stats["t"];
+        Assert.True(t.Runs + t.Overruns >= 10, $"ticks 1..10 dispatched the task {t.Runs + t.Overruns} times"); // a run still in flight on a busy machine is an overrun
     }
 }
 

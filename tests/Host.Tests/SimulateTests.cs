@@ -52,7 +52,7 @@ public class SimulateTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Simulated day: ticks 0 to 1440 (1d of virtual time", result.Stdout);
-        Assert.Matches(@"TASK\s+RUNS\s+SUCCEEDED\s+FAILED\s+TIMED OUT\s+OVERRUNS\s+MISSED\s+MEAN\s+MAX", result.Stdout);
+        Assert.Matches(@"TASK\s+RUNS\s+SUCCEEDED\s+FAILED\s+TIMED OUT\s+CANCELLED\s+OVERRUNS\s+MISSED\s+MEAN\s+MAX", result.Stdout);
         Assert.Matches(@"every-tick\s+1440\s", result.Stdout);
         Assert.Matches(@"sync-power-states\s+130\s", result.Stdout); // 1440 / 11
         Assert.Matches(@"cleanup\s+289\s", result.Stdout);            // tick 0, then every 5 ticks

@@ -401,6 +401,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             case TaskRunner.RunOutcome.Succeeded: task.Succeeded++; break;
             case TaskRunner.RunOutcome.Failed: task.Failed++; break;
             case TaskRunner.RunOutcome.TimedOut: task.TimedOut++; break;
+            case TaskRunner.RunOutcome.Cancelled: task.Cancelled++; break;
         }
 
         task.LastTimedOut = ended.Outcome == TaskRunner.RunOutcome.TimedOut;
@@ -427,6 +428,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         TaskRunner.RunOutcome.Succeeded => "succeeded",
         TaskRunner.RunOutcome.Failed => "failed",
+        TaskRunner.RunOutcome.Cancelled => "cancelled",
         _ => "timed-out",
     };
 
@@ -494,7 +496,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             t.Definition.Name,
             t.Definition.Options.DescribeSchedule(_settings.PeriodicInterval),
             !t.Definition.Options.IsDisabled,
-            t.Runs, t.Succeeded, t.Failed, t.TimedOut, t.Overruns, t.Missed, t.Running,
+            t.Runs, t.Succeeded, t.Failed, t.TimedOut, t.Cancelled, t.Overruns, t.Missed, t.Running,
             t.LastStart, t.LastDuration,
             t.Ended > 0 ? t.TotalDuration / t.Ended : null,
             t.Ended > 0 ? t.MaxDuration : null,
@@ -516,6 +518,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         public long Succeeded { get; set; }
         public long Failed { get; set; }
         public long TimedOut { get; set; }
+        public long Cancelled { get; set; }
         public long Overruns { get; set; }
         public long Missed { get; set; }
         public long Ended { get; set; }

@@ -151,10 +151,13 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
             return;
         }
 
-        var error = stopping && ended.Error is OperationCanceledException
+        // A run that ends by honouring the stop's cancellation is counted as cancelled, not failed; its event is a
+        // failed event (the event contract has no other) whose error says so.
+        var cancelled = stopping && ended.Error is OperationCanceledException;
+        var error = cancelled
             ? new OperationCanceledException($"cancelled: task set {_setName} is stopping", ended.Error)
             : ended.Error;
-        Context.Parent.Tell(new RunEnded(_index, RunOutcome.Failed, duration));
+        Context.Parent.Tell(new RunEnded(_index, cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration));
         Context.System.EventStream.Publish(new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
         if (stopping)
             return;
@@ -235,6 +238,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         Succeeded,
         Failed,
         TimedOut,
+        Cancelled,
     }
 
     /// <summary>A queued run started (a run started at once on the manager's order is not reported: it counts it itself).</summary>

@@ -26,6 +26,7 @@ public sealed record TaskStats(
     long Succeeded,
     long Failed,
     long TimedOut,
+    long Cancelled,
     long Overruns,
     long Missed,
     bool Running,

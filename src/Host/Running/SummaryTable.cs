@@ -9,19 +9,19 @@ public static class SummaryTable
 {
     /// <summary>One row: null counts print as "-" (simulate has no outcomes: no body runs).</summary>
     public sealed record Row(
-        string Task, long Runs, long? Succeeded, long? Failed, long? TimedOut, long? Overruns, long? Missed,
+        string Task, long Runs, long? Succeeded, long? Failed, long? TimedOut, long? Cancelled, long? Overruns, long? Missed,
         TimeSpan? Mean, TimeSpan? Max);
 
     public static IReadOnlyList<Row> FromStats(TaskStatsReport report) =>
         report.Tasks.Select(t => new Row(
-            t.Task, t.Runs, t.Succeeded, t.Failed, t.TimedOut, t.Overruns, t.Missed, t.MeanDuration, t.MaxDuration)).ToList();
+            t.Task, t.Runs, t.Succeeded, t.Failed, t.TimedOut, t.Cancelled, t.Overruns, t.Missed, t.MeanDuration, t.MaxDuration)).ToList();
 
     public static string Render(string title, IReadOnlyList<Row> rows)
     {
-        string[] header = ["TASK", "RUNS", "SUCCEEDED", "FAILED", "TIMED OUT", "OVERRUNS", "MISSED", "MEAN", "MAX"];
+        string[] header = ["TASK", "RUNS", "SUCCEEDED", "FAILED", "TIMED OUT", "CANCELLED", "OVERRUNS", "MISSED", "MEAN", "MAX"];
         var cells = rows.Select(r => new[]
         {
-            r.Task, N(r.Runs), N(r.Succeeded), N(r.Failed), N(r.TimedOut), N(r.Overruns), N(r.Missed), Ms(r.Mean), Ms(r.Max),
+            r.Task, N(r.Runs), N(r.Succeeded), N(r.Failed), N(r.TimedOut), N(r.Cancelled), N(r.Overruns), N(r.Missed), Ms(r.Mean), Ms(r.Max),
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
 

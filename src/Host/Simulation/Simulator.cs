@@ -40,7 +40,7 @@ public static class Simulator
             total += due.Count;
         }
 
-        var rows = tasks.Select((t, i) => new SummaryTable.Row(t.Name, runs[i], null, null, null, null, missed[i], null, null)).ToList();
+        var rows = tasks.Select((t, i) => new SummaryTable.Row(t.Name, runs[i], null, null, null, null, null, missed[i], null, null)).ToList();
         return new Result(lastTick, clock.OffsetOf(lastTick), rows, total);
     }
 
