@@ -58,28 +58,11 @@ public static class ClusterHostingExtensions
     private static AkkaConfigurationBuilder WithClusterPeriodicTasks<TKey>(
         this AkkaConfigurationBuilder builder, string defaultSetName, Action<PeriodicTaskSetOptions>? configure, bool includeManagerTasks)
     {
-        var options = new PeriodicTaskSetOptions();
-        configure?.Invoke(options);
-        var setName = options.SetName ?? defaultSetName;
-        _ = new PeriodicTaskSet(setName); // validates the name now, at registration
-
-        builder.AddHocon(ConfigurationFactory.ParseString(options.ToHocon(setName)), HoconAddMode.Prepend);
-        builder.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+        var options = AkkaHostingExtensions.AddSetOptions(builder, defaultSetName, configure, out var setName);
         builder.AddHocon(StateSerialization.Config, HoconAddMode.Append);
         builder.WithActors((system, registry, resolver) =>
         {
-            var services = (resolver as ServiceProviderDependencyResolver)?.ServiceProvider;
-            var set = new PeriodicTaskSet(setName);
-            if (includeManagerTasks)
-            {
-                var manager = resolver.GetService(typeof(TKey))
-                    ?? (services is null ? Activator.CreateInstance<TKey>() : ActivatorUtilities.CreateInstance<TKey>(services))!;
-                set.AddTasksOf(manager);
-            }
-
-            foreach (var task in options.CodeTasks)
-                set.Add(task(services));
-
+            var set = AkkaHostingExtensions.BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
             var started = system.StartClusterPeriodicTasks(set, options.StopOnCoordinatedShutdown);
             registry.Register<TKey>(started.NodeTasks);
             if (started.ClusterTasks.TryGetValue("", out var proxy) || started.ClusterTasks.Count > 0)

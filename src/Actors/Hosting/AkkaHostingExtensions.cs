@@ -34,27 +34,10 @@ public static class AkkaHostingExtensions
     private static AkkaConfigurationBuilder WithPeriodicTasks<TKey>(
         this AkkaConfigurationBuilder builder, string defaultSetName, Action<PeriodicTaskSetOptions>? configure, bool includeManagerTasks)
     {
-        var options = new PeriodicTaskSetOptions();
-        configure?.Invoke(options);
-        var setName = options.SetName ?? defaultSetName;
-        _ = new PeriodicTaskSet(setName); // validates the name now, at registration
-
-        builder.AddHocon(ConfigurationFactory.ParseString(options.ToHocon(setName)), HoconAddMode.Prepend);
-        builder.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+        var options = AddSetOptions(builder, defaultSetName, configure, out var setName);
         builder.WithActors((system, registry, resolver) =>
         {
-            var services = (resolver as ServiceProviderDependencyResolver)?.ServiceProvider;
-            var set = new PeriodicTaskSet(setName);
-            if (includeManagerTasks)
-            {
-                var manager = resolver.GetService(typeof(TKey))
-                    ?? (services is null ? Activator.CreateInstance<TKey>() : ActivatorUtilities.CreateInstance<TKey>(services))!;
-                set.AddTasksOf(manager);
-            }
-
-            foreach (var task in options.CodeTasks)
-                set.Add(task(services));
-
+            var set = BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
             var settings = PeriodicTaskSettings.Create(system.Settings.Config, setName);
             var actor = system.ActorOf(PeriodicTaskManager.Props(set, settings), PeriodicTaskManager.ActorName(setName));
             registry.Register<TKey>(actor);
@@ -62,6 +45,44 @@ public static class AkkaHostingExtensions
                 AddGracefulStop(system, actor, setName, settings.ShutdownTimeout);
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Reads the options of a set being registered and adds them as HOCON (prepended, at actor-scheduler.sets.NAME) over
+    /// the embedded reference.conf (appended). The set's name is checked now, at registration.
+    /// </summary>
+    internal static PeriodicTaskSetOptions AddSetOptions(
+        AkkaConfigurationBuilder builder, string defaultSetName, Action<PeriodicTaskSetOptions>? configure, out string setName)
+    {
+        var options = new PeriodicTaskSetOptions();
+        configure?.Invoke(options);
+        setName = options.SetName ?? defaultSetName;
+        _ = new PeriodicTaskSet(setName);
+        builder.AddHocon(ConfigurationFactory.ParseString(options.ToHocon(setName)), HoconAddMode.Prepend);
+        builder.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+        return options;
+    }
+
+    /// <summary>
+    /// The set's tasks: <typeparamref name="TManager"/>'s [PeriodicTask] methods when <paramref name="includeManagerTasks"/>
+    /// (TManager resolved from DI when registered there, created with ActivatorUtilities otherwise), then the options'
+    /// code tasks.
+    /// </summary>
+    internal static PeriodicTaskSet BuildSet<TManager>(
+        string setName, PeriodicTaskSetOptions options, IDependencyResolver resolver, bool includeManagerTasks)
+    {
+        var services = (resolver as ServiceProviderDependencyResolver)?.ServiceProvider;
+        var set = new PeriodicTaskSet(setName);
+        if (includeManagerTasks)
+        {
+            var manager = resolver.GetService(typeof(TManager))
+                ?? (services is null ? Activator.CreateInstance<TManager>() : ActivatorUtilities.CreateInstance<TManager>(services))!;
+            set.AddTasksOf(manager);
+        }
+
+        foreach (var task in options.CodeTasks)
+            set.Add(task(services));
+        return set;
     }
 
     /// <summary>
