@@ -30,8 +30,9 @@ public sealed class AkkaTimersEngine : IEngine
               coordinated-shutdown.run-by-clr-shutdown-hook = off
             }
             """));
-        _parent = _system.ActorOf(Akka.Actor.Props.Create(() => new TaskParent(spec, body)), "tasks");
-        await _parent.Ask<Ready>(Ready.Instance, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _parent = _system.ActorOf(Akka.Actor.Props.Create(() => new TaskParent(spec, body, ready)), "tasks");
+        await ready.Task.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
     }
 
     public Task StartAsync(long epoch, DateTimeOffset epochUtc)
@@ -50,23 +51,29 @@ public sealed class AkkaTimersEngine : IEngine
     {
         private readonly IActorRef[] _children;
 
-        public TaskParent(EngineSpec spec, TaskBody body)
+        private readonly EngineSpec _spec;
+        private readonly TaskBody _body;
+        private readonly TaskCompletionSource _ready;
+
+        public TaskParent(EngineSpec spec, TaskBody body, TaskCompletionSource ready)
         {
+            _spec = spec;
+            _body = body;
+            _ready = ready;
             _children = new IActorRef[spec.Tasks];
-            for (var i = 0; i < spec.Tasks; i++)
-            {
-                var index = i;
-                _children[i] = Context.ActorOf(Akka.Actor.Props.Create(() => new TimerTask(index, spec, body)), "t" + i);
-            }
+        }
+
+        protected override void PreStart()
+        {
+            for (var i = 0; i < _spec.Tasks; i++)
+                _children[i] = Context.ActorOf(Akka.Actor.Props.Create(typeof(TimerTask), i, _spec, _body), "t" + i);
+            _ready.TrySetResult();
         }
 
         protected override void OnReceive(object message)
         {
             switch (message)
             {
-                case Ready:
-                    Sender.Tell(Ready.Instance);
-                    break;
                 case Start start:
                     foreach (var child in _children)
                         child.Tell(start);
@@ -112,18 +119,13 @@ public sealed class AkkaTimersEngine : IEngine
             _running = true;
             var body = _body;
             var index = _index;
+            var self = Self;
             Task.Run(async () => await body(index, CancellationToken.None).ConfigureAwait(false))
-                .ContinueWith(_ => Done.Instance, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-                .PipeTo(Self);
+                .ContinueWith(_ => self.Tell(Done.Instance), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
     private sealed record Start(long Epoch);
-
-    private sealed class Ready
-    {
-        public static readonly Ready Instance = new();
-    }
 
     private sealed class Fire
     {

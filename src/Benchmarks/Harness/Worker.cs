@@ -43,7 +43,9 @@ public static class Worker
         var spec = new EngineSpec(a.Tasks, period, firstAtStart, a.Workers);
         // Not disposed: the process exits right after measuring (a hung body may block an orderly shutdown).
         var engine = EngineNames.Create(a.Engine);
+        Stage("prepare");
         await engine.PrepareAsync(spec, recorder.Body).ConfigureAwait(false);
+        Stage("prepared");
         FullGc();
 
         var epoch = Stopwatch.GetTimestamp();
@@ -51,6 +53,7 @@ public static class Worker
         recorder.Epoch = epoch;
         await engine.StartAsync(epoch, epochUtc).ConfigureAwait(false);
         var startMs = Stopwatch.GetElapsedTime(epoch).TotalMilliseconds;
+        Stage("started");
 
         switch (a.Mode)
         {
@@ -64,6 +67,7 @@ public static class Worker
                 var grace = period > TimeSpan.FromMilliseconds(500) ? period : TimeSpan.FromMilliseconds(500);
                 await SleepUntil(epoch, period * (warmup + dueTimes) + grace).ConfigureAwait(false);
                 recorder.Stop();
+                Stage("measured");
                 var cpu = (CpuTime() - cpu0).TotalSeconds;
                 var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 var h = recorder.Lateness();
@@ -125,6 +129,14 @@ public static class Worker
             default:
                 throw new ArgumentException($"unknown mode '{a.Mode}'");
         }
+    }
+
+    private static readonly bool Verbose = Environment.GetEnvironmentVariable("BENCH_STAGES") is not null;
+
+    private static void Stage(string name)
+    {
+        if (Verbose)
+            Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {name}");
     }
 
     private static double Percentile(HdrHistogram.HistogramBase h, double percentile) =>

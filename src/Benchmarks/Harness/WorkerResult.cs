@@ -35,6 +35,9 @@ public sealed record WorkerResult
     public double HeapBytes { get; init; }
     public string? Error { get; init; }
 
+    /// <summary>The first attempt gave no result (the worker hung) and this is the second.</summary>
+    public bool Retried { get; init; }
+
     public double DeliveredRatio => Demanded == 0 ? 0 : (double)Delivered / Demanded;
 
     /// <summary>CPU seconds per million runs delivered.</summary>
