@@ -74,6 +74,22 @@ public static class ClusterPeriodicTasks
         return PeriodicTaskManager.Props(set.Name, tasks, settings, withTicker, hooks: null);
     }
 
+    /// <summary>
+    /// Cluster-scoped tasks need an ActorSystem with akka.actor.provider = cluster, and a role must be a valid name: a
+    /// <see cref="PeriodicTaskConfigurationException"/> naming the task's scope or role key otherwise.
+    /// </summary>
+    public static void CheckClusterTasks(PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> clusterTasks, bool clustered)
+    {
+        if (clusterTasks.Count > 0 && !clustered)
+            throw new PeriodicTaskConfigurationException(
+                $"{settings.Path}.tasks.{clusterTasks[0].Name}.scope",
+                "cluster needs an Akka.NET cluster: set akka.actor.provider = cluster (see hocon/cluster.conf), or use scope = node.");
+        foreach (var task in clusterTasks)
+            if (task.Options.Role.Length > 0 && !ActorPath.IsValidPathElement(task.Options.Role))
+                throw new PeriodicTaskConfigurationException(
+                    $"{settings.Path}.tasks.{task.Name}.role", $"\"{task.Options.Role}\" is not a valid cluster role name.");
+    }
+
     /// <summary>True when <paramref name="system"/> runs Akka.Cluster's actor-ref provider.</summary>
     public static bool IsClustered(ActorSystem system) => system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider };
 
@@ -86,14 +102,7 @@ public static class ClusterPeriodicTasks
         var nodeTasks = tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
 
         var clustered = IsClustered(system);
-        if (clusterTasks.Count > 0 && !clustered)
-            throw new PeriodicTaskConfigurationException(
-                $"{settings.Path}.tasks.{clusterTasks[0].Name}.scope",
-                "cluster needs an Akka.NET cluster: set akka.actor.provider = cluster (see hocon/cluster.conf), or use scope = node.");
-        foreach (var task in clusterTasks)
-            if (task.Options.Role.Length > 0 && !ActorPath.IsValidPathElement(task.Options.Role))
-                throw new PeriodicTaskConfigurationException(
-                    $"{settings.Path}.tasks.{task.Name}.role", $"\"{task.Options.Role}\" is not a valid cluster role name.");
+        CheckClusterTasks(settings, clusterTasks, clustered);
 
         var persistent = settings.State.Store == StateStore.Sql;
         var plugins = persistent ? StatePlugins.Ensure(system, settings.State) : default;

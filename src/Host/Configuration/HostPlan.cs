@@ -1,3 +1,4 @@
+using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Demo;
 using ActorScheduler.Host.Tasks;
@@ -106,14 +107,7 @@ public sealed class HostPlan
         var provider = config.HasPath("akka.actor.provider") ? config.GetString("akka.actor.provider", "")?.Trim() ?? "" : "";
         var clustered = provider.Equals("cluster", StringComparison.OrdinalIgnoreCase)
                         || provider.StartsWith("Akka.Cluster.ClusterActorRefProvider", StringComparison.Ordinal);
-        if (!clustered)
-            throw new PeriodicTaskConfigurationException(
-                $"{settings.Path}.tasks.{clusterTasks[0].Name}.scope",
-                "cluster needs an Akka.NET cluster: set akka.actor.provider = cluster (see hocon/cluster.conf), or use scope = node.");
-        foreach (var task in clusterTasks)
-            if (task.Options.Role.Length > 0 && !ActorPath.IsValidPathElement(task.Options.Role))
-                throw new PeriodicTaskConfigurationException(
-                    $"{settings.Path}.tasks.{task.Name}.role", $"\"{task.Options.Role}\" is not a valid cluster role name.");
+        ClusterPeriodicTasks.CheckClusterTasks(settings, clusterTasks, clustered);
     }
 
     /// <summary>
