@@ -69,11 +69,8 @@ public sealed class Gate : IDisposable
 {
     private readonly SemaphoreSlim _release = new(0);
 
-    public int Entered;
-
     public async ValueTask Wait(CancellationToken token, bool honourCancellation = true)
     {
-        Interlocked.Increment(ref Entered);
         await _release.WaitAsync(honourCancellation ? token : CancellationToken.None).ConfigureAwait(false);
     }
 
