@@ -95,7 +95,7 @@ public static class Orchestrator
             return "ERROR " + r.Error;
         return r.Mode switch
         {
-            "run" => FormattableString.Invariant($"delivered {r.DeliveredRatio * 100,7:0.00}%  p50 {r.P50Ms,8:0.00} ms  p99 {r.P99Ms,8:0.00} ms  max {r.MaxMs,8:0.0} ms  CPU {r.CpuPerMillionRuns,7:0.0} s/M runs"),
+            "run" => FormattableString.Invariant($"delivered {r.DeliveredRatio * 100,7:0.00}%  p50 {r.P50Ms,8:0.00} ms  p99 {r.P99Ms,8:0.00} ms  max {r.MaxMs,8:0.0} ms  CPU {r.CpuPerMillionRuns,7:0.0} s/M runs  {r.AllocatedPerRun,6:0} B/run  GCs {r.GcCount} ({r.GcPauseMs:0.0} ms)"),
             "idle" => FormattableString.Invariant($"idle CPU {r.CpuPercentOfCore:0.00}% of a core  heap {r.HeapBytes / 1048576.0:0.0} MiB"),
             "startup" => FormattableString.Invariant($"first run after {r.FirstRunMs:0} ms"),
             "mem0" => FormattableString.Invariant($"heap {r.HeapBytes / 1048576.0:0.0} MiB"),

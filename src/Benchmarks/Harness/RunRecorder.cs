@@ -10,7 +10,7 @@ namespace ActorScheduler.Benchmarks.Harness;
 /// delivered: that is what the common overlap rule (skip a run while the last is in flight) does with them, and an
 /// engine that runs a backlog late instead shows it the same way, as runs not delivered. A run whose due time was
 /// already served is a duplicate. Runs serving a warm-up due time (the first ones) or one past the window are not
-/// counted.
+/// counted, as runs or as duplicates.
 /// </summary>
 public sealed class RunRecorder
 {
@@ -112,7 +112,8 @@ public sealed class RunRecorder
         var k = (now - _epoch + _earlyTs) / _periodTs;
         if (k <= _served[index])
         {
-            Interlocked.Increment(ref _duplicates);
+            if (k >= _firstCounted && k <= _lastIndex)
+                Interlocked.Increment(ref _duplicates);
             return;
         }
 

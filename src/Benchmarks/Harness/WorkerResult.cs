@@ -33,6 +33,18 @@ public sealed record WorkerResult
     public double StartMs { get; init; }
     public double FirstRunMs { get; init; }
     public double HeapBytes { get; init; }
+
+    /// <summary>Garbage collections (all generations) during the measured window.</summary>
+    public int GcCount { get; init; }
+
+    /// <summary>Time the runtime was paused for garbage collection during the measured window.</summary>
+    public double GcPauseMs { get; init; }
+
+    /// <summary>Bytes allocated by the whole process during the measured window.</summary>
+    public long AllocatedBytes { get; init; }
+
+    /// <summary>Bytes allocated per run delivered (engine, harness and runtime together).</summary>
+    public double AllocatedPerRun => Delivered == 0 ? double.NaN : (double)AllocatedBytes / Delivered;
     public string? Error { get; init; }
 
     /// <summary>The first attempt gave no result (the worker hung) and this is the second.</summary>
