@@ -34,6 +34,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private long _nextSweepTick;
     private IActorRef? _ticker;
     private TaskRunner.Run? _order;
+    private long _orders;
     private DateTimeOffset _dispatchedAt;
     private long _currentTick = -1;
     private bool _halted;
@@ -288,7 +289,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
         // One order per tick, shared by every task due on it: dispatch allocates nothing per task.
         if (_order is null || _order.Tick != tick)
-            _order = new TaskRunner.Run(tick, scheduledAt, _dispatchedAt);
+            _order = new TaskRunner.Run(++_orders, tick, scheduledAt, _dispatchedAt);
         Send(task, _order, _dispatchedAt);
     }
 
@@ -303,7 +304,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (task.Running || _stopping)
             return;
         task.PreviousStart = task.LastStart;
-        task.AssumedStart = order;
+        task.AssumedOrder = order.Order;
         task.Runs++;
         task.Running = true;
         task.LastStart = now;
@@ -314,9 +315,9 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>The child did not start <paramref name="order"/>: take back the start counted when it was sent.</summary>
     private void UndoAssumedStart(TaskState task, TaskRunner.Run order)
     {
-        if (!task.Running || !ReferenceEquals(task.AssumedStart, order))
+        if (!task.Running || task.AssumedOrder != order.Order)
             return;
-        task.AssumedStart = null;
+        task.AssumedOrder = 0;
         task.Runs--;
         task.Running = false;
         task.LastStart = task.PreviousStart;
@@ -395,7 +396,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private void OnRunEnded(TaskRunner.RunEnded ended)
     {
         var task = _tasks[ended.Index];
-        task.AssumedStart = null;
+        task.AssumedOrder = 0;
         switch (ended.Outcome)
         {
             case TaskRunner.RunOutcome.Succeeded: task.Succeeded++; break;
@@ -452,7 +453,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
         var tick = Math.Max(0, _currentTick);
         var now = Context.System.Scheduler.Now;
-        Send(_tasks[index], new TaskRunner.Run(tick, now, now), now);
+        Send(_tasks[index], new TaskRunner.Run(++_orders, tick, now, now), now);
         Sender.Tell(new TaskTriggered(trigger.Task, tick));
     }
 
@@ -510,7 +511,11 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         public int Index { get; } = index;
         public IActorRef? Child { get; set; }
         public int Incarnation { get; set; }
-        public TaskRunner.Run? AssumedStart { get; set; }
+        /// <summary>
+        /// The order whose start is counted but not yet ended (0: none). A number, not the order itself: a reference to a
+        /// young object stored in this long-lived one would make every collection scan it (one per task per run).
+        /// </summary>
+        public long AssumedOrder { get; set; }
         public DateTimeOffset? PreviousStart { get; set; }
         public long LastDispatchTick { get; set; }
         public bool LastTimedOut { get; set; }

@@ -38,7 +38,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         _index = index;
         _task = task;
         _taskLog = Logging.GetLogger(Context.System, $"{setName}.{task.Name}");
-        _invoker = new BodyInvoker(this, Self, Context.Parent, Context.System.EventStream);
+        _invoker = new BodyInvoker(this, Self, Context.Parent, Context.System);
     }
 
     /// <summary>Created when first needed: building a logger (its source is the actor's path) costs more than a run.</summary>
@@ -120,15 +120,13 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
             Context.Parent.Tell(new RunStarted(_index, run.Tick, _startedAt));
         Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt));
 
-        var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, Context.System, _taskLog, _cancellation.Token);
-        _invoker.Start(id, run, context, _startedAt, _startTimestamp, direct);
+        _invoker.Start(id, run, _cancellation.Token, _startedAt, _startTimestamp, direct);
     }
 
     private void OnBodyEnded(BodyEnded ended)
     {
         if (ended.RunId != _runId)
             return;
-        var run = ended.Run;
         var duration = Stopwatch.GetElapsedTime(_startTimestamp);
         var timedOut = _timedOut;
         var stopping = _stopping;
@@ -137,7 +135,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         if (timedOut)
         {
             Log.Debug("{0}.{1} run of tick {2} ended {3} after it was started (it had timed out)",
-                _setName, _task.Name, run.Tick, duration);
+                _setName, _task.Name, ended.Tick, duration);
             StartPending();
             return;
         }
@@ -146,7 +144,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         {
             // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
             Context.Parent.Tell(new RunEnded(_index, RunOutcome.Succeeded, duration));
-            Context.System.EventStream.Publish(new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
+            Context.System.EventStream.Publish(new PeriodicTaskSucceeded(_setName, _task.Name, ended.Tick, ended.ScheduledAt, _startedAt, duration));
             StartPending();
             return;
         }
@@ -158,11 +156,11 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
             ? new OperationCanceledException($"cancelled: task set {_setName} is stopping", ended.Error)
             : ended.Error;
         Context.Parent.Tell(new RunEnded(_index, cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration));
-        Context.System.EventStream.Publish(new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
+        Context.System.EventStream.Publish(new PeriodicTaskFailed(_setName, _task.Name, ended.Tick, ended.ScheduledAt, _startedAt, duration, error));
         if (stopping)
             return;
         StartPending();
-        throw new PeriodicTaskFailedException(_setName, _task.Name, run.Tick, error);
+        throw new PeriodicTaskFailedException(_setName, _task.Name, ended.Tick, error);
     }
 
     private void OnTimeoutElapsed(TimeoutElapsed elapsed)
@@ -224,8 +222,11 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         }
     }
 
-    /// <summary>The manager's order to run the task for <paramref name="Tick"/>.</summary>
-    internal sealed record Run(long Tick, DateTimeOffset ScheduledAt, DateTimeOffset DispatchedAt);
+    /// <summary>
+    /// The manager's order to run the task for <paramref name="Tick"/>; <paramref name="Order"/> numbers the manager's
+    /// orders (one per tick is shared by every task due on it).
+    /// </summary>
+    internal sealed record Run(long Order, long Tick, DateTimeOffset ScheduledAt, DateTimeOffset DispatchedAt);
 
     /// <summary>A graceful stop: cancel the run in flight and drop any pending one.</summary>
     internal sealed record CancelRun
@@ -252,7 +253,7 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
     /// <summary>The order <paramref name="Run"/> did not start: a run is in flight (overlap = skip, or the queue is full).</summary>
     internal sealed record RunOverran(int Index, Run Run);
 
-    private sealed record BodyEnded(long RunId, Run Run, Exception? Error);
+    private sealed record BodyEnded(long RunId, long Tick, DateTimeOffset ScheduledAt, Exception? Error);
 
     private sealed record TimeoutElapsed(long RunId, TimeSpan Timeout);
 
@@ -269,24 +270,30 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         private readonly Func<PeriodicTaskContext, CancellationToken, ValueTask> _body;
         private readonly IActorRef _runner;
         private readonly IActorRef _manager;
+        private readonly ActorSystem _system;
         private readonly EventStream _events;
         private readonly Action _onCompleted;
-        private PeriodicTaskContext? _context;
-        private Run? _run;
+
+        // Only values here, no reference to an object made for the run: this long-lived object would otherwise keep one
+        // for the next collection to scan, once per task per run. The context is made on the pool thread.
         private long _runId;
+        private long _tick = -1;
+        private DateTimeOffset _scheduledAt;
+        private CancellationToken _cancellationToken;
         private DateTimeOffset _startedAt;
         private long _startTimestamp;
         private bool _direct;
         private int _busy;
         private ValueTaskAwaiter _awaiter;
 
-        public BodyInvoker(TaskRunner owner, IActorRef runner, IActorRef manager, EventStream events)
+        public BodyInvoker(TaskRunner owner, IActorRef runner, IActorRef manager, ActorSystem system)
         {
             _owner = owner;
             _body = owner._task.Body;
             _runner = runner;
             _manager = manager;
-            _events = events;
+            _system = system;
+            _events = system.EventStream;
             _onCompleted = OnCompleted;
         }
 
@@ -294,13 +301,15 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
         public bool Busy => Volatile.Read(ref _busy) != 0;
 
         /// <summary>The tick of the run in flight (or of the last one).</summary>
-        public long Tick => Volatile.Read(ref _run)?.Tick ?? -1;
+        public long Tick => Volatile.Read(ref _tick);
 
-        public void Start(long runId, Run run, PeriodicTaskContext context, DateTimeOffset startedAt, long startTimestamp, bool direct)
+        public void Start(
+            long runId, Run run, CancellationToken cancellationToken, DateTimeOffset startedAt, long startTimestamp, bool direct)
         {
             _runId = runId;
-            _run = run;
-            _context = context;
+            _tick = run.Tick;
+            _scheduledAt = run.ScheduledAt;
+            _cancellationToken = cancellationToken;
             _startedAt = startedAt;
             _startTimestamp = startTimestamp;
             _direct = direct;
@@ -313,11 +322,13 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
 
         public void Execute()
         {
-            var context = _context!;
+            var owner = _owner;
+            var context = new PeriodicTaskContext(
+                owner._setName, owner._task.Name, _tick, _scheduledAt, _system, owner._taskLog, _cancellationToken);
             ValueTask run;
             try
             {
-                run = _body(context, context.CancellationToken);
+                run = _body(context, _cancellationToken);
             }
             catch (Exception e)
             {
@@ -359,17 +370,15 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
 
         private void End(Exception? error)
         {
-            var run = _run!;
-            _context = null;
             if (error is not null || !_direct)
             {
-                _runner.Tell(new BodyEnded(_runId, run, error));
+                _runner.Tell(new BodyEnded(_runId, _tick, _scheduledAt, error));
                 return;
             }
 
             var duration = Stopwatch.GetElapsedTime(_startTimestamp);
             _manager.Tell(new RunEnded(_owner._index, RunOutcome.Succeeded, duration), _runner);
-            _events.Publish(new PeriodicTaskSucceeded(_owner._setName, _owner._task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
+            _events.Publish(new PeriodicTaskSucceeded(_owner._setName, _owner._task.Name, _tick, _scheduledAt, _startedAt, duration));
             Volatile.Write(ref _busy, 0);
         }
     }

@@ -99,6 +99,7 @@ public static class Orchestrator
             "idle" => FormattableString.Invariant($"idle CPU {r.CpuPercentOfCore:0.00}% of a core  heap {r.HeapBytes / 1048576.0:0.0} MiB"),
             "startup" => FormattableString.Invariant($"first run after {r.FirstRunMs:0} ms"),
             "mem0" => FormattableString.Invariant($"heap {r.HeapBytes / 1048576.0:0.0} MiB"),
+            "recovery" => FormattableString.Invariant($"{r.Tasks:N0} tasks recovered in {r.StartMs:0} ms"),
             _ => r.Mode,
         };
     }

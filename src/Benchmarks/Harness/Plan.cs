@@ -3,8 +3,8 @@ using ActorScheduler.Benchmarks.Engines;
 namespace ActorScheduler.Benchmarks.Harness;
 
 /// <summary>One workload of the run: what each engine is given and how long it is measured.</summary>
-/// <param name="Name">W1..W5, startup, mem0, or sweep-N.</param>
-/// <param name="Mode">run, idle, startup or mem0 (see <see cref="Worker"/>).</param>
+/// <param name="Name">W1..W5, startup, mem0, recovery, or sweep-N.</param>
+/// <param name="Mode">run, idle, startup, mem0 or recovery (see <see cref="Worker"/>).</param>
 /// <param name="Tasks">N.</param>
 /// <param name="PeriodMs">T.</param>
 /// <param name="WindowMs">The measured window (run, idle) or the time limit (startup).</param>
@@ -51,6 +51,10 @@ public sealed class Plan
 
     public static IReadOnlyList<string> SweepEngines { get; } = [EngineNames.ActorScheduler, EngineNames.Quartz];
 
+    /// <summary>Only ActorScheduler keeps state across a restart: the others have nothing to recover.</summary>
+    private static Workload Recovery { get; } =
+        new("recovery", "10,000 tasks recovered from a snapshot (SQLite)", "recovery", 10_000, 0, 60_000, 0, -1, [EngineNames.ActorScheduler]);
+
     public static Plan Create(bool quick)
     {
         var all = EngineNames.All;
@@ -65,6 +69,7 @@ public sealed class Plan
                 new("W5", "1,000 tasks every 100 ms, one hung", "run", 1_000, 100, 2_000, 1_000, 500, all),
                 new("startup", "100,000 tasks, all due at start", "startup", 100_000, 60_000, 30_000, 0, -1, [EngineNames.ActorScheduler, EngineNames.Quartz]),
                 new("mem0", "no task (memory baseline)", "mem0", 0, 60_000, 0, 1_000, -1, [EngineNames.ActorScheduler, EngineNames.Quartz]),
+                Recovery,
             ], [10, 100, 1_000, 10_000], 100, 1_000, 2_000);
         }
 
@@ -77,6 +82,7 @@ public sealed class Plan
             new("W5", "1,000 tasks every 100 ms, one hung", "run", 1_000, 100, 15_000, 2_000, 500, all),
             new("startup", "100,000 tasks, all due at start", "startup", 100_000, 60_000, 30_000, 0, -1, all),
             new("mem0", "no task (memory baseline)", "mem0", 0, 60_000, 0, 3_000, -1, all),
+            Recovery,
         ], [10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000], 100, 1_000, 4_000);
     }
 }

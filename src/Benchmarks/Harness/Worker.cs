@@ -9,7 +9,8 @@ namespace ActorScheduler.Benchmarks.Harness;
 /// <summary>
 /// One engine on one workload, in its own process. Modes:
 /// run (lateness, delivery, CPU per run), idle (CPU while nothing is due, heap with N tasks), startup (time from
-/// start to the first run with N tasks all due at start), mem0 (heap of the engine with no task).
+/// start to the first run with N tasks all due at start), mem0 (heap of the engine with no task), recovery (see
+/// <see cref="Recovery"/>).
 /// </summary>
 public static class Worker
 {
@@ -36,6 +37,8 @@ public static class Worker
 
     private static async Task<WorkerResult> MeasureAsync(WorkerArgs a)
     {
+        if (a.Mode == "recovery")
+            return await Recovery.MeasureAsync(a).ConfigureAwait(false);
         var period = TimeSpan.FromMilliseconds(a.PeriodMs);
         var window = TimeSpan.FromMilliseconds(a.WindowMs);
         var firstAtStart = a.Mode == "startup";
