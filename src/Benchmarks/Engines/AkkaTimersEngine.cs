@@ -30,6 +30,13 @@ public sealed class AkkaTimersEngine : IEngine
               coordinated-shutdown.run-by-clr-shutdown-hook = off
             }
             """));
+        // Start Akka's scheduler before the actors arm their timers: HashedWheelTimerScheduler starts its worker on first
+        // use and blocks the caller until it runs, so a thousand actors arming timers at once on a cold scheduler could
+        // take every thread-pool thread and never start it (seen as a worker that hung now and then).
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _system.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(1), () => fired.TrySetResult());
+        await fired.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _parent = _system.ActorOf(Akka.Actor.Props.Create(() => new TaskParent(spec, body, ready)), "tasks");
         await ready.Task.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
