@@ -255,8 +255,9 @@ public sealed class Report(
         - **Start to first run.** 100,000 tasks all due at start: time from the start call to the first body run.
         - **Largest sustained rate.** Tasks every 100 ms, more of them each step, until an engine fails the W2/W3
           criterion (at least 99.9% delivered, p99 under 20 ms); the largest demanded rate that passed.
-        - **Hung workers.** Now and then a worker process never answers (seen only with the Akka timers engine, cause
-          not found); after its window plus 60 s it is killed and run once more, marked "2nd attempt" in the table.
+        - **Hung workers.** A worker that gives no result within its window plus 60 s is killed and run once more, marked
+          "2nd attempt" in the table. The Akka timers engine used to hang now and then: a thousand actors arming their
+          first timers at once on a cold Akka scheduler held every thread-pool thread; it now starts the scheduler first.
         - **Recovery.** ActorScheduler only (the other engines keep nothing across a restart): 10,000 tick-counted
           tasks with `actor-scheduler.state` on a SQLite file and a snapshot after every event; one ActorSystem starts
           them, lets a tick pass and saves; a second one starts the same set on the same file, and the time from its start
