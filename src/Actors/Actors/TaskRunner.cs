@@ -223,10 +223,34 @@ public sealed class TaskRunner : UntypedActor, IWithTimers
     }
 
     /// <summary>
-    /// The manager's order to run the task for <paramref name="Tick"/>; <paramref name="Order"/> numbers the manager's
-    /// orders (one per tick is shared by every task due on it).
+    /// The manager's order to run the task for <see cref="Tick"/>, due at <see cref="ScheduledAt"/>; <see cref="Order"/>
+    /// numbers the manager's orders (one per tick is shared by every task due on it). The manager makes orders ahead of
+    /// their ticks (see PeriodicTaskManager.OrderFor) and sets <see cref="DispatchedAt"/> once, before the order is
+    /// first sent: from then on it does not change.
     /// </summary>
-    internal sealed record Run(long Order, long Tick, DateTimeOffset ScheduledAt, DateTimeOffset DispatchedAt);
+    internal sealed class Run(long order, long tick, DateTimeOffset scheduledAt)
+    {
+        private DateTimeOffset? _dispatchedAt;
+
+        public long Order { get; } = order;
+
+        public long Tick { get; } = tick;
+
+        public DateTimeOffset ScheduledAt { get; } = scheduledAt;
+
+        /// <summary>When the manager sent the order: the start of a run begun at once.</summary>
+        public DateTimeOffset DispatchedAt =>
+            _dispatchedAt ?? throw new InvalidOperationException($"the order for tick {Tick} was not dispatched.");
+
+        /// <summary>Sets the dispatch time; the manager calls this once, before it first sends the order.</summary>
+        public Run Dispatch(DateTimeOffset at)
+        {
+            if (_dispatchedAt is not null)
+                throw new InvalidOperationException($"the order for tick {Tick} was already dispatched.");
+            _dispatchedAt = at;
+            return this;
+        }
+    }
 
     /// <summary>A graceful stop: cancel the run in flight and drop any pending one.</summary>
     internal sealed record CancelRun
