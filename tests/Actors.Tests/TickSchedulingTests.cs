@@ -1,4 +1,6 @@
+using ActorScheduler.Actors;
 using ActorScheduler.Messages;
+using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Event;
@@ -133,5 +135,51 @@ public class TickSchedulingTests(ITestOutputHelper output) : VirtualTimeTestKit(
         ExpectMsg<PeriodicTaskStarted>();
         await EventFilter.Warning(contains: "tick 1 ignored").ExpectOneAsync(() => { manager.Tell(new Tick(1)); return Task.CompletedTask; });
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public async Task Ticks_count_from_when_the_application_started_the_set_not_from_when_its_manager_got_a_thread()
+    {
+        // The set is started at T0; its manager is constructed 4 s later (virtual time standing in for the wait for a
+        // pool thread). Tick 0 is still T0, and tick 1 is due one interval after T0, not after the construction.
+        Subscribe<PeriodicTaskStarted>();
+        var start = SetStart.Now(Sys);
+        Scheduler.Advance(TimeSpan.FromSeconds(4));
+        var manager = Sys.ActorOf(PeriodicTaskManager.Props(
+            new PeriodicTaskSet("compute").Add("t", _ => { }, new PeriodicTaskOptions { RunImmediately = true }),
+            Settings("actor-scheduler.periodic-interval = 10s"), withTicker: true, start));
+        await manager.Ask<Ticked>(new NotifyWhenTicked(0), RemainingOrDefault);
+        Assert.Equal(start.At, ExpectMsg<PeriodicTaskStarted>().ScheduledAt);
+
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        var first = ExpectMsg<PeriodicTaskStarted>();
+        Assert.Equal((1L, start.At + TimeSpan.FromSeconds(10)), (first.Tick, first.ScheduledAt));
+        Assert.Equal(start.At + TimeSpan.FromSeconds(10), first.StartedAt);
+    }
+
+    [Fact]
+    public void A_manager_restarted_by_its_supervisor_counts_ticks_from_its_restart()
+    {
+        // Its ticks start again at 0, so the start taken when the application started the set no longer applies.
+        var parent = CreateTestProbe();
+        var start = SetStart.Now(Sys);
+        var set = new PeriodicTaskSet("compute")
+            .Add("boom", _ => throw new InvalidOperationException("kaput"), new PeriodicTaskOptions { RunImmediately = true });
+        var manager = parent.ChildActorOf(
+            PeriodicTaskManager.Props(set, Settings("actor-scheduler.raise-on-error = on"), withTicker: false, start),
+            new OneForOneStrategy(_ => Directive.Restart));
+        Subscribe<PeriodicTaskStarted>();
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        manager.Tell(new Tick(0));
+        Assert.Equal(start.At, ExpectMsg<PeriodicTaskStarted>().ScheduledAt);
+
+        // The run fails, the failure escalates and the parent restarts the manager, 5 s after the start.
+        AwaitAssert(() =>
+        {
+            manager.Tell(new Tick(0));
+            Assert.Equal(start.At + TimeSpan.FromSeconds(5), ExpectMsg<PeriodicTaskStarted>(TimeSpan.FromMilliseconds(300)).ScheduledAt);
+        });
     }
 }

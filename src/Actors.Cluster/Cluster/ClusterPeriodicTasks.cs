@@ -2,6 +2,7 @@ using ActorScheduler.Actors;
 using ActorScheduler.Configuration;
 using ActorScheduler.Hosting;
 using ActorScheduler.Persistence;
+using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Cluster.Tools.Singleton;
@@ -97,6 +98,7 @@ public static class ClusterPeriodicTasks
         ActorSystem system, IActorRefFactory factory, string parentPath, PeriodicTaskSet set, PeriodicTaskSettings settings,
         bool stopOnCoordinatedShutdown)
     {
+        var start = SetStart.Now(system); // node-scoped ticks count from this call (see SetStart)
         var tasks = settings.Resolve(set);
         var clusterTasks = tasks.Where(t => t.Options.Scope == TaskScope.Cluster).ToList();
         var nodeTasks = tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
@@ -112,7 +114,7 @@ public static class ClusterPeriodicTasks
         var nodeName = PeriodicTaskManager.ActorName(set.Name);
         var nodeProps = persistent
             ? ScheduleKeeper.Props(NodePersistenceId(system, set.Name, settings.State), set.Name, nodeTasks, settings, plugins.Journal, plugins.Snapshot)
-            : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, hooks: null);
+            : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, hooks: null, start);
         var node = factory.ActorOf(nodeProps, nodeName);
         if (stopOnCoordinatedShutdown)
             AkkaHostingExtensions.AddGracefulStop(system, node, set.Name, settings.ShutdownTimeout);

@@ -54,11 +54,18 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     public PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
         ScheduleHooks? hooks)
+        : this(setName, tasks, settings, withTicker, hooks, null)
+    {
+    }
+
+    private PeriodicTaskManager(
+        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
+        ScheduleHooks? hooks, SetStart? start)
     {
         _hooks = hooks;
-        // The moment the task set starts: tick offsets count from here (DESIGN.md section 3.1).
-        _startedAt = Context.System.Scheduler.Now;
-        _startTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The moment the task set starts: tick offsets count from here (DESIGN.md section 3.1). It is the moment the
+        // application started the set when it says so (StartPeriodicTasks, WithPeriodicTasks), else this construction.
+        (_startedAt, _startTimestamp) = SetStart.For(start, Context.System);
         _setName = setName;
         _settings = settings;
         _withTicker = withTicker;
@@ -99,7 +106,11 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// here, so configuration mistakes surface as <see cref="PeriodicTaskConfigurationException"/> at the call site.
     /// With <paramref name="withTicker"/> false no tick scheduler is started: send <see cref="Tick"/> yourself (tests).
     /// </summary>
-    public static Props Props(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker = true)
+    public static Props Props(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker = true) =>
+        Props(set, settings, withTicker, null);
+
+    /// <summary>As the public Props, with the moment the application started the set (see <see cref="SetStart"/>).</summary>
+    internal static Props Props(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker, SetStart? start)
     {
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(settings);
@@ -113,15 +124,33 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             throw new PeriodicTaskConfigurationException(
                 settings.State.Path + ".store",
                 "sql needs the ActorScheduler.Cluster package: start the set with StartClusterPeriodicTasks or WithClusterPeriodicTasks.");
-        return Props(set.Name, tasks, settings, withTicker, null);
+        return Props(set.Name, tasks, settings, withTicker, null, start);
     }
 
-    /// <summary>Props of a manager of already resolved <paramref name="tasks"/>, wired to a schedule keeper.</summary>
+    /// <summary>
+    /// Props of a manager of already resolved <paramref name="tasks"/>, wired to a schedule keeper; ticks count from
+    /// <paramref name="start"/> when given (see <see cref="SetStart"/>), else from the manager's construction.
+    /// </summary>
     internal static Props Props(
-        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker, ScheduleHooks? hooks) =>
-        // Props.Create(Type, args) instead of an expression: Akka evaluates an expression's arguments by compiling them,
-        // which costs milliseconds on every Props (and so delays the start of the set).
-        Akka.Actor.Props.Create(typeof(PeriodicTaskManager), setName, tasks, settings, withTicker, hooks);
+        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
+        ScheduleHooks? hooks, SetStart? start = null) =>
+        // A producer instead of an expression: Akka evaluates an expression's arguments by compiling them, which costs
+        // milliseconds on every Props (and so delays the start of the set).
+        Akka.Actor.Props.CreateBy(new Producer(setName, tasks, settings, withTicker, hooks, start));
+
+    /// <summary>Creates the manager with a plain constructor call (also on a restart by its supervisor).</summary>
+    private sealed class Producer(
+        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
+        ScheduleHooks? hooks, SetStart? start) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(PeriodicTaskManager);
+
+        public ActorBase Produce() => new PeriodicTaskManager(setName, tasks, settings, withTicker, hooks, start);
+
+        public void Release(ActorBase actor)
+        {
+        }
+    }
 
     /// <summary>
     /// Passivation: the child of a task that has not been dispatched for this long (at least one tick) is stopped; its
@@ -160,7 +189,7 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         if (_withTicker)
-            _ticker = Context.ActorOf(TickScheduler.Props(_schedule.Clock, _settings.TickSource, Self, _startTimestamp), "ticker");
+            _ticker = Context.ActorOf(TickScheduler.Props(_schedule.Clock, _settings.TickSource, Self, _startedAt, _startTimestamp), "ticker");
         _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Length, Durations.Format(_settings.PeriodicInterval));
     }
 

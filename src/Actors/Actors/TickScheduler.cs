@@ -27,13 +27,15 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stop = new();
     private readonly long _startTimestamp;
+    private readonly DateTimeOffset _startedAt;
     private long _next;
 
-    public TickScheduler(TickClock clock, TickSource source, IActorRef target, long? startTimestamp = null)
+    public TickScheduler(TickClock clock, TickSource source, IActorRef target, DateTimeOffset? startedAt = null, long? startTimestamp = null)
     {
         _clock = clock;
         _target = target;
         _startTimestamp = startTimestamp ?? Stopwatch.GetTimestamp();
+        _startedAt = startedAt ?? Context.System.Scheduler.Now;
         _source = source == TickSource.Auto
             ? Context.System.Scheduler is HashedWheelTimerScheduler ? TickSource.Precise : TickSource.Scheduler
             : source;
@@ -43,19 +45,24 @@ public sealed class TickScheduler : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>
-    /// Ticks for <paramref name="target"/> (the manager) on <paramref name="clock"/>. The precise source counts tick
-    /// offsets from <paramref name="startTimestamp"/> (a <see cref="Stopwatch"/> timestamp: the moment the task set
-    /// started), so the time taken to create the ticker does not delay every tick; null means when the ticker starts.
+    /// Ticks for <paramref name="target"/> (the manager) on <paramref name="clock"/>, counted from the moment the task
+    /// set started, so that the time taken to create the manager and the ticker does not delay every tick: the precise
+    /// source counts from <paramref name="startTimestamp"/> (a <see cref="Stopwatch"/> timestamp), the scheduler source
+    /// from <paramref name="startedAt"/> (the scheduler's clock, virtual under TestScheduler). Null means when the ticker
+    /// starts.
     /// </summary>
-    public static Props Props(TickClock clock, TickSource source, IActorRef target, long? startTimestamp = null) =>
-        Akka.Actor.Props.Create(typeof(TickScheduler), clock, source, target, startTimestamp);
+    public static Props Props(
+        TickClock clock, TickSource source, IActorRef target, DateTimeOffset? startedAt = null, long? startTimestamp = null) =>
+        Akka.Actor.Props.Create(typeof(TickScheduler), clock, source, target, startedAt, startTimestamp);
 
     protected override void PreStart()
     {
         if (_source == TickSource.Scheduler)
         {
             // Arm the timer before tick 0 leaves, so that a test which has seen tick 0 can advance virtual time.
-            Timers.StartPeriodicTimer(TickTimer, NextTick.Instance, _clock.FirstDelay, _clock.Interval);
+            var elapsed = Context.System.Scheduler.Now - _startedAt;
+            var firstDelay = elapsed > TimeSpan.Zero ? _clock.FirstDelay - elapsed : _clock.FirstDelay;
+            Timers.StartPeriodicTimer(TickTimer, NextTick.Instance, firstDelay > TimeSpan.Zero ? firstDelay : TimeSpan.Zero, _clock.Interval);
             _target.Tell(new Tick(_next++));
             return;
         }

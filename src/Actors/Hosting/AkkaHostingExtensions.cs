@@ -1,6 +1,7 @@
 using ActorScheduler.Actors;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
+using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
@@ -37,9 +38,11 @@ public static class AkkaHostingExtensions
         var options = AddSetOptions(builder, defaultSetName, configure, out var setName);
         builder.WithActors((system, registry, resolver) =>
         {
+            var start = SetStart.Now(system);
             var set = BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
             var settings = PeriodicTaskSettings.Create(system.Settings.Config, setName);
-            var actor = system.ActorOf(PeriodicTaskManager.Props(set, settings), PeriodicTaskManager.ActorName(setName));
+            var actor = system.ActorOf(
+                PeriodicTaskManager.Props(set, settings, withTicker: true, start), PeriodicTaskManager.ActorName(setName));
             registry.Register<TKey>(actor);
             if (options.StopOnCoordinatedShutdown)
                 AddGracefulStop(system, actor, setName, settings.ShutdownTimeout);
