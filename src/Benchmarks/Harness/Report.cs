@@ -226,7 +226,8 @@ public sealed class Report(
         - **Start.** Each engine builds what is not the schedule first (ActorSystem, Quartz scheduler, the Akka actors,
           the task declarations) and runs a warm-up (one task run once) so that JIT compilation is not measured; then the
           harness takes its start time and starts the schedule. Engines that take a start time (Quartz, the Akka actors)
-          are given it; ActorScheduler counts its ticks from the moment its manager actor is constructed.
+          are given it; ActorScheduler is started as an application starts it (`StartPeriodicTasks`), and counts its
+          ticks from that call.
         - **Lateness.** A run serves the latest due time of its task at or before the moment it starts (start + k x T;
           a run up to min(T/10, 10 ms) early serves the coming one: Quartz fires up to a few ms early), and its lateness is the time since that due time
           (HdrHistogram, microseconds). Due times passed over without a run are not delivered: that is what the common
@@ -239,6 +240,11 @@ public sealed class Report(
           is due at the same instant, so p99 there is bounded below by the time an engine needs to start that many runs.
         - **Delivered / demanded.** Demanded: N x (due times in the window), less the hung task in W5. Delivered: due
           times served by a run.
+        - **Warm-up of 6 s.** The window opens 6 s after the start, for every engine, to measure the steady state a
+          long-running service sees: the runtime's tiered compilation moves hot methods from instrumented (PGO) code to
+          optimised code a few seconds after start-up, and with a 2 s warm-up one ActorScheduler tick about 4.3 s after
+          the start was 5-7 ms late in every W1 run (not with `DOTNET_TieredPGO=0`); Quartz's lateness also falls with
+          the longer warm-up.
         - **Warm-up and garbage collection.** Half a period before the last warm-up due time the harness forces a
           full, blocking collection (two in a row) in every engine's process: the first collections after start-up
           promote what the engine built while starting (Quartz's triggers, ActorScheduler's runners created on their first run), a
