@@ -22,27 +22,24 @@ public static class Orchestrator
         Console.WriteLine($"# ActorScheduler benchmarks ({(quick ? "quick" : "full")} run), {Environment.ProcessorCount} cores, load average {loadBefore}");
 
         var results = new List<WorkerResult>();
-        for (var w = 0; w < plan.Workloads.Count; w++)
+        var order = 0;
+        foreach (var workload in plan.Workloads)
         {
-            var workload = plan.Workloads[w];
-            var engines = w % 2 == 0 ? workload.Engines : workload.Engines.Reverse().ToList();
-            foreach (var engine in engines)
+            var trials = workload.Engines.ToDictionary(e => e, _ => new List<WorkerResult>());
+            for (var trial = 0; trial < workload.Trials; trial++)
             {
-                var args1 = new WorkerArgs(
-                    engine, workload.Mode, workload.Name, workload.Tasks, workload.PeriodMs, workload.WindowMs, workload.SettleMs,
-                    workload.Hung, Plan.Workers);
-                var result = await RunWorkerAsync(args1).ConfigureAwait(false);
-                if (result.Error?.StartsWith(NoResult, StringComparison.Ordinal) == true)
+                var engines = order++ % 2 == 0 ? workload.Engines : workload.Engines.Reverse().ToList();
+                foreach (var engine in engines)
                 {
-                    // A worker that never answered (seen now and then with the Akka timers engine) is run once more.
-                    Console.WriteLine($"  {workload.Name,-8} {EngineNames.Display(engine),-15} {result.Error}: second attempt");
-                    var second = await RunWorkerAsync(args1).ConfigureAwait(false);
-                    result = second.Error is null ? second with { Retried = true } : second;
+                    var result = await RunWorkloadAsync(workload, engine).ConfigureAwait(false);
+                    trials[engine].Add(result);
+                    var label = workload.Trials > 1 ? $"{workload.Name}#{trial + 1}" : workload.Name;
+                    Console.WriteLine($"  {label,-8} {EngineNames.Display(engine),-15} {Summary(result)}");
                 }
-
-                results.Add(result);
-                Console.WriteLine($"  {workload.Name,-8} {EngineNames.Display(engine),-15} {Summary(result)}");
             }
+
+            foreach (var engine in workload.Engines)
+                results.Add(Median(trials[engine]));
         }
 
         var sweep = new List<WorkerResult>();
@@ -85,6 +82,32 @@ public static class Orchestrator
     }
 
     private const string NoResult = "no result within";
+
+    private static async Task<WorkerResult> RunWorkloadAsync(Workload workload, string engine)
+    {
+        var args = new WorkerArgs(
+            engine, workload.Mode, workload.Name, workload.Tasks, workload.PeriodMs, workload.WindowMs, workload.SettleMs,
+            workload.Hung, Plan.Workers);
+        var result = await RunWorkerAsync(args).ConfigureAwait(false);
+        if (result.Error?.StartsWith(NoResult, StringComparison.Ordinal) != true)
+            return result;
+        // A worker that never answered (seen now and then with the Akka timers engine) is run once more.
+        Console.WriteLine($"  {workload.Name,-8} {EngineNames.Display(engine),-15} {result.Error}: second attempt");
+        var second = await RunWorkerAsync(args).ConfigureAwait(false);
+        return second.Error is null ? second with { Retried = true } : second;
+    }
+
+    /// <summary>
+    /// The trial with the median p99 (of an even number, the lower middle one), carrying every trial's p99; a failed
+    /// trial counts as the worst.
+    /// </summary>
+    internal static WorkerResult Median(IReadOnlyList<WorkerResult> trials)
+    {
+        if (trials.Count == 1)
+            return trials[0];
+        var ranked = trials.OrderBy(r => r.Error is null ? r.P99Ms : double.PositiveInfinity).ToList();
+        return ranked[(ranked.Count - 1) / 2] with { TrialP99Ms = trials.Select(r => r.Error is null ? r.P99Ms : double.NaN).ToArray() };
+    }
 
     public static bool Sustains(WorkerResult r) =>
         r.Error is null && r.DeliveredRatio >= Plan.SweepMinDelivered && r.P99Ms < Plan.SweepMaxP99Ms;

@@ -47,6 +47,9 @@ public sealed record WorkerResult
     public double AllocatedPerRun => Delivered == 0 ? double.NaN : (double)AllocatedBytes / Delivered;
     public string? Error { get; init; }
 
+    /// <summary>The p99 of every trial of this workload and engine, in the order run (one trial: empty).</summary>
+    public double[] TrialP99Ms { get; init; } = [];
+
     /// <summary>The first attempt gave no result (the worker hung) and this is the second.</summary>
     public bool Retried { get; init; }
 
