@@ -112,7 +112,7 @@ public class ConfigurationTests
     public void The_core_manager_refuses_cluster_scope_and_names_the_package_that_runs_it()
     {
         var settings = Read("actor-scheduler.tasks.sync-power-states.scope = cluster");
-        var error = Assert.Throws<PeriodicTaskConfigurationException>(() => ActorScheduler.Actors.PeriodicTaskManager.Props(Compute(), settings));
+        var error = Assert.Throws<PeriodicTaskConfigurationException>(() => PeriodicTasks.Props(Compute(), settings));
         Assert.Equal("actor-scheduler.tasks.sync-power-states.scope", error.Path);
         Assert.Contains("ActorScheduler.Cluster", error.Message);
     }

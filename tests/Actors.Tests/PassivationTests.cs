@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -22,7 +22,7 @@ public class PassivationTests : Akka.TestKit.Xunit2.TestKit
     {
         var set = new PeriodicTaskSet("rare").Add("sync", (_, _) => ValueTask.CompletedTask,
             new PeriodicTaskOptions { TicksBetweenRuns = 2, RunImmediately = true }); // runs on ticks 0, 3, 6, ...
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, PeriodicTaskSettings.Create(), withTicker: false), "m");
+        var manager = Sys.ActorOf(PeriodicTasks.Props(set, PeriodicTaskSettings.Create(), withTicker: false), "m");
 
         await TickAndWaitIdle(manager, 0);
         Assert.True(await Exists("/user/m/task-sync"));
@@ -42,7 +42,7 @@ public class PassivationTests : Akka.TestKit.Xunit2.TestKit
     public async Task A_task_dispatched_every_tick_keeps_its_child()
     {
         var set = new PeriodicTaskSet("busy").Add("poll", (_, _) => ValueTask.CompletedTask, PeriodicTaskOptions.Default);
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, PeriodicTaskSettings.Create(), withTicker: false), "m");
+        var manager = Sys.ActorOf(PeriodicTasks.Props(set, PeriodicTaskSettings.Create(), withTicker: false), "m");
 
         for (var tick = 0; tick <= 4; tick++)
             await TickAndWaitIdle(manager, tick);

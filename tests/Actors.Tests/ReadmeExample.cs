@@ -1,7 +1,7 @@
 // The README's "Testing your own periodic tasks" example, compiled and run as a test. ReadmeTests checks that the
 // README shows exactly the code between the markers.
 // readme-example-begin
-using ActorScheduler.Actors;
+using ActorScheduler;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -32,7 +32,7 @@ public class InventoryManagerTests()
         var inventory = new InventoryManager();
         var set = new PeriodicTaskSet("inventory").AddTasksOf(inventory);
         var settings = PeriodicTaskSettings.Create(ConfigurationFactory.ParseString("actor-scheduler.periodic-interval = 1m"));
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, settings));
+        var manager = Sys.ActorOf(PeriodicTasks.Props(set, settings));
         Sys.EventStream.Subscribe(TestActor, typeof(PeriodicTaskSucceeded));
         await manager.Ask<Ticked>(new NotifyWhenTicked(0)); // tick 0 done: the ticker's timer is armed
 

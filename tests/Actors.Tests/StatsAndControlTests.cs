@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;

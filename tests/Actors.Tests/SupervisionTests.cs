@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
@@ -17,7 +17,7 @@ public class SupervisionTests(ITestOutputHelper output) : VirtualTimeTestKit(out
     [Fact]
     public async Task Raise_on_error_off_logs_novas_error_counts_it_and_the_task_keeps_its_schedule()
     {
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(Set(), Settings(), withTicker: false));
+        var manager = Sys.ActorOf(PeriodicTasks.Props(Set(), Settings(), withTicker: false));
         Subscribe<PeriodicTaskFailed>();
         manager.Tell(new Tick(0));
         await EventFilter.Error(start: "Error during compute.boom: kaput").ExpectOneAsync(() =>
@@ -46,7 +46,7 @@ public class SupervisionTests(ITestOutputHelper output) : VirtualTimeTestKit(out
             return Directive.Resume; // keep the manager alive to show it dispatches nothing more
         });
         var manager = parent.ChildActorOf(
-            PeriodicTaskManager.Props(Set(), Settings("actor-scheduler.raise-on-error = on"), withTicker: false), strategy);
+            PeriodicTasks.Props(Set(), Settings("actor-scheduler.raise-on-error = on"), withTicker: false), strategy);
         Subscribe<PeriodicTaskStarted>();
         manager.Tell(new Tick(0));
         manager.Tell(new Tick(1));
@@ -77,7 +77,7 @@ public class SupervisionTests(ITestOutputHelper output) : VirtualTimeTestKit(out
         var set = new PeriodicTaskSet("compute")
             .Add("slow", (_, t) => new ValueTask(Task.Delay(Timeout.Infinite, t)), new PeriodicTaskOptions { Timeout = TimeSpan.FromSeconds(1) });
         var manager = parent.ChildActorOf(
-            PeriodicTaskManager.Props(set, Settings("actor-scheduler.raise-on-error = on"), withTicker: false), strategy);
+            PeriodicTasks.Props(set, Settings("actor-scheduler.raise-on-error = on"), withTicker: false), strategy);
         Subscribe<PeriodicTaskStarted>();
         manager.Tell(new Tick(0));
         manager.Tell(new Tick(1));

@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -33,7 +33,7 @@ public abstract class VirtualTimeTestKit : Akka.TestKit.Xunit2.TestKit
     /// <summary>Starts a manager with its ticker and waits until tick 0 is processed (so the ticker's timer is armed).</summary>
     protected async Task<IActorRef> StartManager(PeriodicTaskSet set, string hocon = "")
     {
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, Settings(hocon)), PeriodicTaskManager.ActorName(set.Name));
+        var manager = Sys.ActorOf(PeriodicTasks.Props(set, Settings(hocon)), PeriodicTasks.ActorName(set.Name));
         await manager.Ask<Ticked>(new NotifyWhenTicked(0), RemainingOrDefault);
         return manager;
     }
@@ -41,7 +41,7 @@ public abstract class VirtualTimeTestKit : Akka.TestKit.Xunit2.TestKit
     /// <summary>Starts a manager without a ticker and sends it tick 0: the test sends the other ticks itself.</summary>
     protected IActorRef ManualManager(PeriodicTaskSet set, string hocon = "")
     {
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set, Settings(hocon), withTicker: false));
+        var manager = Sys.ActorOf(PeriodicTasks.Props(set, Settings(hocon), withTicker: false));
         manager.Tell(new Tick(0));
         return manager;
     }

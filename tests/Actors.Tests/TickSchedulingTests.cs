@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Messages;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
@@ -127,7 +127,7 @@ public class TickSchedulingTests(ITestOutputHelper output) : VirtualTimeTestKit(
     [Fact]
     public async Task A_tick_that_does_not_increase_is_ignored_with_a_warning()
     {
-        var manager = Sys.ActorOf(ActorScheduler.Actors.PeriodicTaskManager.Props(
+        var manager = Sys.ActorOf(PeriodicTasks.Props(
             new PeriodicTaskSet("compute").Add("t", _ => { }), Settings(), withTicker: false));
         Subscribe<PeriodicTaskStarted>();
         manager.Tell(new Tick(0));
@@ -145,7 +145,7 @@ public class TickSchedulingTests(ITestOutputHelper output) : VirtualTimeTestKit(
         Subscribe<PeriodicTaskStarted>();
         var start = SetStart.Now(Sys);
         Scheduler.Advance(TimeSpan.FromSeconds(4));
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(
+        var manager = Sys.ActorOf(PeriodicTasks.ManagerProps(
             new PeriodicTaskSet("compute").Add("t", _ => { }, new PeriodicTaskOptions { RunImmediately = true }),
             Settings("actor-scheduler.periodic-interval = 10s"), withTicker: true, start));
         await manager.Ask<Ticked>(new NotifyWhenTicked(0), RemainingOrDefault);
@@ -168,7 +168,7 @@ public class TickSchedulingTests(ITestOutputHelper output) : VirtualTimeTestKit(
         var set = new PeriodicTaskSet("compute")
             .Add("boom", _ => throw new InvalidOperationException("kaput"), new PeriodicTaskOptions { RunImmediately = true });
         var manager = parent.ChildActorOf(
-            PeriodicTaskManager.Props(set, Settings("actor-scheduler.raise-on-error = on"), withTicker: false, start),
+            PeriodicTasks.ManagerProps(set, Settings("actor-scheduler.raise-on-error = on"), withTicker: false, start),
             new OneForOneStrategy(_ => Directive.Restart));
         Subscribe<PeriodicTaskStarted>();
         Scheduler.Advance(TimeSpan.FromSeconds(5));

@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -17,7 +17,7 @@ public class PreciseTickSourceTests(ITestOutputHelper output) : Akka.TestKit.Xun
     {
         var settings = PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(
             "actor-scheduler { periodic-interval = 20ms, tick-source = precise }"));
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(new PeriodicTaskSet("precise").Add("t", _ => { }), settings));
+        var manager = Sys.ActorOf(PeriodicTasks.Props(new PeriodicTaskSet("precise").Add("t", _ => { }), settings));
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await manager.Ask<Ticked>(new NotifyWhenTicked(10), TimeSpan.FromSeconds(10));
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(190), $"10 ticks of 20 ms took only {watch.Elapsed}");

@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Tasks;
 using Akka.Actor;
@@ -58,10 +58,10 @@ public class SettingsTests
     [Fact]
     public void The_core_manager_refuses_cluster_scope_and_sql_state_naming_the_package_that_has_them()
     {
-        var scope = Fails(() => PeriodicTaskManager.Props(OneTask(), Read("actor-scheduler.tasks.job.scope = cluster")));
+        var scope = Fails(() => PeriodicTasks.Props(OneTask(), Read("actor-scheduler.tasks.job.scope = cluster")));
         Assert.Equal("actor-scheduler.tasks.job.scope", scope.Path);
         Assert.Contains("ActorScheduler.Cluster", scope.Message);
-        var state = Fails(() => PeriodicTaskManager.Props(OneTask(), Read("actor-scheduler.state.store = sql")));
+        var state = Fails(() => PeriodicTasks.Props(OneTask(), Read("actor-scheduler.state.store = sql")));
         Assert.Equal("actor-scheduler.state.store", state.Path);
     }
 

@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Hosting;
 using ActorScheduler.Persistence;
@@ -67,19 +67,18 @@ public static class ClusterPeriodicTasks
     /// Props of one local manager of all of <paramref name="set"/>'s tasks, whatever their scope, with nothing
     /// persisted: for running a task by hand on this node (the console host's run-once), never for scheduling.
     /// </summary>
-    public static Props LocalManagerProps(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker = false)
+    internal static Props LocalManagerProps(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker = false)
     {
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(settings);
-        var tasks = settings.Resolve(set);
-        return PeriodicTaskManager.Props(set.Name, tasks, settings, withTicker, hooks: null);
+        return PeriodicTaskManager.Props(set.Name, settings.Resolve(set), settings, withTicker);
     }
 
     /// <summary>
     /// Cluster-scoped tasks need an ActorSystem with akka.actor.provider = cluster, and a role must be a valid name: a
     /// <see cref="PeriodicTaskConfigurationException"/> naming the task's scope or role key otherwise.
     /// </summary>
-    public static void CheckClusterTasks(PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> clusterTasks, bool clustered)
+    internal static void CheckClusterTasks(PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> clusterTasks, bool clustered)
     {
         if (clusterTasks.Count > 0 && !clustered)
             throw new PeriodicTaskConfigurationException(
@@ -92,7 +91,7 @@ public static class ClusterPeriodicTasks
     }
 
     /// <summary>True when <paramref name="system"/> runs Akka.Cluster's actor-ref provider.</summary>
-    public static bool IsClustered(ActorSystem system) => system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider };
+    internal static bool IsClustered(ActorSystem system) => system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider };
 
     private static ClusterTaskSet Start(
         ActorSystem system, IActorRefFactory factory, string parentPath, PeriodicTaskSet set, PeriodicTaskSettings settings,
@@ -111,13 +110,10 @@ public static class ClusterPeriodicTasks
         if (clustered)
             StateSerialization.Register(system);
 
-        var nodeName = PeriodicTaskManager.ActorName(set.Name);
         var nodeProps = persistent
             ? ScheduleKeeper.Props(NodePersistenceId(system, set.Name, settings.State), set.Name, nodeTasks, settings, plugins.Journal, plugins.Snapshot)
-            : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, hooks: null, start);
-        var node = factory.ActorOf(nodeProps, nodeName);
-        if (stopOnCoordinatedShutdown)
-            AkkaHostingExtensions.AddGracefulStop(system, node, set.Name, settings.ShutdownTimeout);
+            : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, store: null, start);
+        var node = PeriodicTasks.Start(system, factory, set.Name, nodeProps, settings.ShutdownTimeout, stopOnCoordinatedShutdown);
 
         var proxies = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
         if (clusterTasks.Count > 0)
@@ -128,9 +124,11 @@ public static class ClusterPeriodicTasks
                 var role = group.Key;
                 var name = SingletonManagerName(set.Name, role);
                 var roleTasks = group.ToList();
-                var singleton = persistent
-                    ? ScheduleKeeper.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot)
-                    : TaskSetHost.Props(set.Name, roleTasks, settings);
+                var singleton = TaskSetHost.Props(
+                    persistent
+                        ? ScheduleKeeper.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot)
+                        : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true),
+                    persistent);
                 if (role.Length == 0 || selfRoles.Contains(role))
                 {
                     var managerSettings = ClusterSingletonManagerSettings.Create(system)
@@ -150,15 +148,15 @@ public static class ClusterPeriodicTasks
     }
 
     /// <summary>The name of the singleton manager of a set's cluster-scoped tasks of <paramref name="role"/>.</summary>
-    public static string SingletonManagerName(string setName, string role) =>
-        PeriodicTaskManager.ActorName(setName) + "-cluster" + (role.Length == 0 ? "" : "-" + role);
+    internal static string SingletonManagerName(string setName, string role) =>
+        PeriodicTasks.ActorName(setName) + "-cluster" + (role.Length == 0 ? "" : "-" + role);
 
     /// <summary>The persistence id of a set's cluster-scoped tasks of <paramref name="role"/>: the same on every node.</summary>
-    public static string ClusterPersistenceId(string setName, string role) =>
+    internal static string ClusterPersistenceId(string setName, string role) =>
         $"actor-scheduler/{setName}/cluster/{(role.Length == 0 ? "-" : role)}";
 
     /// <summary>The persistence id of this node's node-scoped tasks (state.node-id, else host:port, else "local").</summary>
-    public static string NodePersistenceId(ActorSystem system, string setName, StateSettings state)
+    internal static string NodePersistenceId(ActorSystem system, string setName, StateSettings state)
     {
         var id = state.NodeId;
         if (id.Length == 0)

@@ -1,42 +1,47 @@
-using ActorScheduler.Actors;
-using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
-using ActorScheduler.Tasks;
 using Akka.Actor;
 
 namespace ActorScheduler.Cluster;
 
 /// <summary>
-/// The cluster singleton of cluster-scoped tasks when actor-scheduler.state.store = none: the manager as its child,
-/// every message forwarded to it, and <see cref="HandOver"/> answered by a graceful stop (runs in flight cancelled and
-/// awaited up to shutdown-timeout) before the singleton moves. Nothing is saved: the next owner starts fresh.
+/// INTERNAL API. The cluster singleton of a set's cluster tasks: holds the set's actor (a manager, or a schedule keeper
+/// with its manager) as its child and forwards every message to it. On <see cref="HandOver"/> it stops the set
+/// gracefully, lets the keeper write its last events, then stops, so the next owner starts from the final state.
 /// </summary>
-public sealed class TaskSetHost : ReceiveActor
+internal sealed class TaskSetHost : ReceiveActor
 {
-    private readonly IActorRef _manager;
-    private bool _handingOver;
+    private readonly IActorRef _set;
+    private readonly bool _persistent;
 
-    public TaskSetHost(string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker)
+    public TaskSetHost(Props set, bool persistent)
     {
-        _manager = Context.ActorOf(PeriodicTaskManager.Props(setName, tasks, settings, withTicker, null), "manager");
+        _persistent = persistent;
+        _set = Context.ActorOf(set, persistent ? "keeper" : "manager");
         Receive<HandOver>(_ =>
         {
-            if (_handingOver)
-                return;
-            _handingOver = true;
-            _manager.Tell(StopTasks.Instance, Self);
+            _set.Tell(StopTasks.Instance);
+            Become(HandingOver);
         });
-        Receive<TasksStopped>(_ =>
-        {
-            if (_handingOver)
-                Context.Stop(Self);
-        });
-        ReceiveAny(message => _manager.Forward(message));
+        ReceiveAny(message => _set.Forward(message));
     }
 
-    public static Props Props(string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker = true) =>
-        Akka.Actor.Props.Create(() => new TaskSetHost(setName, tasks, settings, withTicker));
+    public static Props Props(Props set, bool persistent) => Akka.Actor.Props.Create(() => new TaskSetHost(set, persistent));
 
+    /// <summary>raise-on-error escalates through the host to its own parent, as it would from the manager.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+
+    private void HandingOver()
+    {
+        Receive<HandOver>(_ => { });
+        Receive<TasksStopped>(_ =>
+        {
+            if (_persistent)
+                _set.Tell(FlushState.Instance);
+            else
+                Context.Stop(Self);
+        });
+        Receive<StateFlushed>(_ => Context.Stop(Self));
+        ReceiveAny(message => _set.Forward(message));
+    }
 }

@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -9,21 +9,11 @@ using Akka.Persistence;
 namespace ActorScheduler.Persistence;
 
 /// <summary>
-/// Keeps a task set's place in its schedule with Akka.Persistence: it recovers the saved places (snapshot plus
-/// journal), starts the <see cref="PeriodicTaskManager"/> as its child from them, journals each tick's changes and each
-/// run's start and end as the manager reports them, and snapshots every actor-scheduler.state.snapshot-every events.
-/// Every other message is forwarded to the manager, so the keeper stands where the manager would (same queries).
-/// <para>
-/// A run recorded as started but not ended (its owner died, or a hand-over did not see it end) holds its task: the new
-/// manager dispatches it no earlier than the run's timeout deadline, or shutdown-timeout from now when it has none.
-/// </para>
-/// <para>
-/// <see cref="HandOver"/> (the cluster singleton's termination message) stops the manager gracefully (cancel, wait up
-/// to shutdown-timeout), waits for the last events to be written, then stops the keeper, so the next owner starts from
-/// the final state.
-/// </para>
+/// INTERNAL API. Keeps a task set's place in its schedule with Akka.Persistence: recovers it (snapshot plus journal),
+/// starts the manager from it, and journals what the manager reports through <see cref="IScheduleStore"/>. A run
+/// recorded as started but not ended holds its task until the run's deadline (docs/cluster.md).
 /// </summary>
-public sealed class ScheduleKeeper : ReceivePersistentActor
+internal sealed class ScheduleKeeper : ReceivePersistentActor
 {
     private readonly string _persistenceId;
     private readonly string _setName;
@@ -37,7 +27,6 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
     private IActorRef _manager = ActorRefs.Nobody;
     private long _tickBase;
     private int _eventsSinceSnapshot;
-    private bool _handingOver;
 
     public ScheduleKeeper(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
@@ -63,9 +52,7 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
 
         Command<ScheduleAdvanced>(OnScheduleAdvanced);
         Command<RunStateChanged>(OnRunStateChanged);
-        Command<HandOver>(_ => OnHandOver());
         Command<FlushState>(_ => DeferAsync(StateFlushed.Instance, done => Sender.Tell(done)));
-        Command<TasksStopped>(OnTasksStopped);
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("{0}: snapshot not saved: {1}", _setName, f.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });
@@ -112,7 +99,7 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
         }
 
         _manager = Context.ActorOf(
-            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new ScheduleHooks(Self, restored)), "manager");
+            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new KeeperStore(Self, restored)), "manager");
     }
 
     private void OnScheduleAdvanced(ScheduleAdvanced advanced)
@@ -146,32 +133,24 @@ public sealed class ScheduleKeeper : ReceivePersistentActor
             DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
     }
 
-    private void OnHandOver()
+    /// <summary>The manager's link to this keeper: each report is a message to it.</summary>
+    private sealed class KeeperStore(IActorRef keeper, IReadOnlyDictionary<string, RestoredPlace>? restored) : IScheduleStore
     {
-        if (_handingOver)
-            return;
-        _handingOver = true;
-        _log.Info("{0}: handing over: stopping the task set gracefully", _setName);
-        _manager.Tell(StopTasks.Instance, Self);
+        public IReadOnlyDictionary<string, RestoredPlace>? Restored => restored;
+
+        public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places) => keeper.Tell(new ScheduleAdvanced(tick, places));
+
+        public void RunChanged(string task, bool running, DateTimeOffset at, DateTimeOffset? deadline) =>
+            keeper.Tell(new RunStateChanged(task, running, at, deadline));
     }
 
-    private void OnTasksStopped(TasksStopped stopped)
-    {
-        if (!_handingOver)
-            return;
-        // Stop after the events written so far (the runs that ended during the stop) are in the journal.
-        DeferAsync(stopped, s =>
-        {
-            if (s.StillRunning > 0)
-                _log.Warning("{0}: handed over with {1} runs still in flight; the next owner holds them until their deadline",
-                    _setName, s.StillRunning);
-            Context.Stop(Self);
-        });
-    }
+    private sealed record ScheduleAdvanced(long Tick, IReadOnlyList<PlaceReport> Places);
+
+    private sealed record RunStateChanged(string Task, bool Running, DateTimeOffset At, DateTimeOffset? Deadline);
 }
 
 /// <summary>Answered with <see cref="StateFlushed"/> once every event reported before it is written.</summary>
-public sealed record FlushState
+internal sealed record FlushState
 {
     public static readonly FlushState Instance = new();
 
@@ -180,7 +159,7 @@ public sealed record FlushState
     }
 }
 
-public sealed record StateFlushed
+internal sealed record StateFlushed
 {
     public static readonly StateFlushed Instance = new();
 
@@ -189,11 +168,8 @@ public sealed record StateFlushed
     }
 }
 
-/// <summary>
-/// The termination message of a cluster-scoped task set's singleton: stop gracefully and save the final state, so the
-/// next owner continues the schedule. Sent by ClusterSingletonManager when the owner leaves; local only.
-/// </summary>
-public sealed record HandOver
+/// <summary>The termination message of a cluster task set's singleton (sent by ClusterSingletonManager): hand over.</summary>
+internal sealed record HandOver
 {
     public static readonly HandOver Instance = new();
 

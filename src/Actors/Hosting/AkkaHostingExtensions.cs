@@ -1,6 +1,4 @@
-using ActorScheduler.Actors;
 using ActorScheduler.Configuration;
-using ActorScheduler.Messages;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
 using Akka.Actor;
@@ -41,11 +39,8 @@ public static class AkkaHostingExtensions
             var start = SetStart.Now(system);
             var set = BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
             var settings = PeriodicTaskSettings.Create(system.Settings.Config, setName);
-            var actor = system.ActorOf(
-                PeriodicTaskManager.Props(set, settings, withTicker: true, start), PeriodicTaskManager.ActorName(setName));
-            registry.Register<TKey>(actor);
-            if (options.StopOnCoordinatedShutdown)
-                AddGracefulStop(system, actor, setName, settings.ShutdownTimeout);
+            var props = PeriodicTasks.ManagerProps(set, settings, withTicker: true, start);
+            registry.Register<TKey>(PeriodicTasks.Start(system, system, setName, props, settings.ShutdownTimeout, options.StopOnCoordinatedShutdown));
         });
         return builder;
     }
@@ -86,26 +81,5 @@ public static class AkkaHostingExtensions
         foreach (var task in options.CodeTasks)
             set.Add(task(services));
         return set;
-    }
-
-    /// <summary>
-    /// Adds a CoordinatedShutdown task (phase service-requests-done) that stops the set gracefully: ticking stops, runs
-    /// in flight are cancelled and awaited up to shutdown-timeout.
-    /// </summary>
-    public static void AddGracefulStop(ActorSystem system, IActorRef manager, string setName, TimeSpan shutdownTimeout)
-    {
-        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "stop-periodic-tasks-" + setName, async () =>
-        {
-            try
-            {
-                await manager.Ask<TasksStopped>(StopTasks.Instance, shutdownTimeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // The manager is already gone (or escalated): nothing left to stop.
-            }
-
-            return Akka.Done.Instance;
-        });
     }
 }

@@ -51,7 +51,8 @@ public sealed record Ticked(long Tick);
 /// </summary>
 public sealed record TriggerTask(string Task);
 
-public sealed record TaskTriggered(string Task, long Tick);
+/// <summary>The answer to <see cref="TriggerTask"/>: <paramref name="Started"/> is false when a run in flight made it an overrun.</summary>
+public sealed record TaskTriggered(string Task, long Tick, bool Started);
 
 /// <summary>
 /// A graceful stop: the manager stops ticking, cancels in-flight runs and waits for them up to

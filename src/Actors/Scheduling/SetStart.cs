@@ -4,11 +4,9 @@ using Akka.Actor;
 namespace ActorScheduler.Scheduling;
 
 /// <summary>
-/// The moment a task set starts (DESIGN.md section 3's <c>start</c>), taken where the application starts it
-/// (StartPeriodicTasks, WithPeriodicTasks) rather than when its manager actor is constructed: that happens on a pool
-/// thread, up to a few milliseconds later, and every tick would otherwise be that much late. The first manager built
-/// from the Props takes it; a manager restarted by its supervisor counts its ticks from 0 again, so it starts from its
-/// own construction, as a manager created from Props without a start does.
+/// The moment a task set starts (docs/semantics.md, "Ticks"), taken where the application starts it rather than when
+/// its manager is constructed, which can be milliseconds later. Only the first manager built from the Props takes it;
+/// a restarted manager counts from its own construction (docs/architecture.md, "When a set starts").
 /// </summary>
 internal sealed class SetStart
 {
@@ -28,11 +26,12 @@ internal sealed class SetStart
 
     public static SetStart Now(ActorSystem system) => new(system.Scheduler.Now, Stopwatch.GetTimestamp());
 
-    /// <summary>
-    /// The start for the first manager to ask; for any later one (a restart), the moment it asks.
-    /// </summary>
-    public static (DateTimeOffset At, long Timestamp) For(SetStart? start, ActorSystem system) =>
+    /// <summary>The start for the first manager to ask; for any later one (a restart), the moment it asks.</summary>
+    public static Moment For(SetStart? start, ActorSystem system) =>
         start is not null && Interlocked.Exchange(ref start._taken, 1) == 0
-            ? (start.At, start.Timestamp)
-            : (system.Scheduler.Now, Stopwatch.GetTimestamp());
+            ? new Moment(start.At, start.Timestamp)
+            : new Moment(system.Scheduler.Now, Stopwatch.GetTimestamp());
+
+    /// <summary>A start on both clocks: the scheduler's (virtual under TestScheduler) and the monotonic one.</summary>
+    public readonly record struct Moment(DateTimeOffset At, long Timestamp);
 }

@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -47,7 +47,7 @@ public sealed class ActorSchedulerEngine : IEngine
         // Warm-up, as for every engine: a throw-away set of one task, so that the first real start does not pay for
         // JIT compilation and Akka's per-type caches.
         var warmup = new PeriodicTaskSet("warmup").Add("w", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { RunImmediately = true });
-        var manager = _system.ActorOf(PeriodicTaskManager.Props(warmup, PeriodicTaskSettings.Create(config, "warmup")), "warmup");
+        var manager = _system.ActorOf(PeriodicTasks.Props(warmup, PeriodicTaskSettings.Create(config, "warmup")), "warmup");
         await manager.Ask<Ticked>(new NotifyWhenTicked(0), TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await manager.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await manager.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

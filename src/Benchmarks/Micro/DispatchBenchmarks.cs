@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -36,7 +36,7 @@ public class DispatchBenchmarks
             set.Add("t" + i, (_, _) => ValueTask.CompletedTask, options);
         }
 
-        _manager = _system.ActorOf(PeriodicTaskManager.Props(set, PeriodicTaskSettings.Create(config, "micro"), withTicker: false));
+        _manager = _system.ActorOf(PeriodicTasks.Props(set, PeriodicTaskSettings.Create(config, "micro"), withTicker: false));
         _tick = 0;
         _manager.Tell(new Tick(_tick));
         _manager.Ask<Ticked>(new NotifyWhenTicked(_tick), TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();

@@ -1,4 +1,4 @@
-using ActorScheduler.Actors;
+using ActorScheduler.Runtime;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Cli;
@@ -35,7 +35,7 @@ public static class RunOnceCommand
         var props = ClusterPeriodicTasks.LocalManagerProps(plan.Set, plan.Settings, withTicker: false);
         await using var runtime = HostRuntime.Create(
             plan,
-            context => new ClusterTaskSet(context.ActorOf(props, PeriodicTaskManager.ActorName(plan.Set.Name)), new Dictionary<string, IActorRef>()),
+            context => new ClusterTaskSet(context.ActorOf(props, PeriodicTasks.ActorName(plan.Set.Name)), new Dictionary<string, IActorRef>()),
             events: null, eventsToStdout: false, failure,
             e =>
             {

@@ -1,0 +1,27 @@
+namespace ActorScheduler.Runtime;
+
+// INTERNAL API: the messages between a manager and its task runners (docs/architecture.md, "Data path").
+
+/// <summary>
+/// Manager to runner: run the task for <paramref name="Tick"/>, due at <paramref name="ScheduledAt"/>, counted as
+/// started at <paramref name="StartedAt"/>. Sent only to a runner with no run in flight; one instance may serve every
+/// task due on a tick.
+/// </summary>
+internal sealed record Run(long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt);
+
+/// <summary>Runner to manager, once per run: how the run ended and how long its body took.</summary>
+internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration);
+
+internal enum RunOutcome
+{
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
+
+/// <summary>Manager to runner during a graceful stop: cancel the run in flight and start no other.</summary>
+internal sealed record CancelRun
+{
+    public static readonly CancelRun Instance = new();
+}

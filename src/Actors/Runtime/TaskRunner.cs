@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Event;
+
+namespace ActorScheduler.Runtime;
+
+/// <summary>
+/// INTERNAL API. One child per task: owns a run from <see cref="Run"/> to <see cref="RunEnded"/>. It runs the body off
+/// the actor thread, enforces the timeout, publishes the run's events and reports the end once to its manager; a
+/// failed or timed-out run is thrown as <see cref="PeriodicTaskFailedException"/> so that supervision decides.
+/// </summary>
+internal sealed class TaskRunner : UntypedActor, IWithTimers
+{
+    private const string TimeoutTimer = "timeout";
+
+    private readonly string _setName;
+    private readonly int _index;
+    private readonly PeriodicTaskDefinition _task;
+    private readonly IActorRef _manager;
+    private readonly BodyInvoker _invoker;
+    private ILoggingAdapter? _log;
+
+    private Run? _run;
+    private CancellationTokenSource? _cancellation;
+    private long _startTimestamp;
+    private bool _timedOut;
+    private bool _stopping;
+
+    public TaskRunner(string setName, int index, PeriodicTaskDefinition task)
+    {
+        _setName = setName;
+        _index = index;
+        _task = task;
+        _manager = Context.Parent;
+        _invoker = new BodyInvoker(setName, task, Self, Context.System);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Created when first needed: a logger costs more to build than a run.</summary>
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
+
+    public static Props Props(string setName, int index, PeriodicTaskDefinition task) =>
+        Akka.Actor.Props.CreateBy(new Producer(setName, index, task)); // no expression compiled per child
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Run run:
+                OnRun(run);
+                break;
+            case BodyEnded ended:
+                OnBodyEnded(ended.Error);
+                break;
+            case TimeoutElapsed elapsed:
+                OnTimeoutElapsed(elapsed.Timeout);
+                break;
+            case CancelRun:
+                _stopping = true;
+                _cancellation?.Cancel();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnRun(Run run)
+    {
+        if (_run is not null || _stopping)
+        {
+            // The manager sends Run only to a task with no run in flight; anything else is a defect.
+            Log.Error("{0}.{1}: run of tick {2} refused: a run is in flight or the set is stopping", _setName, _task.Name, run.Tick);
+            return;
+        }
+
+        _run = run;
+        _timedOut = false;
+        // One CancellationTokenSource serves every run until one is cancelled (TryReset succeeds only when it was not).
+        if (_cancellation is null || !_cancellation.TryReset())
+        {
+            _cancellation?.Dispose();
+            _cancellation = new CancellationTokenSource();
+        }
+
+        if (_task.Options.Timeout is { } timeout)
+            Timers.StartSingleTimer(TimeoutTimer, new TimeoutElapsed(timeout), timeout);
+        _startTimestamp = Stopwatch.GetTimestamp();
+        Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt));
+        _invoker.Start(run, _cancellation.Token);
+    }
+
+    private void OnBodyEnded(Exception? error)
+    {
+        if (_run is not { } run)
+            return;
+        var duration = Stopwatch.GetElapsedTime(_startTimestamp);
+        _run = null;
+        if (_task.Options.Timeout is not null)
+            Timers.Cancel(TimeoutTimer);
+
+        if (_timedOut)
+        {
+            // The timed-out event and the failure went out at the timeout; this is the end of the body itself.
+            _manager.Tell(new RunEnded(_index, RunOutcome.TimedOut, duration));
+            return;
+        }
+
+        if (error is null)
+        {
+            // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
+            _manager.Tell(new RunEnded(_index, RunOutcome.Succeeded, duration));
+            Context.System.EventStream.Publish(
+                new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt, duration));
+            return;
+        }
+
+        // A run that ends by honouring the stop's cancellation is counted as cancelled, not failed.
+        var cancelled = _stopping && error is OperationCanceledException;
+        if (cancelled)
+            error = new OperationCanceledException($"cancelled: task set {_setName} is stopping", error);
+        _manager.Tell(new RunEnded(_index, cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration));
+        Context.System.EventStream.Publish(
+            new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt, duration, error));
+        if (!_stopping)
+            throw new PeriodicTaskFailedException(_setName, _task.Name, run.Tick, error);
+    }
+
+    private void OnTimeoutElapsed(TimeSpan timeout)
+    {
+        if (_run is not { } run || _timedOut)
+            return;
+        _timedOut = true;
+        _cancellation?.Cancel();
+        Context.System.EventStream.Publish(new PeriodicTaskTimedOut(
+            _setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt, Stopwatch.GetElapsedTime(_startTimestamp), timeout));
+        throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, timeout);
+    }
+
+    protected override void PostStop()
+    {
+        if (_run is not null)
+            _cancellation?.Cancel();
+        else
+            _cancellation?.Dispose();
+        base.PostStop();
+    }
+
+    private sealed class Producer(string setName, int index, PeriodicTaskDefinition task) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(TaskRunner);
+
+        public ActorBase Produce() => new TaskRunner(setName, index, task);
+
+        public void Release(ActorBase actor)
+        {
+        }
+    }
+
+    /// <summary>The body ended, with the exception it threw, if any. Sent by the body's continuation to the runner.</summary>
+    private sealed record BodyEnded(Exception? Error)
+    {
+        public static readonly BodyEnded Success = new((Exception?)null);
+    }
+
+    private sealed record TimeoutElapsed(TimeSpan Timeout);
+
+    /// <summary>
+    /// Runs the body on the thread pool and tells the runner when it ends. One instance per runner serves every run (a
+    /// runner has one body in flight at most), so a run queues no closure and no continuation object.
+    /// </summary>
+    private sealed class BodyInvoker : IThreadPoolWorkItem
+    {
+        private readonly string _setName;
+        private readonly PeriodicTaskDefinition _task;
+        private readonly IActorRef _runner;
+        private readonly ActorSystem _system;
+        private readonly ILoggingAdapter _taskLog;
+        private readonly Action _onCompleted;
+        private Run? _run;
+        private CancellationToken _token;
+        private ValueTaskAwaiter _awaiter;
+
+        public BodyInvoker(string setName, PeriodicTaskDefinition task, IActorRef runner, ActorSystem system)
+        {
+            _setName = setName;
+            _task = task;
+            _runner = runner;
+            _system = system;
+            _taskLog = Logging.GetLogger(system, $"{setName}.{task.Name}");
+            _onCompleted = OnCompleted;
+        }
+
+        public void Start(Run run, CancellationToken token)
+        {
+            _run = run;
+            _token = token;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        }
+
+        public void Execute()
+        {
+            var run = _run!;
+            _run = null;
+            var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, _system, _taskLog, _token);
+            ValueTask body;
+            try
+            {
+                body = _task.Body(context, _token);
+            }
+            catch (Exception e)
+            {
+                _runner.Tell(new BodyEnded(e));
+                return;
+            }
+
+            if (body.IsCompleted)
+            {
+                Complete(body.GetAwaiter());
+                return;
+            }
+
+            _awaiter = body.GetAwaiter();
+            _awaiter.UnsafeOnCompleted(_onCompleted);
+        }
+
+        private void OnCompleted()
+        {
+            var awaiter = _awaiter;
+            _awaiter = default;
+            Complete(awaiter);
+        }
+
+        private void Complete(ValueTaskAwaiter awaiter)
+        {
+            try
+            {
+                awaiter.GetResult();
+            }
+            catch (Exception e)
+            {
+                _runner.Tell(new BodyEnded(e));
+                return;
+            }
+
+            _runner.Tell(BodyEnded.Success);
+        }
+    }
+}
