@@ -4,7 +4,7 @@ using Akka.Configuration;
 namespace ActorScheduler;
 
 /// <summary>Durations in HOCON syntax, parsed by Akka's own HOCON reader so every form it accepts is accepted here.</summary>
-public static class Durations
+internal static class Durations
 {
     /// <summary>Parses "500ms", "90s", "10m", "1h", "1d" (and every other HOCON duration form).</summary>
     public static bool TryParse(string text, out TimeSpan value)

@@ -138,7 +138,7 @@ public sealed class PeriodicTaskSettings
     /// The set's tasks with the configured overrides applied, in registration order. An entry that names no task is
     /// an error (with the closest task name); so is an option combination that makes no sense.
     /// </summary>
-    public IReadOnlyList<PeriodicTaskDefinition> Resolve(PeriodicTaskSet set)
+    internal IReadOnlyList<PeriodicTaskDefinition> Resolve(PeriodicTaskSet set)
     {
         ArgumentNullException.ThrowIfNull(set);
         var byName = set.Tasks.ToDictionary(t => t.Name, StringComparer.Ordinal);

@@ -262,7 +262,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
         task.Counters.Overran();
         PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Overruns, _setName, task.Name, 1);
-        _log.Warning("{0}.{1} is due on tick {2} but its last run is still in flight: skipped (overrun)", _setName, task.Name, run.Tick);
+        _log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)", _setName, task.Name, run.Tick, task.RunningTick);
         Context.System.EventStream.Publish(new PeriodicTaskOverrun(_setName, task.Name, run.Tick, run.ScheduledAt));
         return false;
     }
@@ -270,6 +270,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private void Start(TaskState task, Run run)
     {
         task.Running = true;
+        task.RunningTick = run.Tick;
         task.Counters.Started(run.StartedAt);
         _running++;
         RunnerOf(task).Tell(run);

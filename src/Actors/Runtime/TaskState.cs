@@ -21,6 +21,9 @@ internal sealed class TaskState(PeriodicTaskDefinition definition, int index)
     /// <summary>True from the Run sent to the runner until its RunEnded.</summary>
     public bool Running { get; set; }
 
+    /// <summary>The tick of the run in flight (or of the last run).</summary>
+    public long RunningTick { get; set; }
+
     /// <summary>With overlap = queue: the run that starts when the running one ends (at most one).</summary>
     public Run? Pending { get; set; }
 

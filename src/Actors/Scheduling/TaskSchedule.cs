@@ -3,7 +3,7 @@ using ActorScheduler.Tasks;
 namespace ActorScheduler.Scheduling;
 
 /// <summary>One due run found by <see cref="TaskSchedule.Advance"/>: the task's index and the due times it coalesces.</summary>
-public readonly record struct DueRun(int Index, int Missed);
+internal readonly record struct DueRun(int Index, int Missed);
 
 /// <summary>
 /// One task's place in its schedule, exported by <see cref="TaskSchedule.PlaceOf"/> and given back to a new schedule by
@@ -13,10 +13,10 @@ public readonly record struct DueRun(int Index, int Missed);
 /// <param name="TicksLeft">Tick-counted tasks: how many ticks after the last processed one the task is due (>= 0).</param>
 /// <param name="NextDueTime">Spaced tasks: the next due time.</param>
 /// <param name="NotBefore">Restore only: dispatch nothing before this time (a run of the previous owner may still be in flight).</param>
-public sealed record TaskPlace(long? TicksLeft, TimeSpan? NextDueTime, TimeSpan? NotBefore = null);
+internal sealed record TaskPlace(long? TicksLeft, TimeSpan? NextDueTime, TimeSpan? NotBefore = null);
 
 /// <summary>
-/// The skip table of a task set: which task is due on which tick (DESIGN.md section 3), as pure state with no clock
+/// The skip table of a task set: which task is due on which tick (docs/semantics.md), as pure state with no clock
 /// and no actors, so the manager, <c>simulate</c> and tests share one implementation.
 /// <para>
 /// Each enabled task has a due tick and sits in that tick's bucket; a small priority queue holds the distinct due
@@ -26,7 +26,7 @@ public sealed record TaskPlace(long? TicksLeft, TimeSpan? NextDueTime, TimeSpan?
 /// after each due time k x S; due times passed together coalesce into one run and the others are counted as missed.
 /// </para>
 /// </summary>
-public sealed class TaskSchedule
+internal sealed class TaskSchedule
 {
     private readonly PeriodicTaskOptions[] _options;
     private readonly long[] _dueTick;

@@ -4,7 +4,7 @@ namespace ActorScheduler.Scheduling;
 /// The nominal time of each tick, as an offset from the start of the task set: tick 0 is the start, tick k (k >= 1)
 /// is at FirstDelay + (k-1) x Interval, fixed-rate. FirstDelay is the initial delay plus the fuzzy delay drawn at start.
 /// </summary>
-public readonly record struct TickClock(TimeSpan FirstDelay, TimeSpan Interval)
+internal readonly record struct TickClock(TimeSpan FirstDelay, TimeSpan Interval)
 {
     public TimeSpan OffsetOf(long tick) =>
         tick <= 0 ? TimeSpan.Zero : FirstDelay + TimeSpan.FromTicks(Interval.Ticks * (tick - 1));

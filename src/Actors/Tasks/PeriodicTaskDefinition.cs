@@ -1,7 +1,7 @@
 namespace ActorScheduler.Tasks;
 
 /// <summary>One task as declared: its name, options and body, and where it was declared (for error messages).</summary>
-public sealed class PeriodicTaskDefinition
+internal sealed class PeriodicTaskDefinition
 {
     public PeriodicTaskDefinition(
         string name, PeriodicTaskOptions options, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, string source)

@@ -22,7 +22,7 @@ public sealed class PeriodicTaskSet
     /// <summary>The set's name: actor name suffix (periodic-tasks-NAME), log prefix (NAME.task) and settings key (sets.NAME).</summary>
     public string Name { get; }
 
-    public IReadOnlyList<PeriodicTaskDefinition> Tasks => _tasks;
+    internal IReadOnlyList<PeriodicTaskDefinition> Tasks => _tasks;
 
     /// <summary>Adds the [PeriodicTask] methods of <paramref name="manager"/>.</summary>
     public PeriodicTaskSet AddTasksOf(object manager)
@@ -78,7 +78,7 @@ public sealed class PeriodicTaskSet
     }
 
     /// <summary>Adds a definition; a second task with the same name is an error naming both.</summary>
-    public PeriodicTaskSet Add(PeriodicTaskDefinition task)
+    internal PeriodicTaskSet Add(PeriodicTaskDefinition task)
     {
         ArgumentNullException.ThrowIfNull(task);
         if (_byName.TryGetValue(task.Name, out var existing))

@@ -9,7 +9,7 @@ namespace ActorScheduler.Tasks;
 /// order) followed by its own; a subclass task with the name of a base task (an override, or the same Name)
 /// replaces it in place, so it never runs twice.
 /// </summary>
-public static class TaskDiscovery
+internal static class TaskDiscovery
 {
     private const BindingFlags DeclaredInstanceAndStatic =
         BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;

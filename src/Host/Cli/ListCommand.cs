@@ -68,7 +68,7 @@ public static class ListCommand
             : $"{period.TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} ms";
 
     /// <summary>The first due ticks of one task, with their offsets from the start: "tick 11 (+11s), tick 22 (+22s), ...".</summary>
-    public static string FirstDue(PeriodicTaskOptions options, TickClock clock)
+    internal static string FirstDue(PeriodicTaskOptions options, TickClock clock)
     {
         if (options.IsDisabled)
             return "never";

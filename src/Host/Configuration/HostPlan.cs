@@ -40,7 +40,7 @@ public sealed class HostPlan
     public PeriodicTaskSettings Settings { get; }
 
     /// <summary>The tasks with configuration overrides applied, in registration (dispatch) order.</summary>
-    public IReadOnlyList<PeriodicTaskDefinition> Tasks { get; }
+    internal IReadOnlyList<PeriodicTaskDefinition> Tasks { get; }
 
     /// <summary>The command tasks by name.</summary>
     public IReadOnlyDictionary<string, CommandTask> Commands { get; }
@@ -49,13 +49,13 @@ public sealed class HostPlan
     public LogLevel LogLevel { get; }
 
     /// <summary>The cluster-scoped tasks by role ("" = any node), in dispatch order; empty without any.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<PeriodicTaskDefinition>> ClusterTasksByRole =>
+    internal IReadOnlyDictionary<string, IReadOnlyList<PeriodicTaskDefinition>> ClusterTasksByRole =>
         Tasks.Where(t => t.Options.Scope == TaskScope.Cluster)
             .GroupBy(t => t.Options.Role)
             .ToDictionary(g => g.Key, g => (IReadOnlyList<PeriodicTaskDefinition>)g.ToList(), StringComparer.Ordinal);
 
     /// <summary>The node-scoped tasks (run on every node), in dispatch order.</summary>
-    public IReadOnlyList<PeriodicTaskDefinition> NodeTasks => Tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
+    internal IReadOnlyList<PeriodicTaskDefinition> NodeTasks => Tasks.Where(t => t.Options.Scope == TaskScope.Node).ToList();
 
     /// <summary>True when some task is cluster-scoped.</summary>
     public bool HasClusterTasks => Tasks.Any(t => t.Options.Scope == TaskScope.Cluster);

@@ -126,7 +126,7 @@ public sealed class CommandTask
     }
 
     /// <summary>The task definition: its options come from the entry (applied by the library as overrides).</summary>
-    public PeriodicTaskDefinition ToDefinition() =>
+    internal PeriodicTaskDefinition ToDefinition() =>
         new(Name, PeriodicTaskOptions.Default, RunAsync, $"command task {Path}");
 
     /// <summary>One run: starts the command, waits for it, and fails the run on a non-zero exit code.</summary>
