@@ -16,6 +16,9 @@ public class HostingTests
     {
         private readonly Dictionary<string, TaskCompletionSource> _ran = new();
 
+        /// <summary>The ids of the scoped services the runs saw: a new scope per run gives a new id per run.</summary>
+        public HashSet<Guid> ScopeIds { get; } = [];
+
         public TaskCompletionSource For(string task)
         {
             lock (_ran)
@@ -39,8 +42,13 @@ public class HostingTests
         public ValueTask RunAsync(PeriodicTaskContext context, CancellationToken cancellationToken)
         {
             log.For("janitor.purge").TrySetResult();
-            if (scoped.Id != Guid.Empty)
-                log.For("janitor.scoped").TrySetResult();
+            lock (log.ScopeIds)
+            {
+                log.ScopeIds.Add(scoped.Id);
+                if (log.ScopeIds.Count == 2)
+                    log.For("janitor.scoped").TrySetResult();
+            }
+
             return ValueTask.CompletedTask;
         }
     }
@@ -51,6 +59,12 @@ public class HostingTests
     }
 
     public sealed class Janitor;
+
+    /// <summary>Completes its source with the first event it is sent.</summary>
+    private sealed class FirstEvent : ReceiveActor
+    {
+        public FirstEvent(TaskCompletionSource<PeriodicTaskFailed> first) => Receive<PeriodicTaskFailed>(e => first.TrySetResult(e));
+    }
 
     [Fact]
     public async Task Two_task_sets_run_side_by_side_in_a_host_and_are_registered_in_the_actor_registry()
@@ -119,9 +133,14 @@ public class HostingTests
                 })))
             .Build();
         await host.StartAsync();
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        var stopped = new TaskCompletionSource<PeriodicTaskFailed>(TaskCreationOptions.RunContinuationsAsynchronously);
+        system.EventStream.Subscribe(system.ActorOf(Props.Create(() => new FirstEvent(stopped))), typeof(PeriodicTaskFailed));
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
         await host.StopAsync();
         Assert.True(cancelled.Task.IsCompleted);
+        // The set's own stop cancelled the run (a bare termination of the actors would publish no such event).
+        Assert.Contains("is stopping", (await stopped.Task.WaitAsync(TimeSpan.FromSeconds(5))).Error.Message);
     }
 
     [Fact]

@@ -54,6 +54,46 @@ public class PassivationTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(5, (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["poll"].Runs);
     }
 
+    [Fact]
+    public async Task A_timed_out_run_still_in_flight_keeps_its_runner_so_no_second_run_starts_beside_it()
+    {
+        // The body ignores its cancelled token. Passivating its runner would free the task, and the next due tick would
+        // then start a second run beside the first.
+        using var gate = new Gate();
+        var inside = 0;
+        var most = 0;
+        var set = new PeriodicTaskSet("stuck").Add("sync", async (_, token) =>
+        {
+            var now = Interlocked.Increment(ref inside);
+            InterlockedMax(ref most, now);
+            try { await gate.Wait(token, honourCancellation: false); }
+            finally { Interlocked.Decrement(ref inside); }
+        }, new PeriodicTaskOptions { TicksBetweenRuns = 2, RunImmediately = true, Timeout = TimeSpan.FromMilliseconds(50) });
+        var manager = Sys.ActorOf(PeriodicTasks.Props(set, PeriodicTaskSettings.Create(), withTicker: false), "m");
+        Sys.EventStream.Subscribe(TestActor, typeof(PeriodicTaskEvent));
+
+        manager.Tell(new Tick(0));
+        ExpectMsg<PeriodicTaskStarted>();
+        ExpectMsg<PeriodicTaskTimedOut>(TimeSpan.FromSeconds(3));
+        manager.Tell(new Tick(1)); // the passivation sweep: the task was last dispatched 60 s ago
+        manager.Tell(new Tick(2));
+        manager.Tell(new Tick(3)); // due again, with the timed-out body still running
+        Assert.Equal(3, ExpectMsg<PeriodicTaskOverrun>().Tick);
+        Assert.True(await Exists("/user/m/task-sync"));
+        gate.Release();
+        await AwaitAssertAsync(async () => Assert.False((await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["sync"].Running));
+        Assert.Equal(1, Volatile.Read(ref most));
+        gate.Release(10);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
     /// <summary>Sends the tick, waits until the manager has processed it and no run is in flight.</summary>
     private async Task TickAndWaitIdle(IActorRef manager, long tick)
     {

@@ -66,6 +66,39 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
     }
 
     [Fact]
+    public async Task A_trigger_runs_outside_the_schedule_and_leaves_the_next_due_tick_unchanged()
+    {
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("sync", _ => { }, EveryTicks(4))); // due on tick 5
+        Subscribe<PeriodicTaskSucceeded>();
+        manager.Tell(new Tick(1));
+        var triggered = await manager.Ask<TaskTriggered>(new TriggerTask("sync"));
+        Assert.Equal((1L, true), (triggered.Tick, triggered.Started));
+        Assert.Equal(1, ExpectMsg<PeriodicTaskSucceeded>().Tick);
+        Assert.Equal(5, (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["sync"].NextDueTick);
+        for (var tick = 2; tick <= 4; tick++)
+            manager.Tell(new Tick(tick));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        manager.Tell(new Tick(5));
+        Assert.Equal(5, ExpectMsg<PeriodicTaskSucceeded>().Tick);
+    }
+
+    [Fact]
+    public async Task A_trigger_during_a_run_of_an_overlap_skip_task_does_not_start_it_and_counts_an_overrun()
+    {
+        using var gate = new Gate();
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("slow", (_, t) => gate.Wait(t), EveryTicks(100)));
+        Subscribe<PeriodicTaskEvent>();
+        Assert.True((await manager.Ask<TaskTriggered>(new TriggerTask("slow"))).Started);
+        ExpectMsg<PeriodicTaskStarted>();
+        Assert.False((await manager.Ask<TaskTriggered>(new TriggerTask("slow"))).Started);
+        ExpectMsg<PeriodicTaskOverrun>();
+        gate.Release();
+        ExpectMsg<PeriodicTaskSucceeded>();
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["slow"];
+        Assert.Equal((1L, 1L), (stats.Runs, stats.Overruns));
+    }
+
+    [Fact]
     public async Task Stop_cancels_runs_in_flight_waits_for_them_and_stops_dispatching()
     {
         var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", (_, token) => new ValueTask(Task.Delay(Timeout.Infinite, token))));
