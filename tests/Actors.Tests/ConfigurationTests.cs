@@ -143,6 +143,18 @@ public class ConfigurationTests
         var set = new PeriodicTaskSet("s").Add("nova.sync", _ => { });
         Assert.Equal(4, Read("actor-scheduler.tasks.\"nova.sync\".ticks-between-runs = 4").Resolve(set)[0].Options.TicksBetweenRuns);
     }
+
+    [Theory]
+    [InlineData("nova.sync")]
+    [InlineData("say \"hi\"")]
+    [InlineData(@"C:\jobs\backup")]
+    [InlineData("tab\there")]
+    public void Quoted_names_read_back_as_one_key(string name)
+    {
+        var hocon = $"actor-scheduler.tasks.{Hocon.Quote(name)}.ticks-between-runs = 4";
+        var set = new PeriodicTaskSet("s").Add(name, _ => { });
+        Assert.Equal(4, Read(hocon).Resolve(set)[0].Options.TicksBetweenRuns);
+    }
 }
 
 public class DurationTests

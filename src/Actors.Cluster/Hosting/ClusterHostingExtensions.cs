@@ -48,7 +48,7 @@ public static class ClusterHostingExtensions
     public static AkkaConfigurationBuilder WithPeriodicTaskState(
         this AkkaConfigurationBuilder builder, string provider, string connectionString, int? snapshotEvery = null)
     {
-        var hocon = $"actor-scheduler.state {{\n  store = sql\n  provider = {Quote(provider)}\n  connection-string = {Quote(connectionString)}\n"
+        var hocon = $"actor-scheduler.state {{\n  store = sql\n  provider = {Hocon.Quote(provider)}\n  connection-string = {Hocon.Quote(connectionString)}\n"
             + (snapshotEvery is { } every ? $"  snapshot-every = {every.ToString(CultureInfo.InvariantCulture)}\n" : "")
             + "}\n";
         builder.AddHocon(ConfigurationFactory.ParseString(hocon), HoconAddMode.Prepend);
@@ -70,6 +70,4 @@ public static class ClusterHostingExtensions
         });
         return builder;
     }
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

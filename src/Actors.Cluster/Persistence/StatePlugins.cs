@@ -20,8 +20,8 @@ public static class StatePlugins
         ArgumentNullException.ThrowIfNull(state);
         var common = $"""
               plugin-dispatcher = "akka.actor.default-dispatcher"
-              connection-string = {Quote(state.ConnectionString)}
-              provider-name = {Quote(state.Provider)}
+              connection-string = {Hocon.Quote(state.ConnectionString)}
+              provider-name = {Hocon.Quote(state.Provider)}
               auto-initialize = {(state.AutoInitialize ? "on" : "off")}
             """;
         return ConfigurationFactory.ParseString($$"""
@@ -51,6 +51,4 @@ public static class StatePlugins
         system.Settings.InjectTopLevelFallback(ToConfig(state).WithFallback(SqlPersistence.DefaultConfiguration));
         return (JournalId, SnapshotId);
     }
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

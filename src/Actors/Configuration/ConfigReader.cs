@@ -44,11 +44,18 @@ internal sealed class ConfigReader
         return new ConfigReader(_config.HasPath(key) ? _config.GetConfig(key) : Config.Empty, PathOf(key));
     }
 
-    /// <summary>Keys are quoted when they hold dots, so a task named "a.b" still reads as one key.</summary>
+    /// <summary>
+    /// The object at key <paramref name="name"/> taken as one key, not as a path, so that a task named "a.b" (or with
+    /// quotes in its name) still reads as one entry.
+    /// </summary>
     public ConfigReader ChildByName(string name) =>
-        new(_config.GetConfig(Quote(name)) ?? Config.Empty, $"{Path}.{name}");
+        new(Entry(name) is { } value && value.IsObject() ? new Config(new HoconRoot(value)) : Config.Empty, $"{Path}.{name}");
 
-    public static string Quote(string key) => key.Contains('.') || key.Contains('"') ? "\"" + key.Replace("\"", "\\\"") + "\"" : key;
+    /// <summary>True when key <paramref name="name"/> (taken as one key, not as a path) holds an object.</summary>
+    public bool IsObjectByName(string name) => Entry(name) is { } value && value.IsObject();
+
+    private HoconValue? Entry(string name) =>
+        _config.Root.IsObject() && _config.Root.GetObject().Items.TryGetValue(name, out var value) ? value : null;
 
     public string Raw(string key)
     {

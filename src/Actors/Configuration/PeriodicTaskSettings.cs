@@ -97,7 +97,7 @@ public sealed class PeriodicTaskSettings
 
         var section = root;
         var tasksSection = root.Child("tasks");
-        if (setName is not null && sets.IsObject(ConfigReader.Quote(setName)))
+        if (setName is not null && sets.IsObjectByName(setName))
         {
             var own = sets.ChildByName(setName);
             own.RejectUnknownKeys(KnownKeys.Where(k => k is not ("sets" or "assemblies" or "state")).ToList());
@@ -124,7 +124,7 @@ public sealed class PeriodicTaskSettings
         var tasks = new List<TaskOverride>();
         foreach (var name in tasksSection.Keys)
         {
-            if (!tasksSection.IsObject(ConfigReader.Quote(name)))
+            if (!tasksSection.IsObjectByName(name))
                 throw new PeriodicTaskConfigurationException(
                     tasksSection.PathOf(name), "must be an object { ticks-between-runs = ..., spacing = ..., ... }.");
             tasks.Add(TaskOverride.Read(name, tasksSection.ChildByName(name)));
