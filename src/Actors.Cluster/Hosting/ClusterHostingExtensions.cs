@@ -60,6 +60,7 @@ public static class ClusterHostingExtensions
     {
         var options = AkkaHostingExtensions.AddSetOptions(builder, defaultSetName, configure, out var setName);
         builder.AddHocon(StateSerialization.Config, HoconAddMode.Append);
+        builder.AddHocon(ClusterConfiguration.DefaultConfig(), HoconAddMode.Append);
         builder.WithActors((system, registry, resolver) =>
         {
             var set = AkkaHostingExtensions.BuildSet<TKey>(setName, options, resolver, includeManagerTasks);

@@ -120,10 +120,6 @@ public sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 throw new PeriodicTaskConfigurationException(
                     $"{settings.Path}.tasks.{task.Name}.scope",
                     "cluster needs the ActorScheduler.Cluster package: start the set with StartClusterPeriodicTasks or WithClusterPeriodicTasks.");
-        if (settings.State.Store != StateStore.None)
-            throw new PeriodicTaskConfigurationException(
-                settings.State.Path + ".store",
-                "sql needs the ActorScheduler.Cluster package: start the set with StartClusterPeriodicTasks or WithClusterPeriodicTasks.");
         return Props(set.Name, tasks, settings, withTicker, null, start);
     }
 

@@ -125,17 +125,20 @@ internal sealed class ConfigReader
             PathOf(key), $"\"{raw}\" is not allowed; use one of: {string.Join(", ", allowed.Select(a => a.Name))}.");
     }
 
-    /// <summary>Fails on the first key not in <paramref name="known"/>, suggesting the closest known key.</summary>
-    public void RejectUnknownKeys(IReadOnlyCollection<string> known)
+    /// <summary>
+    /// Fails on the first key not in <paramref name="known"/>: with the reason from <paramref name="elsewhere"/> when it
+    /// has one for that key (a key another package reads), else suggesting the closest known key.
+    /// </summary>
+    public void RejectUnknownKeys(IReadOnlyCollection<string> known, Func<string, string?>? elsewhere = null)
     {
         foreach (var key in Keys)
         {
             if (known.Contains(key))
                 continue;
-            var closest = Suggestions.Closest(key, known);
-            throw new PeriodicTaskConfigurationException(
-                PathOf(key),
-                $"unknown key{(closest is null ? "" : $"; did you mean '{closest}'?")} Known keys: {string.Join(", ", known)}.");
+            var reason = elsewhere?.Invoke(key);
+            var closest = reason is null ? Suggestions.Closest(key, known) : null;
+            var hint = reason is not null ? $"; {reason}." : closest is not null ? $"; did you mean '{closest}'?" : "";
+            throw new PeriodicTaskConfigurationException(PathOf(key), $"unknown key{hint} Known keys: {string.Join(", ", known)}.");
         }
     }
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
+using Akka.Configuration;
 
 namespace ActorScheduler.Configuration;
 
@@ -28,5 +30,14 @@ internal static class Hocon
         }
 
         return sb.Append('"').ToString();
+    }
+
+    /// <summary>A reference configuration embedded in <paramref name="assembly"/> as <paramref name="resource"/>.</summary>
+    public static Config Embedded(Assembly assembly, string resource)
+    {
+        using var stream = assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"{resource} is not embedded in {assembly.GetName().Name}.");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
 }
