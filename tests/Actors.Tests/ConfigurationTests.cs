@@ -88,7 +88,6 @@ public class ConfigurationTests
     [InlineData("actor-scheduler.shutdown-timeout = x", "actor-scheduler.shutdown-timeout", "is not a duration")]
     [InlineData("actor-scheduler.tick-source = fast", "actor-scheduler.tick-source", "auto, precise, scheduler")]
     [InlineData("actor-scheduler.periodic-intervall = 1s", "actor-scheduler.periodic-intervall", "did you mean 'periodic-interval'?")]
-    [InlineData("actor-scheduler.state.store = mysql", "actor-scheduler.state.store", "use one of: none, sql")]
     [InlineData("actor-scheduler.tasks.backup = 5", "actor-scheduler.tasks.backup", "must be an object")]
     [InlineData("actor-scheduler.tasks.backup.ticks-between-runs = -1", "actor-scheduler.tasks.backup.ticks-between-runs", ">= 0")]
     [InlineData("actor-scheduler.tasks.backup.ticks-between-runs = ten", "actor-scheduler.tasks.backup.ticks-between-runs", "not a whole number")]
@@ -98,7 +97,6 @@ public class ConfigurationTests
     [InlineData("actor-scheduler.tasks.backup.overlap = parallel", "actor-scheduler.tasks.backup.overlap", "skip, queue")]
     [InlineData("actor-scheduler.tasks.backup.run-immediately = sometimes", "actor-scheduler.tasks.backup.run-immediately", "use on or off")]
     [InlineData("actor-scheduler.tasks.backup.enabeld = off", "actor-scheduler.tasks.backup.enabeld", "did you mean 'enabled'?")]
-    [InlineData("actor-scheduler.tasks.backup.scope = everywhere", "actor-scheduler.tasks.backup.scope", "node, cluster")]
     [InlineData("actor-scheduler.sets.compute.periodic-interval = -5s", "actor-scheduler.sets.compute.periodic-interval", "must be > 0")]
     public void Every_bad_value_is_an_error_naming_its_full_path_and_what_is_allowed(string hocon, string path, string allowed)
     {
@@ -111,10 +109,44 @@ public class ConfigurationTests
     [Fact]
     public void The_core_manager_refuses_cluster_scope_and_names_the_package_that_runs_it()
     {
-        var settings = Read("actor-scheduler.tasks.sync-power-states.scope = cluster");
-        var error = Assert.Throws<PeriodicTaskConfigurationException>(() => PeriodicTasks.Props(Compute(), settings));
+        var set = new PeriodicTaskSet("compute").Add("sync-power-states", _ => { }, new PeriodicTaskOptions { Scope = TaskScope.Cluster });
+        var error = Assert.Throws<PeriodicTaskConfigurationException>(
+            () => PeriodicTasks.Props(set, PeriodicTaskSettings.Create()));
         Assert.Equal("actor-scheduler.tasks.sync-power-states.scope", error.Path);
         Assert.Contains("ActorScheduler.Cluster", error.Message);
+    }
+
+    [Theory]
+    [InlineData("actor-scheduler.tasks.backup.scope = cluster", "actor-scheduler.tasks.backup.scope")]
+    [InlineData("actor-scheduler.tasks.backup.role = worker", "actor-scheduler.tasks.backup.role")]
+    [InlineData("actor-scheduler.sets.compute.tasks.backup.scope = node", "actor-scheduler.sets.compute.tasks.backup.scope")]
+    [InlineData("actor-scheduler.state.store = sql", "actor-scheduler.state")]
+    [InlineData("actor-scheduler.cluster.distribution = singleton", "actor-scheduler.cluster")]
+    public void A_key_of_the_cluster_package_is_unknown_to_the_core_and_names_that_package(string hocon, string path)
+    {
+        var error = Assert.Throws<PeriodicTaskConfigurationException>(() => Read(hocon, "compute"));
+        Assert.Equal(path, error.Path);
+        Assert.StartsWith(path + ": unknown key", error.Message);
+        Assert.Contains("ActorScheduler.Cluster package", error.Message);
+    }
+
+    [Theory]
+    [InlineData("actor-scheduler.tasks.backup.command = \"true\"", "actor-scheduler.tasks.backup.command")]
+    [InlineData("actor-scheduler.tasks.backup.environment { A = 1 }", "actor-scheduler.tasks.backup.environment")]
+    [InlineData("actor-scheduler.assemblies = []", "actor-scheduler.assemblies")]
+    public void A_key_of_the_console_host_is_unknown_to_the_core_and_names_the_host(string hocon, string path)
+    {
+        var error = Assert.Throws<PeriodicTaskConfigurationException>(() => Read(hocon));
+        Assert.Equal(path, error.Path);
+        Assert.StartsWith(path + ": unknown key", error.Message);
+        Assert.Contains("console host", error.Message);
+    }
+
+    [Fact]
+    public void The_core_reference_conf_has_only_the_core_keys()
+    {
+        var section = PeriodicTaskSettings.DefaultConfig().GetConfig("actor-scheduler").Root.GetObject().Items.Keys;
+        Assert.Equal(PeriodicTaskSettings.KnownKeys.Order(), section.Order());
     }
 
     [Fact]
@@ -142,6 +174,18 @@ public class ConfigurationTests
     {
         var set = new PeriodicTaskSet("s").Add("nova.sync", _ => { });
         Assert.Equal(4, Read("actor-scheduler.tasks.\"nova.sync\".ticks-between-runs = 4").Resolve(set)[0].Options.TicksBetweenRuns);
+    }
+
+    [Theory]
+    [InlineData("nova.sync")]
+    [InlineData("say \"hi\"")]
+    [InlineData(@"C:\jobs\backup")]
+    [InlineData("tab\there")]
+    public void Quoted_names_read_back_as_one_key(string name)
+    {
+        var hocon = $"actor-scheduler.tasks.{Hocon.Quote(name)}.ticks-between-runs = 4";
+        var set = new PeriodicTaskSet("s").Add(name, _ => { });
+        Assert.Equal(4, Read(hocon).Resolve(set)[0].Options.TicksBetweenRuns);
     }
 }
 

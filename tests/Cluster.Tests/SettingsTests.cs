@@ -7,10 +7,15 @@ using Xunit;
 
 namespace ActorScheduler.Cluster.Tests;
 
-/// <summary>The scope, role, misfire and state keys: read, validated, and errors that name the full path.</summary>
+/// <summary>The scope, role, misfire, cluster and state keys: read, validated, and errors that name the full path.</summary>
 public class SettingsTests
 {
-    private static PeriodicTaskSettings Read(string hocon) => PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(hocon));
+    private static PeriodicTaskSettings Read(string hocon) =>
+        PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(hocon), null, ClusterConfiguration.Keys);
+
+    /// <summary>The console host's keys, which the example node files use (Host.Tests validates them with the host itself).</summary>
+    private static readonly ConfigKeys HostKeys =
+        new("host", Config.Empty, ["assemblies"], ["command", "working-directory", "environment"]);
 
     private static PeriodicTaskSet OneTask() => new PeriodicTaskSet("set").Add("job", _ => { });
 
@@ -40,6 +45,8 @@ public class SettingsTests
     [InlineData("actor-scheduler.tasks.job.misfire = later", "actor-scheduler.tasks.job.misfire")]
     [InlineData("actor-scheduler.tasks.job.misfire-limit = 0", "actor-scheduler.tasks.job.misfire-limit")]
     [InlineData("actor-scheduler.tasks.job.scope = everywhere", "actor-scheduler.tasks.job.scope")]
+    [InlineData("actor-scheduler.cluster.distribution = everywhere", "actor-scheduler.cluster.distribution")]
+    [InlineData("actor-scheduler.cluster.distributon = singleton", "actor-scheduler.cluster.distributon")]
     [InlineData("actor-scheduler.state.store = redis", "actor-scheduler.state.store")]
     [InlineData("actor-scheduler.state.snapshot-evry = 5", "actor-scheduler.state.snapshot-evry")]
     [InlineData("actor-scheduler.state { store = sql, connection-string = \"\" }", "actor-scheduler.state.connection-string")]
@@ -56,13 +63,64 @@ public class SettingsTests
     }
 
     [Fact]
-    public void The_core_manager_refuses_cluster_scope_and_sql_state_naming_the_package_that_has_them()
+    public void The_core_refuses_cluster_scope_and_sql_state_naming_the_package_that_has_them()
     {
         var scope = Fails(() => PeriodicTasks.Props(OneTask(), Read("actor-scheduler.tasks.job.scope = cluster")));
         Assert.Equal("actor-scheduler.tasks.job.scope", scope.Path);
         Assert.Contains("ActorScheduler.Cluster", scope.Message);
-        var state = Fails(() => PeriodicTasks.Props(OneTask(), Read("actor-scheduler.state.store = sql")));
-        Assert.Equal("actor-scheduler.state.store", state.Path);
+        var state = Fails(() => PeriodicTaskSettings.Create(ConfigurationFactory.ParseString("actor-scheduler.state.store = sql")));
+        Assert.Equal("actor-scheduler.state", state.Path);
+        Assert.Contains("ActorScheduler.Cluster", state.Message);
+    }
+
+    [Fact]
+    public void The_cluster_keys_accept_cluster_scope_where_the_core_keys_alone_reject_it()
+    {
+        const string hocon = "actor-scheduler.tasks.job.scope = cluster";
+        Assert.Equal(TaskScope.Cluster, Read(hocon).Resolve(OneTask())[0].Options.Scope);
+        var error = Fails(() => PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(hocon)));
+        Assert.Equal("actor-scheduler.tasks.job.scope", error.Path);
+        Assert.Contains("unknown key", error.Message);
+    }
+
+    [Fact]
+    public void A_misspelt_scope_is_an_error_naming_its_path_and_the_allowed_values()
+    {
+        var error = Fails(() => Read("actor-scheduler.tasks.job.scope = clustr"));
+        Assert.Equal("actor-scheduler.tasks.job.scope", error.Path);
+        Assert.Contains("use one of: node, cluster", error.Message);
+    }
+
+    [Fact]
+    public void Sharded_distribution_is_an_error_saying_it_is_not_available_yet()
+    {
+        var error = Fails(() => Read("actor-scheduler.cluster.distribution = sharded"));
+        Assert.Equal("actor-scheduler.cluster.distribution", error.Path);
+        Assert.Contains("sharded is not available yet", error.Message);
+    }
+
+    [Fact]
+    public void The_default_distribution_is_singleton()
+    {
+        Assert.Equal(TaskDistribution.Singleton, ClusterTaskSettings.Of(Read("")).Distribution);
+    }
+
+    [Fact]
+    public void A_cluster_key_under_a_named_set_is_an_error_naming_its_path()
+    {
+        var error = Fails(() => PeriodicTaskSettings.Create(
+            ConfigurationFactory.ParseString("actor-scheduler.sets.set.state.store = sql"), "set", ClusterConfiguration.Keys));
+        Assert.Equal("actor-scheduler.sets.set.state", error.Path);
+    }
+
+    [Fact]
+    public void The_cluster_reference_config_holds_the_cluster_keys_with_their_defaults()
+    {
+        var section = ClusterConfiguration.DefaultConfig().GetConfig("actor-scheduler");
+        Assert.Equal(["cluster", "state"], section.Root.GetObject().Items.Keys.Order());
+        Assert.Equal("singleton", section.GetString("cluster.distribution"));
+        Assert.Equal("none", section.GetString("state.store"));
+        Assert.Equal(100, section.GetInt("state.snapshot-every"));
     }
 
     [Fact]
@@ -92,7 +150,7 @@ public class SettingsTests
         {
             Scope = TaskScope.Cluster, Role = "backend", Misfire = MisfirePolicy.RunAll, MisfireLimit = 4,
         };
-        var settings = PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(options.ToHocon("set")), "set");
+        var settings = PeriodicTaskSettings.Create(ConfigurationFactory.ParseString(options.ToHocon("set")), "set", ClusterConfiguration.Keys);
         var resolved = settings.Resolve(OneTask())[0].Options;
         Assert.Equal((TaskScope.Cluster, "backend", MisfirePolicy.RunAll, 4), (resolved.Scope, resolved.Role, resolved.Misfire, resolved.MisfireLimit));
     }
@@ -109,9 +167,9 @@ public class SettingsTests
             directory = directory.Parent;
         Assert.NotNull(directory);
         var config = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(directory.FullName, "hocon", file)));
-        var settings = PeriodicTaskSettings.Create(config);
+        var settings = PeriodicTaskSettings.Create(config, null, ClusterConfiguration.Keys, HostKeys);
         Assert.Equal(StateStore.Sql, settings.State.Store);
-        Assert.Contains(settings.Tasks, t => t.Scope == TaskScope.Cluster);
+        Assert.Contains(settings.Tasks, t => t.ApplyTo(PeriodicTaskOptions.Default).Scope == TaskScope.Cluster);
         Assert.Equal("cluster", config.GetString("akka.actor.provider"));
         Assert.Equal(port, config.GetInt("akka.remote.dot-netty.tcp.port"));
         Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));

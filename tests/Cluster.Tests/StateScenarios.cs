@@ -227,7 +227,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
 
         public IActorRef Keeper(PeriodicTaskSet set, bool withTicker)
         {
-            var settings = PeriodicTaskSettings.Create(System.Settings.Config, setName);
+            var settings = PeriodicTaskSettings.Create(System.Settings.Config, setName, ClusterConfiguration.Keys);
             var plugins = StatePlugins.Ensure(System, settings.State);
             return System.ActorOf(ScheduleKeeper.Props(
                 "test/" + setName, setName, settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker));

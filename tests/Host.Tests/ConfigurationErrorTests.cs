@@ -20,6 +20,8 @@ public class ConfigurationErrorTests
             "actor-scheduler.tasks.backup.spacing: set ticks-between-runs or spacing, not both" },
         { "typo in a task key", "actor-scheduler.tasks.backup { command = \"true\", spacng = 1m }",
             "actor-scheduler.tasks.backup.spacng: unknown key; did you mean 'spacing'?" },
+        { "typo in a host task key", "actor-scheduler.tasks.backup { comand = \"true\" }",
+            "actor-scheduler.tasks.backup.comand: unknown key; did you mean 'command'?" },
         { "bad overlap", "actor-scheduler.tasks.backup { command = \"true\", overlap = sometimes }",
             "actor-scheduler.tasks.backup.overlap: \"sometimes\" is not allowed; use one of: skip, queue" },
         { "zero timeout", "actor-scheduler.tasks.backup { command = \"true\", timeout = 0s }",

@@ -37,7 +37,7 @@ public static class ClusterPeriodicTasks
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(set);
-        var settings = PeriodicTaskSettings.Create(system.Settings.Config, set.Name);
+        var settings = PeriodicTaskSettings.Create(system.Settings.Config, set.Name, ClusterConfiguration.Keys);
         return Start(system, system, "/user", set, settings, stopOnCoordinatedShutdown);
     }
 
@@ -59,7 +59,7 @@ public static class ClusterPeriodicTasks
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(set);
-        settings ??= PeriodicTaskSettings.Create(context.System.Settings.Config, set.Name);
+        settings ??= PeriodicTaskSettings.Create(context.System.Settings.Config, set.Name, ClusterConfiguration.Keys);
         return Start(context.System, context, context.Self.Path.ToStringWithoutAddress(), set, settings, stopOnCoordinatedShutdown);
     }
 

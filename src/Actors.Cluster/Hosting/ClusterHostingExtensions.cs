@@ -48,7 +48,7 @@ public static class ClusterHostingExtensions
     public static AkkaConfigurationBuilder WithPeriodicTaskState(
         this AkkaConfigurationBuilder builder, string provider, string connectionString, int? snapshotEvery = null)
     {
-        var hocon = $"actor-scheduler.state {{\n  store = sql\n  provider = {Quote(provider)}\n  connection-string = {Quote(connectionString)}\n"
+        var hocon = $"actor-scheduler.state {{\n  store = sql\n  provider = {Hocon.Quote(provider)}\n  connection-string = {Hocon.Quote(connectionString)}\n"
             + (snapshotEvery is { } every ? $"  snapshot-every = {every.ToString(CultureInfo.InvariantCulture)}\n" : "")
             + "}\n";
         builder.AddHocon(ConfigurationFactory.ParseString(hocon), HoconAddMode.Prepend);
@@ -60,6 +60,7 @@ public static class ClusterHostingExtensions
     {
         var options = AkkaHostingExtensions.AddSetOptions(builder, defaultSetName, configure, out var setName);
         builder.AddHocon(StateSerialization.Config, HoconAddMode.Append);
+        builder.AddHocon(ClusterConfiguration.DefaultConfig(), HoconAddMode.Append);
         builder.WithActors((system, registry, resolver) =>
         {
             var set = AkkaHostingExtensions.BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
@@ -70,6 +71,4 @@ public static class ClusterHostingExtensions
         });
         return builder;
     }
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

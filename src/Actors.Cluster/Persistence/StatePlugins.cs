@@ -14,14 +14,14 @@ public static class StatePlugins
     public const string JournalId = "akka.persistence.journal.actor-scheduler-sql";
     public const string SnapshotId = "akka.persistence.snapshot-store.actor-scheduler-sql";
 
-    /// <summary>The plugin HOCON for <paramref name="state"/> (for applications that prefer to add it themselves).</summary>
-    public static Config ToConfig(StateSettings state)
+    /// <summary>The plugin HOCON for <paramref name="state"/>.</summary>
+    internal static Config ToConfig(StateSettings state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var common = $"""
               plugin-dispatcher = "akka.actor.default-dispatcher"
-              connection-string = {Quote(state.ConnectionString)}
-              provider-name = {Quote(state.Provider)}
+              connection-string = {Hocon.Quote(state.ConnectionString)}
+              provider-name = {Hocon.Quote(state.Provider)}
               auto-initialize = {(state.AutoInitialize ? "on" : "off")}
             """;
         return ConfigurationFactory.ParseString($$"""
@@ -41,7 +41,7 @@ public static class StatePlugins
     /// keys the application sets at the same paths win) and registers <see cref="StateSerializer"/>; returns the
     /// journal and snapshot-store plugin ids to use.
     /// </summary>
-    public static (string Journal, string Snapshot) Ensure(ActorSystem system, StateSettings state)
+    internal static (string Journal, string Snapshot) Ensure(ActorSystem system, StateSettings state)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(state);
@@ -51,6 +51,4 @@ public static class StatePlugins
         system.Settings.InjectTopLevelFallback(ToConfig(state).WithFallback(SqlPersistence.DefaultConfiguration));
         return (JournalId, SnapshotId);
     }
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

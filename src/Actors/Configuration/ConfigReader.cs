@@ -44,11 +44,18 @@ internal sealed class ConfigReader
         return new ConfigReader(_config.HasPath(key) ? _config.GetConfig(key) : Config.Empty, PathOf(key));
     }
 
-    /// <summary>Keys are quoted when they hold dots, so a task named "a.b" still reads as one key.</summary>
+    /// <summary>
+    /// The object at key <paramref name="name"/> taken as one key, not as a path, so that a task named "a.b" (or with
+    /// quotes in its name) still reads as one entry.
+    /// </summary>
     public ConfigReader ChildByName(string name) =>
-        new(_config.GetConfig(Quote(name)) ?? Config.Empty, $"{Path}.{name}");
+        new(Entry(name) is { } value && value.IsObject() ? new Config(new HoconRoot(value)) : Config.Empty, $"{Path}.{name}");
 
-    public static string Quote(string key) => key.Contains('.') || key.Contains('"') ? "\"" + key.Replace("\"", "\\\"") + "\"" : key;
+    /// <summary>True when key <paramref name="name"/> (taken as one key, not as a path) holds an object.</summary>
+    public bool IsObjectByName(string name) => Entry(name) is { } value && value.IsObject();
+
+    private HoconValue? Entry(string name) =>
+        _config.Root.IsObject() && _config.Root.GetObject().Items.TryGetValue(name, out var value) ? value : null;
 
     public string Raw(string key)
     {
@@ -118,17 +125,20 @@ internal sealed class ConfigReader
             PathOf(key), $"\"{raw}\" is not allowed; use one of: {string.Join(", ", allowed.Select(a => a.Name))}.");
     }
 
-    /// <summary>Fails on the first key not in <paramref name="known"/>, suggesting the closest known key.</summary>
-    public void RejectUnknownKeys(IReadOnlyCollection<string> known)
+    /// <summary>
+    /// Fails on the first key not in <paramref name="known"/>: with the reason from <paramref name="elsewhere"/> when it
+    /// has one for that key (a key another package reads), else suggesting the closest known key.
+    /// </summary>
+    public void RejectUnknownKeys(IReadOnlyCollection<string> known, Func<string, string?>? elsewhere = null)
     {
         foreach (var key in Keys)
         {
             if (known.Contains(key))
                 continue;
-            var closest = Suggestions.Closest(key, known);
-            throw new PeriodicTaskConfigurationException(
-                PathOf(key),
-                $"unknown key{(closest is null ? "" : $"; did you mean '{closest}'?")} Known keys: {string.Join(", ", known)}.");
+            var reason = elsewhere?.Invoke(key);
+            var closest = reason is null ? Suggestions.Closest(key, known) : null;
+            var hint = reason is not null ? $"; {reason}." : closest is not null ? $"; did you mean '{closest}'?" : "";
+            throw new PeriodicTaskConfigurationException(PathOf(key), $"unknown key{hint} Known keys: {string.Join(", ", known)}.");
         }
     }
 }

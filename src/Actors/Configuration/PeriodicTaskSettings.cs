@@ -1,4 +1,3 @@
-using System.Reflection;
 using ActorScheduler.Tasks;
 using Akka.Configuration;
 
@@ -25,26 +24,23 @@ public sealed class PeriodicTaskSettings
 {
     public const string Section = "actor-scheduler";
 
-    /// <summary>Every key directly under actor-scheduler (and under actor-scheduler.sets.NAME).</summary>
+    /// <summary>The core's keys directly under actor-scheduler (and under actor-scheduler.sets.NAME, but sets).</summary>
     public static readonly IReadOnlyList<string> KnownKeys =
     [
         "periodic-interval", "initial-delay", "fuzzy-delay", "raise-on-error", "shutdown-timeout", "tick-source",
-        "tasks", "sets", "assemblies", "state",
+        "tasks", "sets",
     ];
 
-    private static readonly Lazy<Config> Reference = new(() =>
-    {
-        using var stream = typeof(PeriodicTaskSettings).Assembly.GetManifestResourceStream("ActorScheduler.reference.conf")
-            ?? throw new InvalidOperationException("ActorScheduler.reference.conf is not embedded in the assembly.");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    });
+    private static readonly Lazy<Config> Reference =
+        new(() => Hocon.Embedded(typeof(PeriodicTaskSettings).Assembly, "ActorScheduler.reference.conf"));
+
+    private readonly IReadOnlyDictionary<ConfigKeys, object?> _sections;
 
     private PeriodicTaskSettings(
         string path, TimeSpan periodicInterval, TimeSpan initialDelay, TimeSpan fuzzyDelay, bool raiseOnError,
-        TimeSpan shutdownTimeout, TickSource tickSource, IReadOnlyList<TaskOverride> tasks, StateSettings state)
+        TimeSpan shutdownTimeout, TickSource tickSource, IReadOnlyList<TaskOverride> tasks, IReadOnlyList<ConfigKeys> extensions,
+        IReadOnlyDictionary<ConfigKeys, object?> sections)
     {
-        State = state;
         Path = path;
         PeriodicInterval = periodicInterval;
         InitialDelay = initialDelay;
@@ -53,9 +49,11 @@ public sealed class PeriodicTaskSettings
         ShutdownTimeout = shutdownTimeout;
         TickSource = tickSource;
         Tasks = tasks;
+        Extensions = extensions;
+        _sections = sections;
     }
 
-    /// <summary>The embedded reference.conf: every key with its default.</summary>
+    /// <summary>The embedded reference.conf: every core key with its default.</summary>
     public static Config DefaultConfig() => Reference.Value;
 
     /// <summary>The HOCON path these settings were read from (actor-scheduler or actor-scheduler.sets.NAME).</summary>
@@ -77,30 +75,43 @@ public sealed class PeriodicTaskSettings
     /// <summary>The actor-scheduler.tasks entries, in file order.</summary>
     public IReadOnlyList<TaskOverride> Tasks { get; }
 
-    /// <summary>actor-scheduler.state: persistence of each task's place in its schedule (shared by all sets).</summary>
-    public StateSettings State { get; }
+    /// <summary>The packages' keys these settings were read with, besides the core's.</summary>
+    public IReadOnlyList<ConfigKeys> Extensions { get; }
 
     /// <summary>Settings with all defaults (tests, and users who configure nothing).</summary>
     public static PeriodicTaskSettings Create() => Create(Config.Empty);
 
+    /// <summary>Reads and validates the settings of task set <paramref name="setName"/> with the core's keys only.</summary>
+    public static PeriodicTaskSettings Create(Config config, string? setName = null) => Create(config, setName, []);
+
     /// <summary>
     /// Reads and validates the settings of task set <paramref name="setName"/>: actor-scheduler.sets.NAME when that
     /// section exists (its scalar keys fall back to actor-scheduler's, its tasks are its own), else actor-scheduler.
+    /// The <paramref name="extensions"/> add their packages' keys and defaults; any other key is an error.
     /// </summary>
-    public static PeriodicTaskSettings Create(Config config, string? setName = null)
+    public static PeriodicTaskSettings Create(Config config, string? setName, params ConfigKeys[] extensions)
     {
+        ArgumentNullException.ThrowIfNull(extensions);
+        extensions = extensions.Distinct().ToArray();
         config = (config ?? Config.Empty).WithFallback(DefaultConfig());
+        foreach (var extension in extensions)
+            config = config.WithFallback(extension.DefaultConfig);
+        var sectionKeys = Merge(KnownKeys, extensions.Select(e => e.SectionKeys));
+        var taskKeys = Merge(TaskOverride.KnownKeys, extensions.Select(e => e.TaskKeys));
+
         var root = new ConfigReader(config.GetConfig(Section), Section);
-        root.RejectUnknownKeys(KnownKeys);
+        root.RejectUnknownKeys(sectionKeys, ConfigKeys.SectionKeyElsewhere);
         var sets = root.Child("sets");
-        var state = StateSettings.Read(root.Child("state"));
+        var sections = new Dictionary<ConfigKeys, object?>();
+        foreach (var extension in extensions)
+            sections[extension] = extension.ReadSection(root);
 
         var section = root;
         var tasksSection = root.Child("tasks");
-        if (setName is not null && sets.IsObject(ConfigReader.Quote(setName)))
+        if (setName is not null && sets.IsObjectByName(setName))
         {
             var own = sets.ChildByName(setName);
-            own.RejectUnknownKeys(KnownKeys.Where(k => k is not ("sets" or "assemblies" or "state")).ToList());
+            own.RejectUnknownKeys(KnownKeys.Where(k => k != "sets").ToList());
             section = new ConfigReader(own.Config.WithFallback(root.Config), own.Path);
             tasksSection = own.Child("tasks");
         }
@@ -124,14 +135,33 @@ public sealed class PeriodicTaskSettings
         var tasks = new List<TaskOverride>();
         foreach (var name in tasksSection.Keys)
         {
-            if (!tasksSection.IsObject(ConfigReader.Quote(name)))
+            if (!tasksSection.IsObjectByName(name))
                 throw new PeriodicTaskConfigurationException(
                     tasksSection.PathOf(name), "must be an object { ticks-between-runs = ..., spacing = ..., ... }.");
-            tasks.Add(TaskOverride.Read(name, tasksSection.ChildByName(name)));
+            var entry = tasksSection.ChildByName(name);
+            entry.RejectUnknownKeys(taskKeys, ConfigKeys.TaskKeyElsewhere);
+            tasks.Add(TaskOverride.Read(name, entry, extensions));
         }
 
         return new PeriodicTaskSettings(
-            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, tasks, state);
+            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, tasks, extensions, sections);
+    }
+
+    /// <summary>What <paramref name="extension"/> kept of actor-scheduler, or null when these settings were read without it.</summary>
+    internal object? SectionOf(ConfigKeys extension) => _sections.GetValueOrDefault(extension);
+
+    /// <summary>The core's keys and the packages' keys; a key registered twice is a programming error.</summary>
+    private static List<string> Merge(IReadOnlyList<string> core, IEnumerable<IReadOnlyList<string>> added)
+    {
+        var keys = core.ToList();
+        foreach (var key in added.SelectMany(k => k))
+        {
+            if (keys.Contains(key))
+                throw new ArgumentException($"the configuration key '{key}' is registered twice.", "extensions");
+            keys.Add(key);
+        }
+
+        return keys;
     }
 
     /// <summary>
@@ -154,11 +184,7 @@ public sealed class PeriodicTaskSettings
                     $"no task named '{entry.Name}' in task set '{set.Name}'{(closest is null ? "" : $"; did you mean '{closest}'?")} ({known}).");
             }
 
-            var options = entry.ApplyTo(task.Options);
-            if (options.Role.Length > 0 && options.Scope != TaskScope.Cluster)
-                throw new PeriodicTaskConfigurationException(
-                    entry.Path + (entry.Role is null ? ".scope" : ".role"), "role applies only to scope = cluster.");
-            resolved[resolved.IndexOf(task)] = task.WithOptions(options);
+            resolved[resolved.IndexOf(task)] = task.WithOptions(entry.ApplyTo(task.Options));
         }
 
         return resolved;

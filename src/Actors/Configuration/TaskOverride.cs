@@ -5,15 +5,14 @@ namespace ActorScheduler.Configuration;
 
 /// <summary>
 /// One <c>actor-scheduler.tasks.NAME</c> entry: the options it sets (null = keep the declared value), its full path,
-/// and its raw configuration (the console host reads <c>command</c>, <c>working-directory</c>, <c>environment</c>).
+/// and its raw configuration (where a package reads its own keys, such as the console host's <c>command</c>).
 /// </summary>
 public sealed class TaskOverride
 {
-    /// <summary>Every key a task entry may hold.</summary>
+    /// <summary>The core's keys of a task entry (packages add theirs with <see cref="ConfigKeys"/>).</summary>
     public static readonly IReadOnlyList<string> KnownKeys =
     [
-        "ticks-between-runs", "spacing", "run-immediately", "enabled", "timeout", "overlap",
-        "command", "working-directory", "environment", "scope", "role", "misfire", "misfire-limit",
+        "ticks-between-runs", "spacing", "run-immediately", "enabled", "timeout", "overlap", "misfire", "misfire-limit",
     ];
 
     private TaskOverride(string name, string path, Config config)
@@ -38,17 +37,15 @@ public sealed class TaskOverride
     public bool SetsTimeout { get; private init; }
     public TimeSpan? Timeout { get; private init; }
     public OverlapMode? Overlap { get; private init; }
-    public TaskScope? Scope { get; private init; }
-    public string? Role { get; private init; }
     public MisfirePolicy? Misfire { get; private init; }
     public int? MisfireLimit { get; private init; }
 
-    /// <summary>True when the entry has a <c>command</c> (a console-host command task).</summary>
-    public bool HasCommand { get; private init; }
+    /// <summary>How the packages' keys of this entry change the options, applied after the core's.</summary>
+    private IReadOnlyList<Func<PeriodicTaskOptions, PeriodicTaskOptions>> Edits { get; init; } = [];
 
-    internal static TaskOverride Read(string name, ConfigReader entry)
+    /// <summary>Reads an entry whose keys were checked: the core's keys first, then each package's.</summary>
+    internal static TaskOverride Read(string name, ConfigReader entry, IReadOnlyList<ConfigKeys> extensions)
     {
-        entry.RejectUnknownKeys(KnownKeys);
         var ticks = entry.Has("ticks-between-runs") ? entry.Int("ticks-between-runs", 0, min: 0) : (int?)null;
         TimeSpan? spacing = entry.Has("spacing") ? entry.Duration("spacing", TimeSpan.Zero) : null;
         if (ticks is not null && spacing is not null)
@@ -61,10 +58,6 @@ public sealed class TaskOverride
         var timeout = setsTimeout ? entry.Duration("timeout", System.Threading.Timeout.InfiniteTimeSpan, allowInfinite: true) : (TimeSpan?)null;
         if (timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan && t <= TimeSpan.Zero)
             throw new PeriodicTaskConfigurationException(entry.PathOf("timeout"), "must be > 0, or infinite.");
-        if (entry.Has("command") && !entry.IsArray("command") && string.IsNullOrWhiteSpace(entry.Raw("command")))
-            throw new PeriodicTaskConfigurationException(entry.PathOf("command"), "must be a non-empty string or a list [program, args...].");
-        if (entry.Has("environment") && !entry.IsObject("environment"))
-            throw new PeriodicTaskConfigurationException(entry.PathOf("environment"), "must be an object { NAME = value }.");
 
         return new TaskOverride(name, entry.Path, entry.Config)
         {
@@ -77,20 +70,16 @@ public sealed class TaskOverride
             Overlap = entry.Has("overlap")
                 ? entry.Enum("overlap", OverlapMode.Skip, ("skip", OverlapMode.Skip), ("queue", OverlapMode.Queue))
                 : null,
-            Scope = entry.Has("scope")
-                ? entry.Enum("scope", TaskScope.Node, ("node", TaskScope.Node), ("cluster", TaskScope.Cluster))
-                : null,
-            Role = entry.Has("role") ? entry.String("role", "") : null,
             Misfire = entry.Has("misfire")
                 ? entry.Enum("misfire", MisfirePolicy.Coalesce,
                     ("coalesce", MisfirePolicy.Coalesce), ("skip", MisfirePolicy.Skip), ("run-all", MisfirePolicy.RunAll))
                 : null,
             MisfireLimit = entry.Has("misfire-limit") ? entry.Int("misfire-limit", 10, min: 1) : null,
-            HasCommand = entry.Has("command"),
+            Edits = extensions.Select(e => e.ReadTask(entry)).OfType<Func<PeriodicTaskOptions, PeriodicTaskOptions>>().ToList(),
         };
     }
 
-    /// <summary>The declared options with this entry's values laid over them.</summary>
+    /// <summary>The declared options with this entry's values laid over them, the packages' keys last.</summary>
     public PeriodicTaskOptions ApplyTo(PeriodicTaskOptions declared)
     {
         var options = declared;
@@ -102,10 +91,10 @@ public sealed class TaskOverride
         if (Enabled is { } enabled) options = options with { Enabled = enabled };
         if (SetsTimeout) options = options with { Timeout = Timeout };
         if (Overlap is { } overlap) options = options with { Overlap = overlap };
-        if (Scope is { } scope) options = options with { Scope = scope };
-        if (Role is not null) options = options with { Role = Role };
         if (Misfire is { } misfire) options = options with { Misfire = misfire };
         if (MisfireLimit is { } limit) options = options with { MisfireLimit = limit };
+        foreach (var edit in Edits)
+            options = edit(options);
         return options;
     }
 }

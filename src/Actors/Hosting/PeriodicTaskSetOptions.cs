@@ -68,7 +68,7 @@ public sealed class PeriodicTaskSetOptions
     public string ToHocon(string setName)
     {
         var sb = new StringBuilder();
-        sb.Append("actor-scheduler.sets.").Append(Quote(setName)).AppendLine(" {");
+        sb.Append("actor-scheduler.sets.").Append(Hocon.Quote(setName)).AppendLine(" {");
         Duration(sb, "periodic-interval", PeriodicInterval);
         Duration(sb, "initial-delay", InitialDelay);
         Duration(sb, "fuzzy-delay", FuzzyDelay);
@@ -78,7 +78,7 @@ public sealed class PeriodicTaskSetOptions
         sb.AppendLine("  tasks {");
         foreach (var (name, o) in Tasks)
         {
-            sb.Append("    ").Append(Quote(name)).AppendLine(" {");
+            sb.Append("    ").Append(Hocon.Quote(name)).AppendLine(" {");
             if (o.TicksBetweenRuns is { } ticks) sb.Append("      ticks-between-runs = ").AppendLine(ticks.ToString(CultureInfo.InvariantCulture));
             Duration(sb, "  spacing", o.Spacing, "    ");
             if (o.RunImmediately is { } ri) sb.Append("      run-immediately = ").AppendLine(ri ? "on" : "off");
@@ -87,7 +87,7 @@ public sealed class PeriodicTaskSetOptions
                 sb.Append("      timeout = ").AppendLine(timeout == System.Threading.Timeout.InfiniteTimeSpan ? "infinite" : Ms(timeout));
             if (o.Overlap is { } overlap) sb.Append("      overlap = ").AppendLine(overlap.ToString().ToLowerInvariant());
             if (o.Scope is { } scope) sb.Append("      scope = ").AppendLine(scope.ToString().ToLowerInvariant());
-            if (o.Role is { } role) sb.Append("      role = ").AppendLine(Quote(role));
+            if (o.Role is { } role) sb.Append("      role = ").AppendLine(Hocon.Quote(role));
             if (o.Misfire is { } misfire)
                 sb.Append("      misfire = ").AppendLine(misfire == MisfirePolicy.RunAll ? "run-all" : misfire.ToString().ToLowerInvariant());
             if (o.MisfireLimit is { } limit) sb.Append("      misfire-limit = ").AppendLine(limit.ToString(CultureInfo.InvariantCulture));
@@ -107,8 +107,6 @@ public sealed class PeriodicTaskSetOptions
 
     private static string Ms(TimeSpan value) =>
         ((decimal)value.Ticks / TimeSpan.TicksPerMillisecond).ToString(CultureInfo.InvariantCulture) + "ms";
-
-    private static string Quote(string key) => "\"" + key.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }
 
 /// <summary>Overrides of one declared task's options; null keeps what the task declares.</summary>

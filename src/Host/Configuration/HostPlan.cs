@@ -60,8 +60,8 @@ public sealed class HostPlan
     /// <summary>True when some task is cluster-scoped.</summary>
     public bool HasClusterTasks => Tasks.Any(t => t.Options.Scope == TaskScope.Cluster);
 
-    /// <summary>The whole configuration with the library's reference.conf as fallback.</summary>
-    public Config EffectiveConfig => Source.Config.WithFallback(PeriodicTaskSettings.DefaultConfig());
+    /// <summary>The whole configuration over the reference configurations of the library, the cluster package and the host.</summary>
+    public Config EffectiveConfig => Source.Config.WithFallback(HostConfiguration.DefaultConfig());
 
     /// <exception cref="PeriodicTaskConfigurationException">a bad value, naming its full path.</exception>
     /// <exception cref="PeriodicTaskDefinitionException">a task declared wrongly in a plugin assembly.</exception>
@@ -69,21 +69,20 @@ public sealed class HostPlan
     public static HostPlan Build(LoadedConfig source)
     {
         var config = source.Config;
-        var settings = PeriodicTaskSettings.Create(config);
+        var settings = HostConfiguration.ReadSettings(config);
         var logLevel = AkkaLevelOf(config);
         var demo = ReadDemoFlag(config);
 
         var set = new PeriodicTaskSet(ReadSetName(config) ?? source.SetName);
         if (demo)
             set.AddTasksOf(new NovaComputeManager());
-        foreach (var manager in PluginLoader.LoadManagers(config.WithFallback(PeriodicTaskSettings.DefaultConfig()), source.BaseDirectory))
+        foreach (var manager in PluginLoader.LoadManagers(config.WithFallback(HostConfiguration.DefaultConfig()), source.BaseDirectory))
             set.AddTasksOf(manager);
 
         var commands = new Dictionary<string, CommandTask>(StringComparer.Ordinal);
         foreach (var entry in settings.Tasks)
         {
-            CommandTask.RejectCommandKeysWithoutCommand(entry);
-            if (!entry.HasCommand)
+            if (!HostConfiguration.HasCommand(entry))
                 continue;
             var command = CommandTask.Read(entry, source.BaseDirectory);
             set.Add(command.ToDefinition());

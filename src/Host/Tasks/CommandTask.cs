@@ -114,17 +114,6 @@ public sealed class CommandTask
         return new CommandTask(entry.Name, entry.Path, shell, argv, workingDirectory, environment);
     }
 
-    /// <summary>Fails when an entry has host-only keys (working-directory, environment) but no command.</summary>
-    public static void RejectCommandKeysWithoutCommand(TaskOverride entry)
-    {
-        if (entry.HasCommand)
-            return;
-        foreach (var key in new[] { "working-directory", "environment" })
-            if (entry.Config.HasPath(key))
-                throw new PeriodicTaskConfigurationException(
-                    $"{entry.Path}.{key}", "only applies to a command task; add command = \"...\" or remove this key.");
-    }
-
     /// <summary>The task definition: its options come from the entry (applied by the library as overrides).</summary>
     internal PeriodicTaskDefinition ToDefinition() =>
         new(Name, PeriodicTaskOptions.Default, RunAsync, $"command task {Path}");

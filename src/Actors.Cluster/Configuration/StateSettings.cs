@@ -1,20 +1,20 @@
 namespace ActorScheduler.Configuration;
 
 /// <summary>Where each task's place in its schedule is kept (actor-scheduler.state.store).</summary>
-public enum StateStore
+internal enum StateStore
 {
     /// <summary>Nowhere: every start is a first start.</summary>
     None,
 
-    /// <summary>Akka.Persistence with Akka.Persistence.Sql (SQLite, PostgreSQL, ...): needs the ActorScheduler.Cluster package.</summary>
+    /// <summary>Akka.Persistence with Akka.Persistence.Sql (SQLite, PostgreSQL, ...).</summary>
     Sql,
 }
 
 /// <summary>
-/// actor-scheduler.state: where and how each task's place in its schedule (skip counters, last run, next due time,
+/// actor-scheduler.state (a key of the cluster package): where and how each task's place in its schedule (skip counters, last run, next due time,
 /// runs in flight) is persisted across restarts and cluster hand-overs. Read once and validated with full paths.
 /// </summary>
-public sealed class StateSettings
+internal sealed class StateSettings
 {
     /// <summary>Every key under actor-scheduler.state.</summary>
     public static readonly IReadOnlyList<string> KnownKeys =
@@ -69,7 +69,7 @@ public sealed class StateSettings
     /// <summary>An Akka.Persistence snapshot-store plugin id to use instead of the one built from provider/connection-string.</summary>
     public string SnapshotPlugin { get; }
 
-    internal static StateSettings Read(ConfigReader state)
+    public static StateSettings Read(ConfigReader state)
     {
         state.RejectUnknownKeys(KnownKeys);
         var store = state.Enum("store", StateStore.None, ("none", StateStore.None), ("sql", StateStore.Sql));

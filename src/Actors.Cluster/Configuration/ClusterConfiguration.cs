@@ -1,0 +1,99 @@
+using ActorScheduler.Tasks;
+using Akka.Configuration;
+
+namespace ActorScheduler.Configuration;
+
+/// <summary>
+/// The configuration keys of the ActorScheduler.Cluster package: <c>scope</c> and <c>role</c> in a task entry,
+/// <c>cluster</c> and <c>state</c> under actor-scheduler, with their defaults (hocon/cluster-reference.conf).
+/// </summary>
+public static class ClusterConfiguration
+{
+    /// <summary>
+    /// The keys to pass to <see cref="PeriodicTaskSettings.Create(Config, string?, ConfigKeys[])"/> for settings given to
+    /// StartClusterPeriodicTasks (which reads its own with them when given none).
+    /// </summary>
+    public static ConfigKeys Keys { get; } = new(
+        "ActorScheduler.Cluster",
+        Hocon.Embedded(typeof(ClusterConfiguration).Assembly, "ActorScheduler.Cluster.reference.conf"),
+        sectionKeys: ["cluster", "state"],
+        taskKeys: ["scope", "role"],
+        readSection: ClusterTaskSettings.Read,
+        readTask: ReadTask);
+
+    /// <summary>The embedded cluster-reference.conf: every key of the cluster package with its default.</summary>
+    public static Config DefaultConfig() => Keys.DefaultConfig;
+
+    /// <summary>scope and role of one task entry, laid over the declared options; a role needs scope = cluster.</summary>
+    private static Func<PeriodicTaskOptions, PeriodicTaskOptions>? ReadTask(ConfigReader entry)
+    {
+        TaskScope? scope = entry.Has("scope")
+            ? entry.Enum("scope", TaskScope.Node, ("node", TaskScope.Node), ("cluster", TaskScope.Cluster))
+            : null;
+        var role = entry.Has("role") ? entry.String("role", "") : null;
+        if (scope is null && role is null)
+            return null;
+        return declared =>
+        {
+            var options = declared with { Scope = scope ?? declared.Scope, Role = role ?? declared.Role };
+            if (options.Role.Length > 0 && options.Scope != TaskScope.Cluster)
+                throw new PeriodicTaskConfigurationException(
+                    entry.PathOf(role is null ? "scope" : "role"), "role applies only to scope = cluster.");
+            return options;
+        };
+    }
+}
+
+/// <summary>How cluster-scoped tasks are spread over the nodes (actor-scheduler.cluster.distribution).</summary>
+internal enum TaskDistribution
+{
+    /// <summary>Every cluster-scoped task of a role on one node, in a cluster singleton.</summary>
+    Singleton,
+}
+
+/// <summary>
+/// What the cluster package reads under actor-scheduler: <c>cluster</c> and <c>state</c>, shared by every task set.
+/// Settings read without the cluster's keys had none of them in their configuration, so they get the defaults.
+/// </summary>
+internal sealed class ClusterTaskSettings
+{
+    private static readonly IReadOnlyList<string> ClusterKeys = ["distribution"];
+
+    public static readonly ClusterTaskSettings Default = new(TaskDistribution.Singleton, StateSettings.None);
+
+    private ClusterTaskSettings(TaskDistribution distribution, StateSettings state)
+    {
+        Distribution = distribution;
+        State = state;
+    }
+
+    public TaskDistribution Distribution { get; }
+
+    public StateSettings State { get; }
+
+    /// <summary>The cluster settings <paramref name="settings"/> were read with (the defaults when read without them).</summary>
+    public static ClusterTaskSettings Of(PeriodicTaskSettings settings) =>
+        settings.SectionOf(ClusterConfiguration.Keys) as ClusterTaskSettings ?? Default;
+
+    /// <summary>Reads and validates actor-scheduler.cluster and actor-scheduler.state of <paramref name="root"/>.</summary>
+    public static ClusterTaskSettings Read(ConfigReader root)
+    {
+        var cluster = root.Child("cluster");
+        cluster.RejectUnknownKeys(ClusterKeys);
+        if (cluster.Has("distribution") && cluster.Raw("distribution").Trim().Equals("sharded", StringComparison.OrdinalIgnoreCase))
+            throw new PeriodicTaskConfigurationException(
+                cluster.PathOf("distribution"), "sharded is not available yet; use singleton (every cluster-scoped task of a role on one node).");
+        var distribution = cluster.Enum("distribution", TaskDistribution.Singleton, ("singleton", TaskDistribution.Singleton));
+        return new ClusterTaskSettings(distribution, StateSettings.Read(root.Child("state")));
+    }
+}
+
+/// <summary>settings.State: the state settings of the cluster package, as if the core's settings had them.</summary>
+internal static class ClusterTaskSettingsAccess
+{
+    extension(PeriodicTaskSettings settings)
+    {
+        /// <summary>actor-scheduler.state: persistence of each task's place in its schedule (shared by all sets).</summary>
+        public StateSettings State => ClusterTaskSettings.Of(settings).State;
+    }
+}
