@@ -9,7 +9,7 @@ namespace ActorScheduler.Persistence;
 /// The Akka.Persistence.Sql journal and snapshot store that actor-scheduler.state describes, configured by HOCON at
 /// their own plugin ids (so an application's default journal is left alone), with tables created on first start.
 /// </summary>
-public static class StatePlugins
+internal static class StatePlugins
 {
     public const string JournalId = "akka.persistence.journal.actor-scheduler-sql";
     public const string SnapshotId = "akka.persistence.snapshot-store.actor-scheduler-sql";

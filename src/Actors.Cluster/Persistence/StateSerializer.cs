@@ -11,7 +11,7 @@ namespace ActorScheduler.Persistence;
 /// cluster singleton, as JSON with short, stable manifests (no CLR type names in the database or on the wire).
 /// Registered by <see cref="StateSerialization.Register"/>; identifier 7431.
 /// </summary>
-public sealed class StateSerializer : SerializerWithStringManifest
+internal sealed class StateSerializer : SerializerWithStringManifest
 {
     public const int SerializerId = 7431;
 
@@ -61,7 +61,7 @@ public sealed class StateSerializer : SerializerWithStringManifest
 }
 
 /// <summary>Registers <see cref="StateSerializer"/> with an ActorSystem (idempotent).</summary>
-public static class StateSerialization
+internal static class StateSerialization
 {
     /// <summary>
     /// The serializer and its bindings as HOCON. Adding it to the configuration the ActorSystem starts with (as a

@@ -50,16 +50,16 @@ public sealed class ConfigKeys
     }
 
     /// <summary>The package that owns these keys.</summary>
-    public string Package { get; }
+    internal string Package { get; }
 
     /// <summary>The package's defaults (its embedded reference configuration).</summary>
-    public Config DefaultConfig { get; }
+    internal Config DefaultConfig { get; }
 
     /// <summary>Keys directly under actor-scheduler.</summary>
-    public IReadOnlyList<string> SectionKeys { get; }
+    internal IReadOnlyList<string> SectionKeys { get; }
 
     /// <summary>Keys of an actor-scheduler.tasks.NAME (or sets.SET.tasks.NAME) entry.</summary>
-    public IReadOnlyList<string> TaskKeys { get; }
+    internal IReadOnlyList<string> TaskKeys { get; }
 
     internal object? ReadSection(ConfigReader root) => _readSection?.Invoke(root);
 

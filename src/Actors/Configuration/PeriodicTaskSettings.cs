@@ -22,10 +22,10 @@ public enum TickSource
 /// </summary>
 public sealed class PeriodicTaskSettings
 {
-    public const string Section = "actor-scheduler";
+    internal const string Section = "actor-scheduler";
 
     /// <summary>The core's keys directly under actor-scheduler (and under actor-scheduler.sets.NAME, but sets).</summary>
-    public static readonly IReadOnlyList<string> KnownKeys =
+    internal static readonly IReadOnlyList<string> KnownKeys =
     [
         "periodic-interval", "initial-delay", "fuzzy-delay", "raise-on-error", "shutdown-timeout", "tick-source",
         "tasks", "sets",
@@ -73,10 +73,10 @@ public sealed class PeriodicTaskSettings
     public TickSource TickSource { get; }
 
     /// <summary>The actor-scheduler.tasks entries, in file order.</summary>
-    public IReadOnlyList<TaskOverride> Tasks { get; }
+    internal IReadOnlyList<TaskOverride> Tasks { get; }
 
     /// <summary>The packages' keys these settings were read with, besides the core's.</summary>
-    public IReadOnlyList<ConfigKeys> Extensions { get; }
+    internal IReadOnlyList<ConfigKeys> Extensions { get; }
 
     /// <summary>Settings with all defaults (tests, and users who configure nothing).</summary>
     public static PeriodicTaskSettings Create() => Create(Config.Empty);

@@ -1,7 +1,7 @@
 namespace ActorScheduler.Configuration;
 
 /// <summary>"Did you mean ...?" by edit distance.</summary>
-public static class Suggestions
+internal static class Suggestions
 {
     /// <summary>The candidate closest to <paramref name="word"/>, or null when none is reasonably close.</summary>
     public static string? Closest(string word, IEnumerable<string> candidates)

@@ -7,7 +7,7 @@ namespace ActorScheduler.Configuration;
 /// One <c>actor-scheduler.tasks.NAME</c> entry: the options it sets (null = keep the declared value), its full path,
 /// and its raw configuration (where a package reads its own keys, such as the console host's <c>command</c>).
 /// </summary>
-public sealed class TaskOverride
+internal sealed class TaskOverride
 {
     /// <summary>The core's keys of a task entry (packages add theirs with <see cref="ConfigKeys"/>).</summary>
     public static readonly IReadOnlyList<string> KnownKeys =

@@ -65,7 +65,7 @@ public sealed class PeriodicTaskSetOptions
     }
 
     /// <summary>The HOCON these options stand for.</summary>
-    public string ToHocon(string setName)
+    internal string ToHocon(string setName)
     {
         var sb = new StringBuilder();
         sb.Append("actor-scheduler.sets.").Append(Hocon.Quote(setName)).AppendLine(" {");

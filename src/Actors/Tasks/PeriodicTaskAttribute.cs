@@ -51,7 +51,7 @@ public sealed class PeriodicTaskAttribute : Attribute
     public int MisfireLimit { get; set; } = 10;
 
     /// <summary>The options this attribute declares; <paramref name="where"/> names the method in errors.</summary>
-    public PeriodicTaskOptions ToOptions(string where)
+    internal PeriodicTaskOptions ToOptions(string where)
     {
         if (_spacing is not null && _spacingSeconds is not null)
             throw new PeriodicTaskDefinitionException($"{where}: set Spacing or SpacingSeconds, not both.");

@@ -1,7 +1,7 @@
 namespace ActorScheduler.Host.Cli;
 
 /// <summary>The host's exit codes (DESIGN.md section 5).</summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     /// <summary>Success.</summary>
     public const int Success = 0;

@@ -11,7 +11,7 @@ namespace ActorScheduler.Host.Cli;
 /// The <c>actor-scheduler</c> command line (DESIGN.md section 5), parsed with System.CommandLine. Every usage or
 /// configuration error is one line on standard error and exit code 2; --help works on every command.
 /// </summary>
-public static class HostCli
+internal static class HostCli
 {
     private const string Name = "actor-scheduler";
 

@@ -9,7 +9,7 @@ namespace ActorScheduler.Host.Cli;
 /// <c>list</c>: the tasks in dispatch order, each with its schedule in words, its first due ticks and its options; a
 /// SCOPE column (node, or cluster with its role) appears when some task is cluster-scoped.
 /// </summary>
-public static class ListCommand
+internal static class ListCommand
 {
     public const int FirstRuns = 3;
 

@@ -6,7 +6,7 @@ using Akka.Configuration.Hocon;
 namespace ActorScheduler.Host.Configuration;
 
 /// <summary>Reads the host's configuration: a HOCON file given with --config, or the embedded demo (hocon/host.conf).</summary>
-public static partial class ConfigLoader
+internal static partial class ConfigLoader
 {
     public const string BuiltInSource = "built-in demo (hocon/host.conf)";
     public const string DemoSetName = "ComputeManager";

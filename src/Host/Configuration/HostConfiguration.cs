@@ -9,7 +9,7 @@ namespace ActorScheduler.Host.Configuration;
 /// <c>assemblies</c> under actor-scheduler, with their defaults (hocon/host-reference.conf). The host reads its
 /// settings with these and the cluster package's keys.
 /// </summary>
-public static class HostConfiguration
+internal static class HostConfiguration
 {
     private static readonly string[] CommandOnlyKeys = ["working-directory", "environment"];
 

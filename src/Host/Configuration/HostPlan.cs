@@ -15,7 +15,7 @@ namespace ActorScheduler.Host.Configuration;
 /// <c>actor-scheduler</c> section, and whether it needs a cluster. Every mistake surfaces here as an exception that
 /// names the bad input (exit code 2).
 /// </summary>
-public sealed class HostPlan
+internal sealed class HostPlan
 {
     /// <summary>The host's own section (outside actor-scheduler, which the library validates).</summary>
     public const string HostSection = "actor-scheduler-host";

@@ -8,4 +8,4 @@ namespace ActorScheduler.Host.Configuration;
 /// <param name="BaseDirectory">Relative paths in the file (assemblies, working-directory) resolve against it.</param>
 /// <param name="SetName">The task set's name: the file's name without extension, or ComputeManager for the demo.</param>
 /// <param name="IsBuiltIn">True for the built-in demo.</param>
-public sealed record LoadedConfig(Config Config, string Source, string BaseDirectory, string SetName, bool IsBuiltIn);
+internal sealed record LoadedConfig(Config Config, string Source, string BaseDirectory, string SetName, bool IsBuiltIn);

@@ -13,7 +13,7 @@ namespace ActorScheduler.Host.Configuration;
 /// AssemblyLoadContext that resolves the plugin's private dependencies from its folder but shares the host's
 /// assemblies (ActorScheduler, Akka, ...), so the plugin's [PeriodicTask] is the host's attribute.
 /// </summary>
-public static class PluginLoader
+internal static class PluginLoader
 {
     public const string Key = "actor-scheduler.assemblies";
 

@@ -8,7 +8,7 @@ namespace ActorScheduler.Host.Demo;
 /// of a compute node happens every second. <c>update_available_resource</c> is slower than the tick (overruns), and
 /// <c>_heal_instance_info_cache</c> fails now and then (logged and counted; nothing else is affected).
 /// </summary>
-public sealed class NovaComputeManager
+internal sealed class NovaComputeManager
 {
     /// <summary>Nova: every periodic_interval; audits the hypervisor's resources. Here slower than the tick.</summary>
     [PeriodicTask(Name = "update_available_resource")]

@@ -11,7 +11,7 @@ namespace ActorScheduler.Host.Logging;
 /// LoggerFactory logger) are reduced to their message. Exceptions add their stack trace only at debug level: a failing
 /// task's message is already in the line.
 /// </summary>
-public sealed partial class ConciseConsoleFormatter : ConsoleFormatter
+internal sealed partial class ConciseConsoleFormatter : ConsoleFormatter
 {
     public const string FormatterName = "actor-scheduler";
 
@@ -80,7 +80,7 @@ public sealed partial class ConciseConsoleFormatter : ConsoleFormatter
     };
 }
 
-public sealed class ConciseFormatterOptions : ConsoleFormatterOptions
+internal sealed class ConciseFormatterOptions : ConsoleFormatterOptions
 {
     /// <summary>Print exceptions' stack traces (at debug level).</summary>
     public bool StackTraces { get; set; }

@@ -11,7 +11,7 @@ namespace ActorScheduler.Host.Running;
 /// (ISO-8601 UTC with milliseconds), durationMs and error where they apply. Not thread-safe: one writer per stream,
 /// used from one actor (run) or one loop (simulate).
 /// </summary>
-public sealed class EventWriter : IDisposable
+internal sealed class EventWriter : IDisposable
 {
     private static readonly JsonWriterOptions Options = new()
     {

@@ -22,7 +22,7 @@ namespace ActorScheduler.Host.Running;
 /// Ctrl+C. CoordinatedShutdown started by anything else (the split brain resolver downing this node, a leave requested
 /// from elsewhere) is reported through <see cref="ShutdownStarted"/>, so that the command can end.
 /// </summary>
-public sealed class HostRuntime : IAsyncDisposable
+internal sealed class HostRuntime : IAsyncDisposable
 {
     public const string SystemName = "actor-scheduler";
 

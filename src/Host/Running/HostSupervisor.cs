@@ -11,7 +11,7 @@ namespace ActorScheduler.Host.Running;
 /// ends with exit code 1 naming the task) and resumes the child, which has already stopped dispatching but still
 /// answers StopTasks and GetTaskStats for the final summary. Any other failure of a child stops it and ends <c>run</c>.
 /// </summary>
-public sealed class HostSupervisor : ReceiveActor
+internal sealed class HostSupervisor : ReceiveActor
 {
     private readonly Func<IUntypedActorContext, ClusterTaskSet> _start;
     private readonly TaskCompletionSource<Exception> _failure;

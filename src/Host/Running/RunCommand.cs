@@ -23,7 +23,7 @@ namespace ActorScheduler.Host.Running;
 /// hands the singleton over gracefully to the next oldest node.
 /// </para>
 /// </summary>
-public static class RunCommand
+internal static class RunCommand
 {
     /// <summary>How long the summary waits for the cluster singleton's statistics.</summary>
     private static readonly TimeSpan ClusterStatsTimeout = TimeSpan.FromSeconds(3);
@@ -225,7 +225,7 @@ public static class RunCommand
 }
 
 /// <summary>SIGINT and SIGTERM as a task, instead of the default termination; a second signal forces the exit.</summary>
-public sealed class StopSignals : IDisposable
+internal sealed class StopSignals : IDisposable
 {
     private readonly TaskCompletionSource<string> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PosixSignalRegistration _sigint;

@@ -16,7 +16,7 @@ namespace ActorScheduler.Host.Running;
 /// when the file configures a cluster (run-once joins no cluster), a cluster-scoped task runs here, and nothing is read
 /// from or written to the saved state.
 /// </summary>
-public static class RunOnceCommand
+internal static class RunOnceCommand
 {
     public static async Task<int> ExecuteAsync(HostPlan plan, string taskName, TextWriter error)
     {

@@ -9,7 +9,7 @@ namespace ActorScheduler.Host.Running;
 /// was given) and logs one concise line per run outcome. Overrun warnings and nova's "Error during ..." lines come
 /// from the library itself.
 /// </summary>
-public sealed class RunReporter : ReceiveActor
+internal sealed class RunReporter : ReceiveActor
 {
     private readonly EventWriter? _events;
     private readonly ILogger _log;

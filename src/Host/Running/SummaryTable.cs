@@ -5,7 +5,7 @@ using ActorScheduler.Messages;
 namespace ActorScheduler.Host.Running;
 
 /// <summary>The per-task summary printed when <c>run</c> or <c>simulate</c> ends.</summary>
-public static class SummaryTable
+internal static class SummaryTable
 {
     /// <summary>One row: null counts print as "-" (simulate has no outcomes: no body runs).</summary>
     public sealed record Row(

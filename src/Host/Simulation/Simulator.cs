@@ -9,7 +9,7 @@ namespace ActorScheduler.Host.Simulation;
 /// <see cref="TickClock"/>. No ActorSystem starts and no task body runs; ticks are processed as fast as the loop goes.
 /// The fuzzy delay (random) is not added: tick 1 is at initial-delay.
 /// </summary>
-public static class Simulator
+internal static class Simulator
 {
     public sealed record Result(long LastTick, TimeSpan VirtualTime, IReadOnlyList<SummaryTable.Row> Rows, long TotalRuns);
 

@@ -7,7 +7,7 @@ namespace ActorScheduler.Host.Tasks;
 /// cut, only the last <c>keep</c> lines are kept, and each line is handed to a callback (debug logging) as it comes.
 /// A chatty command therefore costs a fixed amount of memory, however much it writes.
 /// </summary>
-public sealed class BoundedLines
+internal sealed class BoundedLines
 {
     public const int MaxLineLength = 1000;
 

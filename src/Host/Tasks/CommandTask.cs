@@ -15,7 +15,7 @@ namespace ActorScheduler.Host.Tasks;
 /// is success; anything else fails the run with the code and the last lines of standard error. On cancellation
 /// (timeout or stop) the command's whole process tree is killed.
 /// </summary>
-public sealed class CommandTask
+internal sealed class CommandTask
 {
     /// <summary>How many trailing lines of standard error a failure message carries.</summary>
     public const int StderrLinesInError = 5;
@@ -233,7 +233,7 @@ public sealed class CommandTask
 }
 
 /// <summary>The command processes in flight, so that the host can kill any left when it exits.</summary>
-public static class RunningProcesses
+internal static class RunningProcesses
 {
     private static readonly HashSet<Process> Processes = [];
 
