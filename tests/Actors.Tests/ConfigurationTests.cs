@@ -5,7 +5,7 @@ using Xunit;
 
 namespace ActorScheduler.Tests;
 
-/// <summary>DESIGN.md section 4: settings read once, HOCON overrides of declared tasks, every mistake named by its path.</summary>
+/// <summary>docs/configuration.md: settings read once, HOCON overrides of declared tasks, every mistake named by its path.</summary>
 public class ConfigurationTests
 {
     private static PeriodicTaskSettings Read(string hocon, string? set = null) =>

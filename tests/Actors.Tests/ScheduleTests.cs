@@ -4,7 +4,7 @@ using Xunit;
 
 namespace ActorScheduler.Tests;
 
-/// <summary>DESIGN.md section 3, items 1-5, on the pure skip table, one tick at a time.</summary>
+/// <summary>docs/semantics.md (ticks, tick-counted and spaced tasks, enabled, order) on the pure skip table, one tick at a time.</summary>
 public class ScheduleTests
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);

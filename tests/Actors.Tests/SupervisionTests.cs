@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace ActorScheduler.Tests;
 
-/// <summary>DESIGN.md section 3, item 9: raise_on_error as the manager's supervision strategy.</summary>
+/// <summary>docs/semantics.md, "Errors": raise_on_error as the manager's supervision strategy.</summary>
 public class SupervisionTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
 {
     private static PeriodicTaskSet Set() => new PeriodicTaskSet("compute")

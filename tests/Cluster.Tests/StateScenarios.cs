@@ -31,8 +31,8 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
                 keeper.Tell(new Tick(tick));
             var ran = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
             Assert.Equal(4, ran.Tick); // ticks 4, 8, ...: 3 left after tick 5
-            lastRun = ran.StartedAt;
             await first.SettleAsync(keeper, "count", 5);
+            lastRun = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["count"].LastStart!.Value;
         }
 
         using var second = Start(name);
@@ -195,6 +195,33 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         Assert.Equal(1_000_000 + 1 - 1, stats["t0"].NextDueTick); // the place was recovered: due 1,000,001 ticks after tick 0, tick 1 passed
     }
 
+    public async Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it()
+    {
+        var name = NewSetName();
+        var set = () => new PeriodicTaskSet(name).Add("count", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 1 });
+        using (var first = Start(name, extra: "actor-scheduler.state.snapshot-every = 4"))
+        {
+            var keeper = first.Keeper(set(), withTicker: false);
+            for (var tick = 0; tick <= 8; tick++)
+                keeper.Tell(new Tick(tick));
+            await first.SettleAsync(keeper, "count", 8);
+            await Task.Delay(500); // the snapshot and the deletions follow the event that triggers them
+        }
+
+        using var second = Start(name);
+        var fromSnapshot = await second.RecoverAsync(name, fromSnapshot: true);
+        var wholeJournal = await second.RecoverAsync(name, fromSnapshot: false);
+        Assert.True(fromSnapshot.SnapshotSequenceNr > 0, "no snapshot was offered");
+        Assert.Equal(fromSnapshot.HighestSequenceNr - fromSnapshot.SnapshotSequenceNr, fromSnapshot.EventsReplayed);
+        Assert.True(wholeJournal.EventsReplayed <= wholeJournal.HighestSequenceNr - fromSnapshot.SnapshotSequenceNr,
+            $"{wholeJournal.EventsReplayed} of {wholeJournal.HighestSequenceNr} events are still in the journal; those up to the snapshot at {fromSnapshot.SnapshotSequenceNr} should be deleted");
+
+        var restarted = second.Keeper(set(), withTicker: false);
+        restarted.Tell(new Tick(0));
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.Equal(2, stats["count"].NextDueTick); // ran on tick 8: due on tick 10 = 2 ticks after the new tick 0
+    }
+
     private static string NewSetName() => "set" + Guid.NewGuid().ToString("N")[..12];
 
     private Node Start(string setName, Type? alsoWatch = null, string extra = "")
@@ -248,6 +275,63 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
         }
 
+        /// <summary>Recovers the keeper's persistence id read-only, from its snapshot or from the first journal event.</summary>
+        public Task<Recovered> RecoverAsync(string name, bool fromSnapshot)
+        {
+            var settings = PeriodicTaskSettings.Create(System.Settings.Config, setName, ClusterConfiguration.Keys);
+            var plugins = StatePlugins.Ensure(System, settings.State);
+            var done = new TaskCompletionSource<Recovered>(TaskCreationOptions.RunContinuationsAsynchronously);
+            System.ActorOf(Props.Create(() => new RecoveryProbe("test/" + name, plugins.Journal, plugins.Snapshot, fromSnapshot, done)));
+            return done.Task.WaitAsync(Wait);
+        }
+
         public void Dispose() => System.Terminate().Wait(Wait);
+    }
+
+    internal sealed record Recovered(long SnapshotSequenceNr, long EventsReplayed, long HighestSequenceNr);
+
+    /// <summary>Replays a persistence id without writing anything, counting what recovery offers.</summary>
+    private sealed class RecoveryProbe : Akka.Persistence.UntypedPersistentActor
+    {
+        private readonly string _persistenceId;
+        private readonly bool _fromSnapshot;
+        private readonly TaskCompletionSource<Recovered> _done;
+        private long _snapshot;
+        private long _events;
+
+        public RecoveryProbe(string persistenceId, string journal, string snapshot, bool fromSnapshot, TaskCompletionSource<Recovered> done)
+        {
+            _persistenceId = persistenceId;
+            _fromSnapshot = fromSnapshot;
+            _done = done;
+            JournalPluginId = journal;
+            SnapshotPluginId = snapshot;
+        }
+
+        public override string PersistenceId => _persistenceId;
+
+        public override Akka.Persistence.Recovery Recovery =>
+            _fromSnapshot ? Akka.Persistence.Recovery.Default : new Akka.Persistence.Recovery(Akka.Persistence.SnapshotSelectionCriteria.None);
+
+        protected override void OnRecover(object message)
+        {
+            switch (message)
+            {
+                case Akka.Persistence.SnapshotOffer offer:
+                    _snapshot = offer.Metadata.SequenceNr;
+                    break;
+                case Akka.Persistence.RecoveryCompleted:
+                    _done.TrySetResult(new Recovered(_snapshot, _events, LastSequenceNr));
+                    Context.Stop(Self);
+                    break;
+                default:
+                    _events++;
+                    break;
+            }
+        }
+
+        protected override void OnCommand(object message)
+        {
+        }
     }
 }

@@ -33,6 +33,10 @@ public sealed class SqliteStateTests : TestKit, IDisposable
     public Task Ten_thousand_tasks_recover_their_places_from_a_snapshot() =>
         Scenarios.Ten_thousand_tasks_recover_their_places_from_a_snapshot();
 
+    [Fact]
+    public Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it() =>
+        Scenarios.A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it();
+
     void IDisposable.Dispose()
     {
         _backend.Dispose();
@@ -63,4 +67,8 @@ public sealed class PostgresStateTests : TestKit
     [PostgresFact]
     public Task Ten_thousand_tasks_recover_their_places_from_a_snapshot() =>
         Scenarios(this).Ten_thousand_tasks_recover_their_places_from_a_snapshot();
+
+    [PostgresFact]
+    public Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it() =>
+        Scenarios(this).A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it();
 }

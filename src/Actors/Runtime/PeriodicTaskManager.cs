@@ -23,6 +23,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly TaskState[] _tasks;
     private readonly Dictionary<string, int> _indexByName;
     private readonly TaskSchedule _schedule;
+    private readonly RunOrders _runs;
     private readonly IScheduleStore? _store;
     private readonly bool _withTicker;
     private readonly SetStart.Moment _start;
@@ -58,6 +59,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (fuzzy > TimeSpan.Zero)
             _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
         _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval));
+        _runs = new RunOrders(_schedule.Clock, _start.At);
         if (store?.Restored is { } restored)
             Restore(restored);
         Running();
@@ -213,8 +215,9 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         _due.Clear();
         _schedule.Advance(tick, _due);
-        var scheduledAt = _start.At + _schedule.Clock.OffsetOf(tick);
-        var run = new Run(tick, scheduledAt, Context.System.Scheduler.Now);
+        var run = _runs.For(tick);
+        var scheduledAt = run.ScheduledAt;
+        var now = Context.System.Scheduler.Now;
         if (_store is not null)
             SavePlaces(tick, scheduledAt);
         var logged = _log.IsDebugEnabled;
@@ -226,7 +229,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 next = LogSkipped(tick, next, due.Index);
             if (due.Missed > 0)
                 CountMissed(task, tick, scheduledAt, due.Missed);
-            Offer(task, run);
+            Offer(task, run, now);
         }
 
         if (logged)
@@ -245,12 +248,12 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     }
 
     /// <summary>Starts the run, or, with a run in flight, queues it (overlap = queue, none pending) or counts an overrun.</summary>
-    private bool Offer(TaskState task, Run run)
+    private bool Offer(TaskState task, Run run, DateTimeOffset now)
     {
         task.LastDispatchTick = run.Tick;
         if (!task.Running)
         {
-            Start(task, run);
+            Start(task, run, now);
             return true;
         }
 
@@ -267,14 +270,14 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         return false;
     }
 
-    private void Start(TaskState task, Run run)
+    private void Start(TaskState task, Run run, DateTimeOffset now)
     {
         task.Running = true;
         task.RunningTick = run.Tick;
-        task.Counters.Started(run.StartedAt);
+        task.Counters.Started(now);
         _running++;
         RunnerOf(task).Tell(run);
-        _store?.RunChanged(task.Name, true, run.StartedAt, run.StartedAt + task.Definition.Options.Timeout);
+        _store?.RunChanged(task.Name, true, now, now + task.Definition.Options.Timeout);
     }
 
     private void OnRunEnded(RunEnded ended)
@@ -292,7 +295,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         {
             task.Pending = null;
             if (_dispatching)
-                Start(task, pending with { StartedAt = now });
+                Start(task, pending, now);
         }
     }
 
@@ -375,7 +378,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
         var tick = Math.Max(0, _currentTick);
         var now = Context.System.Scheduler.Now;
-        var started = Offer(_tasks[index], new Run(tick, now, now));
+        var started = Offer(_tasks[index], new Run(tick, now), now);
         Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
     }
 

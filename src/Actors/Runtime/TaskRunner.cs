@@ -24,6 +24,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
     private ILoggingAdapter? _log;
 
     private Run? _run;
+    private DateTimeOffset _startedAt;
     private CancellationTokenSource? _cancellation;
     private long _startTimestamp;
     private bool _timedOut;
@@ -89,8 +90,9 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
 
         if (_task.Options.Timeout is { } timeout)
             Timers.StartSingleTimer(TimeoutTimer, new TimeoutElapsed(timeout), timeout);
+        _startedAt = Context.System.Scheduler.Now;
         _startTimestamp = Stopwatch.GetTimestamp();
-        Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt));
+        Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt));
         _invoker.Start(run, _cancellation.Token);
     }
 
@@ -115,7 +117,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
             _manager.Tell(new RunEnded(_index, RunOutcome.Succeeded, duration));
             Context.System.EventStream.Publish(
-                new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt, duration));
+                new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
             return;
         }
 
@@ -125,7 +127,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             error = new OperationCanceledException($"cancelled: task set {_setName} is stopping", error);
         _manager.Tell(new RunEnded(_index, cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration));
         Context.System.EventStream.Publish(
-            new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt, duration, error));
+            new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
         if (!_stopping)
             throw new PeriodicTaskFailedException(_setName, _task.Name, run.Tick, error);
     }
@@ -137,7 +139,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         _timedOut = true;
         _cancellation?.Cancel();
         Context.System.EventStream.Publish(new PeriodicTaskTimedOut(
-            _setName, _task.Name, run.Tick, run.ScheduledAt, run.StartedAt, Stopwatch.GetElapsedTime(_startTimestamp), timeout));
+            _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, Stopwatch.GetElapsedTime(_startTimestamp), timeout));
         throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, timeout);
     }
 

@@ -1,6 +1,6 @@
 namespace ActorScheduler.Host.Cli;
 
-/// <summary>The host's exit codes (DESIGN.md section 5).</summary>
+/// <summary>The host's exit codes (docs/host.md).</summary>
 internal static class ExitCodes
 {
     /// <summary>Success.</summary>
