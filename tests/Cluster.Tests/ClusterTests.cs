@@ -106,11 +106,12 @@ public sealed class ClusterTests : IDisposable
         // timeout, as a run that ends by its deadline is all the hold can promise.)
         using var cluster = new TestCluster(Hocon("sync { scope = cluster, spacing = 500ms, timeout = 10s, run-immediately = on }"));
         await cluster.FormAsync(0, 1, 2);
+        var sets = new List<ClusterTaskSet>();
         for (var i = 0; i < 3; i++)
-            cluster[i].StartClusterPeriodicTasks(Set(("sync", (_, _) => tracker.RunAsync(TimeSpan.FromSeconds(9)))));
+            sets.Add(cluster[i].StartClusterPeriodicTasks(Set(("sync", (_, _) => tracker.RunAsync(TimeSpan.FromSeconds(9))))));
         await TestCluster.WaitUntilAsync(() => Runs(cluster, "sync", node: 0) >= 1, TimeSpan.FromSeconds(15), "a run on node 0");
         var inFlight = (PeriodicTaskStarted)cluster.Events.First(e => e.Node == 0 && e.Event is PeriodicTaskStarted).Event;
-        await Task.Delay(300); // let the run's start reach the journal
+        await sets[0].ClusterTasks[""].Ask<StateFlushed>(FlushState.Instance, TimeSpan.FromSeconds(5)); // the run's start is in the journal
         var killedAt = DateTimeOffset.UtcNow;
         await cluster.KillAsync(0);
 

@@ -276,8 +276,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.RunningTick = run.Tick;
         task.Counters.Started(now);
         _running++;
+        _store?.RunChanged(task.Name, true, now, now + task.Definition.Options.Timeout); // recorded before the run is sent
         RunnerOf(task).Tell(run);
-        _store?.RunChanged(task.Name, true, now, now + task.Definition.Options.Timeout);
     }
 
     private void OnRunEnded(RunEnded ended)
