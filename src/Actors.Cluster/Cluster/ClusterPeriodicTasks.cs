@@ -50,7 +50,8 @@ public static class ClusterPeriodicTasks
     /// </summary>
     /// <param name="context">The parent actor's context: call from its constructor or PreStart.</param>
     /// <param name="set">The task set.</param>
-    /// <param name="settings">The settings to use (default: read from the system's configuration for the set).</param>
+    /// <param name="settings">The settings to use, read with <see cref="ClusterConfiguration.Keys"/> (default: read from the
+    /// system's configuration for the set).</param>
     /// <param name="stopOnCoordinatedShutdown">Also stop the node-scoped tasks gracefully in CoordinatedShutdown (the
     /// singleton always hands over gracefully when the node leaves).</param>
     /// <exception cref="PeriodicTaskConfigurationException">a configuration mistake, naming its path.</exception>

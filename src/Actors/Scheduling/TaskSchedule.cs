@@ -16,15 +16,9 @@ internal readonly record struct DueRun(int Index, int Missed);
 internal sealed record TaskPlace(long? TicksLeft, TimeSpan? NextDueTime, TimeSpan? NotBefore = null);
 
 /// <summary>
-/// The skip table of a task set: which task is due on which tick (docs/semantics.md), as pure state with no clock
-/// and no actors, so the manager, <c>simulate</c> and tests share one implementation.
-/// <para>
-/// Each enabled task has a due tick and sits in that tick's bucket; a small priority queue holds the distinct due
-/// ticks. A tick takes the buckets due by then and touches only the tasks in them, at a few nanoseconds each: no
-/// per-task heap operations, and no allocation once the buckets have been pooled. Tick-counted tasks (ticks-between-runs = N) are due every N+1 ticks, counted from
-/// the tick they last ran on, exactly as nova's skip counter. Spaced tasks (spacing = S) are due at the first tick at or
-/// after each due time k x S; due times passed together coalesce into one run and the others are counted as missed.
-/// </para>
+/// The skip table of a task set (docs/semantics.md) as pure state with no clock and no actors, shared by the manager,
+/// <c>simulate</c> and tests. Tasks sit in buckets by due tick, so a tick touches only the tasks due on it
+/// (docs/architecture.md, "The skip table in buckets").
 /// </summary>
 internal sealed class TaskSchedule
 {
