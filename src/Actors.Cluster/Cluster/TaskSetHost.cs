@@ -1,6 +1,7 @@
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
 using Akka.Actor;
+using Akka.Event;
 
 namespace ActorScheduler.Cluster;
 
@@ -20,6 +21,7 @@ internal sealed class TaskSetHost : ReceiveActor
         _set = Context.ActorOf(set, persistent ? "keeper" : "manager");
         Receive<HandOver>(_ =>
         {
+            Context.GetLogger().Info("{0}: handing over: stopping the task set gracefully", Self.Path.Parent.Name);
             _set.Tell(StopTasks.Instance);
             Become(HandingOver);
         });
@@ -34,8 +36,11 @@ internal sealed class TaskSetHost : ReceiveActor
     private void HandingOver()
     {
         Receive<HandOver>(_ => { });
-        Receive<TasksStopped>(_ =>
+        Receive<TasksStopped>(stopped =>
         {
+            if (stopped.StillRunning > 0)
+                Context.GetLogger().Warning(
+                    "{0}: handed over with {1} runs still in flight; the next owner holds them until their deadline", stopped.SetName, stopped.StillRunning);
             if (_persistent)
                 _set.Tell(FlushState.Instance);
             else
