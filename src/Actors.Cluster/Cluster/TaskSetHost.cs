@@ -40,7 +40,8 @@ internal sealed class TaskSetHost : ReceiveActor
         {
             if (stopped.StillRunning > 0)
                 Context.GetLogger().Warning(
-                    "{0}: handed over with {1} runs still in flight; the next owner holds them until their deadline", stopped.SetName, stopped.StillRunning);
+                    "{0}: handed over with {1} runs still in flight; {2}", stopped.SetName, stopped.StillRunning,
+                    _persistent ? "the next owner holds them until their deadline" : "without a state store the next owner does not know of them");
             if (_persistent)
                 _set.Tell(FlushState.Instance);
             else
