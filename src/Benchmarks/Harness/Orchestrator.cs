@@ -8,7 +8,9 @@ namespace ActorScheduler.Benchmarks.Harness;
 /// <summary>
 /// Runs every engine on every workload in turn, each in its own process (this program re-invoked with --worker, so the
 /// same runtime and GC settings), alternating the engines' order from one workload to the next; then the sweep for the
-/// largest sustained rate; then prints the table and the goals, and (full run) writes docs/benchmarks.md and its plots.
+/// largest sustained rate; then prints the table and the goals, and (full run) writes docs/benchmarks.md, its plots and
+/// results.json. With --report-only FILE it runs no worker and makes the same report from a saved results.json; with
+/// --before FILE the report compares the goals' figures with those of an earlier run's results.json.
 /// </summary>
 public static class Orchestrator
 {
@@ -16,7 +18,32 @@ public static class Orchestrator
     {
         var quick = args.Contains("--quick");
         var output = OptionValue(args, "--out");
+        var beforePath = OptionValue(args, "--before");
+        var reportOnly = OptionValue(args, "--report-only");
+        SavedRun? before = null;
+        try
+        {
+            // Read first, so that a wrong path fails now rather than after the run.
+            before = beforePath is null ? null : SavedRun.Load(beforePath);
+            if (reportOnly is not null)
+            {
+                var saved = SavedRun.Load(reportOnly);
+                var savedPlan = saved.ToPlan();
+                var rebuilt = new Report(savedPlan, saved, reportOnly, before, beforePath);
+                Print(rebuilt);
+                if (output is not null)
+                    await WriteAsync(output, savedPlan, rebuilt, saved, withResults: false).ConfigureAwait(false);
+                return 0;
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 2;
+        }
+
         var plan = Plan.Create(quick);
+        var run = SavedRun.Now(quick);
         var started = Stopwatch.StartNew();
         var loadBefore = LoadAverage();
         Console.WriteLine($"# ActorScheduler benchmarks ({(quick ? "quick" : "full")} run), {Environment.ProcessorCount} cores, load average {loadBefore}");
@@ -57,28 +84,43 @@ public static class Orchestrator
             }
         }
 
-        var loadAfter = LoadAverage();
-        var report = new Report(plan, results, sweep, started.Elapsed, loadBefore, loadAfter);
-        var markdown = report.Markdown();
+        run = run with
+        {
+            LoadBefore = loadBefore,
+            LoadAfter = LoadAverage(),
+            ElapsedMinutes = Math.Round(started.Elapsed.TotalMinutes, 1),
+            Results = results,
+            Sweep = sweep,
+        };
+        var report = new Report(plan, run, before: before, beforePath: beforePath);
         Console.WriteLine();
-        Console.WriteLine(report.Tables());
-        Console.WriteLine(report.GoalLines());
+        Print(report);
         Console.WriteLine($"Total time {started.Elapsed.TotalSeconds:0} s.");
 
         if (!quick || output is not null)
-        {
-            var docs = output ?? Path.Combine(RepositoryRoot(), "docs");
-            var images = Path.Combine(docs, "benchmarks");
-            Directory.CreateDirectory(images);
-            Plots.Write(images, plan, results, sweep);
-            await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), markdown).ConfigureAwait(false);
-            await File.WriteAllTextAsync(
-                Path.Combine(images, "results.json"),
-                JsonSerializer.Serialize(new { results, sweep }, new JsonSerializerOptions(WorkerResult.Json) { WriteIndented = true })).ConfigureAwait(false);
-            Console.WriteLine($"Wrote {Path.Combine(docs, "benchmarks.md")} and plots in {images}.");
-        }
+            await WriteAsync(output ?? Path.Combine(RepositoryRoot(), "docs"), plan, report, run, withResults: true).ConfigureAwait(false);
 
         return 0;
+    }
+
+    private static void Print(Report report)
+    {
+        Console.WriteLine(report.Tables());
+        Console.WriteLine(report.GoalLines());
+        if (report.BeforeAfter() is { } beforeAfter)
+            Console.WriteLine(beforeAfter);
+    }
+
+    /// <summary>benchmarks.md in <paramref name="docs"/>, and the plots (and results.json) in its benchmarks folder.</summary>
+    private static async Task WriteAsync(string docs, Plan plan, Report report, SavedRun run, bool withResults)
+    {
+        var images = Path.Combine(docs, "benchmarks");
+        Directory.CreateDirectory(images);
+        Plots.Write(images, plan, run.Results, run.Sweep);
+        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), report.Markdown()).ConfigureAwait(false);
+        if (withResults)
+            await File.WriteAllTextAsync(Path.Combine(images, "results.json"), run.ToJson()).ConfigureAwait(false);
+        Console.WriteLine($"Wrote {Path.Combine(docs, "benchmarks.md")} and plots{(withResults ? " and results.json" : "")} in {images}.");
     }
 
     private const string NoResult = "no result within";

@@ -1,16 +1,20 @@
 using System.Globalization;
 using System.Runtime;
-using System.Runtime.InteropServices;
 using System.Text;
 using ActorScheduler.Benchmarks.Engines;
 
 namespace ActorScheduler.Benchmarks.Harness;
 
-/// <summary>The results as markdown tables and one PASS/FAIL line per goal of issue 5.</summary>
-public sealed class Report(
-    Plan plan, IReadOnlyList<WorkerResult> results, IReadOnlyList<WorkerResult> sweep, TimeSpan elapsed, string loadBefore, string loadAfter)
+/// <summary>
+/// The results as markdown tables, one PASS/FAIL line per goal and, given the results.json of an earlier run, a table
+/// of each goal's figures before and after.
+/// </summary>
+public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, SavedRun? before = null, string? beforePath = null)
 {
     private const string As = EngineNames.ActorScheduler;
+
+    private readonly IReadOnlyList<WorkerResult> results = run.Results;
+    private readonly IReadOnlyList<WorkerResult> sweep = run.Sweep;
 
     public WorkerResult? Find(string workload, string engine) =>
         results.FirstOrDefault(r => r.Label == workload && r.Engine == engine);
@@ -91,6 +95,17 @@ public sealed class Report(
             goals.Add(("W1: p99 lateness <= 5 ms and <= 1/5 of Quartz's", null, "not measured"));
         }
 
+        const string trialsGoal = "W1: p99 <= 1/5 of Quartz's in every trial";
+        if (Ok(w1) && Ok(w1q) && TrialRatios(w1!, w1q!) is { } ratios)
+        {
+            goals.Add((trialsGoal, ratios.All(r => r <= 0.2),
+                $"ratios {Join(ratios, "0.000")} (p99 {Join(TrialsOf(w1!), "0.00")} ms vs Quartz {Join(TrialsOf(w1q!), "0.00")} ms; goal: each <= 0.200)"));
+        }
+        else
+        {
+            goals.Add((trialsGoal, null, Ok(w1) && Ok(w1q) ? "not measured (the engines ran different numbers of trials)" : "not measured"));
+        }
+
         foreach (var name in new[] { "W2", "W3" })
         {
             var r = Find(name, As);
@@ -99,6 +114,24 @@ public sealed class Report(
                     Orchestrator.Inv($"delivered {r.DeliveredRatio * 100:0.000}%, p99 {r.P99Ms:0.00} ms{MedianOf(r)}"))
                 : ($"{name}: >= 99.9% of runs delivered, p99 lateness < 20 ms", null, "not measured"));
         }
+
+        const string cpuGoal = "W2: CPU per million runs <= 1.5 s";
+        const string bytesGoal = "W2: bytes allocated per run <= 150";
+        var w2 = Find("W2", As);
+        goals.Add(Ok(w2)
+            ? (cpuGoal, w2!.CpuPerMillionRuns <= 1.5, Orchestrator.Inv($"{w2.CpuPerMillionRuns:0.00} s of CPU per million runs{FromMedianTrial(w2)}"))
+            : (cpuGoal, null, "not measured"));
+        goals.Add(Ok(w2)
+            ? (bytesGoal, w2!.AllocatedPerRun <= 150, Orchestrator.Inv($"{w2.AllocatedPerRun:N0} bytes per run{FromMedianTrial(w2)}"))
+            : (bytesGoal, null, "not measured"));
+
+        const string w3Goal = "W3: 100% delivered and p99 lateness <= PeriodicTimer's p99 in the same run";
+        var w3 = Find("W3", As);
+        var w3p = Find("W3", EngineNames.PeriodicTimer);
+        goals.Add(Ok(w3) && Ok(w3p)
+            ? (w3Goal, w3!.Demanded > 0 && w3.Delivered >= w3.Demanded && w3.P99Ms <= w3p!.P99Ms,
+                Orchestrator.Inv($"delivered {w3.Delivered:N0} / {w3.Demanded:N0}, p99 {w3.P99Ms:0.00} ms vs PeriodicTimer {w3p!.P99Ms:0.00} ms"))
+            : (w3Goal, null, "not measured"));
 
         var asRate = SustainedRate(As);
         var qRate = SustainedRate(EngineNames.Quartz);
@@ -143,13 +176,92 @@ public sealed class Report(
             goals.Add(("W5: fast tasks' p99 within 1 ms of W1's", null, "not measured"));
         }
 
-        const string recoveryGoal = "Recovery of 10,000 tasks from a snapshot < 1 s (issue 4, SQLite)";
+        const string recoveryGoal = "Recovery of 10,000 tasks from a snapshot < 1 s (SQLite)";
         var recovery = Find("recovery", As);
         goals.Add(Ok(recovery)
             ? (recoveryGoal, recovery!.StartMs < 1000, Orchestrator.Inv($"{recovery.StartMs:0} ms from start to the first answer"))
             : (recoveryGoal, null, recovery?.Error ?? "not measured"));
 
         return goals;
+    }
+
+    /// <summary>
+    /// ActorScheduler's figures behind the goals, formatted, each with the goal it is held to; null where the run did
+    /// not measure it. The before-and-after table pairs two runs' lists row by row.
+    /// </summary>
+    public IReadOnlyList<(string Figure, string? Value, string Goal)> Figures()
+    {
+        double? Of(string workload, string engine, Func<WorkerResult, double> figure) =>
+            Find(workload, engine) is { Error: null } r && double.IsFinite(figure(r)) ? figure(r) : null;
+
+        var w1 = Find("W1", As);
+        var w1q = Find("W1", EngineNames.Quartz);
+        var trials = Ok(w1) && w1!.TrialP99Ms.Length > 1 ? w1.TrialP99Ms : null;
+        var trialRatios = trials is not null && Ok(w1q) ? TrialRatios(w1!, w1q!) : null;
+        var w1P99 = Of("W1", As, r => r.P99Ms);
+        var w5P99 = Of("W5", As, r => r.P99Ms);
+        var sustained = sweep.Any(r => r.Engine == As) ? SustainedRate(As) : (double?)null;
+        var quartzSustained = sweep.Any(r => r.Engine == EngineNames.Quartz) ? SustainedRate(EngineNames.Quartz) : (double?)null;
+        return
+        [
+            ("W1 p99 (ms)", Format(w1P99, "0.00"), "<= 5"),
+            ("W1 p99 over Quartz's", Format(Ratio(w1P99, Of("W1", EngineNames.Quartz, r => r.P99Ms)), "0.000"), "<= 0.200"),
+            ("W1 p99 of each trial (ms)", trials is null ? null : Join(trials, "0.00"), "each <= 1/5 of Quartz's in the same trial"),
+            ("W1 p99 over Quartz's, each trial", trialRatios is null ? null : Join(trialRatios, "0.000"), "each <= 0.200"),
+            ("W2 delivered (%)", Format(Of("W2", As, r => r.DeliveredRatio * 100), "0.000"), ">= 99.9"),
+            ("W2 p99 (ms)", Format(Of("W2", As, r => r.P99Ms), "0.00"), "< 20"),
+            ("W2 CPU s per M runs", Format(Of("W2", As, r => r.CpuPerMillionRuns), "0.00"), "<= 1.5"),
+            ("W2 bytes per run", Format(Of("W2", As, r => r.AllocatedPerRun), "N0"), "<= 150"),
+            ("W3 delivered (%)", Format(Of("W3", As, r => r.DeliveredRatio * 100), "0.000"), "100"),
+            ("W3 p99 (ms)", Format(Of("W3", As, r => r.P99Ms), "0.00"), "< 20 and <= PeriodicTimer's"),
+            ("PeriodicTimer's W3 p99 (ms)", Format(Of("W3", EngineNames.PeriodicTimer, r => r.P99Ms), "0.00"), "(the bound for ActorScheduler's W3 p99)"),
+            ("W4 idle CPU (% of a core)", Format(Of("W4", As, r => r.CpuPercentOfCore), "0.000"), "< 1"),
+            ("W4 idle CPU over Akka timers'", Format(Ratio(Of("W4", As, r => r.CpuPercentOfCore), Of("W4", EngineNames.AkkaTimers, r => r.CpuPercentOfCore)), "0.000"), "< 0.100"),
+            ("W5 p99 (ms)", Format(w5P99, "0.00"), "within 1 ms of W1's"),
+            ("W5 p99 minus W1's (ms)", Format(w5P99 - w1P99, "+0.00;-0.00"), "<= +1.00"),
+            ("W5 delivered (%)", Format(Of("W5", As, r => r.DeliveredRatio * 100), "0.000"), ">= 99.9"),
+            ("Memory per registered task (bytes)", Format(MemoryPerTask(As), "N0"), "<= Quartz's"),
+            ("Memory per registered task over Quartz's", Format(Ratio(MemoryPerTask(As), MemoryPerTask(EngineNames.Quartz)), "0.00"), "<= 1.00"),
+            ("Start to first run, 100,000 tasks (ms)", Format(Of("startup", As, r => r.FirstRunMs), "N0"), "< 1,000"),
+            ("Recovery of 10,000 tasks (ms)", Format(Of("recovery", As, r => r.StartMs), "N0"), "< 1,000"),
+            ("Largest sustained rate (runs/s)", Format(sustained, "N0"), ">= 10x Quartz's"),
+            ("Largest sustained rate over Quartz's", Format(Ratio(sustained, quartzSustained), "0.0"), ">= 10"),
+        ];
+    }
+
+    /// <summary>
+    /// The "Before and after" section: each of ActorScheduler's figures that both the earlier run (--before) and this
+    /// one measured. Null without an earlier run.
+    /// </summary>
+    public string? BeforeAfter()
+    {
+        if (before is null)
+            return null;
+        var then = new Report(before.ToPlan(), before).Figures();
+        var now = Figures();
+        var sb = new StringBuilder();
+        sb.AppendLine("## Before and after");
+        sb.AppendLine();
+        sb.AppendLine($"ActorScheduler's figures behind the goals. Before: `{beforePath}`, {before.Describe()}; after: {(rebuiltFrom is null ? "this run" : $"`{rebuiltFrom}`")}, {run.Describe()}.");
+        sb.AppendLine();
+        sb.AppendLine("| Figure | Before | After | Goal |");
+        sb.AppendLine("|---|---:|---:|---|");
+        var missing = new List<string>();
+        for (var i = 0; i < now.Count; i++)
+        {
+            if (then[i].Value is null || now[i].Value is null)
+                missing.Add(now[i].Figure);
+            else
+                sb.AppendLine($"| {now[i].Figure} | {then[i].Value} | {now[i].Value} | {now[i].Goal} |");
+        }
+
+        if (missing.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Not measured in both runs: {string.Join("; ", missing)}.");
+        }
+
+        return sb.ToString();
     }
 
     public string GoalLines()
@@ -167,25 +279,38 @@ public sealed class Report(
         sb.AppendLine();
         sb.AppendLine("Generated by the full run, `dotnet run -c Release --project src/Benchmarks` (about 22 minutes on 2 cores);");
         sb.AppendLine("`dotnet run -c Release --project src/Benchmarks -- --quick` runs shorter windows (under 3 minutes) and prints the");
-        sb.AppendLine("same tables and goal lines without writing this file (`--out DIR` writes them to DIR). Micro-benchmarks of the");
-        sb.AppendLine("dispatch path (BenchmarkDotNet): `dotnet run -c Release --project src/Benchmarks -- --micro --filter '*' --inProcess`.");
+        sb.AppendLine("same tables and goal lines without writing this file (`--out DIR` writes them to DIR). `--before FILE` adds a");
+        sb.AppendLine("before-and-after table against the results.json of an earlier full run (for instance");
+        sb.AppendLine("`git show COMMIT:docs/benchmarks/results.json > before.json`), and `--report-only FILE` rebuilds the tables and");
+        sb.AppendLine("goal lines (with `--out DIR`, this file and its plots) from a saved results.json without running a worker.");
+        sb.AppendLine("Micro-benchmarks of the dispatch path (BenchmarkDotNet):");
+        sb.AppendLine("`dotnet run -c Release --project src/Benchmarks -- --micro --filter '*' --inProcess`.");
         sb.AppendLine("Every figure below is measured by the harness inside the task body, never taken from an engine's own report:");
         sb.AppendLine("see [How it measures](#how-it-measures).");
         sb.AppendLine();
         sb.AppendLine("## This run");
         sb.AppendLine();
-        sb.AppendLine(Orchestrator.Inv($"- {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}"));
-        sb.AppendLine($"- Load average (1, 5, 15 min) before: {loadBefore}; after: {loadAfter}. The machine is shared: other processes ran beside the benchmark.");
-        sb.AppendLine(Orchestrator.Inv($"- GC: {(GCSettings.IsServerGC ? "server" : "workstation")}, concurrent; the same for every engine (each worker is this program re-invoked). Total time {elapsed.TotalMinutes:0.0} min."));
-        sb.AppendLine($"- Engines: ActorScheduler (this repository), Quartz.NET {Version(typeof(Quartz.IJob))}, Akka.NET {Version(typeof(Akka.Actor.ActorSystem))}.");
+        if (rebuiltFrom is not null)
+            sb.AppendLine($"- Rebuilt with `--report-only` from `{rebuiltFrom}`: no worker ran, and what that file does not record reads \"not recorded\".");
+        var date = run.Date is { } d ? Orchestrator.Inv($"{d:yyyy-MM-dd HH:mm} UTC") : "Date not recorded";
+        sb.AppendLine($"- {date}, {(run.Commit is null ? "commit not recorded" : "commit " + run.Commit)}, {run.Machine ?? "machine not recorded"}");
+        sb.AppendLine($"- Load average (1, 5, 15 min) before: {run.LoadBefore ?? "not recorded"}; after: {run.LoadAfter ?? "not recorded"}. The machine is shared: other processes ran beside the benchmark.");
+        sb.AppendLine(Orchestrator.Inv($"- GC: {(GCSettings.IsServerGC ? "server" : "workstation")}, concurrent; the same for every engine (each worker is this program re-invoked). Total time {(run.ElapsedMinutes is { } m ? Orchestrator.Inv($"{m:0.0} min") : "not recorded")}."));
+        sb.AppendLine($"- Engines: ActorScheduler (this repository), {run.Engines ?? "Quartz.NET and Akka.NET versions not recorded"}.");
         sb.AppendLine();
-        sb.AppendLine("## Goals (issue 5)");
+        sb.AppendLine("## Goals");
         sb.AppendLine();
         sb.AppendLine("| Goal | Result | Measured |");
         sb.AppendLine("|---|---|---|");
         foreach (var (goal, pass, figure) in Goals())
             sb.AppendLine($"| {goal} | {(pass is null ? "not measured" : pass.Value ? "**PASS**" : "**FAIL**")} | {figure} |");
         sb.AppendLine();
+        if (BeforeAfter() is { } beforeAfter)
+        {
+            sb.Append(beforeAfter);
+            sb.AppendLine();
+        }
+
         sb.AppendLine("## Results");
         sb.AppendLine();
         sb.AppendLine("Workloads: " + string.Join("; ", plan.Workloads.Select(w => $"{w.Name}: {w.Description}")) + ".");
@@ -290,8 +415,29 @@ public sealed class Report(
     private static string MedianOf(WorkerResult r) =>
         r.TrialP99Ms.Length > 1 ? Orchestrator.Inv($"; median of {r.TrialP99Ms.Length} trials") : "";
 
-    private static bool Ok(WorkerResult? r) => r is { Error: null };
+    private static string FromMedianTrial(WorkerResult r) =>
+        r.TrialP99Ms.Length > 1 ? Orchestrator.Inv($"; the trial with the median p99 of {r.TrialP99Ms.Length}") : "";
 
-    private static string Version(Type type) =>
-        type.Assembly.GetName().Version?.ToString(3) ?? "?";
+    /// <summary>The p99 of every trial in the order run, or the one p99 of a workload run once.</summary>
+    private static double[] TrialsOf(WorkerResult r) => r.TrialP99Ms.Length > 0 ? r.TrialP99Ms : [r.P99Ms];
+
+    /// <summary>
+    /// An engine's p99 over Quartz's, trial by trial: trial i of every engine ran in the same round (the round's order
+    /// of engines alternates), and a failed trial is NaN. Null when the engines ran different numbers of trials.
+    /// </summary>
+    private static double[]? TrialRatios(WorkerResult r, WorkerResult quartz)
+    {
+        var mine = TrialsOf(r);
+        var theirs = TrialsOf(quartz);
+        return mine.Length == theirs.Length ? mine.Zip(theirs, (a, b) => a / b).ToArray() : null;
+    }
+
+    private static double? Ratio(double? a, double? b) => a / b is { } r && double.IsFinite(r) ? r : null;
+
+    private static string? Format(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Join(IEnumerable<double> values, string format) =>
+        string.Join(" / ", values.Select(v => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a"));
+
+    private static bool Ok(WorkerResult? r) => r is { Error: null };
 }
