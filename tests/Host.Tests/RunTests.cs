@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Xunit;
 
@@ -198,6 +200,34 @@ public class RunTests
 
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.Contains($"error: {config}: the ActorSystem could not start: 'akka.actor.provider' is not a valid type name", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+    }
+
+    [Theory]
+    [InlineData("cluster")]
+    [InlineData("remote")]
+    public async Task A_remoting_port_already_in_use_is_exit_2_with_one_line_naming_the_port(string provider)
+    {
+        using var dir = new TempDir();
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var config = dir.Write("node-1.conf", $$"""
+            actor-scheduler-host.set-name = jobs
+            akka {
+              actor.provider = {{provider}}
+              remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
+              cluster.seed-nodes = ["akka.tcp://actor-scheduler@127.0.0.1:{{port}}"]
+            }
+            actor-scheduler.tasks.job { command = "true" }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "20s"]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var error = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: {config}: the ActorSystem could not start: akka.remote.dot-netty.tcp.port: cannot listen on 127.0.0.1:{port}: ", error);
+        Assert.Contains("another process has the port", error);
         Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
     }
 
