@@ -228,8 +228,23 @@ public sealed class HostProcess : IDisposable
 
 public sealed record HostResult(int ExitCode, string Stdout, string Stderr)
 {
+    /// <summary>A task's counts in the summary table of <c>run</c>: runs, succeeded, failed, timed out, cancelled, overruns, missed.</summary>
+    public SummaryCounts Summary(string task, bool onStandardError = false)
+    {
+        var text = onStandardError ? Stderr : Stdout;
+        var row = System.Text.RegularExpressions.Regex.Match(text,
+            $@"^{System.Text.RegularExpressions.Regex.Escape(task)}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        if (!row.Success)
+            throw new Xunit.Sdk.XunitException($"no summary row for {task}\n{this}");
+        long N(int i) => long.Parse(row.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return new SummaryCounts(N(1), N(2), N(3), N(4), N(5), N(6), N(7));
+    }
+
     public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }
+
+public sealed record SummaryCounts(long Runs, long Succeeded, long Failed, long TimedOut, long Cancelled, long Overruns, long Missed);
 
 /// <summary>A temporary directory for one test's files, deleted afterwards.</summary>
 public sealed class TempDir : IDisposable
