@@ -1,6 +1,6 @@
 namespace ActorScheduler.Host.Cli;
 
-/// <summary>The host's exit codes (DESIGN.md section 5).</summary>
+/// <summary>The host's exit codes, part of its command-line contract.</summary>
 public static class ExitCodes
 {
     /// <summary>Success; also <c>run</c> stopped by --for or by SIGINT/SIGTERM (a second signal, which skips the wait, included).</summary>

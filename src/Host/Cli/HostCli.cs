@@ -8,7 +8,7 @@ using ActorScheduler.Tasks;
 namespace ActorScheduler.Host.Cli;
 
 /// <summary>
-/// The <c>actor-scheduler</c> command line (DESIGN.md section 5), parsed with System.CommandLine. Every usage or
+/// The <c>actor-scheduler</c> command line, parsed with System.CommandLine. Every usage or
 /// configuration error is one line on standard error and exit code 2; --help works on every command.
 /// </summary>
 public static class HostCli

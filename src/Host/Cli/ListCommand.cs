@@ -42,7 +42,7 @@ public static class ListCommand
     }
 
     /// <summary>
-    /// The schedule in words, as the issue and DESIGN.md put it: "every 11 ticks = 660 s" (a tick-counted task's real
+    /// The schedule in words, as the documentation puts it: "every 11 ticks = 660 s" (a tick-counted task's real
     /// period, in seconds), "every tick = 60 s", "every 10m" (spacing, in HOCON form), "disabled"; ", and at start" with
     /// run-immediately.
     /// </summary>

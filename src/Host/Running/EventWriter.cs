@@ -7,7 +7,7 @@ using ActorScheduler.Messages;
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// Writes events as JSON Lines (DESIGN.md section 5): one object per line with the fields event, task, tick, time
+/// Writes events as JSON Lines: one object per line with the fields event, task, tick, time
 /// (ISO-8601 UTC with milliseconds), durationMs and error where they apply. Not thread-safe: one writer per stream,
 /// used from one actor (run) or one loop (simulate).
 /// </summary>
