@@ -8,7 +8,8 @@
 #
 # initdb refuses to run as root: as root the server runs as the `postgres` user (runuser). Failures are reported
 # loudly and leave ACTOR_SCHEDULER_TEST_PG unset (the PostgreSQL tests are then skipped, saying why), unless
-# ACTOR_SCHEDULER_REQUIRE_PG=1, which makes a failure fatal.
+# ACTOR_SCHEDULER_REQUIRE_POSTGRES=1 (CI's setup step exports it): then a failure is fatal (status 1) and the
+# PostgreSQL tests fail instead of being skipped.
 
 _asp_log() { echo "[postgres.sh] $*" >&2; }
 
@@ -50,13 +51,15 @@ _asp_start() {
   fi
   port=$(_asp_free_port)
   "${as[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
-    { _asp_log "initdb failed:"; cat "$dir/initdb.log" >&2; return 1; }
+    { _asp_log "initdb failed:"; cat "$dir/initdb.log" >&2; rm -rf "$dir"; return 1; }
   "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
     -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c max_connections=200" \
-    start >/dev/null || { _asp_log "the server did not start:"; cat "$dir/server.log" >&2; return 1; }
+    start >/dev/null || { _asp_log "the server did not start:"; cat "$dir/server.log" >&2; rm -rf "$dir"; return 1; }
   export ACTOR_SCHEDULER_PG_DIR="$dir" ACTOR_SCHEDULER_PG_BIN="$bindir"
   "${as[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres actor_scheduler_test ||
     { _asp_log "createdb failed"; _asp_stop; return 1; }
+  "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d actor_scheduler_test -tAc 'select 1' >/dev/null ||
+    { _asp_log "the server does not answer on 127.0.0.1:$port"; _asp_stop; return 1; }
   export ACTOR_SCHEDULER_TEST_PG="Host=127.0.0.1;Port=$port;Username=postgres;Database=actor_scheduler_test;Pooling=true"
   _asp_log "PostgreSQL running on 127.0.0.1:$port (data in $dir); ACTOR_SCHEDULER_TEST_PG is set"
 }
@@ -76,8 +79,8 @@ case "${1:-start}" in
   start)
     if ! _asp_start; then
       unset ACTOR_SCHEDULER_TEST_PG
-      if [ "${ACTOR_SCHEDULER_REQUIRE_PG:-0}" = "1" ]; then
-        _asp_log "FATAL: PostgreSQL could not be started (ACTOR_SCHEDULER_REQUIRE_PG=1)"
+      if [ "${ACTOR_SCHEDULER_REQUIRE_POSTGRES:-0}" = "1" ]; then
+        _asp_log "FATAL: PostgreSQL is required (ACTOR_SCHEDULER_REQUIRE_POSTGRES=1) but could not be started or reached (see above)"
         return 1 2>/dev/null || exit 1
       fi
       _asp_log "WARNING: PostgreSQL could not be started; the PostgreSQL tests will be skipped"

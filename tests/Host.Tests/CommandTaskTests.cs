@@ -27,7 +27,11 @@ public class CommandTaskTests
             }
             """);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "650ms"]);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events], _ => Event.ReadWritten(events) is var all
+                && all.Any(e => e is { Name: "succeeded", Task: "shell" }) && all.Any(e => e is { Name: "succeeded", Task: "argv" }),
+            "shell and argv succeeded");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var shell = File.ReadAllLines(dir.File("shell.out"));
@@ -58,7 +62,9 @@ public class CommandTaskTests
             """);
         var events = dir.File("events.jsonl");
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "400ms", "--events", events]);
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events], _ => Event.ReadWritten(events) is var all
+                && all.Any(e => e is { Name: "failed", Task: "noisy" }) && all.Any(e => e is { Name: "failed", Task: "missing" }),
+            "noisy and missing failed");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var all = Event.ReadFile(events);
@@ -80,14 +86,18 @@ public class CommandTaskTests
             }
             """);
         var events = dir.File("events.jsonl");
+        using var host = HostProcess.Start(dir.Path, null, "run", "--config", config, "--events", events);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "900ms", "--events", events]);
-
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains(Event.ReadFile(events), e => e is { Name: "timed-out", Task: "tree", Error: "timed out after 300ms" });
+        await host.WaitUntilAsync(() => Event.ReadWritten(events).Any(e => e is { Name: "timed-out", Task: "tree" }), "tree timed out");
         var child = int.Parse(File.ReadAllText(dir.File("child.pid")).Trim());
-        Assert.False(HostProcess.IsAlive(child), $"background child {child} of the timed-out command is still running");
-        Assert.Matches(@"tree\s+1\s+0\s+0\s+1\s", result.Stdout);
+        // While the host runs on: the timeout itself killed the background child, not the host's exit.
+        await host.WaitUntilAsync(() => !HostProcess.IsAlive(child), $"background child {child} of the timed-out command ended");
+        host.Signal(HostProcess.SigInt);
+        var code = await host.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(code == 0, $"exit {code}\n{host.Stdout}\n{host.Stderr}");
+        Assert.Contains(Event.ReadFile(events), e => e is { Name: "timed-out", Task: "tree", Error: "timed out after 300ms" });
+        Assert.Matches(@"tree\s+1\s+0\s+0\s+1\s", host.Stdout);
     }
 
     [Fact]
@@ -105,10 +115,10 @@ public class CommandTaskTests
             """);
         var events = dir.File("events.jsonl");
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "1500ms", "--events", events]);
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events],
+            _ => Event.ReadWritten(events).Any(e => e is { Name: "succeeded", Task: "chatty" }), "chatty succeeded");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains(Event.ReadFile(events), e => e is { Name: "succeeded", Task: "chatty" });
         Assert.DoesNotContain("last-line-of-stdout", result.Stdout); // output is logged at debug only
     }
 }

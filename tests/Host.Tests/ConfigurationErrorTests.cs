@@ -105,6 +105,78 @@ public class ConfigurationErrorTests
         Assert.Contains("conf.d/broken.conf: line 2: not valid HOCON", broken.Stderr);
     }
 
+    [Theory]
+    [InlineData("include \"conf.d/b.conf\"\n", "include \"../main.conf\"\n", "conf.d/b.conf: include \"../main.conf\": include cycle: main.conf -> conf.d/b.conf -> main.conf.")]
+    [InlineData("include \"main.conf\"\n", "", "main.conf: include \"main.conf\": include cycle: main.conf -> main.conf.")]
+    public async Task An_include_cycle_is_exit_2_with_one_line_naming_the_files_of_the_cycle(string main, string other, string expected)
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("conf.d"));
+        dir.Write("conf.d/b.conf", other);
+        dir.Write("main.conf", main + "actor-scheduler.periodic-interval = 1m\n");
+
+        foreach (var command in new[] { "validate", "run" })
+        {
+            var result = await HostProcess.RunAsync(dir.Path, [command, "--config", "main.conf"]);
+
+            Assert.True(result.ExitCode == 2, $"{command}: {result}");
+            Assert.Equal($"error: {expected}", result.Stderr.Trim());
+            Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+        }
+    }
+
+    [Theory]
+    [InlineData("include \"missing.conf\"")]
+    [InlineData("include required(\"missing.conf\")")]
+    [InlineData("include file(\"missing.conf\")")]
+    [InlineData("include required(file(\"missing.conf\"))")]
+    public async Task A_missing_include_is_exit_2_with_one_line_naming_the_including_file_and_the_missing_one(string include)
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("conf.d"));
+        dir.Write("conf.d/tasks.conf", include + "\n");
+        dir.Write("main.conf", "include \"conf.d/tasks.conf\"\nactor-scheduler.periodic-interval = 1m\n");
+
+        foreach (var command in new[] { "validate", "run" })
+        {
+            var result = await HostProcess.RunAsync(dir.Path, [command, "--config", "main.conf"]);
+
+            Assert.True(result.ExitCode == 2, $"{command}: {result}");
+            Assert.Equal($"error: conf.d/tasks.conf: include \"missing.conf\": file not found ({dir.File("conf.d/missing.conf")}).",
+                result.Stderr.Trim());
+            Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+        }
+    }
+
+    [Fact]
+    public async Task Required_and_file_includes_are_read_and_so_are_the_keys_after_them()
+    {
+        using var dir = new TempDir();
+        dir.Write("tasks.conf", "actor-scheduler.tasks.backup { command = \"true\", spacing = 10m }\n");
+        var main = dir.Write("main.conf", "include required(file(\"tasks.conf\"))\nactor-scheduler.periodic-interval = 2m\n");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["list", "--config", main]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("tick every 2m", result.Stdout);
+        Assert.Matches(@"backup\s+every 10m", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("url(\"https://example.com/tasks.conf\")", "url")]
+    [InlineData("classpath(\"tasks.conf\")", "classpath")]
+    public async Task An_include_that_is_not_a_file_is_exit_2_naming_the_line(string target, string form)
+    {
+        using var dir = new TempDir();
+        var main = dir.Write("main.conf", $"actor-scheduler.periodic-interval = 1m\ninclude {target}\n");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["validate", "--config", main]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"main.conf: line 2: include {form}(...) is not supported", result.Stderr);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public async Task A_directory_given_as_config_is_exit_2_naming_it()
     {

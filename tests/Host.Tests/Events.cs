@@ -8,6 +8,25 @@ public sealed record Event(string Name, string Task, long Tick, DateTimeOffset T
 {
     public static IReadOnlyList<Event> ReadFile(string path) => Parse(File.ReadAllText(path));
 
+    /// <summary>The complete lines written so far to a file a running host is writing ([] before it exists).</summary>
+    public static IReadOnlyList<Event> ReadWritten(string path)
+    {
+        if (!File.Exists(path))
+            return [];
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+
+        var complete = text.LastIndexOf('\n'); // a line being written is left for the next read
+        return complete < 0 ? [] : Parse(text[..(complete + 1)]);
+    }
+
     public static IReadOnlyList<Event> Parse(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(ParseLine).ToList();
 

@@ -112,6 +112,43 @@ public sealed class HostProcess : IDisposable
         return new HostResult(code, host.Stdout, host.Stderr);
     }
 
+    /// <summary>
+    /// Runs the host until <paramref name="done"/> holds (at most 20 s), then stops it with SIGINT as an operator would
+    /// and waits for its exit: a run that ends on what happened rather than after a fixed time.
+    /// </summary>
+    public static async Task<HostResult> RunUntilAsync(string workingDirectory, string[] args, Func<HostProcess, bool> done,
+        string what, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var host = Start(workingDirectory, environment, args);
+        await host.WaitUntilAsync(() => done(host), what);
+        host.Signal(SigInt);
+        var code = await host.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        return new HostResult(code, host.Stdout, host.Stderr);
+    }
+
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _exited.Task.IsCompleted;
+
+    /// <summary>Polls <paramref name="condition"/>; fails with the output when the host exits first or after <paramref name="timeout"/> (default 20 s).</summary>
+    public async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + limit;
+        while (!condition())
+        {
+            if (HasExited)
+            {
+                _process.WaitForExit();
+                throw new Xunit.Sdk.XunitException(
+                    $"the host exited (code {_process.ExitCode}) before: {what}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            }
+
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"not within {limit.TotalSeconds} s: {what}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Waits for the exit code; kills the process tree and fails when it does not come in time.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -191,8 +228,23 @@ public sealed class HostProcess : IDisposable
 
 public sealed record HostResult(int ExitCode, string Stdout, string Stderr)
 {
+    /// <summary>A task's counts in the summary table of <c>run</c>: runs, succeeded, failed, timed out, cancelled, overruns, missed.</summary>
+    public SummaryCounts Summary(string task, bool onStandardError = false)
+    {
+        var text = onStandardError ? Stderr : Stdout;
+        var row = System.Text.RegularExpressions.Regex.Match(text,
+            $@"^{System.Text.RegularExpressions.Regex.Escape(task)}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        if (!row.Success)
+            throw new Xunit.Sdk.XunitException($"no summary row for {task}\n{this}");
+        long N(int i) => long.Parse(row.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return new SummaryCounts(N(1), N(2), N(3), N(4), N(5), N(6), N(7));
+    }
+
     public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }
+
+public sealed record SummaryCounts(long Runs, long Succeeded, long Failed, long TimedOut, long Cancelled, long Overruns, long Missed);
 
 /// <summary>A temporary directory for one test's files, deleted afterwards.</summary>
 public sealed class TempDir : IDisposable

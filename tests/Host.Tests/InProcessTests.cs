@@ -4,7 +4,7 @@ using Xunit;
 
 namespace ActorScheduler.Host.Tests;
 
-/// <summary>The few pieces worth checking without a process: bounded output capture and bracket checking.</summary>
+/// <summary>The few pieces worth checking without a process: bounded output capture, bracket checking and include forms.</summary>
 public class InProcessTests
 {
     [Fact]
@@ -28,5 +28,15 @@ public class InProcessTests
     public void Bracket_check_ignores_strings_and_comments_and_names_the_line(string text, int? line)
     {
         Assert.Equal(line, ConfigLoader.UnbalancedBracket(text)?.Line);
+    }
+
+    [Theory]
+    [InlineData("include required(\"a.conf\")\nb = 1", "include \"a.conf\"\nb = 1")]
+    [InlineData("x {\n  include file( \"a.conf\" )\n}", "x {\n  include \"a.conf\"\n}")]
+    [InlineData("command = \"include file(\\\"a.conf\\\")\"", "command = \"include file(\\\"a.conf\\\")\"")]
+    [InlineData("# include file(\"a.conf\")\ninclude \"b.conf\"", "# include file(\"a.conf\")\ninclude \"b.conf\"")]
+    public void Required_and_file_includes_become_plain_ones_on_their_line_and_strings_and_comments_are_left_alone(string text, string expected)
+    {
+        Assert.Equal(expected, ConfigLoader.PlainIncludes(text, "test.conf"));
     }
 }

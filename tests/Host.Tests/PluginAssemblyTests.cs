@@ -41,9 +41,11 @@ public class PluginAssemblyTests
             }
             """);
         var output = dir.File("beats.txt");
+        var events = dir.File("events.jsonl");
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "650ms"],
-            new Dictionary<string, string> { ["SAMPLE_TASKS_OUT"] = output });
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events], _ => Event.ReadWritten(events) is var all
+                && all.Any(e => e is { Name: "succeeded", Task: "Beat", Tick: 2 }) && all.Any(e => e is { Name: "succeeded", Task: "every-other", Tick: 2 }),
+            "Beat and every-other ran on tick 2", new Dictionary<string, string> { ["SAMPLE_TASKS_OUT"] = output });
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var lines = File.ReadAllLines(output);

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Xunit;
 
@@ -7,28 +9,69 @@ namespace ActorScheduler.Host.Tests;
 public class RunTests
 {
     [Fact]
-    public async Task The_built_in_demo_shows_runs_a_failure_and_overruns_within_a_few_seconds()
+    public async Task The_built_in_demo_shows_runs_a_failure_and_overruns_and_its_summary_agrees_with_the_events()
     {
         using var dir = new TempDir();
         var events = dir.File("events.jsonl");
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--for", "3600ms", "--events", events]);
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--events", events], _ => Event.ReadWritten(events) is var all
+                && all.Any(e => e is { Name: "failed", Task: "_heal_instance_info_cache", Tick: 3 })
+                && all.Any(e => e is { Name: "overrun", Task: "update_available_resource" })
+                && all.Any(e => e is { Name: "succeeded", Task: "_sync_scheduler_instance_info", Tick: 2 }),
+            "the demo's failure of tick 3, an overrun and the spaced task's run of tick 2");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Matches(@"INFO  _poll_rebooting_instances tick 1: succeeded in \d+ ms", result.Stdout);
         Assert.Contains("ERROR Error during ComputeManager._heal_instance_info_cache: network info cache refresh", result.Stdout);
-        Assert.Matches(@"WARN  ComputeManager.update_available_resource is due on tick \d but its run of tick \d is still in flight", result.Stdout);
+        Assert.Matches(@"WARN  ComputeManager.update_available_resource is due on tick \d+ but its run of tick \d+ is still in flight", result.Stdout);
         Assert.Contains("Summary of ComputeManager", result.Stdout);
-        var heal = Regex.Match(result.Stdout, @"_heal_instance_info_cache\s+(\d+)\s+(\d+)\s+(\d+)\s");
-        Assert.True(heal.Success, result.Stdout);
-        Assert.InRange(int.Parse(heal.Groups[1].Value), 3, 4);   // ticks 1-3 (4 if the stop came late)
-        Assert.InRange(int.Parse(heal.Groups[3].Value), 1, 2);   // the failure of tick 3, and the others unaffected
-        Assert.Matches(@"_poll_rebooting_instances\s+[34]\s+[34]\s+[01]\s", result.Stdout);
 
+        // The demo's heal task fails on ticks 3, 7, 11, ... and succeeds on the others; a run cut by the stop is cancelled.
         var all = Event.ReadFile(events);
-        Assert.Contains(all, e => e is { Name: "failed", Task: "_heal_instance_info_cache", Tick: 3 });
-        Assert.Contains(all, e => e is { Name: "overrun", Task: "update_available_resource" });
-        Assert.Contains(all, e => e is { Name: "succeeded", Task: "_sync_scheduler_instance_info", Tick: 2 });
+        var heal = all.Where(e => e.Task == "_heal_instance_info_cache").ToList();
+        var failures = heal.Where(e => e.Name == "failed" && !e.Error!.StartsWith("cancelled:", StringComparison.Ordinal)).ToList();
+        Assert.All(failures, e => Assert.Equal(3, e.Tick % 4));
+        Assert.All(heal.Where(e => e.Name == "succeeded"), e => Assert.NotEqual(3, e.Tick % 4));
+        var counts = result.Summary("_heal_instance_info_cache");
+        Assert.Equal(heal.Count(e => e.Name == "started"), counts.Runs);
+        Assert.Equal(heal.Count(e => e.Name == "succeeded"), counts.Succeeded);
+        Assert.Equal(failures.Count, counts.Failed);
+        Assert.Equal(counts.Runs, counts.Succeeded + counts.Failed + counts.Cancelled);
+        var poll = result.Summary("_poll_rebooting_instances");
+        Assert.Equal(all.Count(e => e is { Name: "started", Task: "_poll_rebooting_instances" }), poll.Runs);
+        Assert.Equal(0, poll.Failed);
+        Assert.Equal(all.Count(e => e is { Name: "overrun", Task: "update_available_resource" }),
+            result.Summary("update_available_resource").Overruns);
+    }
+
+    [Fact]
+    public async Task Run_ends_by_itself_with_exit_0_when_for_elapses_having_ticked_no_faster_than_the_interval()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("timed.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              tasks { beat { command = "true" } }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "1500ms", "--events", events]);
+
+        watch.Stop();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("--for 1500ms elapsed: stopping", result.Stdout);
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(1500), $"ended after {watch.Elapsed}");
+        // Tick k is due k intervals after the start: the process's lifetime holds at most one tick per interval.
+        var summary = Regex.Match(result.Stdout, @"Summary of timed: (\d+) ticks in ");
+        Assert.True(summary.Success, result.ToString());
+        var ticks = long.Parse(summary.Groups[1].Value);
+        Assert.InRange(ticks, 1, (long)(watch.Elapsed.TotalSeconds / 0.1) + 1);
+        var beats = Event.ReadFile(events).Where(e => e is { Name: "started", Task: "beat" }).Select(e => e.Tick).ToList();
+        Assert.Equal(beats.Distinct().Count(), beats.Count);
+        Assert.All(beats, t => Assert.InRange(t, 1, ticks));
+        Assert.Equal(beats.Count, result.Summary("beat").Runs);
     }
 
     [Fact]
@@ -49,7 +92,10 @@ public class RunTests
             """);
         var events = dir.File("events.jsonl");
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "900ms", "--events", events]);
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events], _ => Event.ReadWritten(events) is var all
+                && all.Any(e => e is { Name: "failed", Task: "bad" }) && all.Any(e => e is { Name: "timed-out", Task: "slow" })
+                && all.Any(e => e is { Name: "overrun", Task: "busy" }) && all.Any(e => e is { Name: "succeeded", Task: "ok" }),
+            "one event of each kind");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var lines = File.ReadAllLines(events);
@@ -74,7 +120,7 @@ public class RunTests
         Assert.Equal(0, failed.Tick);
         var timedOut = all.Single(e => e is { Name: "timed-out", Task: "slow" });
         Assert.Equal("timed out after 200ms", timedOut.Error);
-        Assert.InRange(timedOut.DurationMs!.Value, 190, 1000);
+        Assert.InRange(timedOut.DurationMs!.Value, 190, 4999); // at the timeout, well before the command's own end (5 s)
         Assert.Contains(all, e => e is { Name: "overrun", Task: "busy" });
         Assert.Contains(all, e => e is { Name: "succeeded", Task: "ok" });
         var started = all.First(e => e is { Name: "started", Task: "ok" });
@@ -90,7 +136,8 @@ public class RunTests
             actor-scheduler { periodic-interval = 100ms, tasks { ok { command = "echo chatty" } } }
             """);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "450ms", "--events", "-"]);
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", "-"],
+            host => Event.Parse(host.Stdout).Any(e => e is { Name: "succeeded", Task: "ok", Tick: 1 }), "ok succeeded on tick 1");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var events = Event.Parse(result.Stdout);
@@ -135,13 +182,19 @@ public class RunTests
             }
             """);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "550ms"]);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events], _ => Event.ReadWritten(events) is var all
+                && all.Count(e => e is { Name: "failed", Task: "broken" }) >= 2 && all.Count(e => e is { Name: "succeeded", Task: "fine" }) >= 3,
+            "two failures of broken and three successes of fine");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("ERROR Error during lenient.broken: exit code 4", result.Stdout);
-        Assert.Matches(@"broken\s+(\d+)\s+0\s+\1\s", result.Stdout); // every run failed
-        var fine = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"fine\s+(\d+)\s+(\d+)\s");
-        Assert.True(int.Parse(fine.Groups[2].Value) >= 3, result.Stdout); // and the other task kept running and succeeding
+        var broken = result.Summary("broken");
+        Assert.Equal(0, broken.Succeeded); // every run failed (one cut by the stop is cancelled)
+        Assert.True(broken.Failed >= 2, result.ToString());
+        Assert.Equal(broken.Runs, broken.Failed + broken.Cancelled);
+        Assert.True(result.Summary("fine").Succeeded >= 3, result.ToString()); // and the other task kept running and succeeding
     }
 
     [Fact]
@@ -156,7 +209,10 @@ public class RunTests
             akka.loglevel = DEBUG
             """);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "700ms"]);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events],
+            _ => Event.ReadWritten(events).Any(e => e is { Name: "succeeded", Task: "rare" }), "rare succeeded");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("DEBUG Skipping debug.rare, 1 ticks left until next run", result.Stdout);
@@ -181,7 +237,10 @@ public class RunTests
             }
             """);
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "400ms"]);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events],
+            _ => Event.ReadWritten(events).Any(e => e is { Name: "succeeded", Task: "ping" }), "ping succeeded");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Matches(@"Remoting now listens on addresses: \[akka\.tcp://actor-scheduler@127\.0\.0\.1:\d+\]", result.Stdout);
@@ -198,6 +257,34 @@ public class RunTests
 
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.Contains($"error: {config}: the ActorSystem could not start: 'akka.actor.provider' is not a valid type name", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+    }
+
+    [Theory]
+    [InlineData("cluster")]
+    [InlineData("remote")]
+    public async Task A_remoting_port_already_in_use_is_exit_2_with_one_line_naming_the_port(string provider)
+    {
+        using var dir = new TempDir();
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var config = dir.Write("node-1.conf", $$"""
+            actor-scheduler-host.set-name = jobs
+            akka {
+              actor.provider = {{provider}}
+              remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
+              cluster.seed-nodes = ["akka.tcp://actor-scheduler@127.0.0.1:{{port}}"]
+            }
+            actor-scheduler.tasks.job { command = "true" }
+            """);
+
+        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "20s"]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var error = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: {config}: the ActorSystem could not start: akka.remote.dot-netty.tcp.port: cannot listen on 127.0.0.1:{port}: ", error);
+        Assert.Contains("another process has the port", error);
         Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
     }
 

@@ -3,7 +3,7 @@ namespace ActorScheduler.Host.Cli;
 /// <summary>The host's exit codes (docs/host.md).</summary>
 internal static class ExitCodes
 {
-    /// <summary>Success.</summary>
+    /// <summary>Success; also <c>run</c> stopped by --for or by SIGINT/SIGTERM (a second signal, which skips the wait, included).</summary>
     public const int Success = 0;
 
     /// <summary>A task failure ended <c>run</c> (raise-on-error), or the <c>run-once</c> task failed.</summary>

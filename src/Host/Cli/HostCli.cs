@@ -29,7 +29,12 @@ internal static class HostCli
             return ExitCodes.UsageError;
         }
 
-        var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        // ProcessTerminationTimeout = null: System.CommandLine would otherwise end the process with 130 or 143 two seconds
+        // after SIGINT/SIGTERM, cutting short a graceful stop that waits up to shutdown-timeout; run handles the signals.
+        var invocation = new InvocationConfiguration
+        {
+            Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+        };
         try
         {
             return await parse.InvokeAsync(invocation).ConfigureAwait(false);
@@ -51,7 +56,7 @@ internal static class HostCli
 
     public static RootCommand Build(TextWriter output, TextWriter error)
     {
-        var run = new Command("run", "Run the task set until --for elapses or SIGINT/SIGTERM, then stop gracefully and print a summary.");
+        var run = new Command("run", "Run the task set until --for elapses or SIGINT/SIGTERM, then stop gracefully and print a summary (a second signal exits at once).");
         var runConfig = ConfigOption();
         var runFor = new Option<string>("--for") { Description = "Stop after this long (HOCON duration: 500ms, 3s, 2m, 1d).", HelpName = "DURATION" };
         var runEvents = EventsOption();

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Configuration;
@@ -11,6 +12,9 @@ internal static partial class ConfigLoader
     public const string BuiltInSource = "built-in demo (hocon/host.conf)";
     public const string DemoSetName = "ComputeManager";
     private const string HostConfResource = "ActorScheduler.Host.host.conf";
+
+    /// <summary>How deep includes may nest.</summary>
+    private const int MaxIncludeDepth = 16;
 
     /// <summary>The text of the embedded demo configuration.</summary>
     public static string BuiltInText()
@@ -46,21 +50,26 @@ internal static partial class ConfigLoader
             throw new HostConfigurationException($"{path}: cannot read the configuration file: {OneLine(e.Message)}");
         }
 
-        return new LoadedConfig(Parse(text, path, Path.GetDirectoryName(full)), path, Path.GetDirectoryName(full)!, SetNameOf(full), IsBuiltIn: false);
+        return new LoadedConfig(Parse(text, path, Path.GetDirectoryName(full), full), path, Path.GetDirectoryName(full)!, SetNameOf(full), IsBuiltIn: false);
     }
 
     /// <summary>Parses HOCON text; a syntax error names <paramref name="source"/> and, when the parser gives it, the line.</summary>
-    public static Config Parse(string text, string source, string? includeDirectory = null)
+    /// <param name="text">The HOCON text.</param>
+    /// <param name="source">How errors name the text (the path as given).</param>
+    /// <param name="includeDirectory">Where its includes are found (default: the current directory).</param>
+    /// <param name="file">The text's file in full, so that an include of it is reported as a cycle.</param>
+    public static Config Parse(string text, string source, string? includeDirectory = null, string? file = null)
     {
         // Akka's parser accepts some unbalanced braces silently: check them first, to name the line.
         if (UnbalancedBracket(text) is { } bracket)
             throw new HostConfigurationException($"{source}: line {bracket.Line}: not valid HOCON: {bracket.Problem}");
+        text = PlainIncludes(text, source);
         try
         {
             // An empty file is a valid configuration with every default.
             return string.IsNullOrWhiteSpace(text)
                 ? Config.Empty
-                : ConfigurationFactory.ParseString(text, Includes(includeDirectory ?? Directory.GetCurrentDirectory(), source, 0));
+                : ConfigurationFactory.ParseString(text, Includes(includeDirectory ?? Directory.GetCurrentDirectory(), source, 0, file is null ? [] : [file]));
         }
         catch (HostConfigurationException)
         {
@@ -74,20 +83,39 @@ internal static partial class ConfigLoader
         }
     }
 
-    /// <summary>HOCON <c>include "file.conf"</c>: relative to the including file's folder, at most 16 levels deep.</summary>
-    private static Func<string, HoconRoot> Includes(string directory, string source, int depth) => name =>
+    /// <summary>
+    /// HOCON <c>include "file.conf"</c>: relative to the including file's folder. A missing or unreadable file, an include
+    /// of a file that is already being included (a cycle) and nesting deeper than 16 levels are errors naming the files.
+    /// </summary>
+    private static Func<string, HoconRoot> Includes(string directory, string source, int depth, IReadOnlyList<string> chain) => name =>
     {
-        if (depth >= 16)
-            throw new HostConfigurationException($"{source}: include \"{name}\": includes nest more than 16 levels (a cycle?).");
         var full = Path.GetFullPath(name, directory);
+        var shown = Shown(full);
+        if (chain.Contains(full, StringComparer.Ordinal))
+            throw new HostConfigurationException(
+                $"{source}: include \"{name}\": include cycle: {string.Join(" -> ", chain.Select(Shown).Append(shown))}.");
+        if (depth >= MaxIncludeDepth)
+            throw new HostConfigurationException($"{source}: include \"{name}\": includes nest more than {MaxIncludeDepth} levels.");
+        if (Directory.Exists(full))
+            throw new HostConfigurationException($"{source}: include \"{name}\": {shown} is a directory, not a configuration file.");
         if (!File.Exists(full))
             throw new HostConfigurationException($"{source}: include \"{name}\": file not found ({full}).");
-        var text = File.ReadAllText(full);
-        if (UnbalancedBracket(text) is { } bracket)
-            throw new HostConfigurationException($"{name}: line {bracket.Line}: not valid HOCON: {bracket.Problem}");
+        string text;
         try
         {
-            return Parser.Parse(text, Includes(Path.GetDirectoryName(full)!, name, depth + 1));
+            text = File.ReadAllText(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HostConfigurationException($"{source}: include \"{name}\": cannot read {shown}: {OneLine(e.Message)}");
+        }
+
+        if (UnbalancedBracket(text) is { } bracket)
+            throw new HostConfigurationException($"{shown}: line {bracket.Line}: not valid HOCON: {bracket.Problem}");
+        text = PlainIncludes(text, shown);
+        try
+        {
+            return Parser.Parse(text, Includes(Path.GetDirectoryName(full)!, shown, depth + 1, [.. chain, full]));
         }
         catch (HostConfigurationException)
         {
@@ -97,9 +125,16 @@ internal static partial class ConfigLoader
         {
             var message = OneLine(e.Message);
             var line = LineOf(e, message) ?? LineOfPosition(text, message);
-            throw new HostConfigurationException($"{name}: {(line is null ? "" : $"line {line}: ")}not valid HOCON: {message}");
+            throw new HostConfigurationException($"{shown}: {(line is null ? "" : $"line {line}: ")}not valid HOCON: {message}");
         }
     };
+
+    /// <summary>A file as error messages name it: relative to the current directory when it lies below it, else in full.</summary>
+    private static string Shown(string full)
+    {
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), full);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? full : relative;
+    }
 
     /// <summary>The set name for a file: its name without extension when that is a valid actor name, else "host".</summary>
     public static string SetNameOf(string file)
@@ -180,6 +215,65 @@ internal static partial class ConfigLoader
         return open.Count > 0 ? (open.Peek().Line, $"'{open.Peek().Bracket}' opened on line {open.Peek().Line} is never closed.") : null;
     }
 
+    /// <summary>
+    /// Rewrites <c>include required("f")</c> and <c>include file("f")</c> (HOCON's other include forms) as
+    /// <c>include "f"</c>, on the same line: Akka's parser would skip them, and the rest of the file with them. Every
+    /// include must exist here anyway. url(...) and classpath(...) are refused, naming the line.
+    /// </summary>
+    internal static string PlainIncludes(string text, string source)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var line = 1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            switch (c)
+            {
+                case '\n':
+                    line++;
+                    break;
+                case '#':
+                case '/' when i + 1 < text.Length && text[i + 1] == '/':
+                    while (i + 1 < text.Length && text[i + 1] != '\n')
+                        i++;
+                    break;
+                case '"' when i + 2 < text.Length && text[i + 1] == '"' && text[i + 2] == '"':
+                    var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
+                    var stop = end < 0 ? text.Length : end + 2;
+                    for (; i < stop; i++)
+                        if (text[i] == '\n')
+                            line++;
+                    break;
+                case '"':
+                    for (i++; i < text.Length && text[i] != '"' && text[i] != '\n'; i++)
+                        if (text[i] == '\\')
+                            i++;
+                    break;
+                case 'i' when string.CompareOrdinal(text, i, "include", 0, 7) == 0
+                              && (i == 0 || char.IsWhiteSpace(text[i - 1]) || text[i - 1] is '{' or ',')
+                              && i + 7 < text.Length && char.IsWhiteSpace(text[i + 7]):
+                    var form = IncludeForm().Match(text, i);
+                    if (!form.Success)
+                        break;
+                    foreach (var wrapper in form.Groups["wrapper"].Captures.Select(w => w.Value))
+                        if (wrapper is not ("required" or "file"))
+                            throw new HostConfigurationException(
+                                $"{source}: line {line}: include {wrapper}(...) is not supported; include a file by its path: include \"file.conf\"");
+                    result ??= new StringBuilder(text.Length);
+                    result.Append(text, copied, i - copied).Append("include ").Append(form.Groups["name"].Value);
+                    var lines = form.Value.Count(ch => ch == '\n');
+                    result.Append('\n', lines);
+                    line += lines;
+                    i += form.Length - 1;
+                    copied = i + 1;
+                    break;
+            }
+        }
+
+        return result is null ? text : result.Append(text, copied, text.Length - copied).ToString();
+    }
+
     /// <summary>Akka's HOCON tokenizer reports "at position N" (a character offset): turn it into a 1-based line.</summary>
     private static int? LineOfPosition(string text, string message)
     {
@@ -203,6 +297,10 @@ internal static partial class ConfigLoader
 
     [GeneratedRegex(@"at position (\d+)")]
     private static partial Regex PositionPattern();
+
+    /// <summary><c>include required(file("f"))</c> and the like: the wrapper names and the quoted file name.</summary>
+    [GeneratedRegex(@"\Ginclude\s+(?:(?<wrapper>[A-Za-z]+)\s*\(\s*)+(?<name>""(?:[^""\\\n]|\\.)*"")(?:\s*\))+")]
+    private static partial Regex IncludeForm();
 
     [GeneratedRegex(@"\s{2,}")]
     private static partial Regex WhiteSpaceRun();

@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text.RegularExpressions;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Host.Configuration;
@@ -22,17 +25,23 @@ namespace ActorScheduler.Host.Running;
 /// Ctrl+C. CoordinatedShutdown started by anything else (the split brain resolver downing this node, a leave requested
 /// from elsewhere) is reported through <see cref="ShutdownStarted"/>, so that the command can end.
 /// </summary>
-internal sealed class HostRuntime : IAsyncDisposable
+internal sealed partial class HostRuntime : IAsyncDisposable
 {
     public const string SystemName = "actor-scheduler";
 
+    /// <summary>Where the host's configuration sets remoting's address (hostname, port).</summary>
+    private const string RemotePath = "akka.remote.dot-netty.tcp";
+
     private readonly IHost _host;
+    private readonly Config _config;
     private readonly TaskCompletionSource<Exception> _failure;
     private readonly TaskCompletionSource<CoordinatedShutdown.Reason> _shutdownStarted;
 
-    private HostRuntime(IHost host, ILogger log, TaskCompletionSource<Exception> failure, TaskCompletionSource<CoordinatedShutdown.Reason> shutdownStarted)
+    private HostRuntime(
+        IHost host, Config config, ILogger log, TaskCompletionSource<Exception> failure, TaskCompletionSource<CoordinatedShutdown.Reason> shutdownStarted)
     {
         _host = host;
+        _config = config;
         _failure = failure;
         _shutdownStarted = shutdownStarted;
         Log = log;
@@ -109,7 +118,7 @@ internal sealed class HostRuntime : IAsyncDisposable
         });
 
         var host = builder.Build();
-        return new HostRuntime(host, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName), failure, shutdownStarted);
+        return new HostRuntime(host, plan.Source.Config, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName), failure, shutdownStarted);
     }
 
     /// <summary>Starts the ActorSystem and the task set; an invalid akka.* setting is a configuration error.</summary>
@@ -131,10 +140,7 @@ internal sealed class HostRuntime : IAsyncDisposable
         {
             Console.SetOut(console);
             // An akka.* setting the ActorSystem rejects, a port already in use, ...: name the file and the reason.
-            var reason = e.InnerException is { } inner && e is TypeInitializationException or global::System.Reflection.TargetInvocationException
-                ? inner.Message
-                : e.Message;
-            throw new HostConfigurationException($"{source}: the ActorSystem could not start: {ConfigLoader.OneLine(reason)}");
+            throw new HostConfigurationException($"{source}: the ActorSystem could not start: {StartFailure(e, _config)}");
         }
 
         try
@@ -146,6 +152,39 @@ internal sealed class HostRuntime : IAsyncDisposable
             throw config; // found when the set started (the plan checks most mistakes earlier)
         }
     }
+
+    /// <summary>
+    /// Why the start failed, in one line: a remoting port already in use is named with its key; otherwise the innermost
+    /// message that says something (Akka.Hosting wraps the cause in layers of "One or more errors occurred").
+    /// </summary>
+    internal static string StartFailure(Exception error, Config config)
+    {
+        var all = Flatten(error).ToList();
+        if (all.OfType<SocketException>().FirstOrDefault(s => s.SocketErrorCode == SocketError.AddressAlreadyInUse) is { } taken)
+        {
+            var endpoint = all.Select(x => BindFailure().Match(x.Message)).FirstOrDefault(m => m.Success)?.Groups[1].Value
+                ?? $"{config.GetString(RemotePath + ".hostname", "")}:{config.GetInt(RemotePath + ".port", 0)}";
+            return $"{RemotePath}.port: cannot listen on {endpoint}: {ConfigLoader.OneLine(taken.Message).TrimEnd('.')} " +
+                   "(another process has the port: stop it or choose another port)";
+        }
+
+        var telling = all.LastOrDefault(x => x is not AggregateException and not TypeInitializationException and not TargetInvocationException
+                                            && !x.Message.Contains("See InnerException", StringComparison.Ordinal))
+                      ?? error;
+        return ConfigLoader.OneLine(telling.Message);
+    }
+
+    private static IEnumerable<Exception> Flatten(Exception error)
+    {
+        yield return error;
+        var inner = error is AggregateException aggregate ? aggregate.InnerExceptions : error.InnerException is { } one ? [one] : [];
+        foreach (var child in inner)
+            foreach (var x in Flatten(child))
+                yield return x;
+    }
+
+    [GeneratedRegex(@"Failed to bind to \[([^\]]+)\]")]
+    private static partial Regex BindFailure();
 
     /// <summary>The oldest Up member with <paramref name="role"/> ("" = any): where the singleton of that role runs.</summary>
     public string? SingletonNode(string role)

@@ -224,7 +224,11 @@ internal static class RunCommand
     }
 }
 
-/// <summary>SIGINT and SIGTERM as a task, instead of the default termination; a second signal forces the exit.</summary>
+/// <summary>
+/// SIGINT and SIGTERM as a task, instead of the default termination. A second signal during the graceful stop ends the
+/// process at once with exit code 0 (the operator asked for the stop): command process trees are killed, runs still in
+/// flight are abandoned and no summary is printed.
+/// </summary>
 internal sealed class StopSignals : IDisposable
 {
     private readonly TaskCompletionSource<string> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -247,8 +251,9 @@ internal sealed class StopSignals : IDisposable
             return;
         // Second signal: the operator does not want to wait for the graceful stop.
         RunningProcesses.KillAll();
-        Console.Error.WriteLine($"{name} again: exiting now");
-        Environment.Exit(ExitCodes.TaskFailed);
+        Console.Error.WriteLine($"{name} again: exiting now, without waiting for the runs in flight");
+        Console.Error.Flush();
+        Environment.Exit(ExitCodes.Success);
     }
 
     public void Dispose()
