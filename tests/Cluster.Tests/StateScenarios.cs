@@ -205,7 +205,13 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             for (var tick = 0; tick <= 8; tick++)
                 keeper.Tell(new Tick(tick));
             await first.SettleAsync(keeper, "count", 8);
-            await Task.Delay(500); // the snapshot and the deletions follow the event that triggers them
+            // The snapshot and the deletions follow the event that triggers them, asynchronously: wait for them here.
+            var deadline = DateTime.UtcNow + Wait;
+            while ((await first.RecoverAsync(name, fromSnapshot: false)) is var journal && journal.EventsReplayed >= journal.HighestSequenceNr)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"no journal event was deleted within {Wait}: {journal}");
+                await Task.Delay(100);
+            }
         }
 
         using var second = Start(name);
