@@ -122,7 +122,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _dispatching = false;
         Become(() =>
         {
-            Receive<Tick>(RecordTick);
+            Receive<Tick>(tick => { RecordTick(tick); });
             Receive<RunEnded>(ended =>
             {
                 OnRunEnded(ended);
@@ -150,7 +150,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _stopRequesters.Clear();
         Become(() =>
         {
-            Receive<Tick>(RecordTick);
+            Receive<Tick>(tick => { RecordTick(tick); });
             Receive<RunEnded>(OnRunEnded);
             Receive<StopTasks>(_ => Sender.Tell(new TasksStopped(_setName, _running)));
             Receive<TriggerTask>(t => Refuse(t, "it is stopped"));
@@ -164,7 +164,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _dispatching = false;
         Become(() =>
         {
-            Receive<Tick>(RecordTick);
+            Receive<Tick>(tick => { RecordTick(tick); });
             Receive<RunEnded>(OnRunEnded);
             Receive<StopTasks>(_ => BeginStop());
             Receive<TriggerTask>(t => Refuse(t, "raise-on-error halted it"));
