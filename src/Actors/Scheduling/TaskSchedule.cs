@@ -90,11 +90,9 @@ internal sealed class TaskSchedule
     }
 
     /// <summary>
-    /// Puts saved places back before the first <see cref="Advance"/> (null entries keep the fresh place, so
-    /// run-immediately applies only to tasks with nothing saved). A tick-counted task keeps its counter. A spaced task
-    /// keeps its due times; those that passed (before the start, or before <see cref="TaskPlace.NotBefore"/>) follow
-    /// the task's <see cref="MisfirePolicy"/>: coalesce into one run at once (the others counted as missed by that run's
-    /// <see cref="DueRun.Missed"/>), skip, or run-all up to MisfireLimit (one per tick).
+    /// Puts saved places back before the first <see cref="Advance"/>; null entries start fresh (so run-immediately applies
+    /// only to tasks with nothing saved), and due times that passed follow the task's <see cref="MisfirePolicy"/>
+    /// (docs/architecture.md, "Persistence").
     /// </summary>
     /// <returns>The due times counted as missed without a run (skip, run-all beyond its limit), by task.</returns>
     public IReadOnlyList<DueRun> Restore(IReadOnlyList<TaskPlace?> places)

@@ -18,12 +18,9 @@ using AkkaLogLevel = Akka.Event.LogLevel;
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// The Generic Host the way an embedding service builds it: Microsoft.Extensions.Logging, Akka.Hosting's AddAkka
-/// with the whole configuration file prepended over the library's reference.conf, Akka's logs routed to the
-/// LoggerFactory, the cluster package's serialization config as fallback, and the host's actors (reporter, supervisor
-/// with the task set below it) started by WithActors. Signals are the caller's: the host lifetime does not react to
-/// Ctrl+C. CoordinatedShutdown started by anything else (the split brain resolver downing this node, a leave requested
-/// from elsewhere) is reported through <see cref="ShutdownStarted"/>, so that the command can end.
+/// The Generic Host built the way an embedding service builds it (Microsoft.Extensions.Logging, Akka.Hosting, the
+/// configuration file over the reference configs); the caller handles signals, and a CoordinatedShutdown started by
+/// anything else is reported through <see cref="ShutdownStarted"/> (docs/architecture.md, "The console host").
 /// </summary>
 internal sealed partial class HostRuntime : IAsyncDisposable
 {

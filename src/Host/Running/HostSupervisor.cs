@@ -4,12 +4,9 @@ using Akka.Actor;
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// The parent of the host's task set: where raise-on-error escalation lands. <c>run</c> starts the set below it with
-/// the cluster package's <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks(IActorContext, Tasks.PeriodicTaskSet, Configuration.PeriodicTaskSettings?, bool)"/>:
-/// the node-scoped manager (or its schedule keeper), and with scope = cluster tasks the singleton manager and proxy of
-/// each role. A failure carrying a <see cref="PeriodicTaskFailedException"/> completes <c>failure</c> (so <c>run</c>
-/// ends with exit code 1 naming the task) and resumes the child, which has already stopped dispatching but still
-/// answers StopTasks and GetTaskStats for the final summary. Any other failure of a child stops it and ends <c>run</c>.
+/// The parent of the host's task set, where raise-on-error lands: a <see cref="PeriodicTaskFailedException"/> completes
+/// the run's failure (exit 1 naming the task) and resumes the halted manager so that it still answers the summary; any
+/// other failure of a child stops it and ends the run.
 /// </summary>
 internal sealed class HostSupervisor : ReceiveActor
 {

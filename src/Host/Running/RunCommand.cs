@@ -12,16 +12,9 @@ using Microsoft.Extensions.Logging;
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// <c>run</c>: starts the task set and runs until --for elapses, SIGINT/SIGTERM arrives, (raise-on-error) a task
-/// fails, or CoordinatedShutdown starts for another reason (the split brain resolver downed this node). Then it stops
-/// ticking, cancels runs in flight (killing command process trees), waits for them up to shutdown-timeout, prints the
-/// per-task summary and exits 0 (1 after a raise-on-error failure, 3 when the node was downed).
-/// <para>
-/// The set always starts through the cluster package, below the host's supervisor: without akka.actor.provider =
-/// cluster that is the node-scoped manager alone (or its schedule keeper with state.store = sql); with it, each role's
-/// cluster-scoped tasks run in a cluster singleton too. Leaving the cluster (CoordinatedShutdown after the summary)
-/// hands the singleton over gracefully to the next oldest node.
-/// </para>
+/// <c>run</c>: runs the task set until --for elapses, a signal arrives, a task fails with raise-on-error, or the node is
+/// downed; then stops it gracefully, prints the summary and exits 0, 1 or 3 (docs/host.md; docs/architecture.md,
+/// "The console host").
 /// </summary>
 internal static class RunCommand
 {
