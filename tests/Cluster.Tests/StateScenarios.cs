@@ -103,7 +103,10 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var dueSinceFirstRun = (int)((run.StartedAt - firstRun) / spacing);
         Assert.InRange(missed.Count, 2, dueSinceFirstRun);
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
-        Assert.Equal(1, stats["often"].Runs);
+        // No catch-up run per missed due time: after the coalesced run, only the runs the spacing allows since (on a
+        // loaded machine the next due time may already have come by the time the stats answer).
+        var dueSinceRun = (int)((DateTimeOffset.UtcNow - run.StartedAt) / spacing);
+        Assert.InRange(stats["often"].Runs, 1, 1 + dueSinceRun);
         Assert.Equal(missed.Count, stats["often"].Missed);
     }
 

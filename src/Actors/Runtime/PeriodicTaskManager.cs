@@ -38,7 +38,6 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private long _nextSweepTick;
     private int _running;
     private bool _reportedAllPlaces;
-    private bool _dispatching;
 
     private PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
@@ -94,7 +93,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         {
             _log.Error(error, "{0}: task runner failed unexpectedly; restarting it", _setName);
             if (TaskOf(Sender) is { Running: true } task)
-                OnRunEnded(new RunEnded(task.Index, RunOutcome.Failed, TimeSpan.Zero)); // the restart lost the run
+                Self.Tell(new RunEnded(task.Index, RunOutcome.Failed, TimeSpan.Zero)); // the restart lost the run
             return Directive.Restart;
         }
 
@@ -108,18 +107,23 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private void Running()
     {
-        _dispatching = true;
         Receive<Tick>(OnTickRunning);
-        Receive<RunEnded>(OnRunEnded);
+        Receive<RunEnded>(ended =>
+        {
+            if (OnRunEnded(ended) is { Pending: { } pending } task)
+            {
+                task.Pending = null;
+                Start(task, pending, Context.System.Scheduler.Now);
+            }
+        });
         Receive<TriggerTask>(OnTrigger);
         Receive<StopTasks>(_ => BeginStop());
-        Queries();
+        Queries(dispatching: true);
     }
 
     /// <summary>Ticking has stopped and runs were cancelled; waiting for them up to shutdown-timeout.</summary>
     private void Stopping()
     {
-        _dispatching = false;
         Become(() =>
         {
             Receive<Tick>(tick => { RecordTick(tick); });
@@ -143,7 +147,6 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>Stopped: answers queries, and counts the runs that end late.</summary>
     private void Stopped()
     {
-        _dispatching = false;
         Timers.Cancel(StopTimeoutElapsed.Instance);
         foreach (var requester in _stopRequesters)
             requester.Tell(new TasksStopped(_setName, _running));
@@ -151,7 +154,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         Become(() =>
         {
             Receive<Tick>(tick => { RecordTick(tick); });
-            Receive<RunEnded>(OnRunEnded);
+            Receive<RunEnded>(ended => OnRunEnded(ended));
             Receive<StopTasks>(_ => Sender.Tell(new TasksStopped(_setName, _running)));
             Receive<TriggerTask>(t => Refuse(t, "it is stopped"));
             Queries();
@@ -161,20 +164,22 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>raise-on-error escalated a failure: nothing is dispatched any more; a stop still cancels runs in flight.</summary>
     private void Halted()
     {
-        _dispatching = false;
+        foreach (var task in _tasks)
+            task.Pending = null;
         Become(() =>
         {
             Receive<Tick>(tick => { RecordTick(tick); });
-            Receive<RunEnded>(OnRunEnded);
+            Receive<RunEnded>(ended => OnRunEnded(ended));
             Receive<StopTasks>(_ => BeginStop());
             Receive<TriggerTask>(t => Refuse(t, "raise-on-error halted it"));
             Queries();
         });
     }
 
-    private void Queries()
+    /// <summary>Stats and tick notifications, in every phase; next due ticks only while the set dispatches.</summary>
+    private void Queries(bool dispatching = false)
     {
-        Receive<GetTaskStats>(_ => Sender.Tell(Report()));
+        Receive<GetTaskStats>(_ => Sender.Tell(Report(dispatching)));
         Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
     }
 
@@ -280,23 +285,18 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         RunnerOf(task).Tell(run);
     }
 
-    private void OnRunEnded(RunEnded ended)
+    /// <summary>Counts the end of a run; returns its task, or null for an end already counted.</summary>
+    private TaskState? OnRunEnded(RunEnded ended)
     {
         var task = _tasks[ended.Index];
         if (!task.Running)
-            return;
+            return null;
         task.Running = false;
         _running--;
         task.Counters.Ended(ended.Outcome, ended.Duration);
         PeriodicTaskMetrics.RunEnded(_setName, task.Name, OutcomeName(ended.Outcome), ended.Duration);
-        var now = Context.System.Scheduler.Now;
-        _store?.RunChanged(task.Name, false, now, null);
-        if (task.Pending is { } pending)
-        {
-            task.Pending = null;
-            if (_dispatching)
-                Start(task, pending, now);
-        }
+        _store?.RunChanged(task.Name, false, Context.System.Scheduler.Now, null);
+        return task;
     }
 
     private void CountMissed(TaskState task, long tick, DateTimeOffset scheduledAt, int missed)
@@ -406,9 +406,9 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         Stopping();
     }
 
-    private TaskStatsReport Report() => new(_setName, _currentTick, _tasks.Select(t =>
+    private TaskStatsReport Report(bool dispatching) => new(_setName, _currentTick, _tasks.Select(t =>
     {
-        var next = _dispatching ? _schedule.NextDueTick(t.Index) : null;
+        var next = dispatching ? _schedule.NextDueTick(t.Index) : null;
         return t.Counters.ToStats(
             t.Name,
             t.Definition.Options.DescribeSchedule(_settings.PeriodicInterval),

@@ -60,16 +60,24 @@ internal static partial class ConfigLoader
     /// <param name="file">The text's file in full, so that an include of it is reported as a cycle.</param>
     public static Config Parse(string text, string source, string? includeDirectory = null, string? file = null)
     {
-        // Akka's parser accepts some unbalanced braces silently: check them first, to name the line.
+        // An empty file is a valid configuration with every default.
+        return ParseChecked(text, source, checkedText => string.IsNullOrWhiteSpace(checkedText)
+            ? Config.Empty
+            : ConfigurationFactory.ParseString(checkedText, Includes(includeDirectory ?? Directory.GetCurrentDirectory(), source, 0, file is null ? [] : [file])));
+    }
+
+    /// <summary>
+    /// Checks the brackets and rewrites the includes of <paramref name="text"/> (Akka's parser accepts some unbalanced
+    /// braces silently), then parses it; every error names <paramref name="source"/> and, when known, the line.
+    /// </summary>
+    private static T ParseChecked<T>(string text, string source, Func<string, T> parse)
+    {
         if (UnbalancedBracket(text) is { } bracket)
             throw new HostConfigurationException($"{source}: line {bracket.Line}: not valid HOCON: {bracket.Problem}");
         text = PlainIncludes(text, source);
         try
         {
-            // An empty file is a valid configuration with every default.
-            return string.IsNullOrWhiteSpace(text)
-                ? Config.Empty
-                : ConfigurationFactory.ParseString(text, Includes(includeDirectory ?? Directory.GetCurrentDirectory(), source, 0, file is null ? [] : [file]));
+            return parse(text);
         }
         catch (HostConfigurationException)
         {
@@ -110,23 +118,7 @@ internal static partial class ConfigLoader
             throw new HostConfigurationException($"{source}: include \"{name}\": cannot read {shown}: {OneLine(e.Message)}");
         }
 
-        if (UnbalancedBracket(text) is { } bracket)
-            throw new HostConfigurationException($"{shown}: line {bracket.Line}: not valid HOCON: {bracket.Problem}");
-        text = PlainIncludes(text, shown);
-        try
-        {
-            return Parser.Parse(text, Includes(Path.GetDirectoryName(full)!, shown, depth + 1, [.. chain, full]));
-        }
-        catch (HostConfigurationException)
-        {
-            throw;
-        }
-        catch (Exception e)
-        {
-            var message = OneLine(e.Message);
-            var line = LineOf(e, message) ?? LineOfPosition(text, message);
-            throw new HostConfigurationException($"{shown}: {(line is null ? "" : $"line {line}: ")}not valid HOCON: {message}");
-        }
+        return ParseChecked(text, shown, checkedText => Parser.Parse(checkedText, Includes(Path.GetDirectoryName(full)!, shown, depth + 1, [.. chain, full])));
     };
 
     /// <summary>A file as error messages name it: relative to the current directory when it lies below it, else in full.</summary>
@@ -165,38 +157,18 @@ internal static partial class ConfigLoader
         var line = 1;
         for (var i = 0; i < text.Length; i++)
         {
+            if (SkipCommentOrString(text, ref i, ref line, out var problem))
+            {
+                if (problem is not null)
+                    return problem;
+                continue;
+            }
+
             var c = text[i];
             switch (c)
             {
                 case '\n':
                     line++;
-                    break;
-                case '#':
-                case '/' when i + 1 < text.Length && text[i + 1] == '/':
-                    while (i + 1 < text.Length && text[i + 1] != '\n')
-                        i++;
-                    break;
-                case '"' when i + 2 < text.Length && text[i + 1] == '"' && text[i + 2] == '"':
-                    var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
-                    var stop = end < 0 ? text.Length : end + 2;
-                    for (; i < stop; i++)
-                        if (text[i] == '\n')
-                            line++;
-                    if (end < 0)
-                        return (line, "a \"\"\" string is never closed.");
-                    break;
-                case '"':
-                    var started = line;
-                    for (i++; i < text.Length && text[i] != '"'; i++)
-                    {
-                        if (text[i] == '\\')
-                            i++;
-                        else if (text[i] == '\n')
-                            return (started, "a quoted string is not closed on its line.");
-                    }
-
-                    if (i >= text.Length)
-                        return (started, "a quoted string is never closed.");
                     break;
                 case '{' or '[':
                     open.Push((c, line));
@@ -216,6 +188,54 @@ internal static partial class ConfigLoader
     }
 
     /// <summary>
+    /// When <paramref name="i"/> starts a comment or a quoted string, moves it to the last character of it (counting its
+    /// lines) and returns true; <paramref name="problem"/> is set for a string that is not closed.
+    /// </summary>
+    private static bool SkipCommentOrString(string text, ref int i, ref int line, out (int Line, string Problem)? problem)
+    {
+        problem = null;
+        var c = text[i];
+        if (c == '#' || (c == '/' && i + 1 < text.Length && text[i + 1] == '/'))
+        {
+            while (i + 1 < text.Length && text[i + 1] != '\n')
+                i++;
+            return true;
+        }
+
+        if (c != '"')
+            return false;
+        if (i + 2 < text.Length && text[i + 1] == '"' && text[i + 2] == '"')
+        {
+            var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
+            var stop = end < 0 ? text.Length : end + 2;
+            for (; i < stop; i++)
+                if (text[i] == '\n')
+                    line++;
+            if (end < 0)
+                problem = (line, "a \"\"\" string is never closed.");
+            return true;
+        }
+
+        var started = line;
+        for (i++; i < text.Length && text[i] != '"'; i++)
+        {
+            if (text[i] == '\\')
+            {
+                i++;
+            }
+            else if (text[i] == '\n')
+            {
+                problem = (started, "a quoted string is not closed on its line.");
+                return true;
+            }
+        }
+
+        if (i >= text.Length)
+            problem = (started, "a quoted string is never closed.");
+        return true;
+    }
+
+    /// <summary>
     /// Rewrites <c>include required("f")</c> and <c>include file("f")</c> (HOCON's other include forms) as
     /// <c>include "f"</c>, on the same line: Akka's parser would skip them, and the rest of the file with them. Every
     /// include must exist here anyway. url(...) and classpath(...) are refused, naming the line.
@@ -227,28 +247,13 @@ internal static partial class ConfigLoader
         var line = 1;
         for (var i = 0; i < text.Length; i++)
         {
+            if (SkipCommentOrString(text, ref i, ref line, out _))
+                continue;
             var c = text[i];
             switch (c)
             {
                 case '\n':
                     line++;
-                    break;
-                case '#':
-                case '/' when i + 1 < text.Length && text[i + 1] == '/':
-                    while (i + 1 < text.Length && text[i + 1] != '\n')
-                        i++;
-                    break;
-                case '"' when i + 2 < text.Length && text[i + 1] == '"' && text[i + 2] == '"':
-                    var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
-                    var stop = end < 0 ? text.Length : end + 2;
-                    for (; i < stop; i++)
-                        if (text[i] == '\n')
-                            line++;
-                    break;
-                case '"':
-                    for (i++; i < text.Length && text[i] != '"' && text[i] != '\n'; i++)
-                        if (text[i] == '\\')
-                            i++;
                     break;
                 case 'i' when string.CompareOrdinal(text, i, "include", 0, 7) == 0
                               && (i == 0 || char.IsWhiteSpace(text[i - 1]) || text[i - 1] is '{' or ',')
