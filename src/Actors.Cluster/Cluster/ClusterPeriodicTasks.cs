@@ -127,8 +127,8 @@ public static class ClusterPeriodicTasks
                 var roleTasks = group.ToList();
                 var singleton = TaskSetHost.Props(
                     persistent
-                        ? ScheduleKeeper.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot)
-                        : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true),
+                        ? ScheduleKeeper.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot, scope: TaskScope.Cluster)
+                        : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true, scope: TaskScope.Cluster),
                     persistent);
                 if (role.Length == 0 || selfRoles.Contains(role))
                 {

@@ -21,6 +21,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
     private readonly Dictionary<string, string> _scheduleKeys;
     private readonly PeriodicTaskSettings _settings;
     private readonly bool _withTicker;
+    private readonly TaskScope _scope;
     private readonly ScheduleState _state = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -30,8 +31,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
 
     public ScheduleKeeper(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
-        string journalPluginId, string snapshotPluginId, bool withTicker)
+        string journalPluginId, string snapshotPluginId, bool withTicker, TaskScope scope)
     {
+        _scope = scope;
         _persistenceId = persistenceId;
         _setName = setName;
         _tasks = tasks;
@@ -48,10 +50,12 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         });
         Recover<TickRecorded>(e => _state.Apply(e));
         Recover<RunRecorded>(e => _state.Apply(e));
+        Recover<PauseRecorded>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ => StartManager());
 
         Command<ScheduleAdvanced>(OnScheduleAdvanced);
         Command<RunStateChanged>(OnRunStateChanged);
+        Command<PauseRecorded>(Save);
         Command<FlushState>(_ => DeferAsync(StateFlushed.Instance, done => Sender.Tell(done)));
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("{0}: snapshot not saved: {1}", _setName, f.Cause.Message));
@@ -67,8 +71,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
     /// <summary>Props of a keeper of <paramref name="tasks"/> (already resolved and filtered) under <paramref name="persistenceId"/>.</summary>
     public static Props Props(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
-        string journalPluginId, string snapshotPluginId, bool withTicker = true) =>
-        Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, withTicker));
+        string journalPluginId, string snapshotPluginId, bool withTicker = true, TaskScope scope = TaskScope.Node) =>
+        Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, withTicker, scope));
 
     /// <summary>raise-on-error = on escalates through the keeper to its own parent, as it would from the manager.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
@@ -78,20 +82,26 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         var now = Context.System.Scheduler.Now;
         _tickBase = Math.Max(0, _state.LastTick);
         Dictionary<string, RestoredPlace>? restored = null;
-        if (_state.LastTick >= 0)
+        if (_state.LastTick >= 0 || _state.Pauses.Count > 0)
         {
             restored = new Dictionary<string, RestoredPlace>(StringComparer.Ordinal);
             foreach (var task in _tasks)
             {
+                var pause = _state.Pauses.TryGetValue(task.Name, out var p) ? new TaskPause(p.Note, p.Until) : null;
                 if (!_state.Places.TryGetValue(task.Name, out var place) || place.Schedule != _scheduleKeys[task.Name])
+                {
+                    if (pause is not null)
+                        restored[task.Name] = new RestoredPlace(null, null, null, Pause: pause);
                     continue;
+                }
+
                 DateTimeOffset? hold = _state.Running.TryGetValue(task.Name, out var run)
                     ? run.Deadline ?? now + _settings.ShutdownTimeout
                     : null;
                 if (hold is { } h && h > now)
                     _log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on its previous owner: not dispatched before {3:O}",
                         _setName, task.Name, run!.At, h);
-                restored[task.Name] = new RestoredPlace(place.DueTick - _tickBase, place.NextDueAt, hold, place.LastRunAt);
+                restored[task.Name] = new RestoredPlace(place.DueTick - _tickBase, place.NextDueAt, hold, place.LastRunAt, pause);
             }
 
             _log.Info("{0}: schedule recovered ({1} of {2} tasks continue where they were, last tick {3})",
@@ -99,7 +109,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         }
 
         _manager = Context.ActorOf(
-            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new KeeperStore(Self, restored)), "manager");
+            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new KeeperStore(Self, restored), scope: _scope), "manager");
     }
 
     private void OnScheduleAdvanced(ScheduleAdvanced advanced)
@@ -142,6 +152,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
 
         public void RunChanged(string task, bool running, DateTimeOffset at, DateTimeOffset? deadline) =>
             keeper.Tell(new RunStateChanged(task, running, at, deadline));
+
+        public void PauseChanged(string task, TaskPause? pause) =>
+            keeper.Tell(new PauseRecorded(task, pause is not null, pause?.Note, pause?.Until));
     }
 
     private sealed record ScheduleAdvanced(long Tick, IReadOnlyList<PlaceReport> Places);

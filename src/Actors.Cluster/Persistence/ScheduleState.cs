@@ -15,8 +15,12 @@ internal sealed record TickRecorded(long Tick, IReadOnlyList<PlaceRecord> Places
 /// <summary>Journal event: a run of <paramref name="Task"/> started (Running, with its timeout deadline) or ended.</summary>
 internal sealed record RunRecorded(string Task, bool Running, DateTimeOffset At, DateTimeOffset? Deadline);
 
-/// <summary>Snapshot: the whole state at once.</summary>
-internal sealed record ScheduleSnapshot(long LastTick, IReadOnlyList<PlaceRecord> Places, IReadOnlyList<RunRecorded> Running);
+/// <summary>Journal event: <paramref name="Task"/> was paused (with its note and until) or resumed.</summary>
+internal sealed record PauseRecorded(string Task, bool Paused, string? Note, DateTimeOffset? Until);
+
+/// <summary>Snapshot: the whole state at once (<paramref name="Pauses"/> is null in snapshots written before pauses were kept).</summary>
+internal sealed record ScheduleSnapshot(
+    long LastTick, IReadOnlyList<PlaceRecord> Places, IReadOnlyList<RunRecorded> Running, IReadOnlyList<PauseRecorded>? Pauses = null);
 
 /// <summary>The state a <see cref="ScheduleKeeper"/> rebuilds from its snapshot and journal.</summary>
 internal sealed class ScheduleState
@@ -27,9 +31,14 @@ internal sealed class ScheduleState
 
     public Dictionary<string, RunRecorded> Running { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The paused tasks.</summary>
+    public Dictionary<string, PauseRecorded> Pauses { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The schedule a place is valid for: the kind and period of the task's schedule.</summary>
     public static string ScheduleKey(PeriodicTaskOptions options) =>
-        options.Spacing is { } spacing ? $"spacing:{spacing.Ticks}" : $"ticks:{options.TicksBetweenRuns ?? 0}";
+        options.Cron is { } cron ? $"cron:{cron}|{options.TimeZone}"
+        : options.Spacing is { } spacing ? $"spacing:{spacing.Ticks}"
+        : $"ticks:{options.TicksBetweenRuns ?? 0}";
 
     public void Apply(object evt)
     {
@@ -52,6 +61,12 @@ internal sealed class ScheduleState
             case RunRecorded run:
                 Running.Remove(run.Task);
                 break;
+            case PauseRecorded { Paused: true } pause:
+                Pauses[pause.Task] = pause;
+                break;
+            case PauseRecorded resume:
+                Pauses.Remove(resume.Task);
+                break;
         }
     }
 
@@ -64,7 +79,10 @@ internal sealed class ScheduleState
             Places[place.Task] = place;
         foreach (var run in snapshot.Running)
             Running[run.Task] = run;
+        Pauses.Clear();
+        foreach (var pause in snapshot.Pauses ?? [])
+            Pauses[pause.Task] = pause;
     }
 
-    public ScheduleSnapshot ToSnapshot() => new(LastTick, Places.Values.ToList(), Running.Values.ToList());
+    public ScheduleSnapshot ToSnapshot() => new(LastTick, Places.Values.ToList(), Running.Values.ToList(), Pauses.Values.ToList());
 }

@@ -8,6 +8,9 @@ public abstract record PeriodicTaskEvent(string Set, string Task, long Tick, Dat
 {
     /// <summary>started, succeeded, failed, timed-out, overrun or missed.</summary>
     public abstract string EventName { get; }
+
+    /// <summary>Run events: 1 for the first run of an occurrence, 2.. for its retries (docs/semantics.md, "Retries").</summary>
+    public int Attempt { get; init; } = 1;
 }
 
 /// <summary>A run started.</summary>

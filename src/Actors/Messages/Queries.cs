@@ -17,7 +17,10 @@ public sealed record TaskStatsReport(string SetName, long CurrentTick, IReadOnly
         Tasks.FirstOrDefault(t => t.Task == task) ?? throw new KeyNotFoundException($"no task named '{task}' in set '{SetName}'.");
 }
 
-/// <summary>Section 3, item 11: one task's statistics. Durations are measured on the monotonic clock.</summary>
+/// <summary>
+/// One task's statistics (docs/semantics.md, "Events, stats and metrics"). Durations are measured on the monotonic
+/// clock. Runs count occurrences started (a retry is not a new run; <paramref name="Retries"/> counts them).
+/// </summary>
 public sealed record TaskStats(
     string Task,
     string Schedule,
@@ -35,7 +38,12 @@ public sealed record TaskStats(
     TimeSpan? MeanDuration,
     TimeSpan? MaxDuration,
     long? NextDueTick,
-    DateTimeOffset? NextDueAt);
+    DateTimeOffset? NextDueAt,
+    bool Paused,
+    string? PauseNote,
+    DateTimeOffset? PausedUntil,
+    long SkippedWhilePaused,
+    long Retries);
 
 /// <summary>Asks a manager to answer <see cref="Ticked"/> once it has processed tick <paramref name="Tick"/>.</summary>
 /// <remarks>Tests use it to know the ticker has started (tick 0) before advancing a TestScheduler, and that a tick has
@@ -46,8 +54,9 @@ public sealed record NotifyWhenTicked(long Tick);
 public sealed record Ticked(long Tick);
 
 /// <summary>
-/// Runs a task now, outside its schedule, as if it were due on the current tick (overlap and timeout apply).
-/// The answer is <see cref="TaskTriggered"/>, or <c>Status.Failure</c> when no task has that name.
+/// Runs a task now, outside its schedule, as if it were due on the current tick (overlap, timeout and retries apply;
+/// a paused task runs too). The answer is <see cref="TaskTriggered"/>, or <c>Status.Failure</c> with a
+/// <see cref="PeriodicTaskNotFoundException"/> when no task has that name.
 /// </summary>
 public sealed record TriggerTask(string Task);
 

@@ -14,13 +14,17 @@ internal interface IScheduleStore
 
     /// <summary>A run of <paramref name="task"/> started (<paramref name="deadline"/>: its timeout) or ended.</summary>
     void RunChanged(string task, bool running, DateTimeOffset at, DateTimeOffset? deadline);
+
+    /// <summary><paramref name="task"/> was paused (<paramref name="pause"/>) or resumed (null).</summary>
+    void PauseChanged(string task, TaskPause? pause);
 }
 
 /// <summary>
-/// A saved place, ready for a new start: ticks left (tick-counted), next due time and hold (wall clock), and the start
-/// of the task's last run (its LastStart until it runs again).
+/// A saved place, ready for a new start: ticks left (tick-counted), next due time and hold (wall clock), the start of
+/// the task's last run (its LastStart until it runs again), and its pause.
 /// </summary>
-internal sealed record RestoredPlace(long? TicksLeft, DateTimeOffset? NextDueAt, DateTimeOffset? NotBefore, DateTimeOffset? LastRunAt = null);
+internal sealed record RestoredPlace(
+    long? TicksLeft, DateTimeOffset? NextDueAt, DateTimeOffset? NotBefore, DateTimeOffset? LastRunAt = null, TaskPause? Pause = null);
 
 /// <summary>A task's place after a tick, with DueTick in the manager's own tick numbering.</summary>
 internal sealed record PlaceReport(string Task, long? DueTick, DateTimeOffset? NextDueAt, DateTimeOffset? LastRunAt);

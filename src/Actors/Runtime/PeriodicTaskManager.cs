@@ -10,8 +10,9 @@ namespace ActorScheduler.Runtime;
 /// <summary>
 /// INTERNAL API. The manager of one task set: nova's <c>run_periodic_tasks</c> as an actor. On each <see cref="Tick"/>
 /// it asks its skip table (<see cref="TaskSchedule"/>) what is due, decides overlap, and sends <see cref="Run"/> to the
-/// runner of each task that may start; each runner answers once with <see cref="RunEnded"/>. Phases: running, stopping,
-/// stopped, and halted after raise-on-error escalated (docs/architecture.md).
+/// runner of each task that may start; each runner answers once with <see cref="RunEnded"/>. It also pauses, resumes,
+/// triggers, adds, updates and removes tasks on request. Phases: running, stopping, stopped, and halted after
+/// raise-on-error escalated (docs/architecture.md).
 /// </summary>
 internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 {
@@ -20,12 +21,13 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private readonly string _setName;
     private readonly PeriodicTaskSettings _settings;
-    private readonly TaskState[] _tasks;
+    private readonly List<TaskState> _tasks;
     private readonly Dictionary<string, int> _indexByName;
     private readonly TaskSchedule _schedule;
     private readonly RunOrders _runs;
     private readonly IScheduleStore? _store;
     private readonly bool _withTicker;
+    private readonly TaskScope _scope;
     private readonly SetStart.Moment _start;
     private readonly long _passivateAfterTicks;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -41,14 +43,15 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        IScheduleStore? store, SetStart? start)
+        IScheduleStore? store, SetStart? start, TaskScope scope)
     {
         _start = SetStart.For(start, Context.System);
         _setName = setName;
         _settings = settings;
         _withTicker = withTicker;
         _store = store;
-        _tasks = tasks.Select((t, i) => new TaskState(t, i)).ToArray();
+        _scope = scope;
+        _tasks = tasks.Select((t, i) => new TaskState(t, i)).ToList();
         _indexByName = _tasks.ToDictionary(t => t.Name, t => t.Index, StringComparer.Ordinal);
         _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + settings.PeriodicInterval.Ticks - 1) / settings.PeriodicInterval.Ticks);
         _nextSweepTick = _passivateAfterTicks;
@@ -69,11 +72,12 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>
     /// Props of a manager of resolved <paramref name="tasks"/>. Ticks count from <paramref name="start"/> when given,
     /// else from the manager's construction; without <paramref name="withTicker"/> the caller sends <see cref="Tick"/>.
+    /// Tasks added at run time must have <paramref name="scope"/> (a cluster singleton's manager runs cluster tasks).
     /// </summary>
     public static Props Props(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        IScheduleStore? store = null, SetStart? start = null) =>
-        Akka.Actor.Props.CreateBy(new Producer(setName, tasks, settings, withTicker, store, start));
+        IScheduleStore? store = null, SetStart? start = null, TaskScope scope = TaskScope.Node) =>
+        Akka.Actor.Props.CreateBy(new Producer(setName, tasks, settings, withTicker, store, start, scope));
 
     public static string ActorName(string setName) => "periodic-tasks-" + setName;
 
@@ -83,7 +87,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         if (_withTicker)
             _ticker = Context.ActorOf(Ticker.Props(_schedule.Clock, _settings.TickSource, Self, _start), "ticker");
-        _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Length, Durations.Format(_settings.PeriodicInterval));
+        foreach (var task in _tasks)
+            if (task.Pause?.Until is { } until)
+                StartPauseTimer(task, until); // a pause restored from the store
+        _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Count, Durations.Format(_settings.PeriodicInterval));
     }
 
     /// <summary>raise_on_error as supervision: a failed run is logged in nova's words, then resumed or escalated.</summary>
@@ -117,6 +124,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             }
         });
         Receive<TriggerTask>(OnTrigger);
+        Receive<ChangeTasks>(OnChangeTasks);
         Receive<StopTasks>(_ => BeginStop());
         Queries(dispatching: true);
     }
@@ -139,7 +147,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 Stopped();
             });
             Receive<StopTasks>(_ => _stopRequesters.Add(Sender));
-            Receive<TriggerTask>(t => Refuse(t, "it is stopping"));
+            Receive<TriggerTask>(t => Refuse(t.Task, "it is stopping"));
+            Receive<ChangeTasks>(_ => Refuse(null, "it is stopping"));
             Queries();
         });
     }
@@ -156,7 +165,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             Receive<Tick>(tick => { RecordTick(tick); });
             Receive<RunEnded>(ended => OnRunEnded(ended));
             Receive<StopTasks>(_ => Sender.Tell(new TasksStopped(_setName, _running)));
-            Receive<TriggerTask>(t => Refuse(t, "it is stopped"));
+            Receive<TriggerTask>(t => Refuse(t.Task, "it is stopped"));
+            Receive<ChangeTasks>(_ => Refuse(null, "it is stopped"));
             Queries();
         });
     }
@@ -171,16 +181,34 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             Receive<Tick>(tick => { RecordTick(tick); });
             Receive<RunEnded>(ended => OnRunEnded(ended));
             Receive<StopTasks>(_ => BeginStop());
-            Receive<TriggerTask>(t => Refuse(t, "raise-on-error halted it"));
+            Receive<TriggerTask>(t => Refuse(t.Task, "raise-on-error halted it"));
+            Receive<ChangeTasks>(_ => Refuse(null, "raise-on-error halted it"));
             Queries();
         });
     }
 
-    /// <summary>Stats and tick notifications, in every phase; next due ticks only while the set dispatches.</summary>
+    /// <summary>
+    /// Stats, tick notifications, pause and resume, in every phase (a pause is kept, and saved with a store, whatever the
+    /// set is doing); next due ticks only while the set dispatches.
+    /// </summary>
     private void Queries(bool dispatching = false)
     {
         Receive<GetTaskStats>(_ => Sender.Tell(Report(dispatching)));
         Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
+        Receive<PauseTask>(p => OnPause(p, dispatching));
+        Receive<ResumeTask>(r =>
+        {
+            if (Find(r.Task) is { } task)
+            {
+                Resume(task, note: null);
+                Sender.Tell(StatsOf(task, dispatching));
+            }
+        });
+        Receive<PauseExpired>(e =>
+        {
+            if (e.Index < _tasks.Count && _tasks[e.Index] is { Pause.Until: { } until } task && until == e.Until)
+                Resume(task, "expired");
+        });
     }
 
     private void OnTickRunning(Tick tick)
@@ -232,13 +260,27 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             var task = _tasks[due.Index];
             if (logged)
                 next = LogSkipped(tick, next, due.Index);
+            if (task.Pause is { } pause)
+            {
+                if (pause.Until is { } until && until <= scheduledAt)
+                {
+                    Resume(task, "expired");
+                }
+                else
+                {
+                    // A pause masks the due run (and any it coalesces); the schedule has moved on as usual.
+                    task.Counters.SkippedPaused(1 + due.Missed);
+                    continue;
+                }
+            }
+
             if (due.Missed > 0)
                 CountMissed(task, tick, scheduledAt, due.Missed);
             Offer(task, run, now);
         }
 
         if (logged)
-            LogSkipped(tick, next, _tasks.Length);
+            LogSkipped(tick, next, _tasks.Count);
     }
 
     /// <summary>Nova's debug lines: "Skipping" for the tasks before <paramref name="upTo"/>, "Running" for it.</summary>
@@ -247,8 +289,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         for (var i = from; i < upTo; i++)
             if (_schedule.NextDueTick(i) is not null)
                 _log.Debug("Skipping {0}.{1}, {2} ticks left until next run", _setName, _tasks[i].Name, _schedule.TicksLeft(i, tick));
-        if (upTo < _tasks.Length)
-            _log.Debug("Running periodic task {0}.{1}", _setName, _tasks[upTo].Name);
+        if (upTo < _tasks.Count)
+            _log.Debug(_tasks[upTo].Pause is null ? "Running periodic task {0}.{1}" : "Skipping {0}.{1}: paused", _setName, _tasks[upTo].Name);
         return upTo + 1;
     }
 
@@ -285,7 +327,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         RunnerOf(task).Tell(run);
     }
 
-    /// <summary>Counts the end of a run; returns its task, or null for an end already counted.</summary>
+    /// <summary>
+    /// Counts the end of a run, retires an outdated runner and applies pause-after-failures; returns the task, or null
+    /// for an end already counted.
+    /// </summary>
     private TaskState? OnRunEnded(RunEnded ended)
     {
         var task = _tasks[ended.Index];
@@ -293,10 +338,28 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             return null;
         task.Running = false;
         _running--;
-        task.Counters.Ended(ended.Outcome, ended.Duration);
+        task.Counters.Ended(ended.Outcome, ended.Duration, ended.Attempts);
         PeriodicTaskMetrics.RunEnded(_setName, task.Name, OutcomeName(ended.Outcome), ended.Duration);
         _store?.RunChanged(task.Name, false, Context.System.Scheduler.Now, null);
-        return task;
+        if (task.Removed || task.RetireRunner)
+            StopRunner(task);
+        if (ended.Outcome == RunOutcome.Succeeded)
+            task.ConsecutiveFailures = 0;
+        else if (ended.Outcome is RunOutcome.Failed or RunOutcome.TimedOut && !task.Removed)
+            CountFailedOccurrence(task);
+        return task.Removed ? null : task;
+    }
+
+    /// <summary>pause-after-failures = K: the K-th failed occurrence in a row pauses the task.</summary>
+    private void CountFailedOccurrence(TaskState task)
+    {
+        task.ConsecutiveFailures++;
+        var limit = task.Definition.Options.PauseAfterFailures;
+        if (limit <= 0 || task.ConsecutiveFailures < limit || task.Pause is not null)
+            return;
+        var note = $"paused after {limit} consecutive failures";
+        _log.Warning("{0}.{1} {2}; resume it to run it again", _setName, task.Name, note);
+        Pause(task, note, until: null);
     }
 
     private void CountMissed(TaskState task, long tick, DateTimeOffset scheduledAt, int missed)
@@ -314,19 +377,35 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _ => "timed-out",
     };
 
-    /// <summary>The task's runner, created on its first run (and on the first run after a passivation).</summary>
+    /// <summary>The task's runner, created on its first run (and on the first run after a passivation or an update).</summary>
     private IActorRef RunnerOf(TaskState task)
     {
         if (task.Child is { } child)
             return child;
-        // A passivated runner's name stays taken until it has stopped: a new incarnation gets a name of its own.
-        var name = RunnerName(task.Name);
-        if (task.Incarnation > 0)
-            name = $"task~{task.Incarnation + 1}-{name["task-".Length..]}";
-        task.Incarnation++;
+        // A stopped runner's name stays taken until it has stopped (and a removed task's runner may still run under it):
+        // a new incarnation gets a name of its own.
+        var baseName = RunnerName(task.Name);
+        string name;
+        do
+        {
+            name = task.Incarnation == 0 ? baseName : $"task~{task.Incarnation + 1}-{baseName["task-".Length..]}";
+            task.Incarnation++;
+        }
+        while (!Context.Child(name).IsNobody());
+
         task.Child = Context.ActorOf(TaskRunner.Props(_setName, task.Index, task.Definition), name);
         _live.Add(task);
         return task.Child;
+    }
+
+    private void StopRunner(TaskState task)
+    {
+        task.RetireRunner = false;
+        if (task.Child is not { } child)
+            return;
+        Context.Stop(child);
+        task.Child = null;
+        _live.Remove(task);
     }
 
     private static string RunnerName(string task)
@@ -368,22 +447,200 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private void OnTrigger(TriggerTask trigger)
     {
-        if (!_indexByName.TryGetValue(trigger.Task, out var index))
+        if (Find(trigger.Task) is not { } task)
+            return;
+        var tick = Math.Max(0, _currentTick);
+        var now = Context.System.Scheduler.Now;
+        var started = Offer(task, new Run(tick, now), now);
+        Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
+        Context.System.EventStream.Publish(new PeriodicTaskTriggered(_setName, task.Name, now, tick, started));
+    }
+
+    /// <summary>The live task named <paramref name="name"/>; otherwise the sender gets a failure naming the closest task.</summary>
+    private TaskState? Find(string name)
+    {
+        if (_indexByName.TryGetValue(name, out var index))
+            return _tasks[index];
+        Sender.Tell(new Status.Failure(NotFound(name)));
+        return null;
+    }
+
+    private PeriodicTaskNotFoundException NotFound(string name)
+    {
+        var closest = Suggestions.Closest(name, _indexByName.Keys);
+        return new PeriodicTaskNotFoundException(_setName, name,
+            $"no task named '{name}' in task set '{_setName}'{(closest is null ? "" : $"; did you mean '{closest}'?")}");
+    }
+
+    private void Refuse(string? task, string why) =>
+        Sender.Tell(new Status.Failure(new TaskSetUnavailableException(task is null
+            ? $"task set '{_setName}' cannot change its tasks: {why}."
+            : $"task set '{_setName}' cannot run '{task}': {why}.")));
+
+    private void OnPause(PauseTask request, bool dispatching)
+    {
+        var now = Context.System.Scheduler.Now;
+        if (request.Until is { } until && until <= now)
         {
-            var closest = Suggestions.Closest(trigger.Task, _indexByName.Keys);
             Sender.Tell(new Status.Failure(new ArgumentException(
-                $"no task named '{trigger.Task}' in set '{_setName}'{(closest is null ? "" : $"; did you mean '{closest}'?")}")));
+                $"until: {until.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} is not in the future (now is {now.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}).", "until")));
             return;
         }
 
-        var tick = Math.Max(0, _currentTick);
-        var now = Context.System.Scheduler.Now;
-        var started = Offer(_tasks[index], new Run(tick, now), now);
-        Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
+        if (Find(request.Task) is not { } task)
+            return;
+        Pause(task, string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim(), request.Until);
+        Sender.Tell(StatsOf(task, dispatching));
     }
 
-    private void Refuse(TriggerTask trigger, string why) =>
-        Sender.Tell(new Status.Failure(new InvalidOperationException($"task set '{_setName}' cannot run '{trigger.Task}': {why}.")));
+    /// <summary>Pauses (or re-pauses with a new note and until) a task; its schedule goes on.</summary>
+    private void Pause(TaskState task, string? note, DateTimeOffset? until)
+    {
+        var pause = new TaskPause(note, until);
+        task.Pause = pause;
+        Timers.Cancel(PauseTimerKey(task));
+        if (until is { } u)
+            StartPauseTimer(task, u);
+        _store?.PauseChanged(task.Name, pause);
+        _log.Info("{0}.{1} paused{2}{3}", _setName, task.Name,
+            note is null ? "" : $" ({note})", until is null ? "" : $" until {Utc(until.Value)}");
+        Context.System.EventStream.Publish(new PeriodicTaskPaused(_setName, task.Name, Context.System.Scheduler.Now, note, until));
+
+        static string Utc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private void Resume(TaskState task, string? note)
+    {
+        if (task.Pause is null)
+            return;
+        task.Pause = null;
+        Timers.Cancel(PauseTimerKey(task));
+        _store?.PauseChanged(task.Name, null);
+        _log.Info("{0}.{1} resumed{2}", _setName, task.Name, note is null ? "" : $" ({note})");
+        Context.System.EventStream.Publish(new PeriodicTaskResumed(_setName, task.Name, Context.System.Scheduler.Now, note));
+    }
+
+    private void StartPauseTimer(TaskState task, DateTimeOffset until)
+    {
+        var delay = until - Context.System.Scheduler.Now;
+        Timers.StartSingleTimer(PauseTimerKey(task), new PauseExpired(task.Index, until), delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
+    }
+
+    private static string PauseTimerKey(TaskState task) => "pause-" + task.Index;
+
+    /// <summary>Applies a change whole, or refuses it whole (the set is then exactly as before).</summary>
+    private void OnChangeTasks(ChangeTasks request)
+    {
+        try
+        {
+            CheckChanges(request.Changes);
+        }
+        catch (Exception e) when (e is PeriodicTaskDefinitionException or PeriodicTaskNotFoundException or ArgumentException)
+        {
+            Sender.Tell(new Status.Failure(e));
+            return;
+        }
+
+        var now = Context.System.Scheduler.Now;
+        var (added, updated, removed) = (new List<string>(), new List<string>(), new List<string>());
+        foreach (var change in request.Changes)
+        {
+            switch (change)
+            {
+                case AddTask add:
+                    var task = new TaskState(add.Definition, _tasks.Count);
+                    _tasks.Add(task);
+                    _indexByName.Add(task.Name, task.Index);
+                    _schedule.Add(add.Definition.Options, _currentTick);
+                    added.Add(task.Name);
+                    Context.System.EventStream.Publish(new PeriodicTaskAdded(_setName, task.Name, now, Describe(task)));
+                    break;
+                case UpdateTask update:
+                    Update(_tasks[_indexByName[update.Task]], update);
+                    updated.Add(update.Task);
+                    break;
+                case RemoveTask remove:
+                    Remove(_tasks[_indexByName[remove.Task]]);
+                    removed.Add(remove.Task);
+                    break;
+            }
+        }
+
+        _log.Info("{0}: tasks changed: {1} added, {2} updated, {3} removed", _setName, added.Count, updated.Count, removed.Count);
+        Sender.Tell(new TasksChanged(_setName, added, updated, removed));
+    }
+
+    /// <summary>Checks every change against the set as it is, and against the other changes of the request.</summary>
+    private void CheckChanges(IReadOnlyList<TaskChange> changes)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var change in changes)
+        {
+            ArgumentNullException.ThrowIfNull(change, nameof(changes));
+            if (!seen.Add(change.Task))
+                throw new ArgumentException($"task '{change.Task}' appears more than once in one change.", nameof(changes));
+            switch (change)
+            {
+                case AddTask add:
+                    if (_indexByName.ContainsKey(add.Task))
+                        throw new ArgumentException($"task set '{_setName}' already has a task named '{add.Task}'.", nameof(changes));
+                    CheckScope(add.Task, add.Options);
+                    break;
+                case UpdateTask update:
+                    if (!_indexByName.ContainsKey(update.Task))
+                        throw NotFound(update.Task);
+                    ArgumentNullException.ThrowIfNull(update.Options, nameof(changes));
+                    OptionsValidation.Validate(update.Options, $"task '{update.Task}'");
+                    CheckScope(update.Task, update.Options);
+                    break;
+                case RemoveTask remove:
+                    if (!_indexByName.ContainsKey(remove.Task))
+                        throw NotFound(remove.Task);
+                    break;
+                default:
+                    throw new ArgumentException($"unknown change {change.GetType().Name}.", nameof(changes));
+            }
+        }
+    }
+
+    private void CheckScope(string task, PeriodicTaskOptions options)
+    {
+        if (options.Scope != _scope)
+            throw new PeriodicTaskDefinitionException(_scope == TaskScope.Node
+                ? $"task '{task}': scope = cluster tasks run in the cluster package's singleton; this set runs scope = node tasks."
+                : $"task '{task}': this cluster singleton runs scope = cluster tasks, not scope = node ones.");
+    }
+
+    /// <summary>New options (and body) from the next due run on; a run in flight ends with the old ones.</summary>
+    private void Update(TaskState task, UpdateTask update)
+    {
+        task.Definition = new PeriodicTaskDefinition(task.Name, update.Options, update.Body ?? task.Definition.Body, task.Definition.Source);
+        _schedule.Update(task.Index, update.Options, _currentTick);
+        if (task.Running)
+            task.RetireRunner = true;
+        else
+            StopRunner(task);
+        if (update.Options.Overlap == OverlapMode.Skip)
+            task.Pending = null;
+        Context.System.EventStream.Publish(new PeriodicTaskUpdated(_setName, task.Name, Context.System.Scheduler.Now, Describe(task)));
+    }
+
+    /// <summary>The task never starts again; its run in flight ends normally (a pending retry is dropped).</summary>
+    private void Remove(TaskState task)
+    {
+        task.Removed = true;
+        task.Pending = null;
+        _indexByName.Remove(task.Name);
+        _schedule.Remove(task.Index);
+        Timers.Cancel(PauseTimerKey(task));
+        if (task.Running)
+            task.Child?.Tell(DropRetries.Instance);
+        else
+            StopRunner(task);
+        Context.System.EventStream.Publish(new PeriodicTaskRemoved(_setName, task.Name, Context.System.Scheduler.Now));
+    }
+
+    private string Describe(TaskState task) => task.Definition.Options.DescribeSchedule(_settings.PeriodicInterval);
 
     private void BeginStop()
     {
@@ -406,26 +663,31 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         Stopping();
     }
 
-    private TaskStatsReport Report(bool dispatching) => new(_setName, _currentTick, _tasks.Select(t =>
+    private TaskStatsReport Report(bool dispatching) =>
+        new(_setName, _currentTick, _tasks.Where(t => !t.Removed).Select(t => StatsOf(t, dispatching)).ToList());
+
+    private TaskStats StatsOf(TaskState t, bool dispatching)
     {
         var next = dispatching ? _schedule.NextDueTick(t.Index) : null;
         return t.Counters.ToStats(
             t.Name,
-            t.Definition.Options.DescribeSchedule(_settings.PeriodicInterval),
+            Describe(t),
             !t.Definition.Options.IsDisabled,
             t.Running,
             next,
-            next is { } n ? _start.At + _schedule.Clock.OffsetOf(n) : null);
-    }).ToList());
+            next is { } n ? _start.At + _schedule.Clock.OffsetOf(n) : null,
+            t.Pause);
+    }
 
     private void Restore(IReadOnlyDictionary<string, RestoredPlace> restored)
     {
-        var places = new TaskPlace?[_tasks.Length];
+        var places = new TaskPlace?[_tasks.Count];
         foreach (var task in _tasks)
             if (restored.TryGetValue(task.Name, out var p))
             {
                 places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - _start.At, p.NotBefore - _start.At);
                 task.Counters.LastStart = p.LastRunAt;
+                task.Pause = p.Pause;
             }
 
         foreach (var missed in _schedule.Restore(places))
@@ -435,7 +697,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>Saves the places of the tasks due on the tick (of every task, the first time), before their runs start.</summary>
     private void SavePlaces(long tick, DateTimeOffset scheduledAt)
     {
-        var places = new List<PlaceReport>(_reportedAllPlaces ? _due.Count : _tasks.Length);
+        var places = new List<PlaceReport>(_reportedAllPlaces ? _due.Count : _tasks.Count);
         if (_reportedAllPlaces)
         {
             foreach (var run in _due)
@@ -466,11 +728,11 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private sealed class Producer(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        IScheduleStore? store, SetStart? start) : IIndirectActorProducer
+        IScheduleStore? store, SetStart? start, TaskScope scope) : IIndirectActorProducer
     {
         public Type ActorType => typeof(PeriodicTaskManager);
 
-        public ActorBase Produce() => new PeriodicTaskManager(setName, tasks, settings, withTicker, store, start);
+        public ActorBase Produce() => new PeriodicTaskManager(setName, tasks, settings, withTicker, store, start, scope);
 
         public void Release(ActorBase actor)
         {
@@ -481,4 +743,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         public static readonly StopTimeoutElapsed Instance = new();
     }
+
+    /// <summary>The until time of task <paramref name="Index"/>'s pause has come.</summary>
+    private sealed record PauseExpired(int Index, DateTimeOffset Until);
 }

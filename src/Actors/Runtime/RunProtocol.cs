@@ -8,8 +8,11 @@ namespace ActorScheduler.Runtime;
 /// </summary>
 internal sealed record Run(long Tick, DateTimeOffset ScheduledAt);
 
-/// <summary>Runner to manager, once per run: how the run ended and how long its body took.</summary>
-internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration);
+/// <summary>
+/// Runner to manager, once per run (after its last attempt): how the run ended, how long its last attempt took, and
+/// how many attempts it made.
+/// </summary>
+internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration, int Attempts = 1);
 
 internal enum RunOutcome
 {
@@ -23,4 +26,10 @@ internal enum RunOutcome
 internal sealed record CancelRun
 {
     public static readonly CancelRun Instance = new();
+}
+
+/// <summary>Manager to runner when its task was removed: a pending retry is dropped; a body in flight ends normally.</summary>
+internal sealed record DropRetries
+{
+    public static readonly DropRetries Instance = new();
 }

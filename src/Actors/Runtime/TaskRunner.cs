@@ -8,13 +8,15 @@ using Akka.Event;
 namespace ActorScheduler.Runtime;
 
 /// <summary>
-/// INTERNAL API. One child per task: owns a run from <see cref="Run"/> to <see cref="RunEnded"/>. It runs the body off
-/// the actor thread, enforces the timeout, publishes the run's events and reports the end once to its manager; a
-/// failed or timed-out run is thrown as <see cref="PeriodicTaskFailedException"/> so that supervision decides.
+/// INTERNAL API. One child per task: owns a run from <see cref="Run"/> to <see cref="RunEnded"/>, retries included. It
+/// runs the body off the actor thread, enforces the timeout, retries a failed or timed-out attempt after its backoff,
+/// publishes the run's events and reports the end once to its manager; the last attempt's failure is thrown as
+/// <see cref="PeriodicTaskFailedException"/> so that supervision decides (docs/semantics.md, "Retries").
 /// </summary>
 internal sealed class TaskRunner : UntypedActor, IWithTimers
 {
     private const string TimeoutTimer = "timeout";
+    private const string RetryTimer = "retry";
 
     private readonly string _setName;
     private readonly int _index;
@@ -24,11 +26,16 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
     private ILoggingAdapter? _log;
 
     private Run? _run;
+    private int _attempt;
+    private bool _bodyRunning;
     private DateTimeOffset _startedAt;
     private CancellationTokenSource? _cancellation;
     private long _startTimestamp;
     private bool _timedOut;
+    private RunOutcome _lastOutcome;
+    private TimeSpan _lastDuration;
     private bool _stopping;
+    private bool _dropRetries;
 
     public TaskRunner(string setName, int index, PeriodicTaskDefinition task)
     {
@@ -43,6 +50,8 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
 
     /// <summary>Created when first needed: a logger costs more to build than a run.</summary>
     private ILoggingAdapter Log => _log ??= Context.GetLogger();
+
+    private int LastAttempt => _dropRetries || _stopping ? _attempt : _task.Options.Retries + 1;
 
     public static Props Props(string setName, int index, PeriodicTaskDefinition task) =>
         Akka.Actor.Props.CreateBy(new Producer(setName, index, task)); // no expression compiled per child
@@ -60,9 +69,22 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             case TimeoutElapsed elapsed:
                 OnTimeoutElapsed(elapsed.Timeout);
                 break;
+            case RetryDue:
+                if (_run is not null && !_bodyRunning)
+                {
+                    _attempt++;
+                    StartAttempt(_run);
+                }
+
+                break;
             case CancelRun:
                 _stopping = true;
                 _cancellation?.Cancel();
+                EndPendingRetry();
+                break;
+            case DropRetries:
+                _dropRetries = true;
+                EndPendingRetry();
                 break;
             default:
                 Unhandled(message);
@@ -80,7 +102,14 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         }
 
         _run = run;
+        _attempt = 1;
+        StartAttempt(run);
+    }
+
+    private void StartAttempt(Run run)
+    {
         _timedOut = false;
+        _bodyRunning = true;
         // One CancellationTokenSource serves every run until one is cancelled (TryReset succeeds only when it was not).
         if (_cancellation is null || !_cancellation.TryReset())
         {
@@ -92,32 +121,33 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             Timers.StartSingleTimer(TimeoutTimer, new TimeoutElapsed(timeout), timeout);
         _startedAt = Context.System.Scheduler.Now;
         _startTimestamp = Stopwatch.GetTimestamp();
-        Context.System.EventStream.Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt));
-        _invoker.Start(run, _cancellation.Token);
+        Context.System.EventStream.Publish(
+            new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt) { Attempt = _attempt });
+        _invoker.Start(run, _attempt, _cancellation.Token);
     }
 
     private void OnBodyEnded(Exception? error)
     {
-        if (_run is not { } run)
+        if (_run is not { } run || !_bodyRunning)
             return;
+        _bodyRunning = false;
         var duration = Stopwatch.GetElapsedTime(_startTimestamp);
-        _run = null;
         if (_task.Options.Timeout is not null)
             Timers.Cancel(TimeoutTimer);
 
         if (_timedOut)
         {
-            // The timed-out event and the failure went out at the timeout; this is the end of the body itself.
-            _manager.Tell(new RunEnded(_index, RunOutcome.TimedOut, duration));
+            // The timed-out event went out at the timeout (and the failure, for a last attempt); this is the body's end.
+            EndOrRetry(RunOutcome.TimedOut, duration, "timed out");
             return;
         }
 
         if (error is null)
         {
             // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
-            _manager.Tell(new RunEnded(_index, RunOutcome.Succeeded, duration));
+            End(RunOutcome.Succeeded, duration);
             Context.System.EventStream.Publish(
-                new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration));
+                new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration) { Attempt = _attempt });
             return;
         }
 
@@ -125,22 +155,67 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         var cancelled = _stopping && error is OperationCanceledException;
         if (cancelled)
             error = new OperationCanceledException($"cancelled: task set {_setName} is stopping", error);
-        _manager.Tell(new RunEnded(_index, cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration));
+        var last = _attempt >= LastAttempt;
+        if (last)
+            End(cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration);
         Context.System.EventStream.Publish(
-            new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error));
-        if (!_stopping)
+            new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error) { Attempt = _attempt });
+        if (!last)
+            Retry(RunOutcome.Failed, duration, error.Message);
+        else if (!_stopping)
             throw new PeriodicTaskFailedException(_setName, _task.Name, run.Tick, error);
     }
 
     private void OnTimeoutElapsed(TimeSpan timeout)
     {
-        if (_run is not { } run || _timedOut)
+        if (_run is not { } run || !_bodyRunning || _timedOut)
             return;
         _timedOut = true;
         _cancellation?.Cancel();
         Context.System.EventStream.Publish(new PeriodicTaskTimedOut(
-            _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, Stopwatch.GetElapsedTime(_startTimestamp), timeout));
-        throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, timeout);
+            _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, Stopwatch.GetElapsedTime(_startTimestamp), timeout) { Attempt = _attempt });
+        if (_attempt >= LastAttempt)
+            throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, timeout);
+    }
+
+    /// <summary>A timed-out attempt's body has ended: retry it, or end the run.</summary>
+    private void EndOrRetry(RunOutcome outcome, TimeSpan duration, string why)
+    {
+        if (_attempt >= LastAttempt)
+            End(outcome, duration);
+        else
+            Retry(outcome, duration, why);
+    }
+
+    /// <summary>Waits the attempt's backoff (retry-backoff doubled per attempt, capped at retry-max-backoff), then runs again.</summary>
+    private void Retry(RunOutcome outcome, TimeSpan duration, string why)
+    {
+        _lastOutcome = outcome;
+        _lastDuration = duration;
+        var options = _task.Options;
+        var delay = options.RetryBackoff;
+        for (var i = 1; i < _attempt && delay < options.RetryMaxBackoff; i++)
+            delay += delay;
+        if (delay > options.RetryMaxBackoff)
+            delay = options.RetryMaxBackoff;
+        Log.Warning("Error during {0}.{1} (attempt {2} of {3}): {4}; retrying in {5}",
+            _setName, _task.Name, _attempt, options.Retries + 1, why, Durations.Format(delay));
+        Timers.StartSingleTimer(RetryTimer, RetryDue.Instance, delay);
+    }
+
+    /// <summary>A stop or a removal while a retry waits: the run ends with its last attempt's outcome.</summary>
+    private void EndPendingRetry()
+    {
+        if (_run is null || _bodyRunning)
+            return;
+        Timers.Cancel(RetryTimer);
+        End(_lastOutcome, _lastDuration);
+    }
+
+    private void End(RunOutcome outcome, TimeSpan duration)
+    {
+        _run = null;
+        _manager.Tell(new RunEnded(_index, outcome, duration, _attempt));
     }
 
     protected override void PostStop()
@@ -171,6 +246,11 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
 
     private sealed record TimeoutElapsed(TimeSpan Timeout);
 
+    private sealed record RetryDue
+    {
+        public static readonly RetryDue Instance = new();
+    }
+
     /// <summary>
     /// Runs the body on the thread pool and tells the runner when it ends. One instance per runner serves every run (a
     /// runner has one body in flight at most), so a run queues no closure and no continuation object.
@@ -184,6 +264,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         private readonly ILoggingAdapter _taskLog;
         private readonly Action _onCompleted;
         private Run? _run;
+        private int _attempt;
         private CancellationToken _token;
         private ValueTaskAwaiter _awaiter;
 
@@ -197,9 +278,10 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             _onCompleted = OnCompleted;
         }
 
-        public void Start(Run run, CancellationToken token)
+        public void Start(Run run, int attempt, CancellationToken token)
         {
             _run = run;
+            _attempt = attempt;
             _token = token;
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
@@ -208,7 +290,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         {
             var run = _run!;
             _run = null;
-            var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, _system, _taskLog, _token);
+            var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, _system, _taskLog, _token) { Attempt = _attempt };
             ValueTask body;
             try
             {

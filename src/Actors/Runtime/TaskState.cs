@@ -4,10 +4,14 @@ using Akka.Actor;
 
 namespace ActorScheduler.Runtime;
 
-/// <summary>INTERNAL API. What a manager knows of one task: its child, its run in flight, its pending run and its counters.</summary>
+/// <summary>
+/// INTERNAL API. What a manager knows of one task: its child, its run in flight, its pending run, its pause and its
+/// counters.
+/// </summary>
 internal sealed class TaskState(PeriodicTaskDefinition definition, int index)
 {
-    public PeriodicTaskDefinition Definition { get; } = definition;
+    /// <summary>Replaced by an update; the runner is replaced with it (see <see cref="RetireRunner"/>).</summary>
+    public PeriodicTaskDefinition Definition { get; set; } = definition;
 
     public int Index { get; } = index;
 
@@ -29,8 +33,23 @@ internal sealed class TaskState(PeriodicTaskDefinition definition, int index)
 
     public long LastDispatchTick { get; set; }
 
+    /// <summary>The task's pause, or null when it is not paused.</summary>
+    public TaskPause? Pause { get; set; }
+
+    /// <summary>Occurrences failed in a row (after their retries), for pause-after-failures.</summary>
+    public int ConsecutiveFailures { get; set; }
+
+    /// <summary>Removed from the set: it is never dispatched again and its runner stops after the run in flight.</summary>
+    public bool Removed { get; set; }
+
+    /// <summary>The runner runs an outdated definition: stop it once its run has ended.</summary>
+    public bool RetireRunner { get; set; }
+
     public TaskCounters Counters { get; } = new();
 }
+
+/// <summary>INTERNAL API. A pause: its note and the time it ends by itself, if any.</summary>
+internal sealed record TaskPause(string? Note, DateTimeOffset? Until);
 
 /// <summary>INTERNAL API. One task's statistics, as a plain class the manager updates.</summary>
 internal sealed class TaskCounters
@@ -42,6 +61,8 @@ internal sealed class TaskCounters
     public long Cancelled { get; private set; }
     public long Overruns { get; private set; }
     public long Missed { get; private set; }
+    public long SkippedWhilePaused { get; private set; }
+    public long Retries { get; private set; }
     public DateTimeOffset? LastStart { get; set; }
     public TimeSpan? LastDuration { get; private set; }
     private long _ended;
@@ -54,8 +75,9 @@ internal sealed class TaskCounters
         LastStart = at;
     }
 
-    public void Ended(RunOutcome outcome, TimeSpan duration)
+    public void Ended(RunOutcome outcome, TimeSpan duration, int attempts)
     {
+        Retries += attempts - 1;
         switch (outcome)
         {
             case RunOutcome.Succeeded: Succeeded++; break;
@@ -75,10 +97,14 @@ internal sealed class TaskCounters
 
     public void MissedDueTimes(int count) => Missed += count;
 
-    public TaskStats ToStats(string task, string schedule, bool enabled, bool running, long? nextDueTick, DateTimeOffset? nextDueAt) =>
+    public void SkippedPaused(int count) => SkippedWhilePaused += count;
+
+    public TaskStats ToStats(
+        string task, string schedule, bool enabled, bool running, long? nextDueTick, DateTimeOffset? nextDueAt, TaskPause? pause) =>
         new(task, schedule, enabled, Runs, Succeeded, Failed, TimedOut, Cancelled, Overruns, Missed, running,
             LastStart, LastDuration,
             _ended > 0 ? _totalDuration / _ended : null,
             _ended > 0 ? _maxDuration : null,
-            nextDueTick, nextDueAt);
+            nextDueTick, nextDueAt,
+            pause is not null, pause?.Note, pause?.Until, SkippedWhilePaused, Retries);
 }

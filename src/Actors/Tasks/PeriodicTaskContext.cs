@@ -27,6 +27,9 @@ public sealed class PeriodicTaskContext
     /// <summary>The tick this run belongs to (0 = start).</summary>
     public long Tick { get; }
 
+    /// <summary>1 for the first run of an occurrence, 2.. for its retries.</summary>
+    public int Attempt { get; init; } = 1;
+
     /// <summary>When the run was due, by the ActorSystem scheduler's clock (virtual under TestScheduler).</summary>
     public DateTimeOffset ScheduledAt { get; }
 

@@ -1,0 +1,200 @@
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Hosting;
+
+namespace ActorScheduler;
+
+/// <summary>
+/// The typed way for an application to query and control a running task set: stats, pause, resume, trigger, and
+/// changes at run time. Every method waits for the set within <see cref="Timeout"/> (a set not started yet, or a
+/// cluster singleton not reachable yet, answers as soon as it can) and returns its answer, or throws a clear error:
+/// <see cref="PeriodicTaskNotFoundException"/> (unknown task), <see cref="PeriodicTaskDefinitionException"/> (invalid
+/// options), <see cref="TaskSetNotReadyException"/> (no answer in time), <see cref="TaskSetUnavailableException"/>
+/// (the set is stopping or halted). See docs/control.md.
+/// </summary>
+public class PeriodicTaskClient
+{
+    /// <summary>The timeout when none is given: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> _managers;
+
+    /// <summary>A client of the set whose manager is <paramref name="manager"/> (what StartPeriodicTasks returned).</summary>
+    public PeriodicTaskClient(IActorRef manager, TimeSpan? timeout = null)
+        : this(Fixed(manager ?? throw new ArgumentNullException(nameof(manager))), timeout)
+    {
+    }
+
+    /// <summary>
+    /// A client of a set made of several managers (a cluster set: this node's manager first, then the cluster
+    /// singletons' proxies). Changes and controls go to the manager that has the task; added tasks go to the first.
+    /// </summary>
+    internal PeriodicTaskClient(Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> managers, TimeSpan? timeout)
+    {
+        _managers = managers;
+        Timeout = timeout ?? DefaultTimeout;
+        if (Timeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(timeout), "the timeout must be > 0.");
+    }
+
+    /// <summary>How long each call waits for the set's answer.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Every task's statistics, in registration order (in a cluster set: this node's tasks, then the cluster tasks).</summary>
+    public Task<TaskStatsReport> GetStatsAsync(CancellationToken cancellationToken = default) =>
+        Call(async (managers, ct) => Merge(await Reports(managers, ct).ConfigureAwait(false)), cancellationToken);
+
+    /// <summary>One task's statistics.</summary>
+    public Task<TaskStats> GetTaskAsync(string task, CancellationToken cancellationToken = default) =>
+        Call(async (managers, ct) =>
+        {
+            var report = Merge(await Reports(managers, ct).ConfigureAwait(false));
+            return report.Tasks.FirstOrDefault(t => t.Task == task) ?? throw NotFound(report, task);
+        }, cancellationToken);
+
+    /// <summary>Pauses <paramref name="task"/>, with an optional note and a time at which the pause ends by itself.</summary>
+    public Task<TaskStats> PauseAsync(string task, string? note = null, DateTimeOffset? until = null, CancellationToken cancellationToken = default) =>
+        Send<TaskStats>(task, new PauseTask(task, note, until), cancellationToken);
+
+    /// <summary>Resumes <paramref name="task"/> (a task that is not paused stays as it is).</summary>
+    public Task<TaskStats> ResumeAsync(string task, CancellationToken cancellationToken = default) =>
+        Send<TaskStats>(task, new ResumeTask(task), cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="task"/> now, as if it were due on the current tick; <see cref="TaskTriggered.Started"/> is
+    /// false when a run in flight made it an overrun (overlap = skip).
+    /// </summary>
+    public Task<TaskTriggered> TriggerAsync(string task, CancellationToken cancellationToken = default) =>
+        Send<TaskTriggered>(task, new TriggerTask(task), cancellationToken);
+
+    /// <summary>Adds a task to the running set.</summary>
+    /// <exception cref="PeriodicTaskDefinitionException">the name or the options are invalid (thrown at once).</exception>
+    public Task<TasksChanged> AddAsync(
+        string task, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        ChangeAsync([new AddTask(task, body, options)], cancellationToken);
+
+    /// <summary>Replaces a task's options from its next due run; its counters stay.</summary>
+    public Task<TasksChanged> UpdateAsync(string task, PeriodicTaskOptions options, CancellationToken cancellationToken = default) =>
+        ChangeAsync([new UpdateTask(task, options)], cancellationToken);
+
+    /// <summary>Removes a task; its run in flight, if any, ends normally.</summary>
+    public Task<TasksChanged> RemoveAsync(string task, CancellationToken cancellationToken = default) =>
+        ChangeAsync([new RemoveTask(task)], cancellationToken);
+
+    /// <summary>Applies several changes at once: all of them, or none (and then the set is exactly as it was).</summary>
+    public Task<TasksChanged> ChangeAsync(IReadOnlyList<TaskChange> changes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        return Call(async (managers, ct) =>
+        {
+            var target = managers[0];
+            if (managers.Count > 1)
+            {
+                // The manager of each updated or removed task; added tasks go to this node's manager.
+                var owners = await Owners(managers, ct).ConfigureAwait(false);
+                var targets = changes.Select(c => c is AddTask ? managers[0] : owners.GetValueOrDefault(c.Task, managers[0])).Distinct().ToList();
+                if (targets.Count > 1)
+                    throw new ArgumentException("these changes concern tasks of different managers (node and cluster tasks): send them separately.", nameof(changes));
+                target = targets.Count == 1 ? targets[0] : target;
+            }
+
+            return await Ask<TasksChanged>(target, new ChangeTasks(changes), ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    private Task<T> Send<T>(string task, object message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return Call(async (managers, ct) =>
+        {
+            var target = managers[0];
+            if (managers.Count > 1)
+            {
+                var owners = await Owners(managers, ct).ConfigureAwait(false);
+                if (!owners.TryGetValue(task, out target!))
+                    throw NotFound(Merge(await Reports(managers, ct).ConfigureAwait(false)), task);
+            }
+
+            return await Ask<T>(target, message, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="call"/> with the set's managers, within <see cref="Timeout"/>.</summary>
+    private async Task<T> Call<T>(Func<IReadOnlyList<IActorRef>, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Timeout);
+        IReadOnlyList<IActorRef> managers;
+        try
+        {
+            managers = await _managers(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TaskSetNotReadyException(
+                $"the task set is not started yet: its actors were not registered within {Durations.Format(Timeout)} (has the ActorSystem started?).", e);
+        }
+
+        try
+        {
+            return await call(managers, deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TaskSetNotReadyException(
+                $"the task set did not answer within {Durations.Format(Timeout)}: it is not ready yet (in a cluster: this node is not " +
+                "Up yet, or the cluster singleton is being handed over), or it has stopped.", e);
+        }
+    }
+
+    private static Task<T> Ask<T>(IActorRef target, object message, CancellationToken ct) => target.Ask<T>(message, ct);
+
+    private static async Task<TaskStatsReport[]> Reports(IReadOnlyList<IActorRef> managers, CancellationToken ct) =>
+        await Task.WhenAll(managers.Select(m => Ask<TaskStatsReport>(m, GetTaskStats.Instance, ct))).ConfigureAwait(false);
+
+    private static async Task<Dictionary<string, IActorRef>> Owners(IReadOnlyList<IActorRef> managers, CancellationToken ct)
+    {
+        var reports = await Reports(managers, ct).ConfigureAwait(false);
+        var owners = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
+        for (var i = 0; i < managers.Count; i++)
+            foreach (var task in reports[i].Tasks)
+                owners.TryAdd(task.Task, managers[i]);
+        return owners;
+    }
+
+    private static TaskStatsReport Merge(TaskStatsReport[] reports) =>
+        reports.Length == 1 ? reports[0] : new TaskStatsReport(reports[0].SetName, reports[0].CurrentTick, reports.SelectMany(r => r.Tasks).ToList());
+
+    private static PeriodicTaskNotFoundException NotFound(TaskStatsReport report, string task)
+    {
+        var closest = Suggestions.Closest(task, report.Tasks.Select(t => t.Task).ToList());
+        return new PeriodicTaskNotFoundException(report.SetName, task,
+            $"no task named '{task}' in task set '{report.SetName}'{(closest is null ? "" : $"; did you mean '{closest}'?")}");
+    }
+
+    private static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> Fixed(params IActorRef[] managers)
+    {
+        var list = (IReadOnlyList<IActorRef>)managers;
+        return _ => Task.FromResult(list);
+    }
+}
+
+/// <summary>
+/// The client of the task set registered in Akka.Hosting's ActorRegistry under <typeparamref name="TKey"/> (the manager
+/// class of WithPeriodicTasks&lt;TManager&gt;, or the key type of WithPeriodicTasks&lt;TKey&gt;(name, ...)). Resolved from
+/// DI once <see cref="Hosting.PeriodicTaskClientServices.AddPeriodicTaskClients"/> was called; it waits for the set
+/// to be registered (the ActorSystem starts after DI is built) within its timeout.
+/// </summary>
+public sealed class PeriodicTaskClient<TKey> : PeriodicTaskClient
+{
+    public PeriodicTaskClient(ActorRegistry registry)
+        : base(Managers(registry ?? throw new ArgumentNullException(nameof(registry))), null)
+    {
+    }
+
+    private static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> Managers(ActorRegistry registry) =>
+        async ct => registry.TryGet<TKey>(out var ready) ? [ready] : [await registry.GetAsync<TKey>(ct).ConfigureAwait(false)];
+}
