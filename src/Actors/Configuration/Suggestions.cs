@@ -21,6 +21,19 @@ internal static class Suggestions
         return best is not null && bestDistance <= Math.Max(2, best.Length / 2) ? best : null;
     }
 
+    /// <summary>Up to <paramref name="max"/> candidates reasonably close to <paramref name="word"/>, closest first.</summary>
+    public static IReadOnlyList<string> ClosestFew(string word, IEnumerable<string> candidates, int max)
+    {
+        var lower = word.ToLowerInvariant();
+        return candidates
+            .Select(c => (Candidate: c, Distance: Distance(lower, c.ToLowerInvariant())))
+            .Where(c => c.Distance <= Math.Max(2, c.Candidate.Length / 3))
+            .OrderBy(c => c.Distance).ThenBy(c => c.Candidate, StringComparer.Ordinal)
+            .Take(max)
+            .Select(c => c.Candidate)
+            .ToList();
+    }
+
     /// <summary>Levenshtein distance.</summary>
     public static int Distance(string a, string b)
     {

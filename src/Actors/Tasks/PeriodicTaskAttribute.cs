@@ -6,6 +6,7 @@ namespace ActorScheduler.Tasks;
 /// [PeriodicTask]                          // every tick
 /// [PeriodicTask(TicksBetweenRuns = 10)]   // on ticks 11, 22, 33, ...
 /// [PeriodicTask(Spacing = "10m")]         // every 10 minutes (HOCON duration syntax)
+/// [PeriodicTask(Cron = "30 2 * * *", TimeZone = "Europe/Berlin")]   // at 02:30 Berlin time every day
 /// </code>
 /// Supported methods return <c>void</c>, <see cref="Task"/> or <see cref="ValueTask"/> and take any of
 /// (nothing, a <see cref="PeriodicTaskContext"/>, a <see cref="CancellationToken"/>), each at most once.
@@ -17,6 +18,7 @@ public sealed class PeriodicTaskAttribute : Attribute
     private string? _spacing;
     private double? _spacingSeconds;
     private string? _timeout;
+    private string? _timeZone;
 
     /// <summary>The task's name; defaults to the method's name.</summary>
     public string? Name { get; set; }
@@ -29,6 +31,24 @@ public sealed class PeriodicTaskAttribute : Attribute
 
     /// <summary>The typed form of <see cref="Spacing"/>, in seconds.</summary>
     public double SpacingSeconds { get => _spacingSeconds ?? 0; set => _spacingSeconds = value; }
+
+    /// <summary>A cron expression: 5 fields, or 6 with seconds first ("30 2 * * *", "@daily"). Unset: not a calendar task.</summary>
+    public string? Cron { get; set; }
+
+    /// <summary>The IANA time zone in which <see cref="Cron"/> is read ("Europe/Berlin"); default UTC.</summary>
+    public string TimeZone { get => _timeZone ?? "UTC"; set => _timeZone = value; }
+
+    /// <summary>Extra attempts of a failed or timed-out run.</summary>
+    public int Retries { get; set; }
+
+    /// <summary>Delay before the first retry in HOCON duration syntax ("10s"), doubled for each further one.</summary>
+    public string? RetryBackoff { get; set; }
+
+    /// <summary>The longest delay between retries in HOCON duration syntax ("10m").</summary>
+    public string? RetryMaxBackoff { get; set; }
+
+    /// <summary>K > 0: pause the task after K consecutive failed occurrences. 0: never.</summary>
+    public int PauseAfterFailures { get; set; }
 
     public bool RunImmediately { get; set; }
 
@@ -58,6 +78,8 @@ public sealed class PeriodicTaskAttribute : Attribute
         TimeSpan? spacing = _spacingSeconds is { } secs ? TimeSpan.FromSeconds(secs)
             : _spacing is { } text ? ParseDuration(text, where, nameof(Spacing))
             : null;
+        if (_timeZone is not null && Cron is null)
+            throw new PeriodicTaskDefinitionException($"{where}: TimeZone applies only to a task with Cron; set Cron, or remove TimeZone.");
         TimeSpan? timeout = _timeout is null || _timeout.Trim() == "infinite" ? null : ParseDuration(_timeout, where, nameof(Timeout));
         var options = new PeriodicTaskOptions
         {
@@ -71,6 +93,12 @@ public sealed class PeriodicTaskAttribute : Attribute
             Role = Role,
             Misfire = Misfire,
             MisfireLimit = MisfireLimit,
+            Cron = Cron,
+            TimeZone = TimeZone,
+            Retries = Retries,
+            RetryBackoff = RetryBackoff is null ? PeriodicTaskOptions.Default.RetryBackoff : ParseDuration(RetryBackoff, where, nameof(RetryBackoff)),
+            RetryMaxBackoff = RetryMaxBackoff is null ? PeriodicTaskOptions.Default.RetryMaxBackoff : ParseDuration(RetryMaxBackoff, where, nameof(RetryMaxBackoff)),
+            PauseAfterFailures = PauseAfterFailures,
         };
         OptionsValidation.Validate(options, where);
         return options;

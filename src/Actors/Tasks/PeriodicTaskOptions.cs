@@ -41,7 +41,8 @@ public enum MisfirePolicy
 
 /// <summary>
 /// The schedule and run options of one periodic task. Immutable; change it with <c>with</c>.
-/// Exactly one of <see cref="TicksBetweenRuns"/> and <see cref="Spacing"/> may be set; neither means every tick.
+/// At most one of <see cref="TicksBetweenRuns"/>, <see cref="Spacing"/> and <see cref="Cron"/> may be set; none means
+/// every tick.
 /// </summary>
 public sealed record PeriodicTaskOptions
 {
@@ -52,6 +53,27 @@ public sealed record PeriodicTaskOptions
 
     /// <summary>S: the task is due at start + S, start + 2S, ... A negative spacing disables the task.</summary>
     public TimeSpan? Spacing { get; init; }
+
+    /// <summary>
+    /// A cron expression (5 fields, or 6 with seconds first; L, W, # and macros such as @daily): the task runs at the
+    /// first tick at or after each occurrence. Null: not a calendar task.
+    /// </summary>
+    public string? Cron { get; init; }
+
+    /// <summary>The IANA time zone in which <see cref="Cron"/> is read. Only meaningful with Cron.</summary>
+    public string TimeZone { get; init; } = "UTC";
+
+    /// <summary>Extra attempts of a failed or timed-out run (>= 0).</summary>
+    public int Retries { get; init; }
+
+    /// <summary>Delay before the first retry, doubled for each further one (> 0).</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest delay between retries (>= RetryBackoff).</summary>
+    public TimeSpan RetryMaxBackoff { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>K > 0: pause the task after K consecutive failed occurrences. 0: never.</summary>
+    public int PauseAfterFailures { get; init; }
 
     /// <summary>Also run at tick 0 (start).</summary>
     public bool RunImmediately { get; init; }
@@ -77,7 +99,10 @@ public sealed record PeriodicTaskOptions
     /// <summary>True when the task never runs: disabled, or a negative spacing (oslo compatibility).</summary>
     public bool IsDisabled => !Enabled || Spacing is { } s && s < TimeSpan.Zero;
 
-    /// <summary>The schedule in words: "every tick", "every 11 ticks", "every 10m", "disabled".</summary>
+    /// <summary>A calendar task: its due times come from <see cref="Cron"/>.</summary>
+    internal bool IsCalendar => Cron is not null;
+
+    /// <summary>The schedule in words: "every tick", "every 11 ticks", "every 10m", "at 02:30 every day (UTC)", "disabled".</summary>
     public string DescribeSchedule(TimeSpan periodicInterval)
     {
         if (IsDisabled)
@@ -86,9 +111,22 @@ public sealed record PeriodicTaskOptions
         {
             { } n when n > 0 => $"every {n + 1} ticks = {Seconds(periodicInterval * (n + 1))}",
             _ when Spacing is { } s => $"every {Durations.Format(s)}",
+            _ when Cron is { } cron => DescribeCalendar(cron, TimeZone),
             _ => $"every tick = {Seconds(periodicInterval)}",
         };
         return RunImmediately ? text + ", and at start" : text;
+    }
+
+    private static string DescribeCalendar(string cron, string zone)
+    {
+        try
+        {
+            return Scheduling.CalendarSchedule.Parse(cron, zone, (_, problem) => new ArgumentException(problem)).Describe();
+        }
+        catch (ArgumentException)
+        {
+            return $"cron '{cron}' ({zone})";
+        }
     }
 
     private static string Seconds(TimeSpan value) =>
