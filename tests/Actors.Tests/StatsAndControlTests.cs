@@ -61,7 +61,7 @@ public class StatsAndControlTests(ITestOutputHelper output) : VirtualTimeTestKit
         var triggered = await manager.Ask<TaskTriggered>(new TriggerTask("sync-power-states"));
         Assert.Equal("sync-power-states", triggered.Task);
         Assert.Equal("sync-power-states", ExpectMsg<PeriodicTaskSucceeded>().Task);
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => manager.Ask<TaskTriggered>(new TriggerTask("sync-power-state")));
+        var error = await Assert.ThrowsAsync<PeriodicTaskNotFoundException>(() => manager.Ask<TaskTriggered>(new TriggerTask("sync-power-state")));
         Assert.Contains("did you mean 'sync-power-states'?", error.Message);
     }
 

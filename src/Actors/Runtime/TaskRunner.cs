@@ -36,6 +36,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
     private TimeSpan _lastDuration;
     private bool _stopping;
     private bool _dropRetries;
+    private bool _retryReady;
 
     public TaskRunner(string setName, int index, PeriodicTaskDefinition task)
     {
@@ -70,12 +71,12 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
                 OnTimeoutElapsed(elapsed.Timeout);
                 break;
             case RetryDue:
-                if (_run is not null && !_bodyRunning)
-                {
-                    _attempt++;
-                    StartAttempt(_run);
-                }
-
+                if (_run is null)
+                    break;
+                if (_bodyRunning)
+                    _retryReady = true; // a timed-out body still running: the retry starts when it ends
+                else
+                    StartNextAttempt(_run);
                 break;
             case CancelRun:
                 _stopping = true;
@@ -94,6 +95,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
 
     private void OnRun(Run run)
     {
+        _retryReady = false;
         if (_run is not null || _stopping)
         {
             // The manager sends Run only to a task with no run in flight; anything else is a defect.
@@ -137,8 +139,19 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
 
         if (_timedOut)
         {
-            // The timed-out event went out at the timeout (and the failure, for a last attempt); this is the body's end.
-            EndOrRetry(RunOutcome.TimedOut, duration, "timed out");
+            // The timed-out event went out at the timeout (and the failure, or the retry's timer, with it); this is the
+            // body's end.
+            _lastDuration = duration;
+            if (_attempt >= LastAttempt)
+            {
+                Timers.Cancel(RetryTimer);
+                End(RunOutcome.TimedOut, duration);
+            }
+            else if (_retryReady)
+            {
+                StartNextAttempt(run);
+            }
+
             return;
         }
 
@@ -158,11 +171,11 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         var last = _attempt >= LastAttempt;
         if (last)
             End(cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration);
+        else
+            Retry(RunOutcome.Failed, duration, error.Message); // the timer is armed before anyone sees the event
         Context.System.EventStream.Publish(
             new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error) { Attempt = _attempt });
-        if (!last)
-            Retry(RunOutcome.Failed, duration, error.Message);
-        else if (!_stopping)
+        if (last && !_stopping)
             throw new PeriodicTaskFailedException(_setName, _task.Name, run.Tick, error);
     }
 
@@ -172,24 +185,30 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             return;
         _timedOut = true;
         _cancellation?.Cancel();
+        var elapsed = Stopwatch.GetElapsedTime(_startTimestamp);
+        var last = _attempt >= LastAttempt;
+        if (!last)
+            Retry(RunOutcome.TimedOut, elapsed, $"timed out after {Durations.Format(timeout)}"); // backoff counts from the timeout
         Context.System.EventStream.Publish(new PeriodicTaskTimedOut(
-            _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, Stopwatch.GetElapsedTime(_startTimestamp), timeout) { Attempt = _attempt });
-        if (_attempt >= LastAttempt)
+            _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, elapsed, timeout) { Attempt = _attempt });
+        if (last)
             throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, timeout);
     }
 
-    /// <summary>A timed-out attempt's body has ended: retry it, or end the run.</summary>
-    private void EndOrRetry(RunOutcome outcome, TimeSpan duration, string why)
+    private void StartNextAttempt(Run run)
     {
-        if (_attempt >= LastAttempt)
-            End(outcome, duration);
-        else
-            Retry(outcome, duration, why);
+        _retryReady = false;
+        _attempt++;
+        StartAttempt(run);
     }
 
-    /// <summary>Waits the attempt's backoff (retry-backoff doubled per attempt, capped at retry-max-backoff), then runs again.</summary>
+    /// <summary>
+    /// Waits the attempt's backoff (retry-backoff doubled per attempt, capped at retry-max-backoff), then runs again
+    /// (a timed-out body still running delays the retry until it ends).
+    /// </summary>
     private void Retry(RunOutcome outcome, TimeSpan duration, string why)
     {
+        _retryReady = false;
         _lastOutcome = outcome;
         _lastDuration = duration;
         var options = _task.Options;
