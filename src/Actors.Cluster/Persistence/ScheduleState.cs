@@ -29,7 +29,9 @@ internal sealed class ScheduleState
 
     /// <summary>The schedule a place is valid for: the kind and period of the task's schedule.</summary>
     public static string ScheduleKey(PeriodicTaskOptions options) =>
-        options.Spacing is { } spacing ? $"spacing:{spacing.Ticks}" : $"ticks:{options.TicksBetweenRuns ?? 0}";
+        options.Spacing is { } spacing ? $"spacing:{spacing.Ticks}"
+        : options.Cron is { } cron ? $"cron:{cron}@{options.TimeZone}"
+        : $"ticks:{options.TicksBetweenRuns ?? 0}";
 
     public void Apply(object evt)
     {
