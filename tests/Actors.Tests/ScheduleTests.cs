@@ -8,12 +8,13 @@ namespace ActorScheduler.Tests;
 public class ScheduleTests
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+    private static readonly DateTimeOffset Origin = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>The ticks on which task 0 runs, among ticks 0..lastTick.</summary>
     private static List<long> RunTicks(PeriodicTaskOptions options, long lastTick, TimeSpan? interval = null, TimeSpan? initialDelay = null)
     {
         var i = interval ?? Second;
-        var schedule = new TaskSchedule([options], new TickClock(initialDelay ?? i, i));
+        var schedule = new TaskSchedule([options], new TickClock(initialDelay ?? i, i), Origin);
         var runs = new List<long>();
         var due = new List<DueRun>();
         for (long tick = 0; tick <= lastTick; tick++)
@@ -81,7 +82,7 @@ public class ScheduleTests
     [Fact]
     public void Spacing_shorter_than_the_interval_coalesces_due_times_and_counts_them_missed()
     {
-        var schedule = new TaskSchedule([new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(500) }], new TickClock(Second, Second));
+        var schedule = new TaskSchedule([new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(500) }], new TickClock(Second, Second), Origin);
         var due = new List<DueRun>();
         schedule.Advance(0, due);
         Assert.Empty(due);
@@ -121,7 +122,7 @@ public class ScheduleTests
             new PeriodicTaskOptions { Spacing = TimeSpan.FromSeconds(2) },
             new PeriodicTaskOptions { TicksBetweenRuns = 0 },
         };
-        var schedule = new TaskSchedule(options, new TickClock(Second, Second));
+        var schedule = new TaskSchedule(options, new TickClock(Second, Second), Origin);
         var due = new List<DueRun>();
         schedule.Advance(0, due);
         schedule.Advance(1, due);
@@ -135,7 +136,7 @@ public class ScheduleTests
     public void Skipped_tick_numbers_after_a_pause_coalesce_into_one_run_per_task_counted_as_missed()
     {
         var options = new[] { PeriodicTaskOptions.Default, new PeriodicTaskOptions { TicksBetweenRuns = 1 }, new PeriodicTaskOptions { Spacing = TimeSpan.FromSeconds(3) } };
-        var schedule = new TaskSchedule(options, new TickClock(Second, Second));
+        var schedule = new TaskSchedule(options, new TickClock(Second, Second), Origin);
         var due = new List<DueRun>();
         schedule.Advance(0, due);
         schedule.Advance(1, due);
@@ -150,7 +151,7 @@ public class ScheduleTests
     [Fact]
     public void Ticks_left_follows_novas_skip_counter()
     {
-        var schedule = new TaskSchedule([new PeriodicTaskOptions { TicksBetweenRuns = 3 }], new TickClock(Second, Second));
+        var schedule = new TaskSchedule([new PeriodicTaskOptions { TicksBetweenRuns = 3 }], new TickClock(Second, Second), Origin);
         var due = new List<DueRun>();
         schedule.Advance(0, due);
         schedule.Advance(1, due);
@@ -165,7 +166,7 @@ public class ScheduleTests
     [Fact]
     public void A_tick_that_does_not_increase_is_rejected()
     {
-        var schedule = new TaskSchedule([PeriodicTaskOptions.Default], new TickClock(Second, Second));
+        var schedule = new TaskSchedule([PeriodicTaskOptions.Default], new TickClock(Second, Second), Origin);
         schedule.Advance(3, []);
         Assert.Throws<ArgumentOutOfRangeException>(() => schedule.Advance(3, []));
     }

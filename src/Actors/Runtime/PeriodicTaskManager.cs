@@ -60,7 +60,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             : TimeSpan.Zero;
         if (fuzzy > TimeSpan.Zero)
             _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
-        _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval));
+        _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval), _start.At);
         _runs = new RunOrders(_schedule.Clock, _start.At);
         if (store?.Restored is { } restored)
             Restore(restored);

@@ -24,7 +24,7 @@ public class TaskScheduleBenchmarks
         var options = new List<PeriodicTaskOptions>(Tasks);
         for (var i = 0; i < Tasks; i++)
             options.Add(i % (Tasks / 10) == 0 ? PeriodicTaskOptions.Default : new PeriodicTaskOptions { TicksBetweenRuns = 1_000_000 });
-        _schedule = new TaskSchedule(options, new TickClock(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        _schedule = new TaskSchedule(options, new TickClock(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)), DateTimeOffset.UnixEpoch);
         _tick = 0;
     }
 

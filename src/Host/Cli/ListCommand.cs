@@ -17,6 +17,7 @@ internal static class ListCommand
     {
         var settings = plan.Settings;
         var clock = new TickClock(settings.InitialDelay, settings.PeriodicInterval);
+        var now = DateTimeOffset.UtcNow;
         var sb = new StringBuilder();
         var disabled = plan.Tasks.Count(t => t.Options.IsDisabled);
         sb.Append($"Task set {plan.Set.Name} from {plan.Source.Source}: {plan.Tasks.Count} task{(plan.Tasks.Count == 1 ? "" : "s")}");
@@ -30,8 +31,8 @@ internal static class ListCommand
         var scoped = plan.HasClusterTasks;
         string[] header = scoped ? ["TASK", "SCOPE", "SCHEDULE", "FIRST DUE", "OPTIONS"] : ["TASK", "SCHEDULE", "FIRST DUE", "OPTIONS"];
         var rows = plan.Tasks.Select(t => scoped
-            ? new[] { t.Name, Scope(t.Options), Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t) }
-            : new[] { t.Name, Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock), Options(plan, t) }).ToList();
+            ? new[] { t.Name, Scope(t.Options), Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock, now), Options(plan, t) }
+            : new[] { t.Name, Describe(t.Options, settings.PeriodicInterval), FirstDue(t.Options, clock, now), Options(plan, t) }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         Append(sb, header, widths);
         foreach (var row in rows)
@@ -44,12 +45,12 @@ internal static class ListCommand
     /// <summary>
     /// The schedule in words, as docs/semantics.md puts it: "every 11 ticks = 660 s" (a tick-counted task's real
     /// period, in seconds), "every tick = 60 s", "every 10m" (spacing, in HOCON form), "disabled"; ", and at start" with
-    /// run-immediately.
+    /// run-immediately; a calendar task as <see cref="PeriodicTaskOptions.DescribeSchedule"/> puts it.
     /// </summary>
     public static string Describe(PeriodicTaskOptions options, TimeSpan interval)
     {
-        if (options.IsDisabled)
-            return "disabled";
+        if (options.IsDisabled || options.Cron is not null)
+            return options.DescribeSchedule(interval);
         var text = options.Spacing is { } spacing
             ? $"every {Durations.Format(spacing)}"
             : (options.TicksBetweenRuns ?? 0) is var n && n > 0
@@ -67,12 +68,12 @@ internal static class ListCommand
             ? $"{period.Ticks / TimeSpan.TicksPerSecond} s"
             : $"{period.TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} ms";
 
-    /// <summary>The first due ticks of one task, with their offsets from the start: "tick 11 (+11s), tick 22 (+22s), ...".</summary>
-    internal static string FirstDue(PeriodicTaskOptions options, TickClock clock)
+    /// <summary>The first due ticks of one task started at <paramref name="start"/> (calendar tasks depend on it), with their offsets from the start: "tick 11 (+11s), tick 22 (+22s), ...".</summary>
+    internal static string FirstDue(PeriodicTaskOptions options, TickClock clock, DateTimeOffset start)
     {
         if (options.IsDisabled)
             return "never";
-        var schedule = new TaskSchedule([options], clock);
+        var schedule = new TaskSchedule([options], clock, start);
         var due = new List<DueRun>(1);
         var parts = new List<string>();
         for (var i = 0; i < FirstRuns && schedule.NextDueTick(0) is { } tick; i++)

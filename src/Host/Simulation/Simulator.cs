@@ -18,7 +18,7 @@ internal static class Simulator
     {
         var tasks = plan.Tasks;
         var clock = new TickClock(plan.Settings.InitialDelay, plan.Settings.PeriodicInterval);
-        var schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), clock);
+        var schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), clock, start);
         var runs = new long[tasks.Count];
         var missed = new long[tasks.Count];
         var due = new List<DueRun>(tasks.Count);
