@@ -38,7 +38,7 @@ public class ClientTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
         Assert.Equal(("compute", "bakup"), (unknown.SetName, unknown.TaskName));
         Assert.Contains("did you mean 'backup'?", unknown.Message);
         await Assert.ThrowsAsync<PeriodicTaskNotFoundException>(() => client.GetTaskAsync("nope"));
-        var invalid = Assert.Throws<PeriodicTaskDefinitionException>(() =>
+        var invalid = await Assert.ThrowsAsync<PeriodicTaskDefinitionException>(() =>
             client.AddAsync("bad", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { TicksBetweenRuns = -1 }));
         Assert.Contains("ticks-between-runs", invalid.Message);
     }

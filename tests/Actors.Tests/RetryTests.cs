@@ -53,17 +53,21 @@ public class RetryTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
     public async Task The_backoff_doubles_for_each_attempt_and_is_capped_at_retry_max_backoff()
     {
         var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", FailingFirst(3), Retrying(3, backoffSeconds: 10, maxBackoffSeconds: 15)));
-        Subscribe<PeriodicTaskStarted>();
+        Subscribe<PeriodicTaskEvent>();
         await manager.Ask<TaskTriggered>(new TriggerTask("t"));
         ExpectMsg<PeriodicTaskStarted>();
+        ExpectMsg<PeriodicTaskFailed>(); // the retry's timer is armed before the failed event is published
         Scheduler.Advance(TimeSpan.FromSeconds(10));
         Assert.Equal(2, ExpectMsg<PeriodicTaskStarted>().Attempt);
+        ExpectMsg<PeriodicTaskFailed>();
         Scheduler.Advance(TimeSpan.FromSeconds(15)); // 20 s capped to 15 s
         Assert.Equal(3, ExpectMsg<PeriodicTaskStarted>().Attempt);
+        ExpectMsg<PeriodicTaskFailed>();
         Scheduler.Advance(TimeSpan.FromSeconds(14));
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Scheduler.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(4, ExpectMsg<PeriodicTaskStarted>().Attempt);
+        ExpectMsg<PeriodicTaskSucceeded>();
     }
 
     [Fact]
