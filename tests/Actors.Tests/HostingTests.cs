@@ -156,4 +156,21 @@ public class HostingTests
         Assert.Equal("actor-scheduler.sets.ComputeManager.tasks.SyncPowerState", configError.Path);
         Assert.Contains("did you mean 'SyncPowerStates'?", configError.Message);
     }
+
+    [Fact]
+    public void Task_overrides_in_the_options_carry_calendar_retry_and_pause_keys_into_the_settings()
+    {
+        var options = new PeriodicTaskSetOptions();
+        options.Tasks["nightly"] = new TaskOptionsOverride
+        {
+            Cron = "30 2 * * *", TimeZone = "Europe/Berlin", Retries = 2, RetryBackoff = TimeSpan.FromSeconds(30),
+            RetryMaxBackoff = TimeSpan.FromMinutes(5), PauseAfterFailures = 3,
+        };
+        var config = Akka.Configuration.ConfigurationFactory.ParseString(options.ToHocon("jobs"));
+        var set = new PeriodicTaskSet("jobs").Add("nightly", _ => { }, new PeriodicTaskOptions { Spacing = TimeSpan.FromHours(1) });
+        var resolved = Configuration.PeriodicTaskSettings.Create(config, "jobs").Resolve(set).Single().Options;
+        Assert.Equal(("30 2 * * *", "Europe/Berlin", (TimeSpan?)null), (resolved.Cron, resolved.TimeZone, resolved.Spacing));
+        Assert.Equal((2, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), 3),
+            (resolved.Retries, resolved.RetryBackoff, resolved.RetryMaxBackoff, resolved.PauseAfterFailures));
+    }
 }

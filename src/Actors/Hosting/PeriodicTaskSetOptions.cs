@@ -91,6 +91,12 @@ public sealed class PeriodicTaskSetOptions
             if (o.Misfire is { } misfire)
                 sb.Append("      misfire = ").AppendLine(misfire == MisfirePolicy.RunAll ? "run-all" : misfire.ToString().ToLowerInvariant());
             if (o.MisfireLimit is { } limit) sb.Append("      misfire-limit = ").AppendLine(limit.ToString(CultureInfo.InvariantCulture));
+            if (o.Cron is { } cron) sb.Append("      cron = ").AppendLine(Hocon.Quote(cron));
+            if (o.TimeZone is { } zone) sb.Append("      time-zone = ").AppendLine(Hocon.Quote(zone));
+            if (o.Retries is { } retries) sb.Append("      retries = ").AppendLine(retries.ToString(CultureInfo.InvariantCulture));
+            Duration(sb, "  retry-backoff", o.RetryBackoff, "    ");
+            Duration(sb, "  retry-max-backoff", o.RetryMaxBackoff, "    ");
+            if (o.PauseAfterFailures is { } k) sb.Append("      pause-after-failures = ").AppendLine(k.ToString(CultureInfo.InvariantCulture));
             sb.AppendLine("    }");
         }
 
@@ -131,4 +137,20 @@ public sealed class TaskOptionsOverride
     public MisfirePolicy? Misfire { get; set; }
 
     public int? MisfireLimit { get; set; }
+
+    /// <summary>A cron expression (5 fields, or 6 with seconds first); it replaces a declared spacing or tick count.</summary>
+    public string? Cron { get; set; }
+
+    /// <summary>The IANA zone the cron expression is read in (default UTC).</summary>
+    public string? TimeZone { get; set; }
+
+    /// <summary>Extra attempts of a failed or timed-out run.</summary>
+    public int? Retries { get; set; }
+
+    public TimeSpan? RetryBackoff { get; set; }
+
+    public TimeSpan? RetryMaxBackoff { get; set; }
+
+    /// <summary>Pause the task after this many failed occurrences in a row (0 = never).</summary>
+    public int? PauseAfterFailures { get; set; }
 }
