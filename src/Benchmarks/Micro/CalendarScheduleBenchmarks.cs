@@ -10,7 +10,8 @@ namespace ActorScheduler.Benchmarks.Micro;
 /// which a calendar task is due, which should allocate nothing once its next occurrence is computed.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3, invocationCount: 1)]
+[WarmupCount(1)]
+[IterationCount(5)]
 public class CalendarScheduleBenchmarks
 {
     private const long TicksInAYear = 525_600;
