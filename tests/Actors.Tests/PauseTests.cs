@@ -51,6 +51,25 @@ public class PauseTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
     }
 
     [Fact]
+    public async Task A_pause_masks_the_occurrences_of_a_calendar_task_and_keeps_the_ones_after_it()
+    {
+        var manager = ManualManager(
+            new PeriodicTaskSet("compute").Add("t", _ => { }, new PeriodicTaskOptions { Cron = "*/2 * * * *", TimeZone = "Europe/Berlin" }));
+        Subscribe<PeriodicTaskStarted>();
+        var first = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"].NextDueTick!.Value; // 60 s ticks
+        await manager.Ask<TaskStats>(new PauseTask("t"));
+        for (var tick = 1; tick <= first; tick++)
+            manager.Tell(new Tick(tick));
+        var during = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((first + 2, 1L, 0L), (during.NextDueTick!.Value, during.SkippedWhilePaused, during.Runs)); // the next occurrence, 2 minutes on
+        await manager.Ask<TaskStats>(new ResumeTask("t"));
+        manager.Tell(new Tick(first + 1));
+        manager.Tell(new Tick(first + 2));
+        Assert.Equal(first + 2, ExpectMsg<PeriodicTaskStarted>().Tick);
+        Assert.Equal(0, (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"].Missed);
+    }
+
+    [Fact]
     public async Task A_pause_with_until_ends_by_itself_with_a_resumed_event_noted_expired()
     {
         var manager = await StartManager(new PeriodicTaskSet("compute").Add("t", _ => { }), TenSeconds);
