@@ -587,11 +587,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                     CheckScope(add.Task, add.Options);
                     break;
                 case UpdateTask update:
-                    if (!_indexByName.ContainsKey(update.Task))
+                    if (!_indexByName.TryGetValue(update.Task, out var index))
                         throw NotFound(update.Task);
                     ArgumentNullException.ThrowIfNull(update.Options, nameof(changes));
-                    OptionsValidation.Validate(update.Options, $"task '{update.Task}'");
-                    CheckScope(update.Task, update.Options);
+                    OptionsValidation.Validate(Updated(_tasks[index], update.Options), $"task '{update.Task}'");
                     break;
                 case RemoveTask remove:
                     if (!_indexByName.ContainsKey(remove.Task))
@@ -611,16 +610,30 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 : $"task '{task}': this cluster singleton runs scope = cluster tasks, not scope = node ones.");
     }
 
+    /// <summary>
+    /// The options an update gives <paramref name="task"/>: a task keeps its scope and role (it cannot move between this
+    /// node and the cluster while the set runs); options that ask for another scope or role are refused.
+    /// </summary>
+    private static PeriodicTaskOptions Updated(TaskState task, PeriodicTaskOptions options)
+    {
+        var current = task.Definition.Options;
+        if ((options.Scope, options.Role) != (current.Scope, current.Role) && (options.Scope, options.Role) != (TaskScope.Node, ""))
+            throw new PeriodicTaskDefinitionException(
+                $"task '{task.Name}': scope and role cannot change while the set runs (remove the task and add it where it belongs).");
+        return options with { Scope = current.Scope, Role = current.Role };
+    }
+
     /// <summary>New options (and body) from the next due run on; a run in flight ends with the old ones.</summary>
     private void Update(TaskState task, UpdateTask update)
     {
-        task.Definition = new PeriodicTaskDefinition(task.Name, update.Options, update.Body ?? task.Definition.Body, task.Definition.Source);
-        _schedule.Update(task.Index, update.Options, _currentTick);
+        var options = Updated(task, update.Options);
+        task.Definition = new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source);
+        _schedule.Update(task.Index, options, _currentTick);
         if (task.Running)
             task.RetireRunner = true;
         else
             StopRunner(task);
-        if (update.Options.Overlap == OverlapMode.Skip)
+        if (options.Overlap == OverlapMode.Skip)
             task.Pending = null;
         Context.System.EventStream.Publish(new PeriodicTaskUpdated(_setName, task.Name, Context.System.Scheduler.Now, Describe(task)));
     }
