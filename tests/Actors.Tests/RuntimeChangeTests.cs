@@ -123,6 +123,9 @@ public class RuntimeChangeTests(ITestOutputHelper output) : VirtualTimeTestKit(o
         var cluster = await Assert.ThrowsAsync<PeriodicTaskDefinitionException>(() => manager.Ask<TasksChanged>(new ChangeTasks(
             new AddTask("everywhere", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { Scope = TaskScope.Cluster }))));
         Assert.Contains("scope = cluster", cluster.Message);
+        var moved = await Assert.ThrowsAsync<PeriodicTaskDefinitionException>(() => manager.Ask<TasksChanged>(new ChangeTasks(
+            new UpdateTask("backup", new PeriodicTaskOptions { Scope = TaskScope.Cluster }))));
+        Assert.Contains("scope and role cannot change", moved.Message);
 
         var after = await Stats(manager);
         Assert.Equal(before.Tasks, after.Tasks);
