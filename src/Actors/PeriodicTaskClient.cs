@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -196,5 +198,24 @@ public sealed class PeriodicTaskClient<TKey> : PeriodicTaskClient
     }
 
     private static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> Managers(ActorRegistry registry) =>
-        async ct => registry.TryGet<TKey>(out var ready) ? [ready] : [await registry.GetAsync<TKey>(ct).ConfigureAwait(false)];
+        async ct =>
+        {
+            var manager = registry.TryGet<TKey>(out var ready) ? ready : await registry.GetAsync<TKey>(ct).ConfigureAwait(false);
+            return TaskSetManagers.Of(registry, typeof(TKey)) ?? [manager];
+        };
+}
+
+/// <summary>
+/// INTERNAL API. The managers of sets made of several (a cluster set: this node's manager, then each role's singleton
+/// proxy), by registry and key, for <see cref="PeriodicTaskClient{TKey}"/>. Registered before the key itself.
+/// </summary>
+internal static class TaskSetManagers
+{
+    private static readonly ConditionalWeakTable<IActorRegistry, ConcurrentDictionary<Type, IReadOnlyList<IActorRef>>> Sets = new();
+
+    public static void Register(IActorRegistry registry, Type key, IReadOnlyList<IActorRef> managers) =>
+        Sets.GetOrCreateValue(registry)[key] = managers;
+
+    public static IReadOnlyList<IActorRef>? Of(IActorRegistry registry, Type key) =>
+        Sets.TryGetValue(registry, out var sets) && sets.TryGetValue(key, out var managers) ? managers : null;
 }
