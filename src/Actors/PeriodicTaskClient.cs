@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -118,7 +120,20 @@ public class PeriodicTaskClient
                     throw NotFound(Merge(await Reports(managers, ct).ConfigureAwait(false)), task);
             }
 
-            return await Ask<T>(target, message, ct).ConfigureAwait(false);
+            try
+            {
+                return await Ask<T>(target, message, ct).ConfigureAwait(false);
+            }
+            catch (RefusedRemotelyException)
+            {
+                // The reason did not cross the network: an unknown name is the usual one, and the stats tell.
+                var report = Merge(await Reports(managers, ct).ConfigureAwait(false));
+                if (report.Tasks.All(t => t.Task != task))
+                    throw NotFound(report, task);
+                throw new InvalidOperationException(
+                    $"the task set '{report.SetName}' refused {message.GetType().Name} for '{task}' on another node, and the reason did not cross the network: " +
+                    "see that node's log (an until time already passed, or the set is stopping).");
+            }
         }, cancellationToken);
     }
 
@@ -150,7 +165,22 @@ public class PeriodicTaskClient
         }
     }
 
-    private static Task<T> Ask<T>(IActorRef target, object message, CancellationToken ct) => target.Ask<T>(message, ct);
+    private static async Task<T> Ask<T>(IActorRef target, object message, CancellationToken ct)
+    {
+        try
+        {
+            return await target.Ask<T>(message, ct).ConfigureAwait(false);
+        }
+        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            // A Status.Failure whose exception was lost crossing the network (a cluster singleton on another node).
+            throw new RefusedRemotelyException(e);
+        }
+    }
+
+    /// <summary>A refusal from a manager on another node whose exception did not survive serialization.</summary>
+    private sealed class RefusedRemotelyException(Exception inner) : InvalidOperationException(
+        "the task set refused the request on another node, and the reason did not cross the network: see that node's log.", inner);
 
     private static async Task<TaskStatsReport[]> Reports(IReadOnlyList<IActorRef> managers, CancellationToken ct) =>
         await Task.WhenAll(managers.Select(m => Ask<TaskStatsReport>(m, GetTaskStats.Instance, ct))).ConfigureAwait(false);
@@ -196,5 +226,24 @@ public sealed class PeriodicTaskClient<TKey> : PeriodicTaskClient
     }
 
     private static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> Managers(ActorRegistry registry) =>
-        async ct => registry.TryGet<TKey>(out var ready) ? [ready] : [await registry.GetAsync<TKey>(ct).ConfigureAwait(false)];
+        async ct =>
+        {
+            var manager = registry.TryGet<TKey>(out var ready) ? ready : await registry.GetAsync<TKey>(ct).ConfigureAwait(false);
+            return TaskSetManagers.Of(registry, typeof(TKey)) ?? [manager];
+        };
+}
+
+/// <summary>
+/// INTERNAL API. The managers of sets made of several (a cluster set: this node's manager, then each role's singleton
+/// proxy), by registry and key, for <see cref="PeriodicTaskClient{TKey}"/>. Registered before the key itself.
+/// </summary>
+internal static class TaskSetManagers
+{
+    private static readonly ConditionalWeakTable<IActorRegistry, ConcurrentDictionary<Type, IReadOnlyList<IActorRef>>> Sets = new();
+
+    public static void Register(IActorRegistry registry, Type key, IReadOnlyList<IActorRef> managers) =>
+        Sets.GetOrCreateValue(registry)[key] = managers;
+
+    public static IReadOnlyList<IActorRef>? Of(IActorRegistry registry, Type key) =>
+        Sets.TryGetValue(registry, out var sets) && sets.TryGetValue(key, out var managers) ? managers : null;
 }

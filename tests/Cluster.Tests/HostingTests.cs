@@ -38,6 +38,7 @@ public sealed class HostingTests
         using var host = new HostBuilder().ConfigureServices(services =>
         {
             services.AddSingleton(jobs);
+            services.AddPeriodicTaskClients();
             services.AddAkka("actor-scheduler", (builder, _) => builder
                 .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
                 .WithRemoting("127.0.0.1", 0)
@@ -62,6 +63,12 @@ public sealed class HostingTests
             var nodeStats = await node.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5));
             Assert.Equal(["Report"], clusterStats.Tasks.Select(t => t.Task));
             Assert.Equal(["Local"], nodeStats.Tasks.Select(t => t.Task));
+
+            // The typed client covers the whole set: this node's tasks, then the singleton's.
+            var client = host.Services.GetRequiredService<PeriodicTaskClient<Jobs>>();
+            Assert.Equal(["Local", "Report"], (await client.GetStatsAsync()).Tasks.Select(t => t.Task));
+            Assert.True((await client.PauseAsync("Report", "from the client")).Paused);
+            Assert.Equal("from the client", (await singleton.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5)))["Report"].PauseNote);
         }
         finally
         {

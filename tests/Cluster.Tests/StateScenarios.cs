@@ -231,6 +231,72 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         Assert.Equal(2, stats["count"].NextDueTick); // ran on tick 8: due on tick 10 = 2 ticks after the new tick 0
     }
 
+    public async Task A_pause_with_its_note_and_until_survives_a_restart_and_the_task_is_not_run_while_paused_and_a_resume_is_kept_too()
+    {
+        var name = NewSetName();
+        var set = () => new PeriodicTaskSet(name).Add("every-tick", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 0 });
+        var until = DateTimeOffset.UtcNow.AddHours(1);
+
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: false);
+            keeper.Tell(new Tick(0));
+            keeper.Tell(new Tick(1));
+            Assert.Equal(1, first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick); // ticks 1, 2, 3, ...
+            var paused = await keeper.Ask<TaskStats>(new PauseTask("every-tick", "db migration", until), Wait);
+            Assert.True(paused.Paused);
+            await first.SettleAsync(keeper, "every-tick", 1);
+        }
+
+        using (var second = Start(name))
+        {
+            var restarted = second.Keeper(set(), withTicker: false);
+            var stats = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"];
+            Assert.Equal((true, "db migration", until), (stats.Paused, stats.PauseNote, stats.PausedUntil));
+            for (var tick = 0; tick <= 3; tick++)
+                restarted.Tell(new Tick(tick));
+            await restarted.Ask<Ticked>(new NotifyWhenTicked(3), Wait);
+            second.Events.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // due on every tick, but paused
+            Assert.InRange((await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"].SkippedWhilePaused, 3, 4);
+
+            Assert.False((await restarted.Ask<TaskStats>(new ResumeTask("every-tick"), Wait)).Paused);
+            await restarted.Ask<StateFlushed>(FlushState.Instance, Wait);
+        }
+
+        using var third = Start(name);
+        var resumed = third.Keeper(set(), withTicker: false);
+        Assert.False((await resumed.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"].Paused);
+        for (var tick = 0; tick <= 2; tick++)
+            resumed.Tell(new Tick(tick));
+        Assert.InRange(third.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick, 0, 2); // runs again
+    }
+
+    public async Task A_calendar_task_keeps_its_next_occurrence_and_due_times_missed_while_stopped_coalesce_counted_as_missed()
+    {
+        var name = NewSetName();
+        var set = () => new PeriodicTaskSet(name).Add("each-second", _ => { }, new PeriodicTaskOptions { Cron = "* * * * * *" });
+
+        DateTimeOffset lastRun;
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: true);
+            var started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            await first.SettleAsync(keeper, "each-second", started.Tick);
+            lastRun = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["each-second"].LastStart!.Value;
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(2500)); // the downtime under test: 2 or 3 occurrences pass
+        using var second = Start(name, typeof(PeriodicTaskMissed));
+        var restarted = second.Keeper(set(), withTicker: true);
+        var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
+        var run = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+        Assert.Equal(0, run.Tick); // one run at once for all of them: the kept occurrence had passed
+        Assert.InRange(missed.Count, 1, (int)Math.Ceiling((run.StartedAt - lastRun).TotalSeconds));
+        var stats = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["each-second"];
+        Assert.Equal(missed.Count, stats.Missed);
+        Assert.True(stats.NextDueAt > run.StartedAt, $"next occurrence {stats.NextDueAt:O}, not after the coalesced run");
+    }
+
     /// <summary>A snapshot exists and the journal holds no event from before it.</summary>
     private static bool Trimmed(Recovered fromSnapshot, Recovered wholeJournal) =>
         fromSnapshot.SnapshotSequenceNr > 0 && wholeJournal.EventsReplayed <= wholeJournal.HighestSequenceNr - fromSnapshot.SnapshotSequenceNr;

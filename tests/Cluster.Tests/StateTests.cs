@@ -34,6 +34,14 @@ public sealed class SqliteStateTests : TestKit, IDisposable
         Scenarios.Ten_thousand_tasks_recover_their_places_from_a_snapshot();
 
     [Fact]
+    public Task A_pause_survives_a_restart_and_a_resume_is_kept_too() =>
+        Scenarios.A_pause_with_its_note_and_until_survives_a_restart_and_the_task_is_not_run_while_paused_and_a_resume_is_kept_too();
+
+    [Fact]
+    public Task A_calendar_task_keeps_its_next_occurrence_and_counts_missed_after_a_restart() =>
+        Scenarios.A_calendar_task_keeps_its_next_occurrence_and_due_times_missed_while_stopped_coalesce_counted_as_missed();
+
+    [Fact]
     public Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it() =>
         Scenarios.A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it();
 
@@ -67,6 +75,14 @@ public sealed class PostgresStateTests : TestKit
     [PostgresFact]
     public Task Ten_thousand_tasks_recover_their_places_from_a_snapshot() =>
         Scenarios(this).Ten_thousand_tasks_recover_their_places_from_a_snapshot();
+
+    [PostgresFact]
+    public Task A_pause_survives_a_restart_and_a_resume_is_kept_too() =>
+        Scenarios(this).A_pause_with_its_note_and_until_survives_a_restart_and_the_task_is_not_run_while_paused_and_a_resume_is_kept_too();
+
+    [PostgresFact]
+    public Task A_calendar_task_keeps_its_next_occurrence_and_counts_missed_after_a_restart() =>
+        Scenarios(this).A_calendar_task_keeps_its_next_occurrence_and_due_times_missed_while_stopped_coalesce_counted_as_missed();
 
     [PostgresFact]
     public Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it() =>

@@ -70,24 +70,30 @@ internal sealed class TestCluster : IDisposable
         Address? seed = null;
         foreach (var i in indexes)
         {
-            var config = ConfigurationFactory.ParseString(nodeConfig(i))
-                .WithFallback(ConfigurationFactory.ParseString(_extra))
-                .WithFallback(ConfigurationFactory.ParseString(ClusterConfig))
-                .WithFallback(StateSerialization.Config)
-                .WithFallback(PeriodicTaskSettings.DefaultConfig());
-            var system = ActorSystem.Create("actor-scheduler", config);
-            var node = i;
-            var sink = system.ActorOf(Props.Create(() => new EventSink(node, Events, Warnings)), "event-sink");
-            system.EventStream.Subscribe(sink, typeof(PeriodicTaskEvent));
-            system.EventStream.Subscribe(sink, typeof(Akka.Event.Warning));
+            var system = StartUnjoined(i, nodeConfig(i));
             var cluster = Akka.Cluster.Cluster.Get(system);
             seed ??= cluster.SelfAddress;
             await cluster.JoinSeedNodesAsync([seed]);
-            _nodes[i] = system;
         }
 
         await WaitUntilAsync(() => indexes.All(i =>
             Akka.Cluster.Cluster.Get(this[i]).State.Members.Count(m => m.Status == MemberStatus.Up) == indexes.Length), FormTimeout, "cluster formed");
+    }
+
+    /// <summary>Starts node <paramref name="index"/> without joining any cluster: it never becomes Up.</summary>
+    public ActorSystem StartUnjoined(int index, string nodeConfig = "")
+    {
+        var config = ConfigurationFactory.ParseString(nodeConfig)
+            .WithFallback(ConfigurationFactory.ParseString(_extra))
+            .WithFallback(ConfigurationFactory.ParseString(ClusterConfig))
+            .WithFallback(StateSerialization.Config)
+            .WithFallback(PeriodicTaskSettings.DefaultConfig());
+        var system = ActorSystem.Create("actor-scheduler", config);
+        var sink = system.ActorOf(Props.Create(() => new EventSink(index, Events, Warnings)), "event-sink");
+        system.EventStream.Subscribe(sink, typeof(PeriodicTaskEvent));
+        system.EventStream.Subscribe(sink, typeof(Akka.Event.Warning));
+        _nodes[index] = system;
+        return system;
     }
 
     /// <summary>A crash: the node stops without leaving; the others must detect and down it.</summary>

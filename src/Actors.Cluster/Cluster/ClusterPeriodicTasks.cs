@@ -1,6 +1,7 @@
 using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Hosting;
+using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
@@ -17,7 +18,25 @@ namespace ActorScheduler.Cluster;
 /// By role ("" = any node): the proxy of the cluster singleton that runs the cluster-scoped tasks of that role. Send it
 /// GetTaskStats, TriggerTask, ... from any node.
 /// </param>
-public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<string, IActorRef> ClusterTasks);
+public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<string, IActorRef> ClusterTasks)
+{
+    /// <summary>This node's manager, then each role's singleton proxy (role "" first, then by name).</summary>
+    internal IReadOnlyList<IActorRef> Managers =>
+        [NodeTasks, .. ClusterTasks.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value)];
+
+    /// <summary>
+    /// A client of the whole set: its stats merge this node's tasks and the cluster tasks of every role; pause,
+    /// resume, trigger, update and remove go to the manager that has the task (a cluster task's through its
+    /// singleton proxy, from any node). A query made before this node is Up, or during a hand-over, waits for the
+    /// singleton within <paramref name="timeout"/>, then throws <see cref="TaskSetNotReadyException"/>.
+    /// </summary>
+    /// <param name="timeout">How long each call waits (default <see cref="PeriodicTaskClient.DefaultTimeout"/>).</param>
+    public PeriodicTaskClient Client(TimeSpan? timeout = null)
+    {
+        var managers = Managers;
+        return new PeriodicTaskClient(_ => Task.FromResult(managers), timeout);
+    }
+}
 
 /// <summary>
 /// Starts task sets in which tasks may be node-scoped (every node runs them) or cluster-scoped (exactly one node of the

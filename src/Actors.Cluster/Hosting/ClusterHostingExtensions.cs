@@ -29,7 +29,8 @@ public static class ClusterHostingExtensions
     /// Starts the task set of <typeparamref name="TManager"/>'s [PeriodicTask] methods (plus the tasks added to the
     /// options) with <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks(ActorSystem, PeriodicTaskSet, bool)"/>: node-scoped tasks on this node
     /// (registered under <typeparamref name="TManager"/>), cluster-scoped tasks in a cluster singleton per role, whose
-    /// proxy for role "" is registered under <see cref="ClusterTasks{TKey}"/>.
+    /// proxy for role "" is registered under <see cref="ClusterTasks{TKey}"/>. <see cref="PeriodicTaskClient{TKey}"/>
+    /// (after AddPeriodicTaskClients) covers the whole set: this node's tasks and every role's cluster tasks.
     /// </summary>
     public static AkkaConfigurationBuilder WithClusterPeriodicTasks<TManager>(
         this AkkaConfigurationBuilder builder, Action<PeriodicTaskSetOptions>? configure = null)
@@ -65,6 +66,7 @@ public static class ClusterHostingExtensions
         {
             var set = AkkaHostingExtensions.BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
             var started = system.StartClusterPeriodicTasks(set, options.StopOnCoordinatedShutdown);
+            TaskSetManagers.Register(registry, typeof(TKey), started.Managers); // before the key: PeriodicTaskClient<TKey> waits for it
             registry.Register<TKey>(started.NodeTasks);
             if (started.ClusterTasks.TryGetValue("", out var proxy) || started.ClusterTasks.Count > 0)
                 registry.Register<ClusterTasks<TKey>>(proxy ?? started.ClusterTasks.Values.First());

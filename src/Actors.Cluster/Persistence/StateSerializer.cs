@@ -27,6 +27,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(ResumeTask)] = "resume",
         [typeof(GetTaskStats)] = "get-stats",
         [typeof(TaskStatsReport)] = "stats",
+        [typeof(TaskStats)] = "task-stats",
         [typeof(TriggerTask)] = "trigger",
         [typeof(TaskTriggered)] = "triggered",
         [typeof(NotifyWhenTicked)] = "notify-ticked",

@@ -1,0 +1,88 @@
+using System.Text;
+using ActorScheduler.Messages;
+using ActorScheduler.Persistence;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Xunit;
+
+namespace ActorScheduler.Cluster.Tests;
+
+/// <summary>The messages that cross the network to a cluster singleton, and the journal's events and snapshots, through StateSerializer.</summary>
+public sealed class SerializerTests : TestKit
+{
+    private static readonly DateTimeOffset At = new(2026, 3, 29, 1, 30, 0, TimeSpan.FromHours(2));
+
+    private static readonly TaskStats Stats = new(
+        "report", "every 10m", true, 3, 2, 1, 0, 0, 1, 4, false, At, TimeSpan.FromMilliseconds(12), TimeSpan.FromMilliseconds(8),
+        TimeSpan.FromMilliseconds(30), 17, At.AddMinutes(10), Paused: true, PauseNote: "maintenance", PausedUntil: At.AddHours(1),
+        SkippedWhilePaused: 5, Retries: 2);
+
+    public static TheoryData<object> Messages() =>
+    [
+        new PauseTask("report", "maintenance", At.AddHours(1)),
+        new PauseTask("report"),
+        new ResumeTask("report"),
+        new TriggerTask("report"),
+        new TaskTriggered("report", 7, true),
+        new PauseRecorded("report", true, "maintenance", At),
+        new PauseRecorded("report", false, null, null),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Messages))]
+    public void A_control_message_or_event_round_trips_with_its_own_manifest(object message)
+    {
+        var back = RoundTrip(message, out var serializer);
+        Assert.IsType<StateSerializer>(serializer);
+        Assert.Equal(message, back);
+    }
+
+    [Fact]
+    public void Task_stats_keep_their_pause_and_retry_fields_alone_and_inside_a_report()
+    {
+        var stats = (TaskStats)RoundTrip(Stats, out _);
+        Assert.Equal(Stats, stats);
+        var report = (TaskStatsReport)RoundTrip(new TaskStatsReport("jobs", 9, [Stats]), out _);
+        Assert.Equal(Stats, report["report"]);
+        Assert.Equal((true, "maintenance", At.AddHours(1), 5L, 2L),
+            (report["report"].Paused, report["report"].PauseNote, report["report"].PausedUntil, report["report"].SkippedWhilePaused, report["report"].Retries));
+    }
+
+    [Fact]
+    public void A_snapshot_written_before_pauses_were_kept_still_loads()
+    {
+        var serializer = new StateSerializer((ExtendedActorSystem)Sys);
+        var old = Encoding.UTF8.GetBytes(
+            """{"LastTick":12,"Places":[{"Task":"report","Schedule":"ticks:3","DueTick":15,"NextDueAt":null,"LastRunAt":null}],"Running":[]}""");
+        var snapshot = (ScheduleSnapshot)serializer.FromBinary(old, "snapshot");
+        Assert.Null(snapshot.Pauses);
+
+        var state = new ScheduleState();
+        state.Apply(snapshot);
+        Assert.Equal(12, state.LastTick);
+        Assert.Equal(15, state.Places["report"].DueTick);
+        Assert.Empty(state.Pauses);
+    }
+
+    [Fact]
+    public void Pauses_and_resumes_are_kept_in_the_state_and_its_snapshot()
+    {
+        var state = new ScheduleState();
+        state.Apply(new PauseRecorded("a", true, "db migration", At));
+        state.Apply(new PauseRecorded("b", true, null, null));
+        state.Apply(new PauseRecorded("b", false, null, null));
+        var snapshot = (ScheduleSnapshot)RoundTrip(state.ToSnapshot(), out _);
+
+        var restored = new ScheduleState();
+        restored.Apply(snapshot);
+        Assert.Equal([new PauseRecorded("a", true, "db migration", At)], restored.Pauses.Values);
+    }
+
+    private object RoundTrip(object message, out Akka.Serialization.Serializer serializer)
+    {
+        StateSerialization.Register(Sys);
+        serializer = Sys.Serialization.FindSerializerFor(message);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        return Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier, manifest);
+    }
+}
