@@ -14,7 +14,8 @@ namespace ActorScheduler.Host.Simulation;
 /// <remarks>
 /// A task's schedule does not depend on the other tasks', so the tasks are cut into contiguous parts, each with its
 /// own <see cref="TaskSchedule"/>, planned side by side a block of ticks at a time; each part formats its own run
-/// lines, and the lines of a tick are written part after part, which is registration order.
+/// lines, and the lines of a tick are written part after part, which is registration order. With events, the next
+/// block is planned while the last one is written (each part has two line buffers).
 /// </remarks>
 internal static class Simulator
 {
@@ -41,18 +42,36 @@ internal static class Simulator
             from = to;
         }
 
-        for (long first = 0; first <= lastTick; first += BlockTicks)
+        void Plan(long first, int slot)
         {
             var last = Math.Min(lastTick, first + BlockTicks - 1);
             if (partCount == 1)
-                parts[0].Plan(first, last);
+                parts[0].Plan(first, last, slot);
             else
-                Parallel.For(0, partCount, p => parts[p].Plan(first, last));
-            if (events is null)
-                continue;
-            for (var i = 0; i <= last - first; i++)
-                foreach (var part in parts)
-                    events.WriteRaw(part.LinesOf(i));
+                Parallel.For(0, partCount, p => parts[p].Plan(first, last, slot));
+        }
+
+        if (events is null)
+        {
+            for (long first = 0; first <= lastTick; first += BlockTicks)
+                Plan(first, 0);
+        }
+        else
+        {
+            var planning = Task.Run(() => Plan(0, 0));
+            for (long first = 0, block = 0; first <= lastTick; first += BlockTicks, block++)
+            {
+                planning.GetAwaiter().GetResult();
+                var slot = (int)(block % 2);
+                var next = first + BlockTicks;
+                planning = next <= lastTick ? Task.Run(() => Plan(next, 1 - slot)) : Task.CompletedTask;
+                var ticks = Math.Min(lastTick, next - 1) - first;
+                for (var i = 0; i <= ticks; i++)
+                    foreach (var part in parts)
+                        events.WriteRaw(part.LinesOf(slot, (int)i));
+            }
+
+            planning.GetAwaiter().GetResult();
         }
 
         var rows = parts.SelectMany(p => p.Rows()).ToList();
@@ -74,7 +93,7 @@ internal static class Simulator
         private readonly long[] _runs;
         private readonly long[] _missed;
         private readonly List<DueRun> _due = [];
-        private readonly EventWriter.RunLines? _lines;
+        private readonly EventWriter.RunLines[]? _lines;
 
         public Part(IReadOnlyList<PeriodicTaskDefinition> tasks, int from, int to, TickClock clock, DateTimeOffset start, bool withLines)
         {
@@ -85,14 +104,18 @@ internal static class Simulator
             _schedule = new TaskSchedule(Enumerable.Range(from, to - from).Select(i => tasks[i].Options).ToList(), clock, start);
             _runs = new long[to - from];
             _missed = new long[to - from];
-            _lines = withLines ? new EventWriter.RunLines(Enumerable.Range(from, to - from).Select(i => tasks[i].Name), BlockTicks) : null;
+            _lines = withLines
+                ? [.. Enumerable.Range(0, 2).Select(_ => new EventWriter.RunLines(Enumerable.Range(from, to - from).Select(i => tasks[i].Name), BlockTicks))]
+                : null;
         }
 
         public long Total { get; private set; }
 
-        public void Plan(long first, long last)
+        /// <summary>Plans ticks <paramref name="first"/>..<paramref name="last"/>, their lines into buffer <paramref name="slot"/>.</summary>
+        public void Plan(long first, long last, int slot)
         {
-            _lines?.Clear();
+            var lines = _lines?[slot];
+            lines?.Clear();
             for (var tick = first; tick <= last; tick++)
             {
                 _due.Clear();
@@ -106,15 +129,15 @@ internal static class Simulator
                     }
 
                     Total += _due.Count;
-                    _lines?.Add(_due, tick, _start + _clock.OffsetOf(tick));
+                    lines?.Add(_due, tick, _start + _clock.OffsetOf(tick));
                 }
 
-                _lines?.EndTick();
+                lines?.EndTick();
             }
         }
 
-        /// <summary>The lines of the block's <paramref name="i"/>-th tick.</summary>
-        public ReadOnlySpan<byte> LinesOf(int i) => _lines!.Of(i);
+        /// <summary>The lines of the <paramref name="i"/>-th tick of the block in buffer <paramref name="slot"/>.</summary>
+        public ReadOnlySpan<byte> LinesOf(int slot, int i) => _lines![slot].Of(i);
 
         public IEnumerable<SummaryTable.Row> Rows() =>
             _runs.Select((runs, i) => new SummaryTable.Row(_tasks[_from + i].Name, runs, null, null, null, null, null, _missed[i], null, null));
