@@ -17,7 +17,7 @@ public class ReloadTests
         """;
 
     [Fact]
-    public async Task Sighup_adds_and_removes_tasks_and_then_only_the_new_set_runs()
+    public async Task Sighup_adds_updates_and_removes_tasks_and_then_only_the_new_set_runs()
     {
         using var dir = new TempDir();
         var config = dir.Write("live.conf", Before);
@@ -26,10 +26,13 @@ public class ReloadTests
         await host.WaitUntilAsync(() => Event.ReadWritten(events) is var all
             && all.Any(e => e is { Name: "succeeded", Task: "keep" }) && all.Any(e => e is { Name: "succeeded", Task: "old" }), "keep and old ran");
 
-        dir.Write("live.conf", Before.Replace("old { command = \"true\" }", "fresh { command = \"true\", ticks-between-runs = 1 }"));
+        dir.Write("live.conf", Before
+            .Replace("keep { command = \"true\" }", "keep { command = \"touch updated-ran\" }")
+            .Replace("old { command = \"true\" }", "fresh { command = \"true\", ticks-between-runs = 1 }"));
         host.Signal(HostProcess.SigHup);
         await host.WaitUntilAsync(() => Event.ReadWritten(events) is var all
-            && all.SkipWhile(e => e.Name != "reloaded").Count(e => e is { Name: "succeeded", Task: "fresh" }) >= 2, "reloaded, then fresh ran twice");
+            && all.SkipWhile(e => e.Name != "reloaded").Count(e => e is { Name: "succeeded", Task: "fresh" }) >= 2
+            && all.SkipWhile(e => e.Name != "reloaded").Any(e => e is { Name: "succeeded", Task: "keep" }), "reloaded, then fresh ran twice and keep once");
         host.Signal(HostProcess.SigInt);
         var code = await host.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
@@ -38,7 +41,7 @@ public class ReloadTests
         var reloaded = lines.Single(e => e.Name == "reloaded");
         Assert.Equal(["event", "time", "added", "updated", "removed"], reloaded.Raw.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["fresh"], reloaded.Names("added"));
-        Assert.Empty(reloaded.Names("updated"));
+        Assert.Equal(["keep"], reloaded.Names("updated"));
         Assert.Equal(["old"], reloaded.Names("removed"));
         Assert.Contains(lines, e => e is { Name: "added", Task: "fresh" } && e.Raw.GetProperty("schedule").GetString() == "every 2 ticks = 0.2 s");
         Assert.Contains(lines, e => e is { Name: "removed", Task: "old" });
@@ -46,7 +49,8 @@ public class ReloadTests
         Assert.Equal(["fresh", "keep"], after);
         Assert.DoesNotContain(lines.TakeWhile(e => e.Name != "added"), e => e.Task == "fresh");
         Assert.Contains("SIGHUP: reloaded", host.Stdout);
-        Assert.Contains("fresh added, none updated, old removed", host.Stdout);
+        Assert.Contains("fresh added, keep updated, old removed", host.Stdout);
+        Assert.True(File.Exists(dir.File("updated-ran")), "the updated command runs from the reload on");
     }
 
     [Fact]
