@@ -56,7 +56,7 @@ internal static partial class HostCli
 
     public static RootCommand Build(TextWriter output, TextWriter error)
     {
-        var run = new Command("run", "Run the task set until --for elapses or SIGINT/SIGTERM, then stop gracefully and print a summary (a second signal exits at once).");
+        var run = new Command("run", "Run the task set until --for elapses or SIGINT/SIGTERM, then stop gracefully and print a summary (a second signal exits at once); SIGHUP reloads the --config file's tasks.");
         var runConfig = ConfigOption();
         var runFor = new Option<string>("--for") { Description = "Stop after this long (HOCON duration: 500ms, 3s, 2m, 1d).", HelpName = "DURATION" };
         var runEvents = EventsOption();
