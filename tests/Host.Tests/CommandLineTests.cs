@@ -63,7 +63,7 @@ public class CommandLineTests
         var result = await HostProcess.RunAsync(Cwd, ["validate"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("built-in demo (hocon/host.conf): valid: task set ComputeManager, 12 tasks", result.Stdout);
+        Assert.Contains("built-in demo (hocon/host.conf): valid: task set ComputeManager, 13 tasks", result.Stdout);
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace ActorScheduler.Host.Tests;
 
-/// <summary>One JSON Lines event as the host wrote it.</summary>
+/// <summary>One JSON Lines event as the host wrote it; <see cref="Task"/> is "" and <see cref="Tick"/> -1 where the event has none.</summary>
 public sealed record Event(string Name, string Task, long Tick, DateTimeOffset Time, long? DurationMs, string? Error, JsonElement Raw)
 {
     public static IReadOnlyList<Event> ReadFile(string path) => Parse(File.ReadAllText(path));
@@ -36,11 +36,14 @@ public sealed record Event(string Name, string Task, long Tick, DateTimeOffset T
         var time = json.GetProperty("time").GetString()!;
         return new Event(
             json.GetProperty("event").GetString()!,
-            json.GetProperty("task").GetString()!,
-            json.GetProperty("tick").GetInt64(),
+            json.TryGetProperty("task", out var task) ? task.GetString()! : "",
+            json.TryGetProperty("tick", out var tick) ? tick.GetInt64() : -1,
             DateTimeOffset.ParseExact(time, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
             json.TryGetProperty("durationMs", out var d) ? d.GetInt64() : null,
             json.TryGetProperty("error", out var e) ? e.GetString() : null,
             json);
     }
+
+    /// <summary>A string array field (added, updated, removed of a reloaded event).</summary>
+    public IReadOnlyList<string> Names(string field) => Raw.GetProperty(field).EnumerateArray().Select(e => e.GetString()!).ToList();
 }

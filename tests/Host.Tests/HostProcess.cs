@@ -162,13 +162,14 @@ public sealed class HostProcess : IDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Sends a POSIX signal (SIGINT = 2, SIGTERM = 15) to the host, as Ctrl+C or a service manager would.</summary>
+    /// <summary>Sends a POSIX signal (SIGHUP = 1, SIGINT = 2, SIGTERM = 15) to the host, as Ctrl+C or a service manager would.</summary>
     public void Signal(int signal)
     {
         if (Native.kill(_process.Id, signal) != 0)
             throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
+    public const int SigHup = 1;
     public const int SigInt = 2;
     public const int SigTerm = 15;
 

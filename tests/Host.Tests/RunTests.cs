@@ -106,9 +106,10 @@ public class RunTests
             var fields = e.Raw.EnumerateObject().Select(p => p.Name).ToList();
             string[] expected = e.Name switch
             {
-                "started" or "overrun" or "missed" => ["event", "task", "tick", "time"],
-                "succeeded" => ["event", "task", "tick", "time", "durationMs"],
-                "failed" or "timed-out" => ["event", "task", "tick", "time", "durationMs", "error"],
+                "overrun" or "missed" => ["event", "task", "tick", "time"],
+                "started" => ["event", "task", "tick", "time", "attempt"],
+                "succeeded" => ["event", "task", "tick", "time", "attempt", "durationMs"],
+                "failed" or "timed-out" => ["event", "task", "tick", "time", "attempt", "durationMs", "error"],
                 var other => throw new Xunit.Sdk.XunitException($"unexpected event '{other}'"),
             };
             Assert.Equal(expected, fields);
@@ -118,6 +119,7 @@ public class RunTests
         var failed = all.First(e => e is { Name: "failed", Task: "bad" });
         Assert.Equal("exit code 3: line one | disk full", failed.Error);
         Assert.Equal(0, failed.Tick);
+        Assert.Equal(1, failed.Raw.GetProperty("attempt").GetInt32());
         var timedOut = all.Single(e => e is { Name: "timed-out", Task: "slow" });
         Assert.Equal("timed out after 200ms", timedOut.Error);
         Assert.InRange(timedOut.DurationMs!.Value, 190, 4999); // at the timeout, well before the command's own end (5 s)

@@ -11,7 +11,7 @@ namespace ActorScheduler.Host.Cli;
 /// The <c>actor-scheduler</c> command line (docs/host.md), parsed with System.CommandLine. Every usage or
 /// configuration error is one line on standard error and exit code 2; --help works on every command.
 /// </summary>
-internal static class HostCli
+internal static partial class HostCli
 {
     private const string Name = "actor-scheduler";
 
@@ -56,7 +56,7 @@ internal static class HostCli
 
     public static RootCommand Build(TextWriter output, TextWriter error)
     {
-        var run = new Command("run", "Run the task set until --for elapses or SIGINT/SIGTERM, then stop gracefully and print a summary (a second signal exits at once).");
+        var run = new Command("run", "Run the task set until --for elapses or SIGINT/SIGTERM, then stop gracefully and print a summary (a second signal exits at once); SIGHUP reloads the --config file's tasks.");
         var runConfig = ConfigOption();
         var runFor = new Option<string>("--for") { Description = "Stop after this long (HOCON duration: 500ms, 3s, 2m, 1d).", HelpName = "DURATION" };
         var runEvents = EventsOption();
@@ -76,10 +76,12 @@ internal static class HostCli
         var simTicks = new Option<long?>("--ticks") { Description = "Simulate ticks 0 to N.", HelpName = "N" };
         var simFor = new Option<string>("--for") { Description = "Simulate this much virtual time (HOCON duration: 1h, 1d).", HelpName = "DURATION" };
         var simEvents = EventsOption();
+        var simStart = StartOption("The wall-clock time of tick 0, ISO-8601 with an offset (default: now).");
         simulate.Options.Add(simConfig);
         simulate.Options.Add(simTicks);
         simulate.Options.Add(simFor);
         simulate.Options.Add(simEvents);
+        simulate.Options.Add(simStart);
         simulate.SetAction(result =>
         {
             var ticks = result.GetValue(simTicks);
@@ -89,8 +91,9 @@ internal static class HostCli
             if (ticks < 0)
                 throw new HostConfigurationException($"--ticks: {ticks} is not allowed; use a whole number >= 0.");
             var duration = DurationOption(forText, "--for");
+            var start = StartTime(result.GetValue(simStart));
             var plan = Plan(result.GetValue(simConfig));
-            return Simulate(plan, ticks ?? Simulator.LastTickWithin(plan, duration!.Value), result.GetValue(simEvents), output, error);
+            return Simulate(plan, ticks ?? Simulator.LastTickWithin(plan, duration!.Value), start, result.GetValue(simEvents), output, error);
         });
 
         var validate = new Command("validate", "Check the configuration (and plugin assemblies) without running anything.");
@@ -107,12 +110,15 @@ internal static class HostCli
             return ExitCodes.Success;
         });
 
-        var list = new Command("list", "List the tasks with their schedule in words and their first due ticks.");
+        var list = new Command("list", "List the tasks with their schedule in words, their first due ticks and the next occurrences of calendar tasks.");
         var listConfig = ConfigOption();
+        var listStart = StartOption("Count due ticks and occurrences from this time, ISO-8601 with an offset (default: now).");
         list.Options.Add(listConfig);
+        list.Options.Add(listStart);
         list.SetAction(result =>
         {
-            output.Write(ListCommand.Render(Plan(result.GetValue(listConfig))));
+            var start = StartTime(result.GetValue(listStart));
+            output.Write(ListCommand.Render(Plan(result.GetValue(listConfig)), start));
             return ExitCodes.Success;
         });
 
@@ -148,6 +154,41 @@ internal static class HostCli
     private static Option<string> EventsOption() =>
         new("--events") { Description = "Write events as JSON Lines to FILE (- for standard output; logs then go to standard error).", HelpName = "FILE" };
 
+    private static Option<string> StartOption(string description) =>
+        new("--start") { Description = description, HelpName = "TIME" };
+
+    /// <summary>
+    /// --start: an ISO-8601 time with its offset (2026-03-08T00:00:00-05:00, 2026-10-25T00:00Z), truncated to the
+    /// millisecond; without one, now. A time without an offset would depend on the machine's zone: refused.
+    /// </summary>
+    internal static DateTimeOffset StartTime(string? text)
+    {
+        const string allowed = "use ISO-8601 with an offset, such as 2026-03-08T00:00:00-05:00 or 2026-10-25T00:00Z";
+        DateTimeOffset time;
+        if (text is null)
+        {
+            time = DateTimeOffset.UtcNow;
+        }
+        else
+        {
+            var trimmed = text.Trim();
+            if (!IsoTime().IsMatch(trimmed))
+                throw new HostConfigurationException($"--start: \"{text}\" is not an ISO-8601 time; {allowed}.");
+            if (!IsoOffset().IsMatch(trimmed))
+                throw new HostConfigurationException($"--start: \"{text}\" has no offset (Z or +hh:mm); {allowed}.");
+            if (!DateTimeOffset.TryParse(trimmed, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out time))
+                throw new HostConfigurationException($"--start: \"{text}\" is not a valid time; {allowed}.");
+        }
+
+        return new DateTimeOffset(time.Ticks - time.Ticks % TimeSpan.TicksPerMillisecond, time.Offset);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,7})?)?(Z|[+-]\d\d:?\d\d)?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex IsoTime();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(Z|[+-]\d\d:?\d\d)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex IsoOffset();
+
     private static HostPlan Plan(string? config) => HostPlan.Build(ConfigLoader.Load(config));
 
     private static TimeSpan? DurationOption(string? text, string option)
@@ -161,11 +202,9 @@ internal static class HostCli
         return value;
     }
 
-    private static int Simulate(HostPlan plan, long lastTick, string? eventsPath, TextWriter output, TextWriter error)
+    private static int Simulate(HostPlan plan, long lastTick, DateTimeOffset start, string? eventsPath, TextWriter output, TextWriter error)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var now = DateTimeOffset.UtcNow;
-        var start = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
         Simulator.Result result;
         using (var events = eventsPath is null ? null : EventWriter.Open(eventsPath, flushEachLine: false))
             result = Simulator.Run(plan, lastTick, start, events);

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using ActorScheduler.Configuration;
 using ActorScheduler.Host.Configuration;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
@@ -7,17 +9,19 @@ namespace ActorScheduler.Host.Cli;
 
 /// <summary>
 /// <c>list</c>: the tasks in dispatch order, each with its schedule in words, its first due ticks and its options; a
-/// SCOPE column (node, or cluster with its role) appears when some task is cluster-scoped.
+/// SCOPE column (node, or cluster with its role) appears when some task is cluster-scoped. Below the table, the next
+/// occurrences of each calendar task, in its zone and in UTC, with the ones daylight saving moved marked.
 /// </summary>
 internal static class ListCommand
 {
     public const int FirstRuns = 3;
 
-    public static string Render(HostPlan plan)
+    /// <param name="plan">The task set.</param>
+    /// <param name="now">The time of tick 0 (--start, default now): due ticks and occurrences count from it.</param>
+    public static string Render(HostPlan plan, DateTimeOffset now)
     {
         var settings = plan.Settings;
         var clock = new TickClock(settings.InitialDelay, settings.PeriodicInterval);
-        var now = DateTimeOffset.UtcNow;
         var sb = new StringBuilder();
         var disabled = plan.Tasks.Count(t => t.Options.IsDisabled);
         sb.Append($"Task set {plan.Set.Name} from {plan.Source.Source}: {plan.Tasks.Count} task{(plan.Tasks.Count == 1 ? "" : "s")}");
@@ -39,8 +43,44 @@ internal static class ListCommand
             Append(sb, row, widths);
         if (rows.Count == 0)
             sb.AppendLine("(no tasks: add entries with command = \"...\" under actor-scheduler.tasks, or assemblies)");
+        AppendOccurrences(sb, plan.Tasks, now);
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The next occurrences of the enabled calendar tasks from <paramref name="from"/>: "2026-03-08 03:00 -04:00 =
+    /// 2026-03-08 07:00Z  moved out of the DST gap".
+    /// </summary>
+    private static void AppendOccurrences(StringBuilder sb, IReadOnlyList<PeriodicTaskDefinition> tasks, DateTimeOffset from)
+    {
+        var calendars = tasks.Where(t => t.Options is { Cron: not null, IsDisabled: false }).ToList();
+        if (calendars.Count == 0)
+            return;
+        sb.AppendLine();
+        sb.AppendLine($"Next occurrences from {from.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture)} (local time in the task's zone = UTC):");
+        var width = calendars.Max(t => t.Name.Length);
+        foreach (var task in calendars)
+        {
+            var schedule = CalendarSchedule.Parse(task.Options.Cron!, task.Options.TimeZone,
+                (key, problem) => new PeriodicTaskConfigurationException($"{task.Name}.{key}", problem));
+            var first = true;
+            foreach (var o in schedule.Upcoming(from, FirstRuns))
+            {
+                var line = $"{(first ? task.Name : "").PadRight(width)}  {Local(o.Local)} = {o.Utc.UtcDateTime.ToString(Minutes(o.Utc) + "'Z'", CultureInfo.InvariantCulture)}";
+                sb.AppendLine(o.Dst is null ? line : $"{line}  {o.Dst}");
+                first = false;
+            }
+
+            if (first)
+                sb.AppendLine($"{task.Name.PadRight(width)}  never");
+        }
+    }
+
+    private static string Local(DateTimeOffset local) =>
+        local.ToString(Minutes(local) + " zzz", CultureInfo.InvariantCulture);
+
+    /// <summary>Minutes, or seconds when the occurrence has them.</summary>
+    private static string Minutes(DateTimeOffset time) => time.Second == 0 ? "yyyy-MM-dd HH:mm" : "yyyy-MM-dd HH:mm:ss";
 
     /// <summary>
     /// The schedule in words, as docs/semantics.md puts it: "every 11 ticks = 660 s" (a tick-counted task's real

@@ -57,22 +57,22 @@ internal sealed class EventWriter : IDisposable
         }
     }
 
-    /// <summary>Writes one event of a live run.</summary>
+    /// <summary>Writes one event of a live run; the events of a run (not overrun, missed) carry its attempt.</summary>
     public void Write(PeriodicTaskEvent e)
     {
         switch (e)
         {
             case PeriodicTaskStarted s:
-                Write(e.EventName, e.Task, e.Tick, s.StartedAt, null, null);
+                Write(e.EventName, e.Task, e.Tick, s.StartedAt, null, null, e.Attempt);
                 break;
             case PeriodicTaskSucceeded s:
-                Write(e.EventName, e.Task, e.Tick, s.StartedAt + s.Duration, s.Duration, null);
+                Write(e.EventName, e.Task, e.Tick, s.StartedAt + s.Duration, s.Duration, null, e.Attempt);
                 break;
             case PeriodicTaskFailed f:
-                Write(e.EventName, e.Task, e.Tick, f.StartedAt + f.Duration, f.Duration, ErrorText(f.Error));
+                Write(e.EventName, e.Task, e.Tick, f.StartedAt + f.Duration, f.Duration, ErrorText(f.Error), e.Attempt);
                 break;
             case PeriodicTaskTimedOut t:
-                Write(e.EventName, e.Task, e.Tick, t.StartedAt + t.Duration, t.Duration, t.Error);
+                Write(e.EventName, e.Task, e.Tick, t.StartedAt + t.Duration, t.Duration, t.Error, e.Attempt);
                 break;
             default:
                 Write(e.EventName, e.Task, e.Tick, e.ScheduledAt, null, null);
@@ -80,24 +80,100 @@ internal sealed class EventWriter : IDisposable
         }
     }
 
-    /// <summary>Writes one line: the fields that apply, in the contract's order.</summary>
-    public void Write(string eventName, string task, long tick, DateTimeOffset time, TimeSpan? duration, string? error)
+    /// <summary>Writes one control event (paused, resumed, triggered, added, updated, removed).</summary>
+    public void Write(PeriodicTaskControlEvent e)
     {
-        _json.Reset();
-        _json.WriteStartObject();
-        _json.WriteString("event"u8, eventName);
+        Begin(e.EventName);
+        _json.WriteString("task"u8, e.Task);
+        if (e is PeriodicTaskTriggered triggered)
+            _json.WriteNumber("tick"u8, triggered.Tick);
+        _json.WriteString("time"u8, FormatTime(e.Time));
+        switch (e)
+        {
+            case PeriodicTaskPaused paused:
+                if (paused.Note is not null)
+                    _json.WriteString("note"u8, paused.Note);
+                if (paused.Until is { } until)
+                    _json.WriteString("until"u8, FormatTime(until));
+                break;
+            case PeriodicTaskResumed { Note: { } note }:
+                _json.WriteString("note"u8, note);
+                break;
+            case PeriodicTaskTriggered t:
+                _json.WriteBoolean("started"u8, t.Started);
+                break;
+            case PeriodicTaskAdded added:
+                _json.WriteString("schedule"u8, added.Schedule);
+                break;
+            case PeriodicTaskUpdated updated:
+                _json.WriteString("schedule"u8, updated.Schedule);
+                break;
+        }
+
+        End();
+    }
+
+    /// <summary>Writes <c>reloaded</c>: the task names a configuration reload added, updated and removed.</summary>
+    public void WriteReloaded(DateTimeOffset time, IReadOnlyList<string> added, IReadOnlyList<string> updated, IReadOnlyList<string> removed)
+    {
+        Begin("reloaded");
+        _json.WriteString("time"u8, FormatTime(time));
+        Names("added"u8, added);
+        Names("updated"u8, updated);
+        Names("removed"u8, removed);
+        End();
+    }
+
+    /// <summary>Writes <c>reload-failed</c>: a configuration reload refused whole, with the reason.</summary>
+    public void WriteReloadFailed(DateTimeOffset time, string error)
+    {
+        Begin("reload-failed");
+        _json.WriteString("time"u8, FormatTime(time));
+        _json.WriteString("error"u8, error);
+        End();
+    }
+
+    /// <summary>Writes one line: the fields that apply, in the contract's order.</summary>
+    public void Write(string eventName, string task, long tick, DateTimeOffset time, TimeSpan? duration, string? error, int? attempt = null)
+    {
+        Begin(eventName);
         _json.WriteString("task"u8, task);
         _json.WriteNumber("tick"u8, tick);
         _json.WriteString("time"u8, FormatTime(time));
+        if (attempt is { } a)
+            _json.WriteNumber("attempt"u8, a);
         if (duration is { } d)
             _json.WriteNumber("durationMs"u8, (long)Math.Round(d.TotalMilliseconds, MidpointRounding.AwayFromZero));
         if (error is not null)
             _json.WriteString("error"u8, error);
+        End();
+    }
+
+    /// <summary>Writes lines formatted elsewhere (<see cref="RunLines"/>) as they are.</summary>
+    public void WriteRaw(ReadOnlySpan<byte> lines) => _stream.Write(lines);
+
+    private void Begin(string eventName)
+    {
+        _json.Reset();
+        _json.WriteStartObject();
+        _json.WriteString("event"u8, eventName);
+    }
+
+    private void End()
+    {
         _json.WriteEndObject();
         _json.Flush();
         _stream.WriteByte((byte)'\n');
         if (_flushEachLine)
             _stream.Flush();
+    }
+
+    private void Names(ReadOnlySpan<byte> field, IReadOnlyList<string> names)
+    {
+        _json.WriteStartArray(field);
+        foreach (var name in names)
+            _json.WriteStringValue(name);
+        _json.WriteEndArray();
     }
 
     /// <summary>A run's error as one line: the exception's message (its type when it has none).</summary>
@@ -107,11 +183,34 @@ internal sealed class EventWriter : IDisposable
         return ConfigLoader.OneLine(message);
     }
 
-    private ReadOnlySpan<byte> FormatTime(DateTimeOffset time)
+    private ReadOnlySpan<byte> FormatTime(DateTimeOffset time) => _timeBuffer.AsSpan(0, FormatTime(time, _timeBuffer));
+
+    /// <summary>Formats <paramref name="time"/> as yyyy-MM-ddTHH:mm:ss.fffZ (UTC) into <paramref name="to"/>: 24 bytes.</summary>
+    internal static int FormatTime(DateTimeOffset time, Span<byte> to)
     {
         var utc = time.UtcDateTime;
-        utc.TryFormat(_timeBuffer, out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        return _timeBuffer.AsSpan(0, written);
+        var (year, month, day) = utc;
+        Digits(to[..4], year);
+        to[4] = (byte)'-';
+        Digits(to.Slice(5, 2), month);
+        to[7] = (byte)'-';
+        Digits(to.Slice(8, 2), day);
+        to[10] = (byte)'T';
+        Digits(to.Slice(11, 2), utc.Hour);
+        to[13] = (byte)':';
+        Digits(to.Slice(14, 2), utc.Minute);
+        to[16] = (byte)':';
+        Digits(to.Slice(17, 2), utc.Second);
+        to[19] = (byte)'.';
+        Digits(to.Slice(20, 3), utc.Millisecond);
+        to[23] = (byte)'Z';
+        return 24;
+    }
+
+    private static void Digits(Span<byte> to, int value)
+    {
+        for (var i = to.Length - 1; i >= 0; i--, value /= 10)
+            to[i] = (byte)('0' + value % 10);
     }
 
     public void Flush()
@@ -133,4 +232,71 @@ internal sealed class EventWriter : IDisposable
     /// <summary>Formats a time as the events do (ISO-8601 UTC with milliseconds).</summary>
     public static string Iso(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The <c>run</c> lines of <c>simulate</c> for a block of ticks, formatted straight into bytes (each task's escaped
+    /// name once, each tick's time once): the same text as <see cref="Write(string, string, long, DateTimeOffset, TimeSpan?, string?, int?)"/>,
+    /// at the pace of millions of lines a second.
+    /// </summary>
+    internal sealed class RunLines
+    {
+        private readonly byte[][] _prefixes;
+        private readonly int[] _ends;
+        private readonly byte[] _time = new byte[32];
+        private byte[] _buffer = new byte[1 << 16];
+        private int _length;
+        private int _ticks;
+
+        /// <param name="tasks">The names, by index as <see cref="DueRun.Index"/> gives it.</param>
+        /// <param name="blockTicks">The most ticks of one block.</param>
+        public RunLines(IEnumerable<string> tasks, int blockTicks)
+        {
+            _prefixes = tasks.Select(t => "{\"event\":\"run\",\"task\":\""u8.ToArray()
+                .Concat(JsonEncodedText.Encode(t, Options.Encoder).EncodedUtf8Bytes.ToArray())
+                .Concat("\",\"tick\":"u8.ToArray()).ToArray()).ToArray();
+            _ends = new int[blockTicks];
+        }
+
+        public void Clear()
+        {
+            _length = 0;
+            _ticks = 0;
+        }
+
+        /// <summary>Appends one line per due run of <paramref name="tick"/>.</summary>
+        public void Add(List<Scheduling.DueRun> due, long tick, DateTimeOffset time)
+        {
+            var timeLength = FormatTime(time, _time);
+            Span<byte> tickText = stackalloc byte[20];
+            tick.TryFormat(tickText, out var tickLength, default, CultureInfo.InvariantCulture);
+            foreach (var run in due)
+            {
+                var prefix = _prefixes[run.Index];
+                var need = prefix.Length + tickLength + timeLength + 14;
+                if (_length + need > _buffer.Length)
+                    Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + need));
+                var to = _buffer.AsSpan(_length);
+                prefix.CopyTo(to);
+                var at = prefix.Length;
+                tickText[..tickLength].CopyTo(to[at..]);
+                at += tickLength;
+                ",\"time\":\""u8.CopyTo(to[at..]);
+                at += 9;
+                _time.AsSpan(0, timeLength).CopyTo(to[at..]);
+                at += timeLength;
+                "\"}\n"u8.CopyTo(to[at..]);
+                _length += at + 3;
+            }
+        }
+
+        /// <summary>Ends the current tick (with or without lines).</summary>
+        public void EndTick() => _ends[_ticks++] = _length;
+
+        /// <summary>The lines of the block's <paramref name="i"/>-th tick.</summary>
+        public ReadOnlySpan<byte> Of(int i)
+        {
+            var from = i == 0 ? 0 : _ends[i - 1];
+            return _buffer.AsSpan(from, _ends[i] - from);
+        }
+    }
 }

@@ -102,6 +102,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
                 var reporter = system.ActorOf(RunReporter.Props(events, log, onEvent), "reporter");
                 // Subscribed before the manager exists, so no event of tick 0 is lost.
                 system.EventStream.Subscribe(reporter, typeof(Messages.PeriodicTaskEvent));
+                system.EventStream.Subscribe(reporter, typeof(Messages.PeriodicTaskControlEvent));
                 registry.Register<RunReporter>(reporter);
                 var shutdown = CoordinatedShutdown.Get(system);
                 shutdown.AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "actor-scheduler-host-stopping", () =>

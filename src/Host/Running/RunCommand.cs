@@ -28,6 +28,7 @@ internal static class RunCommand
         var report = eventsToStdout ? error : Console.Out;
         var failure = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var signals = new StopSignals();
+        using var reloader = new ConfigReloader(plan);
 
         await using var runtime = HostRuntime.Create(
             plan, context => context.StartClusterPeriodicTasks(plan.Set, plan.Settings, stopOnCoordinatedShutdown: true),
@@ -45,10 +46,15 @@ internal static class RunCommand
                 string.Join(", ", plan.ClusterTasksByRole.Keys.Select(r => r.Length == 0 ? "any role" : "role " + r)),
                 plan.NodeTasks.Count, ((ExtendedActorSystem)runtime.System).Provider.DefaultAddress);
 
+        using var stopping = new CancellationTokenSource();
+        var reloads = reloader.ServeAsync(manager, runtime.Reporter, log, stopping.Token);
+
         using var forElapsed = new CancellationTokenSource();
         var timer = duration is { } limit ? DelayAsync(limit, forElapsed.Token) : Task.Delay(Timeout.Infinite, forElapsed.Token);
         var first = await Task.WhenAny(signals.Stopped, timer, failure.Task, runtime.ShutdownStarted).ConfigureAwait(false);
         await forElapsed.CancelAsync().ConfigureAwait(false);
+        await stopping.CancelAsync().ConfigureAwait(false);
+        await reloads.ConfigureAwait(false); // a reload under way ends first (its change is bounded by the client's timeout)
 
         Exception? failed = first == failure.Task ? failure.Task.Result : null;
         CoordinatedShutdown.Reason? shutdownReason = first == runtime.ShutdownStarted ? runtime.ShutdownStarted.Result : null;

@@ -5,9 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// Subscribes to every <see cref="PeriodicTaskEvent"/> on the EventStream: writes each as a JSON line (when --events
-/// was given) and logs one concise line per run outcome. Overrun warnings and nova's "Error during ..." lines come
-/// from the library itself.
+/// Subscribes to every <see cref="PeriodicTaskEvent"/> and <see cref="PeriodicTaskControlEvent"/> on the EventStream:
+/// writes each as a JSON line (when --events was given) and logs one concise line per run outcome and per control
+/// event; also writes the outcome of each configuration reload. Overrun warnings and nova's "Error during ..." lines
+/// come from the library itself. Being the only writer, it keeps the events file's lines whole and in order.
 /// </summary>
 internal sealed class RunReporter : ReceiveActor
 {
@@ -21,6 +22,9 @@ internal sealed class RunReporter : ReceiveActor
         _log = log;
         _onEvent = onEvent;
         Receive<PeriodicTaskEvent>(OnEvent);
+        Receive<PeriodicTaskControlEvent>(OnControl);
+        Receive<Reloaded>(r => _events?.WriteReloaded(r.Time, r.Added, r.Updated, r.Removed));
+        Receive<ReloadFailed>(r => _events?.WriteReloadFailed(r.Time, r.Error));
         Receive<Flush>(_ =>
         {
             _events?.Flush();
@@ -33,7 +37,11 @@ internal sealed class RunReporter : ReceiveActor
         Akka.Actor.Props.Create(() => new RunReporter(events, log, onEvent));
 
     /// <summary>Subscribes here too, in case the reporter was created without the caller subscribing it (idempotent).</summary>
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(PeriodicTaskEvent));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(PeriodicTaskEvent));
+        Context.System.EventStream.Subscribe(Self, typeof(PeriodicTaskControlEvent));
+    }
 
     protected override void PostStop()
     {
@@ -44,29 +52,51 @@ internal sealed class RunReporter : ReceiveActor
     private void OnEvent(PeriodicTaskEvent e)
     {
         _events?.Write(e);
+        var tick = e.Attempt > 1 ? $"{e.Tick} (retry {e.Attempt - 1})" : e.Tick.ToString(System.Globalization.CultureInfo.InvariantCulture);
         switch (e)
         {
             case PeriodicTaskStarted:
-                _log.LogDebug("{Task} tick {Tick}: started", e.Task, e.Tick);
+                _log.LogDebug("{Task} tick {Tick}: started", e.Task, tick);
                 break;
             case PeriodicTaskSucceeded s:
-                _log.LogInformation("{Task} tick {Tick}: succeeded in {Duration}", e.Task, e.Tick, SummaryTable.Ms(s.Duration));
+                _log.LogInformation("{Task} tick {Tick}: succeeded in {Duration}", e.Task, tick, SummaryTable.Ms(s.Duration));
                 break;
             case PeriodicTaskFailed f:
-                _log.LogInformation("{Task} tick {Tick}: failed after {Duration}: {Error}", e.Task, e.Tick, SummaryTable.Ms(f.Duration),
+                _log.LogInformation("{Task} tick {Tick}: failed after {Duration}: {Error}", e.Task, tick, SummaryTable.Ms(f.Duration),
                     EventWriter.ErrorText(f.Error));
                 break;
             case PeriodicTaskTimedOut t:
-                _log.LogWarning("{Task} tick {Tick}: timed out after {Timeout} (cancelled)", e.Task, e.Tick, Durations.Format(t.Timeout));
+                _log.LogWarning("{Task} tick {Tick}: timed out after {Timeout} (cancelled)", e.Task, tick, Durations.Format(t.Timeout));
                 break;
             case PeriodicTaskMissed m:
                 _log.LogWarning("{Task} tick {Tick}: {Count} due times missed while it could not run (coalesced into this run)",
-                    e.Task, e.Tick, m.Count);
+                    e.Task, tick, m.Count);
                 break;
         }
 
         _onEvent?.Invoke(e);
     }
+
+    private void OnControl(PeriodicTaskControlEvent e)
+    {
+        _events?.Write(e);
+        var detail = e switch
+        {
+            PeriodicTaskPaused p => string.Join(", ", new[] { p.Note, p.Until is { } until ? $"until {EventWriter.Iso(until)}" : null }.OfType<string>()),
+            PeriodicTaskResumed { Note: { } note } => note,
+            PeriodicTaskTriggered t => t.Started ? $"tick {t.Tick}" : $"tick {t.Tick}, not started: its last run is still in flight",
+            PeriodicTaskAdded a => a.Schedule,
+            PeriodicTaskUpdated u => u.Schedule,
+            _ => "",
+        };
+        _log.LogInformation("{Task}: {Event}{Detail}", e.Task, e.EventName, detail.Length == 0 ? "" : $" ({detail})");
+    }
+
+    /// <summary>A configuration reload applied: the names it added, updated and removed (the reloaded event).</summary>
+    public sealed record Reloaded(DateTimeOffset Time, IReadOnlyList<string> Added, IReadOnlyList<string> Updated, IReadOnlyList<string> Removed);
+
+    /// <summary>A configuration reload refused whole (the reload-failed event).</summary>
+    public sealed record ReloadFailed(DateTimeOffset Time, string Error);
 
     /// <summary>Asks the reporter to flush the events written so far; answered with <see cref="Flushed"/>.</summary>
     public sealed record Flush

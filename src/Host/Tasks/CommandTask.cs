@@ -114,6 +114,14 @@ internal sealed class CommandTask
         return new CommandTask(entry.Name, entry.Path, shell, argv, workingDirectory, environment);
     }
 
+    /// <summary>True when <paramref name="other"/> runs the same command the same way (program, arguments, folder, environment).</summary>
+    public bool SameAs(CommandTask other) =>
+        ShellCommand == other.ShellCommand
+        && (Argv ?? []).SequenceEqual(other.Argv ?? [])
+        && WorkingDirectory == other.WorkingDirectory
+        && Environment.Count == other.Environment.Count
+        && Environment.All(e => other.Environment.TryGetValue(e.Key, out var value) && value == e.Value);
+
     /// <summary>The task definition: its options come from the entry (applied by the library as overrides).</summary>
     internal PeriodicTaskDefinition ToDefinition() =>
         new(Name, PeriodicTaskOptions.Default, RunAsync, $"command task {Path}");
