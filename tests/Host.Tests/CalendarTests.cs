@@ -54,6 +54,19 @@ public class CalendarTests
     }
 
     [Fact]
+    public async Task List_shows_retries_and_pause_after_failures_among_the_options()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("retry.conf",
+            "actor-scheduler.tasks.sync { command = \"true\", spacing = 2s, retries = 2, retry-backoff = 500ms, pause-after-failures = 3 }\n");
+
+        var result = await HostProcess.RunAsync(dir.Path, ["list", "--config", config]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("retries 2 (backoff 500ms doubling to 10m); pause after 3 failures; command: true", result.Stdout);
+    }
+
+    [Fact]
     public async Task The_demo_has_a_calendar_task_that_fires_within_seconds()
     {
         using var dir = new TempDir();

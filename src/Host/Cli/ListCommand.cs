@@ -134,6 +134,10 @@ internal static class ListCommand
             parts.Add($"timeout {Durations.Format(timeout)}");
         if (o.Overlap == OverlapMode.Queue)
             parts.Add("overlap queue");
+        if (o.Retries > 0)
+            parts.Add($"retries {o.Retries} (backoff {Durations.Format(o.RetryBackoff)} doubling to {Durations.Format(o.RetryMaxBackoff)})");
+        if (o.PauseAfterFailures > 0)
+            parts.Add($"pause after {o.PauseAfterFailures} failures");
         if (plan.Commands.TryGetValue(task.Name, out var command))
             parts.Add($"command: {command.Display}");
         return string.Join("; ", parts);
