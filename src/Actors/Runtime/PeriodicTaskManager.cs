@@ -502,7 +502,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (until is { } u)
             StartPauseTimer(task, u);
         _store?.PauseChanged(task.Name, pause);
-        _log.Info("{0}.{1} paused{2}{3}", _setName, task.Name,
+        _log.Debug("{0}.{1} paused{2}{3}", _setName, task.Name,
             note is null ? "" : $" ({note})", until is null ? "" : $" until {Utc(until.Value)}");
         Context.System.EventStream.Publish(new PeriodicTaskPaused(_setName, task.Name, Context.System.Scheduler.Now, note, until));
 
@@ -516,7 +516,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.Pause = null;
         Timers.Cancel(PauseTimerKey(task));
         _store?.PauseChanged(task.Name, null);
-        _log.Info("{0}.{1} resumed{2}", _setName, task.Name, note is null ? "" : $" ({note})");
+        _log.Debug("{0}.{1} resumed{2}", _setName, task.Name, note is null ? "" : $" ({note})");
         Context.System.EventStream.Publish(new PeriodicTaskResumed(_setName, task.Name, Context.System.Scheduler.Now, note));
     }
 
