@@ -283,7 +283,8 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
         sb.AppendLine("before-and-after table against the results.json of an earlier full run (for instance");
         sb.AppendLine("`git show COMMIT:docs/benchmarks/results.json > before.json`), and `--report-only FILE` rebuilds the tables and");
         sb.AppendLine("goal lines (with `--out DIR`, this file and its plots) from a saved results.json without running a worker.");
-        sb.AppendLine("Micro-benchmarks of the dispatch path (BenchmarkDotNet):");
+        sb.AppendLine("Micro-benchmarks of the dispatch path and of calendar tasks on the skip table (BenchmarkDotNet; `*Calendar*`");
+        sb.AppendLine("plans a year of 60 s ticks of 100 tasks with and without calendar tasks, side by side):");
         sb.AppendLine("`dotnet run -c Release --project src/Benchmarks -- --micro --filter '*' --inProcess`.");
         sb.AppendLine("Every figure below is measured by the harness inside the task body, never taken from an engine's own report:");
         sb.AppendLine("see [How it measures](#how-it-measures).");
