@@ -19,6 +19,12 @@ public static class PeriodicTaskMetrics
 
     public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("actor_scheduler.task.duration", "ms", "Run duration");
 
+    /// <summary>Tasks paused now, tagged set.</summary>
+    public static readonly UpDownCounter<long> Paused = Meter.CreateUpDownCounter<long>("actor_scheduler.tasks.paused", description: "Tasks paused now");
+
+    /// <summary>Runs in flight now (a run waiting for a retry included), tagged set.</summary>
+    public static readonly UpDownCounter<long> InFlight = Meter.CreateUpDownCounter<long>("actor_scheduler.runs.in_flight", description: "Runs in flight now");
+
     internal static void RunEnded(string set, string task, string outcome, TimeSpan duration)
     {
         if (Runs.Enabled)
@@ -31,5 +37,11 @@ public static class PeriodicTaskMetrics
     {
         if (counter.Enabled)
             counter.Add(value, new TagList { { "set", set }, { "task", task } });
+    }
+
+    internal static void Change(UpDownCounter<long> gauge, string set, long delta)
+    {
+        if (gauge.Enabled)
+            gauge.Add(delta, new KeyValuePair<string, object?>("set", set));
     }
 }

@@ -93,6 +93,13 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Count, Durations.Format(_settings.PeriodicInterval));
     }
 
+    /// <summary>The gauges of runs in flight and paused tasks no longer count this manager's.</summary>
+    protected override void PostStop()
+    {
+        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, -_running);
+        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, -_tasks.Count(t => t.Pause is not null && !t.Removed));
+    }
+
     /// <summary>raise_on_error as supervision: a failed run is logged in nova's words, then resumed or escalated.</summary>
     private Directive Decide(Exception error)
     {
@@ -323,6 +330,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.RunningTick = run.Tick;
         task.Counters.Started(now);
         _running++;
+        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, 1);
         _store?.RunChanged(task.Name, true, now, now + task.Definition.Options.Timeout); // recorded before the run is sent
         RunnerOf(task).Tell(run);
     }
@@ -338,6 +346,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             return null;
         task.Running = false;
         _running--;
+        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, -1);
         task.Counters.Ended(ended.Outcome, ended.Duration, ended.Attempts);
         PeriodicTaskMetrics.RunEnded(_setName, task.Name, OutcomeName(ended.Outcome), ended.Duration);
         _store?.RunChanged(task.Name, false, Context.System.Scheduler.Now, null);
@@ -497,6 +506,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private void Pause(TaskState task, string? note, DateTimeOffset? until)
     {
         var pause = new TaskPause(note, until);
+        if (task.Pause is null)
+            PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, 1);
         task.Pause = pause;
         Timers.Cancel(PauseTimerKey(task));
         if (until is { } u)
@@ -514,6 +525,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (task.Pause is null)
             return;
         task.Pause = null;
+        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, -1);
         Timers.Cancel(PauseTimerKey(task));
         _store?.PauseChanged(task.Name, null);
         _log.Debug("{0}.{1} resumed{2}", _setName, task.Name, note is null ? "" : $" ({note})");
@@ -643,6 +655,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         task.Removed = true;
         task.Pending = null;
+        if (task.Pause is not null)
+            PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, -1);
         _indexByName.Remove(task.Name);
         _schedule.Remove(task.Index);
         Timers.Cancel(PauseTimerKey(task));
@@ -701,6 +715,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - _start.At, p.NotBefore - _start.At);
                 task.Counters.LastStart = p.LastRunAt;
                 task.Pause = p.Pause;
+                if (p.Pause is not null)
+                    PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, 1);
             }
 
         foreach (var missed in _schedule.Restore(places))

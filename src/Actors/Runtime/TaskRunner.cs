@@ -37,6 +37,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
     private bool _stopping;
     private bool _dropRetries;
     private bool _retryReady;
+    private Activity? _span;
 
     public TaskRunner(string setName, int index, PeriodicTaskDefinition task)
     {
@@ -125,7 +126,8 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         _startTimestamp = Stopwatch.GetTimestamp();
         Context.System.EventStream.Publish(
             new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt) { Attempt = _attempt });
-        _invoker.Start(run, _attempt, _cancellation.Token);
+        _span = PeriodicTaskTracing.StartRun(_setName, _task.Name, run.Tick, _attempt);
+        _invoker.Start(run, _attempt, _span, _cancellation.Token);
     }
 
     private void OnBodyEnded(Exception? error)
@@ -141,6 +143,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         {
             // The timed-out event went out at the timeout (and the failure, or the retry's timer, with it); this is the
             // body's end.
+            EndSpan("timed-out", $"timed out after {Durations.Format(_task.Options.Timeout!.Value)}");
             _lastDuration = duration;
             if (_attempt >= LastAttempt)
             {
@@ -158,6 +161,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         if (error is null)
         {
             // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
+            EndSpan("succeeded", null);
             End(RunOutcome.Succeeded, duration);
             Context.System.EventStream.Publish(
                 new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration) { Attempt = _attempt });
@@ -169,6 +173,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         if (cancelled)
             error = new OperationCanceledException($"cancelled: task set {_setName} is stopping", error);
         var last = _attempt >= LastAttempt;
+        EndSpan(cancelled ? "cancelled" : "failed", error.Message);
         if (last)
             End(cancelled ? RunOutcome.Cancelled : RunOutcome.Failed, duration);
         else
@@ -231,6 +236,12 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         End(_lastOutcome, _lastDuration);
     }
 
+    private void EndSpan(string outcome, string? error)
+    {
+        PeriodicTaskTracing.End(_span, outcome, error);
+        _span = null;
+    }
+
     private void End(RunOutcome outcome, TimeSpan duration)
     {
         _run = null;
@@ -239,6 +250,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
+        EndSpan("cancelled", "the task runner stopped");
         if (_run is not null)
             _cancellation?.Cancel();
         else
@@ -284,6 +296,7 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
         private readonly Action _onCompleted;
         private Run? _run;
         private int _attempt;
+        private Activity? _span;
         private CancellationToken _token;
         private ValueTaskAwaiter _awaiter;
 
@@ -297,10 +310,11 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             _onCompleted = OnCompleted;
         }
 
-        public void Start(Run run, int attempt, CancellationToken token)
+        public void Start(Run run, int attempt, Activity? span, CancellationToken token)
         {
             _run = run;
             _attempt = attempt;
+            _span = span;
             _token = token;
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
@@ -311,6 +325,10 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             _run = null;
             var context = new PeriodicTaskContext(_setName, _task.Name, run.Tick, run.ScheduledAt, _system, _taskLog, _token) { Attempt = _attempt };
             ValueTask body;
+            var span = _span;
+            _span = null;
+            if (span is not null)
+                Activity.Current = span; // spans the body starts are the run's children
             try
             {
                 body = _task.Body(context, _token);
@@ -319,6 +337,11 @@ internal sealed class TaskRunner : UntypedActor, IWithTimers
             {
                 _runner.Tell(new BodyEnded(e));
                 return;
+            }
+            finally
+            {
+                if (span is not null)
+                    Activity.Current = null;
             }
 
             if (body.IsCompleted)
