@@ -344,7 +344,7 @@
       let e;
       try { e = JSON.parse(message.data); } catch { return; }
       logEvent(e);
-      soon(e.event === 'started' || e.event === 'succeeded' ? 250 : 50);
+      soon(e.attempt !== undefined || e.event === 'overrun' || e.event === 'missed' ? 250 : 50); // control events sooner
     };
   }
 
