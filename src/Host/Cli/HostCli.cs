@@ -147,9 +147,11 @@ internal static partial class HostCli
         root.Subcommands.Add(validate);
         root.Subcommands.Add(list);
         root.Subcommands.Add(runOnce);
+        foreach (var control in ControlCommands.Build(output, error))
+            root.Subcommands.Add(control);
         root.SetAction(_ =>
         {
-            error.WriteLine($"error: a command is required: run, simulate, validate, list or run-once (see '{Name} --help')");
+            error.WriteLine($"error: a command is required: run, simulate, validate, list, run-once, status, pause, resume or trigger (see '{Name} --help')");
             return ExitCodes.UsageError;
         });
         return root;
