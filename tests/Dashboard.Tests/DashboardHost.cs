@@ -1,0 +1,112 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using ActorScheduler.Hosting;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace ActorScheduler.Dashboard.Tests;
+
+/// <summary>The key of the test set.</summary>
+public sealed class Jobs;
+
+/// <summary>
+/// A web application on Kestrel (127.0.0.1, a free port) with a task set "jobs" ticking every 100 ms and the console
+/// mapped four times: /dash (token "secret"), /open (no token), /ro (read-only) and /down (a client of nothing: 503).
+/// The console's services are registered before Akka's, the harder order for its event subscriber.
+/// </summary>
+public sealed class DashboardHost : IAsyncLifetime
+{
+    public const string Token = "secret";
+
+    /// <summary>Released by a test to let the run in flight of "slow" end.</summary>
+    public SemaphoreSlim SlowGate { get; } = new(0);
+
+    /// <summary>Completed when "slow" has started a run.</summary>
+    public TaskCompletionSource SlowStarted { get; private set; } = NewSource();
+
+    public WebApplication App { get; private set; } = null!;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public int FlakyCalls;
+
+    public static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ResetSlow() => SlowStarted = NewSource();
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddPeriodicTaskDashboard(o => o.Token = Token);
+        builder.Services.AddPeriodicTaskClients();
+        builder.Services.AddAkka("dashboard-test", akka => akka.WithPeriodicTasks<Jobs>("jobs", o =>
+        {
+            o.PeriodicInterval = TimeSpan.FromMilliseconds(100);
+            o.AddTask("once", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { RunImmediately = true, TicksBetweenRuns = 100_000 });
+            o.AddTask("fast", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { TicksBetweenRuns = 1 });
+            o.AddTask("flaky", (_, _) =>
+                    Interlocked.Increment(ref FlakyCalls) % 2 == 1 ? throw new InvalidOperationException("disk full\non /var") : ValueTask.CompletedTask,
+                new PeriodicTaskOptions { TicksBetweenRuns = 100_000, Retries = 1, RetryBackoff = TimeSpan.FromMilliseconds(50) });
+            o.AddTask("slow", async (_, token) =>
+            {
+                SlowStarted.TrySetResult();
+                await SlowGate.WaitAsync(token);
+            }, new PeriodicTaskOptions { TicksBetweenRuns = 100_000, Overlap = OverlapMode.Skip });
+            o.AddTask("broken", (_, _) => throw new IOException("connection refused: backup.internal:5432"),
+                new PeriodicTaskOptions { TicksBetweenRuns = 100_000 });
+            o.AddTask("idle", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { TicksBetweenRuns = 100_000 });
+            o.AddTask("sleepy", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { TicksBetweenRuns = 100_000 });
+        }));
+        App = builder.Build();
+        App.MapPeriodicTaskDashboard<Jobs>("/dash");
+        App.MapPeriodicTaskDashboard<Jobs>("/open", new PeriodicTaskDashboardOptions());
+        App.MapPeriodicTaskDashboard<Jobs>("/ro", new PeriodicTaskDashboardOptions { ReadOnly = true });
+        App.MapPeriodicTaskDashboard("/down",
+            services => new PeriodicTaskClient(services.GetRequiredService<ActorSystem>().DeadLetters, TimeSpan.FromMilliseconds(300)),
+            new PeriodicTaskDashboardOptions());
+        await App.StartAsync();
+        var address = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address.TrimEnd('/') + "/");
+    }
+
+    public async Task DisposeAsync()
+    {
+        SlowGate.Release(100);
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    /// <summary>A client of the app: with the token when <paramref name="token"/>, without redirects followed.</summary>
+    public HttpClient Client(bool token = true)
+    {
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (token)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, polling every 20 ms, up to <paramref name="seconds"/>.</summary>
+    public static async Task Eventually(Func<Task<bool>> condition, string what, double seconds = 10)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"not within {seconds} s: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task<JsonElement> Json(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+}
