@@ -217,7 +217,7 @@ internal static class ControlCommands
                 : response.IsSuccessStatusCode
                     ? $"the answer from {target.Url} is not the host's JSON (is this URL an actor-scheduler host?)"
                     : $"{response.ReasonPhrase ?? "refused"}";
-            error.WriteLine($"error: {command}: {ConfigLoader.OneLine(message)} (HTTP {code}{Hint(response.StatusCode, target)})");
+            error.WriteLine($"error: {command}: {ConfigLoader.OneLine(message).TrimEnd('.')} (HTTP {code}{Hint(response.StatusCode, target)})");
             return ExitCodes.Refused;
         }
     }

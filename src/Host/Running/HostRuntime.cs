@@ -121,6 +121,17 @@ internal sealed partial class HostRuntime : IAsyncDisposable
             builder.Services.AddSingleton<IServer, NoServer>();
         }
 
+        if (http?.Endpoint is not null || traces)
+        {
+            // The metrics (/metrics) and the spans name the service actor-scheduler, unless OTEL_SERVICE_NAME does.
+            var named = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME"));
+            builder.Services.AddOpenTelemetry().ConfigureResource(resource =>
+            {
+                if (!named)
+                    resource.AddService(SystemName);
+            });
+        }
+
         if (traces)
             AddOtlpTraces(builder);
 
@@ -186,13 +197,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
             .Where(e => e.Key is string key && key.StartsWith("OTEL_", StringComparison.Ordinal))
             .Select(e => new KeyValuePair<string, string?>((string)e.Key, e.Value as string));
         builder.Configuration.AddInMemoryCollection(otel);
-        var named = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME"));
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource =>
-            {
-                if (!named)
-                    resource.AddService(SystemName);
-            })
             .WithTracing(tracing => tracing.AddSource(PeriodicTaskTracing.SourceName).AddOtlpExporter());
     }
 
