@@ -207,6 +207,10 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         // Akka.Hosting also writes a failed start, stack trace included, with Console.WriteLine: hold what is written to
         // Console.Out while starting, replay it when the start succeeds, and drop it when the host reports the failure
         // on one line instead. (The console logger keeps its own writer and is not affected.)
+        // Kestrel starts after the ActorSystem: a fixed port already taken is found first, before any task runs.
+        if (_http?.Endpoint is { Port: > 0 } fixedEndpoint)
+            CheckCanListen(fixedEndpoint, _http.EndpointSource);
+
         var console = Console.Out;
         var held = new StringWriter();
         Console.SetOut(held);
@@ -246,11 +250,24 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         return started;
     }
 
+    private static void CheckCanListen(HttpEndpoint endpoint, string where)
+    {
+        try
+        {
+            using var socket = new Socket(endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(endpoint.ToIPEndPoint());
+        }
+        catch (SocketException e)
+        {
+            throw new HostConfigurationException($"{where}: cannot listen on {endpoint}: {HttpFailure(e)}");
+        }
+    }
+
     /// <summary>Why Kestrel could not listen, in one line; null when the failure is not Kestrel's.</summary>
     private static string? HttpFailure(Exception error)
     {
         var all = Flatten(error).ToList();
-        if (!all.Any(x => x.GetType().FullName == "Microsoft.AspNetCore.Connections.AddressInUseException"
+        if (error is not SocketException && !all.Any(x => x.GetType().FullName == "Microsoft.AspNetCore.Connections.AddressInUseException"
                           || x.Message.StartsWith("Failed to bind to address http", StringComparison.Ordinal)))
             return null;
         if (all.OfType<SocketException>().FirstOrDefault() is { } socket)
@@ -326,6 +343,8 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         logging.ClearProviders();
         logging.SetMinimumLevel(level);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A failed start is reported on one line by the command ("Hosting failed to start" would repeat it).
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddConsole(options =>
         {
             options.FormatterName = ConciseConsoleFormatter.FormatterName;
