@@ -82,7 +82,7 @@ public sealed class StreamAndMetricsTests(DashboardHost host) : IClassFixture<Da
             var response = await anonymous.GetAsync("dash/metrics");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             text = await response.Content.ReadAsStringAsync();
-            return Sample(text, "actor_scheduler_task_runs_total", ("set", "jobs"), ("task", "broken"), ("outcome", "failed")) == 1
+            return Sample(text, "actor_scheduler_task_runs_total", ("set", "jobs"), ("task", "broken"), ("outcome", "failed")) >= 1 // >=: the meter is per process, other test hosts run "jobs" too
                 && Sample(text, "actor_scheduler_task_runs_total", ("set", "jobs"), ("task", "fast"), ("outcome", "succeeded")) >= 1
                 && Sample(text, "actor_scheduler_tasks_paused", ("set", "jobs")) >= 1;
         }, "the runs counter of broken (failed) and fast (succeeded), one task paused");

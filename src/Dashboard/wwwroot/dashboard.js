@@ -127,10 +127,9 @@
     row.dataset.task = name;
     const cells = {};
     for (const key of ['name', 'state', 'due', 'last', 'recent', 'runs', 'succeeded', 'failed', 'timedOut', 'overruns', 'missed', 'node', 'actions']) {
-      const td = el('td', key);
+      const td = el('td', key === 'actions' ? 'actions-cell' : key);
       if (['runs', 'succeeded', 'failed', 'timedOut', 'overruns', 'missed'].includes(key)) td.classList.add('num');
       if (key === 'node') td.classList.add('node-col');
-      if (key === 'actions') td.classList.add('actions-cell');
       cells[key] = td;
       row.appendChild(td);
     }
@@ -345,7 +344,7 @@
       let e;
       try { e = JSON.parse(message.data); } catch { return; }
       logEvent(e);
-      soon(e.event === 'started' || e.event === 'succeeded' ? 250 : 50);
+      soon(e.attempt !== undefined || e.event === 'overrun' || e.event === 'missed' ? 250 : 50); // control events sooner
     };
   }
 

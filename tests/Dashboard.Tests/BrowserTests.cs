@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Net;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+using OpenQA.Selenium.Support.UI;
+using Xunit;
+
+namespace ActorScheduler.Dashboard.Tests;
+
+/// <summary>
+/// A fact that needs headless Chromium and ChromeDriver (/usr/bin/chromium, /usr/bin/chromedriver: Debian's chromium and
+/// chromium-driver packages): skipped, with the reason, when they are missing, unless ACTOR_SCHEDULER_REQUIRE_CHROMIUM=1
+/// (CI, .ci/setup.d/60-chromium.sh), where it runs and fails.
+/// </summary>
+public sealed class BrowserFactAttribute : FactAttribute
+{
+    public const string Chromium = "/usr/bin/chromium";
+    public const string ChromeDriver = "/usr/bin/chromedriver";
+
+    public BrowserFactAttribute()
+    {
+        if ((!File.Exists(Chromium) || !File.Exists(ChromeDriver)) && Environment.GetEnvironmentVariable("ACTOR_SCHEDULER_REQUIRE_CHROMIUM") != "1")
+            Skip = $"the browser test needs {Chromium} and {ChromeDriver} (apt-get install chromium chromium-driver; .ci/setup.d/60-chromium.sh does it).";
+    }
+}
+
+/// <summary>
+/// The live page in headless Chromium, served by Kestrel: every task shown, a pause with a note reaches its row within
+/// 2 s, a trigger adds a run, and the browser logs no error. With ACTOR_SCHEDULER_SCREENSHOT=PATH it also saves a
+/// screenshot there (docs/dashboard.png is made so).
+/// </summary>
+public sealed class BrowserTests(DashboardHost host) : IClassFixture<DashboardHost>
+{
+    [BrowserFact]
+    public async Task The_page_shows_every_task_and_pause_and_trigger_work_from_it()
+    {
+        var http = host.Client();
+        // A failure to show, and a retry.
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("dash/api/tasks/broken/trigger", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("dash/api/tasks/flaky/trigger", null)).StatusCode);
+
+        var options = new ChromeOptions { BinaryLocation = BrowserFactAttribute.Chromium };
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1600,860",
+            "--force-prefers-color-scheme=light", "--blink-settings=preferredColorScheme=1");
+        options.SetLoggingPreference(LogType.Browser, LogLevel.All);
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(BrowserFactAttribute.ChromeDriver), Path.GetFileName(BrowserFactAttribute.ChromeDriver));
+        service.HideCommandPromptWindow = true;
+        service.SuppressInitialDiagnosticInformation = true;
+        using var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(10)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException)); // rows leave the table on a search
+
+        // The first load with the token sets the cookie and redirects to the page without it.
+        driver.Navigate().GoToUrl(new Uri(host.BaseAddress, "dash/?token=" + DashboardHost.Token));
+        wait.Until(d => d.FindElements(By.CssSelector("tr[data-task]")).Count == 7);
+        Assert.EndsWith("/dash/", driver.Url);
+        Assert.Equal(["once", "fast", "flaky", "slow", "broken", "idle", "sleepy"],
+            driver.FindElements(By.CssSelector("tr[data-task]")).Select(r => r.GetAttribute("data-task")));
+        wait.Until(d => d.FindElement(By.Id("live")).GetAttribute("data-state") == "live");
+        wait.Until(d => Row(d, "broken").FindElement(By.CssSelector("td.last")).Text.Contains("failed"));
+
+        // Pause with a note: the row says so within 2 s.
+        Row(driver, "idle").FindElement(By.CssSelector("button[data-action='pause']")).Click();
+        wait.Until(d => d.FindElement(By.Id("pause-dialog")).Displayed);
+        driver.FindElement(By.Id("pause-note")).SendKeys("storage migration");
+        var clock = Stopwatch.StartNew();
+        driver.FindElement(By.Id("pause-confirm")).Click();
+        new WebDriverWait(driver, TimeSpan.FromSeconds(2)) { PollingInterval = TimeSpan.FromMilliseconds(20) }
+            .Until(d => Row(d, "idle").GetAttribute("data-state") == "paused" && Row(d, "idle").Text.Contains("storage migration"));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the row changed after {clock.ElapsedMilliseconds} ms");
+        Assert.True(Row(driver, "idle").FindElement(By.CssSelector("button[data-action='resume']")).Displayed);
+
+        // Trigger: a new run appears in the row's counters and strip.
+        var runsBefore = int.Parse(Row(driver, "once").FindElement(By.CssSelector("td.runs")).Text);
+        Row(driver, "once").FindElement(By.CssSelector("button[data-action='trigger']")).Click();
+        wait.Until(d => int.Parse(Row(d, "once").FindElement(By.CssSelector("td.runs")).Text) == runsBefore + 1
+            && Row(d, "once").FindElements(By.CssSelector(".strip .succeeded")).Count == runsBefore + 1);
+
+        // The detail of a task shows its recent runs and errors.
+        Row(driver, "flaky").Click();
+        wait.Until(d => d.FindElement(By.Id("detail")).Displayed && d.FindElements(By.CssSelector("#detail-runs tr.error")).Count >= 1);
+        Assert.Contains("disk full", driver.FindElement(By.Id("detail-runs")).Text);
+        driver.FindElement(By.Id("detail-close")).Click();
+
+        // Search narrows the table.
+        driver.FindElement(By.Id("search")).SendKeys("sl");
+        wait.Until(d => d.FindElements(By.CssSelector("tr[data-task]")).Select(r => r.GetAttribute("data-task")).SequenceEqual(["slow", "sleepy"]));
+        driver.FindElement(By.Id("search")).SendKeys(Keys.Backspace + Keys.Backspace);
+        wait.Until(d => d.FindElements(By.CssSelector("tr[data-task]")).Count == 7);
+
+        if (Environment.GetEnvironmentVariable("ACTOR_SCHEDULER_SCREENSHOT") is { Length: > 0 } path)
+        {
+            await Task.Delay(2500); // a couple of refreshes: settled counters and strips
+            ((ITakesScreenshot)driver).GetScreenshot().SaveAsFile(path);
+        }
+
+        var errors = driver.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level >= LogLevel.Severe).Select(e => e.Message).ToList();
+        Assert.True(errors.Count == 0, "browser console errors:\n" + string.Join("\n", errors));
+    }
+
+    private static IWebElement Row(IWebDriver driver, string task) => driver.FindElement(By.CssSelector($"tr[data-task='{task}']"));
+}
