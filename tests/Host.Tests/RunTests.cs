@@ -106,6 +106,7 @@ public class RunTests
             var fields = e.Raw.EnumerateObject().Select(p => p.Name).ToList();
             string[] expected = e.Name switch
             {
+                "listening" => ["event", "url", "time"],
                 "overrun" or "missed" => ["event", "task", "tick", "time"],
                 "started" => ["event", "task", "tick", "time", "attempt"],
                 "succeeded" => ["event", "task", "tick", "time", "attempt", "durationMs"],

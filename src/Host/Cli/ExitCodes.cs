@@ -9,6 +9,9 @@ internal static class ExitCodes
     /// <summary>A task failure ended <c>run</c> (raise-on-error), or the <c>run-once</c> task failed.</summary>
     public const int TaskFailed = 1;
 
+    /// <summary>A control command (status, pause, resume, trigger) was refused by the host: the reason is printed.</summary>
+    public const int Refused = 1;
+
     /// <summary>A usage or configuration error.</summary>
     public const int UsageError = 2;
 
@@ -17,4 +20,7 @@ internal static class ExitCodes
     /// (or an operator) downed it, or it could not join. The summary is printed; a service manager restarts it.
     /// </summary>
     public const int RemovedFromCluster = 3;
+
+    /// <summary>A control command reached no host: nothing listens at the URL, or no answer within the timeout.</summary>
+    public const int NoHost = 4;
 }

@@ -60,14 +60,20 @@ internal static partial class HostCli
         var runConfig = ConfigOption();
         var runFor = new Option<string>("--for") { Description = "Stop after this long (HOCON duration: 500ms, 3s, 2m, 1d).", HelpName = "DURATION" };
         var runEvents = EventsOption();
+        var runHttp = new Option<string>("--http")
+        {
+            Description = "Serve the console (API, page, metrics) on HOST:PORT instead of actor-scheduler-host.http.endpoint; off serves nothing.",
+            HelpName = "ENDPOINT|off",
+        };
         run.Options.Add(runConfig);
         run.Options.Add(runFor);
         run.Options.Add(runEvents);
+        run.Options.Add(runHttp);
         run.SetAction(async (result, _) =>
         {
             var duration = DurationOption(result.GetValue(runFor), "--for");
             var plan = Plan(result.GetValue(runConfig));
-            return await RunCommand.ExecuteAsync(plan, duration, result.GetValue(runEvents), error).ConfigureAwait(false);
+            return await RunCommand.ExecuteAsync(plan, duration, result.GetValue(runEvents), result.GetValue(runHttp), error).ConfigureAwait(false);
         });
 
         var simulate = new Command("simulate",
@@ -102,6 +108,7 @@ internal static partial class HostCli
         validate.SetAction(result =>
         {
             var plan = Plan(result.GetValue(valConfig));
+            plan.Http.Resolve(null, Environment.GetEnvironmentVariable(HttpSettings.TokenVariable)); // what run would refuse
             var disabled = plan.Tasks.Count(t => t.Options.IsDisabled);
             output.WriteLine(
                 $"{plan.Source.Source}: valid: task set {plan.Set.Name}, {plan.Tasks.Count} task{(plan.Tasks.Count == 1 ? "" : "s")} ({plan.Commands.Count} command{(plan.Commands.Count == 1 ? "" : "s")}, " +
@@ -140,9 +147,11 @@ internal static partial class HostCli
         root.Subcommands.Add(validate);
         root.Subcommands.Add(list);
         root.Subcommands.Add(runOnce);
+        foreach (var control in ControlCommands.Build(output, error))
+            root.Subcommands.Add(control);
         root.SetAction(_ =>
         {
-            error.WriteLine($"error: a command is required: run, simulate, validate, list or run-once (see '{Name} --help')");
+            error.WriteLine($"error: a command is required: run, simulate, validate, list, run-once, status, pause, resume or trigger (see '{Name} --help')");
             return ExitCodes.UsageError;
         });
         return root;

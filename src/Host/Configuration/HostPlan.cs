@@ -20,11 +20,12 @@ internal sealed class HostPlan
     /// <summary>The host's own section (outside actor-scheduler, which the library validates).</summary>
     public const string HostSection = "actor-scheduler-host";
 
-    private static readonly IReadOnlyList<string> HostKeys = ["demo", "set-name"];
+    private static readonly IReadOnlyList<string> HostKeys = ["demo", "set-name", "http"];
 
     private HostPlan(LoadedConfig source, PeriodicTaskSet set, PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> tasks,
-        IReadOnlyDictionary<string, CommandTask> commands, LogLevel logLevel)
+        IReadOnlyDictionary<string, CommandTask> commands, LogLevel logLevel, HttpSettings http)
     {
+        Http = http;
         LogLevel = logLevel;
         Source = source;
         Set = set;
@@ -44,6 +45,9 @@ internal sealed class HostPlan
 
     /// <summary>The command tasks by name.</summary>
     public IReadOnlyDictionary<string, CommandTask> Commands { get; }
+
+    /// <summary>actor-scheduler-host.http: what run serves.</summary>
+    public HttpSettings Http { get; }
 
     /// <summary>akka.loglevel: the level of Akka's logs and of the host's console.</summary>
     public LogLevel LogLevel { get; }
@@ -72,6 +76,7 @@ internal sealed class HostPlan
         var settings = HostConfiguration.ReadSettings(config);
         var logLevel = AkkaLevelOf(config);
         var demo = ReadDemoFlag(config);
+        var http = HttpSettings.Read(config);
 
         var set = new PeriodicTaskSet(ReadSetName(config) ?? source.SetName);
         if (demo)
@@ -91,7 +96,7 @@ internal sealed class HostPlan
 
         var tasks = settings.Resolve(set);
         RejectClusterTasksWithoutCluster(config, settings, tasks);
-        return new HostPlan(source, set, settings, tasks, commands, logLevel);
+        return new HostPlan(source, set, settings, tasks, commands, logLevel, http);
     }
 
     /// <summary>
@@ -147,7 +152,7 @@ internal sealed class HostPlan
             return false;
         var value = config.GetValue(HostSection);
         if (!value.IsObject())
-            throw new PeriodicTaskConfigurationException(HostSection, "must be an object { demo = on, set-name = NAME }.");
+            throw new PeriodicTaskConfigurationException(HostSection, "must be an object { demo = on, set-name = NAME, http { ... } }.");
         foreach (var key in value.GetObject().Items.Keys)
         {
             if (HostKeys.Contains(key))

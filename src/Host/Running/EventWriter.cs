@@ -133,6 +133,15 @@ internal sealed class EventWriter : IDisposable
         End();
     }
 
+    /// <summary>Writes <c>listening</c>: the address the HTTP console got (never the token).</summary>
+    public void WriteListening(DateTimeOffset time, string url)
+    {
+        Begin("listening");
+        _json.WriteString("url"u8, url);
+        _json.WriteString("time"u8, FormatTime(time));
+        End();
+    }
+
     /// <summary>Writes one line: the fields that apply, in the contract's order.</summary>
     public void Write(string eventName, string task, long tick, DateTimeOffset time, TimeSpan? duration, string? error, int? attempt = null)
     {

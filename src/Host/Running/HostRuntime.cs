@@ -3,23 +3,33 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
+using ActorScheduler.Dashboard;
 using ActorScheduler.Host.Configuration;
 using ActorScheduler.Persistence;
 using ActorScheduler.Host.Logging;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using AkkaLogLevel = Akka.Event.LogLevel;
 
 namespace ActorScheduler.Host.Running;
 
 /// <summary>
-/// The Generic Host built the way an embedding service builds it (Microsoft.Extensions.Logging, Akka.Hosting, the
-/// configuration file over the reference configs); the caller handles signals, and a CoordinatedShutdown started by
+/// One ASP.NET Core web host built the way an embedding service builds it (Microsoft.Extensions.Logging, Akka.Hosting,
+/// the configuration file over the reference configs, Kestrel serving the operator console when HTTP is on): one
+/// lifetime and one shutdown for all of them. The caller handles signals, and a CoordinatedShutdown started by
 /// anything else is reported through <see cref="ShutdownStarted"/> (docs/architecture.md, "The console host").
 /// </summary>
 internal sealed partial class HostRuntime : IAsyncDisposable
@@ -29,20 +39,31 @@ internal sealed partial class HostRuntime : IAsyncDisposable
     /// <summary>Where the host's configuration sets remoting's address (hostname, port).</summary>
     private const string RemotePath = "akka.remote.dot-netty.tcp";
 
-    private readonly IHost _host;
+    /// <summary>How long each call of the console's client waits for the set (the control commands wait a little longer).</summary>
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(4);
+
+    private readonly WebApplication _host;
     private readonly Config _config;
+    private readonly HttpSettings.Resolved? _http;
     private readonly TaskCompletionSource<Exception> _failure;
     private readonly TaskCompletionSource<CoordinatedShutdown.Reason> _shutdownStarted;
+    private readonly TaskCompletionSource<ClusterTaskSet> _taskSet;
 
     private HostRuntime(
-        IHost host, Config config, ILogger log, TaskCompletionSource<Exception> failure, TaskCompletionSource<CoordinatedShutdown.Reason> shutdownStarted)
+        WebApplication host, Config config, HttpSettings.Resolved? http, ILogger log, TaskCompletionSource<Exception> failure,
+        TaskCompletionSource<CoordinatedShutdown.Reason> shutdownStarted, TaskCompletionSource<ClusterTaskSet> taskSet)
     {
         _host = host;
         _config = config;
+        _http = http;
         _failure = failure;
         _shutdownStarted = shutdownStarted;
+        _taskSet = taskSet;
         Log = log;
     }
+
+    /// <summary>The console's address once started (http://127.0.0.1:PORT/), or null when nothing is served.</summary>
+    public string? Url { get; private set; }
 
     /// <summary>Completes with the reason when CoordinatedShutdown starts (whoever started it).</summary>
     public Task<CoordinatedShutdown.Reason> ShutdownStarted => _shutdownStarted.Task;
@@ -63,19 +84,56 @@ internal sealed partial class HostRuntime : IAsyncDisposable
     /// <param name="failure">Completed with the first failure that ends the run (raise-on-error).</param>
     /// <param name="onEvent">Called for each event after the reporter wrote it.</param>
     /// <param name="localOnly">Start a local ActorSystem whatever akka.actor.provider says (run-once joins no cluster).</param>
+    /// <param name="http">What to serve (run only): null or an endpoint of null serves nothing.</param>
+    /// <param name="traces">Export the task spans with OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (run only).</param>
     public static HostRuntime Create(
         HostPlan plan, Func<IUntypedActorContext, ClusterTaskSet> start, EventWriter? events, bool eventsToStdout,
-        TaskCompletionSource<Exception> failure, Action<Messages.PeriodicTaskEvent>? onEvent = null, bool localOnly = false)
+        TaskCompletionSource<Exception> failure, Action<Messages.PeriodicTaskEvent>? onEvent = null, bool localOnly = false,
+        HttpSettings.Resolved? http = null, bool traces = false)
     {
         var shutdownStarted = new TaskCompletionSource<CoordinatedShutdown.Reason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var taskSet = new TaskCompletionSource<ClusterTaskSet>(TaskCreationOptions.RunContinuationsAsynchronously);
         var akkaLevel = plan.LogLevel;
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        // The empty builder reads no appsettings and no ASPNETCORE_* variables: the HOCON file is the only configuration.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
             ApplicationName = SystemName,
             ContentRootPath = plan.Source.BaseDirectory,
         });
         ConfigureLogging(builder.Logging, LevelOf(akkaLevel), eventsToStdout);
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        if (http?.Endpoint is { } endpoint)
+        {
+            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+            {
+                kestrel.Listen(endpoint.ToIPEndPoint());
+                kestrel.AddServerHeader = false;
+            });
+            builder.Services.AddRouting();
+            builder.Services.AddPeriodicTaskDashboard(options =>
+            {
+                options.Token = http.Token;
+                options.ReadOnly = http.ReadOnly;
+            });
+        }
+        else
+        {
+            builder.Services.AddSingleton<IServer, NoServer>();
+        }
+
+        if (http?.Endpoint is not null || traces)
+        {
+            // The metrics (/metrics) and the spans name the service actor-scheduler, unless OTEL_SERVICE_NAME does.
+            var named = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME"));
+            builder.Services.AddOpenTelemetry().ConfigureResource(resource =>
+            {
+                if (!named)
+                    resource.AddService(SystemName);
+            });
+        }
+
+        if (traces)
+            AddOtlpTraces(builder);
 
         builder.Services.AddAkka(SystemName, (akka, services) =>
         {
@@ -116,7 +174,31 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         });
 
         var host = builder.Build();
-        return new HostRuntime(host, plan.Source.Config, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName), failure, shutdownStarted);
+        if (http?.Endpoint is not null)
+        {
+            // The set's actors exist only once the ActorSystem has started: the client waits for them (within its timeout).
+            var client = new PeriodicTaskClient(async ct => (await taskSet.Task.WaitAsync(ct).ConfigureAwait(false)).Managers, ClientTimeout);
+            host.MapPeriodicTaskDashboard("", _ => client);
+        }
+
+        return new HostRuntime(host, plan.Source.Config, http, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName),
+            failure, shutdownStarted, taskSet);
+    }
+
+    /// <summary>
+    /// OTLP export of the task spans (ActivitySource ActorScheduler) when OTEL_EXPORTER_OTLP_ENDPOINT is set. The empty
+    /// builder's configuration has no environment variables, so the exporter's OTEL_* ones are added to it.
+    /// </summary>
+    private static void AddOtlpTraces(WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+            return;
+        var otel = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => e.Key is string key && key.StartsWith("OTEL_", StringComparison.Ordinal))
+            .Select(e => new KeyValuePair<string, string?>((string)e.Key, e.Value as string));
+        builder.Configuration.AddInMemoryCollection(otel);
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(PeriodicTaskTracing.SourceName).AddOtlpExporter());
     }
 
     /// <summary>Starts the ActorSystem and the task set; an invalid akka.* setting is a configuration error.</summary>
@@ -125,6 +207,10 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         // Akka.Hosting also writes a failed start, stack trace included, with Console.WriteLine: hold what is written to
         // Console.Out while starting, replay it when the start succeeds, and drop it when the host reports the failure
         // on one line instead. (The console logger keeps its own writer and is not affected.)
+        // Kestrel starts after the ActorSystem: a fixed port already taken is found first, before any task runs.
+        if (_http?.Endpoint is { Port: > 0 } fixedEndpoint)
+            CheckCanListen(fixedEndpoint, _http.EndpointSource);
+
         var console = Console.Out;
         var held = new StringWriter();
         Console.SetOut(held);
@@ -137,18 +223,58 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         catch (Exception e)
         {
             Console.SetOut(console);
+            // Kestrel starts after the ActorSystem: an endpoint it cannot listen on is named with its key (or --http).
+            if (_http?.Endpoint is { } endpoint && HttpFailure(e) is { } reason)
+                throw new HostConfigurationException($"{_http.EndpointSource}: cannot listen on {endpoint}: {reason}");
             // An akka.* setting the ActorSystem rejects, a port already in use, ...: name the file and the reason.
             throw new HostConfigurationException($"{source}: the ActorSystem could not start: {StartFailure(e, _config)}");
         }
 
+        ClusterTaskSet started;
         try
         {
-            return await Supervisor.Ask<ClusterTaskSet>(HostSupervisor.GetTaskSet.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            started = await Supervisor.Ask<ClusterTaskSet>(HostSupervisor.GetTaskSet.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         catch (Exception) when (_failure.Task.IsCompleted && _failure.Task.Result is PeriodicTaskConfigurationException config)
         {
             throw config; // found when the set started (the plan checks most mistakes earlier)
         }
+
+        _taskSet.TrySetResult(started);
+        if (_http?.Endpoint is not null)
+        {
+            var address = _host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+            Url = address is null ? null : address.TrimEnd('/') + "/";
+        }
+
+        return started;
+    }
+
+    private static void CheckCanListen(HttpEndpoint endpoint, string where)
+    {
+        try
+        {
+            using var socket = new Socket(endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(endpoint.ToIPEndPoint());
+        }
+        catch (SocketException e)
+        {
+            throw new HostConfigurationException($"{where}: cannot listen on {endpoint}: {HttpFailure(e)}");
+        }
+    }
+
+    /// <summary>Why Kestrel could not listen, in one line; null when the failure is not Kestrel's.</summary>
+    private static string? HttpFailure(Exception error)
+    {
+        var all = Flatten(error).ToList();
+        if (error is not SocketException && !all.Any(x => x.GetType().FullName == "Microsoft.AspNetCore.Connections.AddressInUseException"
+                          || x.Message.StartsWith("Failed to bind to address http", StringComparison.Ordinal)))
+            return null;
+        if (all.OfType<SocketException>().FirstOrDefault() is { } socket)
+            return socket.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? $"{ConfigLoader.OneLine(socket.Message).TrimEnd('.')} (another process has the port: stop it or choose another port, or port 0 for any free port)"
+                : ConfigLoader.OneLine(socket.Message).TrimEnd('.');
+        return ConfigLoader.OneLine(all[^1].Message).TrimEnd('.');
     }
 
     /// <summary>
@@ -202,13 +328,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         await _host.StopAsync(timeout.Token).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_host is IAsyncDisposable d)
-            await d.DisposeAsync().ConfigureAwait(false);
-        else
-            _host.Dispose();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     private static LogLevel LevelOf(AkkaLogLevel level) => level switch
     {
@@ -223,6 +343,8 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         logging.ClearProviders();
         logging.SetMinimumLevel(level);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A failed start is reported on one line by the command ("Hosting failed to start" would repeat it).
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddConsole(options =>
         {
             options.FormatterName = ConciseConsoleFormatter.FormatterName;
@@ -230,6 +352,21 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         });
         logging.AddConsoleFormatter<ConciseConsoleFormatter, ConciseFormatterOptions>(options =>
             options.StackTraces = level <= LogLevel.Debug);
+    }
+
+    /// <summary>The server when HTTP is off: nothing listens.</summary>
+    private sealed class NoServer : IServer
+    {
+        public IFeatureCollection Features { get; } = new FeatureCollection();
+
+        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
+            where TContext : notnull => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>A lifetime that leaves Ctrl+C and SIGTERM to the command, which stops the task set gracefully first.</summary>

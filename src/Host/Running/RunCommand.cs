@@ -21,8 +21,9 @@ internal static class RunCommand
     /// <summary>How long the summary waits for the cluster singleton's statistics.</summary>
     private static readonly TimeSpan ClusterStatsTimeout = TimeSpan.FromSeconds(3);
 
-    public static async Task<int> ExecuteAsync(HostPlan plan, TimeSpan? duration, string? eventsPath, TextWriter error)
+    public static async Task<int> ExecuteAsync(HostPlan plan, TimeSpan? duration, string? eventsPath, string? httpOption, TextWriter error)
     {
+        var http = plan.Http.Resolve(httpOption, Environment.GetEnvironmentVariable(HttpSettings.TokenVariable));
         using var events = eventsPath is null ? null : EventWriter.Open(eventsPath, flushEachLine: true);
         var eventsToStdout = eventsPath == "-";
         var report = eventsToStdout ? error : Console.Out;
@@ -32,7 +33,7 @@ internal static class RunCommand
 
         await using var runtime = HostRuntime.Create(
             plan, context => context.StartClusterPeriodicTasks(plan.Set, plan.Settings, stopOnCoordinatedShutdown: true),
-            events, eventsToStdout, failure, RaiseOnClusterTaskFailure(plan, failure));
+            events, eventsToStdout, failure, RaiseOnClusterTaskFailure(plan, failure), http: http, traces: true);
         var started = await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false);
         var manager = started.NodeTasks;
         var startedAt = Stopwatch.GetTimestamp();
@@ -45,6 +46,15 @@ internal static class RunCommand
                 plan.Set.Name, plan.Tasks.Count - plan.NodeTasks.Count,
                 string.Join(", ", plan.ClusterTasksByRole.Keys.Select(r => r.Length == 0 ? "any role" : "role " + r)),
                 plan.NodeTasks.Count, ((ExtendedActorSystem)runtime.System).Provider.DefaultAddress);
+
+        if (runtime.Url is { } url)
+        {
+            // The generated token is shown here only; the event never carries a token.
+            log.LogInformation("HTTP: listening on {Url} ({Access}{ReadOnly})", url,
+                http.TokenSource is null ? $"page: {url}?token={http.Token}; token generated at start" : $"token from {http.TokenSource}",
+                http.ReadOnly ? "; read-only" : "");
+            runtime.Reporter.Tell(new RunReporter.Listening(DateTimeOffset.UtcNow, url));
+        }
 
         using var stopping = new CancellationTokenSource();
         var reloads = reloader.ServeAsync(manager, runtime.Reporter, log, stopping.Token);

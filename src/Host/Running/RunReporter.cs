@@ -25,6 +25,7 @@ internal sealed class RunReporter : ReceiveActor
         Receive<PeriodicTaskControlEvent>(OnControl);
         Receive<Reloaded>(r => _events?.WriteReloaded(r.Time, r.Added, r.Updated, r.Removed));
         Receive<ReloadFailed>(r => _events?.WriteReloadFailed(r.Time, r.Error));
+        Receive<Listening>(l => _events?.WriteListening(l.Time, l.Url));
         Receive<Flush>(_ =>
         {
             _events?.Flush();
@@ -97,6 +98,9 @@ internal sealed class RunReporter : ReceiveActor
 
     /// <summary>A configuration reload refused whole (the reload-failed event).</summary>
     public sealed record ReloadFailed(DateTimeOffset Time, string Error);
+
+    /// <summary>The HTTP console listens at <paramref name="Url"/> (the listening event).</summary>
+    public sealed record Listening(DateTimeOffset Time, string Url);
 
     /// <summary>Asks the reporter to flush the events written so far; answered with <see cref="Flushed"/>.</summary>
     public sealed record Flush
