@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using ActorScheduler.Dashboard;
 using ActorScheduler.Host.Configuration;
 using ActorScheduler.Messages;
 
@@ -57,61 +58,11 @@ internal sealed class EventWriter : IDisposable
         }
     }
 
-    /// <summary>Writes one event of a live run; the events of a run (not overrun, missed) carry its attempt.</summary>
-    public void Write(PeriodicTaskEvent e)
-    {
-        switch (e)
-        {
-            case PeriodicTaskStarted s:
-                Write(e.EventName, e.Task, e.Tick, s.StartedAt, null, null, e.Attempt);
-                break;
-            case PeriodicTaskSucceeded s:
-                Write(e.EventName, e.Task, e.Tick, s.StartedAt + s.Duration, s.Duration, null, e.Attempt);
-                break;
-            case PeriodicTaskFailed f:
-                Write(e.EventName, e.Task, e.Tick, f.StartedAt + f.Duration, f.Duration, ErrorText(f.Error), e.Attempt);
-                break;
-            case PeriodicTaskTimedOut t:
-                Write(e.EventName, e.Task, e.Tick, t.StartedAt + t.Duration, t.Duration, t.Error, e.Attempt);
-                break;
-            default:
-                Write(e.EventName, e.Task, e.Tick, e.ScheduledAt, null, null);
-                break;
-        }
-    }
+    /// <summary>Writes one event of a live run, in the console's format (the same JSON as its event stream).</summary>
+    public void Write(PeriodicTaskEvent e) => WriteLine(EventJson.Of(e, node: null));
 
     /// <summary>Writes one control event (paused, resumed, triggered, added, updated, removed).</summary>
-    public void Write(PeriodicTaskControlEvent e)
-    {
-        Begin(e.EventName);
-        _json.WriteString("task"u8, e.Task);
-        if (e is PeriodicTaskTriggered triggered)
-            _json.WriteNumber("tick"u8, triggered.Tick);
-        _json.WriteString("time"u8, FormatTime(e.Time));
-        switch (e)
-        {
-            case PeriodicTaskPaused paused:
-                if (paused.Note is not null)
-                    _json.WriteString("note"u8, paused.Note);
-                if (paused.Until is { } until)
-                    _json.WriteString("until"u8, FormatTime(until));
-                break;
-            case PeriodicTaskResumed { Note: { } note }:
-                _json.WriteString("note"u8, note);
-                break;
-            case PeriodicTaskTriggered t:
-                _json.WriteBoolean("started"u8, t.Started);
-                break;
-            case PeriodicTaskAdded added:
-                _json.WriteString("schedule"u8, added.Schedule);
-                break;
-            case PeriodicTaskUpdated updated:
-                _json.WriteString("schedule"u8, updated.Schedule);
-                break;
-        }
-
-        End();
-    }
+    public void Write(PeriodicTaskControlEvent e) => WriteLine(EventJson.Of(e));
 
     /// <summary>Writes <c>reloaded</c>: the task names a configuration reload added, updated and removed.</summary>
     public void WriteReloaded(DateTimeOffset time, IReadOnlyList<string> added, IReadOnlyList<string> updated, IReadOnlyList<string> removed)
@@ -142,24 +93,16 @@ internal sealed class EventWriter : IDisposable
         End();
     }
 
-    /// <summary>Writes one line: the fields that apply, in the contract's order.</summary>
-    public void Write(string eventName, string task, long tick, DateTimeOffset time, TimeSpan? duration, string? error, int? attempt = null)
-    {
-        Begin(eventName);
-        _json.WriteString("task"u8, task);
-        _json.WriteNumber("tick"u8, tick);
-        _json.WriteString("time"u8, FormatTime(time));
-        if (attempt is { } a)
-            _json.WriteNumber("attempt"u8, a);
-        if (duration is { } d)
-            _json.WriteNumber("durationMs"u8, (long)Math.Round(d.TotalMilliseconds, MidpointRounding.AwayFromZero));
-        if (error is not null)
-            _json.WriteString("error"u8, error);
-        End();
-    }
-
     /// <summary>Writes lines formatted elsewhere (<see cref="RunLines"/>) as they are.</summary>
     public void WriteRaw(ReadOnlySpan<byte> lines) => _stream.Write(lines);
+
+    private void WriteLine(ReadOnlySpan<byte> json)
+    {
+        _stream.Write(json);
+        _stream.WriteByte((byte)'\n');
+        if (_flushEachLine)
+            _stream.Flush();
+    }
 
     private void Begin(string eventName)
     {
@@ -183,13 +126,6 @@ internal sealed class EventWriter : IDisposable
         foreach (var name in names)
             _json.WriteStringValue(name);
         _json.WriteEndArray();
-    }
-
-    /// <summary>A run's error as one line: the exception's message (its type when it has none).</summary>
-    public static string ErrorText(Exception error)
-    {
-        var message = string.IsNullOrWhiteSpace(error.Message) ? error.GetType().Name : error.Message;
-        return ConfigLoader.OneLine(message);
     }
 
     private ReadOnlySpan<byte> FormatTime(DateTimeOffset time) => _timeBuffer.AsSpan(0, FormatTime(time, _timeBuffer));

@@ -1,3 +1,4 @@
+using ActorScheduler.Dashboard;
 using ActorScheduler.Runtime;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
@@ -63,7 +64,7 @@ internal static class RunOnceCommand
             case PeriodicTaskSucceeded:
                 return ExitCodes.Success;
             case PeriodicTaskFailed f:
-                error.WriteLine($"error: task '{taskName}' failed: {EventWriter.ErrorText(f.Error)}");
+                error.WriteLine($"error: task '{taskName}' failed: {EventJson.ErrorText(f.Error)}");
                 return ExitCodes.TaskFailed;
             case PeriodicTaskTimedOut t:
                 error.WriteLine($"error: task '{taskName}' failed: {t.Error}");

@@ -1,3 +1,4 @@
+using ActorScheduler.Dashboard;
 using ActorScheduler.Messages;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
@@ -64,7 +65,7 @@ internal sealed class RunReporter : ReceiveActor
                 break;
             case PeriodicTaskFailed f:
                 _log.LogInformation("{Task} tick {Tick}: failed after {Duration}: {Error}", e.Task, tick, SummaryTable.Ms(f.Duration),
-                    EventWriter.ErrorText(f.Error));
+                    EventJson.ErrorText(f.Error));
                 break;
             case PeriodicTaskTimedOut t:
                 _log.LogWarning("{Task} tick {Tick}: timed out after {Timeout} (cancelled)", e.Task, tick, Durations.Format(t.Timeout));
