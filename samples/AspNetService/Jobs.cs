@@ -20,6 +20,6 @@ public sealed class Jobs(ILogger<Jobs> logger, SessionStore sessions)
     public async Task Report(PeriodicTaskContext context, CancellationToken token)
     {
         await Task.Delay(50, token); // stands for building and sending a report; honour the token (timeout, stop)
-        logger.LogInformation("report ran at {Time:O} for occurrence {ScheduledAt:O}", DateTimeOffset.UtcNow, context.ScheduledAt);
+        logger.LogInformation("report ran at {Time:O} (scheduled {ScheduledAt:O})", DateTimeOffset.UtcNow, context.ScheduledAt);
     }
 }
