@@ -5,7 +5,7 @@ namespace ActorScheduler.Packaging.Tests;
 
 /// <summary>What the packages contain: they are zip files, read here as a package manager reads them.</summary>
 [Collection(PackagesCollection.Name)]
-public sealed class PackageContentTests(PackagesFixture packages)
+public sealed class PackageContentTests(PackagesFixture packages, Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<string> Libraries => new(PackagesFixture.LibraryIds);
 
@@ -21,6 +21,7 @@ public sealed class PackageContentTests(PackagesFixture packages)
             .Order(StringComparer.Ordinal);
         var made = Directory.EnumerateFiles(packages.Feed).Select(Path.GetFileName).Order(StringComparer.Ordinal);
         Assert.Equal(expected, made);
+        output.WriteLine($"dotnet pack of the four projects: {packages.Pack.Elapsed.TotalSeconds:0.0} s");
     }
 
     [Fact]
