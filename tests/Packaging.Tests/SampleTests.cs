@@ -58,7 +58,7 @@ public sealed class SampleTests(PackagesFixture packages, Xunit.Abstractions.ITe
             }
             catch (Exception e) when (e is Xunit.Sdk.XunitException or TimeoutException)
             {
-                failures.Add($"sample {name} ({Path.GetRelativePath(PackagesFixture.RepoPath, project)}): {e.Message}");
+                failures.Add($"sample {name} ({Path.GetRelativePath(Path.GetDirectoryName(SamplesPath)!, project)}): {e.Message}");
             }
         }
 
