@@ -66,6 +66,12 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         CommandAny(message => _manager.Forward(message));
     }
 
+    /// <summary>
+    /// Added to a crashed run's deadline before its task may start here: the deadline was read on the old owner's clock,
+    /// and two nodes' clocks differ (by milliseconds between ActorSystems of one process, more between machines).
+    /// </summary>
+    internal static readonly TimeSpan ClockMargin = TimeSpan.FromMilliseconds(500);
+
     public override string PersistenceId => _persistenceId;
 
     /// <summary>Props of a keeper of <paramref name="tasks"/> (already resolved and filtered) under <paramref name="persistenceId"/>.</summary>
@@ -96,7 +102,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
                 }
 
                 DateTimeOffset? hold = _state.Running.TryGetValue(task.Name, out var run)
-                    ? run.Deadline ?? now + _settings.ShutdownTimeout
+                    ? (run.Deadline ?? now + _settings.ShutdownTimeout) + ClockMargin
                     : null;
                 if (hold is { } h && h > now)
                     _log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on its previous owner: not dispatched before {3:O}",
