@@ -96,7 +96,7 @@ public class PeriodicTaskClient
             if (managers.Count > 1)
             {
                 // The manager of each updated or removed task; added tasks go to this node's manager.
-                var owners = await Owners(managers, ct).ConfigureAwait(false);
+                var (owners, _) = await Owners(managers, ct).ConfigureAwait(false);
                 var targets = changes.Select(c => c is AddTask ? managers[0] : owners.GetValueOrDefault(c.Task, managers[0])).Distinct().ToList();
                 if (targets.Count > 1)
                     throw new ArgumentException("these changes concern tasks of different managers (node and cluster tasks): send them separately.", nameof(changes));
@@ -115,9 +115,9 @@ public class PeriodicTaskClient
             var target = managers[0];
             if (managers.Count > 1)
             {
-                var owners = await Owners(managers, ct).ConfigureAwait(false);
+                var (owners, report) = await Owners(managers, ct).ConfigureAwait(false);
                 if (!owners.TryGetValue(task, out target!))
-                    throw NotFound(Merge(await Reports(managers, ct).ConfigureAwait(false)), task);
+                    throw NotFound(report, task);
             }
 
             try
@@ -185,14 +185,15 @@ public class PeriodicTaskClient
     private static async Task<TaskStatsReport[]> Reports(IReadOnlyList<IActorRef> managers, CancellationToken ct) =>
         await Task.WhenAll(managers.Select(m => Ask<TaskStatsReport>(m, GetTaskStats.Instance, ct))).ConfigureAwait(false);
 
-    private static async Task<Dictionary<string, IActorRef>> Owners(IReadOnlyList<IActorRef> managers, CancellationToken ct)
+    /// <summary>The manager of each task, and the merged stats they were read from.</summary>
+    private static async Task<(Dictionary<string, IActorRef> Owners, TaskStatsReport Report)> Owners(IReadOnlyList<IActorRef> managers, CancellationToken ct)
     {
         var reports = await Reports(managers, ct).ConfigureAwait(false);
         var owners = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
         for (var i = 0; i < managers.Count; i++)
             foreach (var task in reports[i].Tasks)
                 owners.TryAdd(task.Task, managers[i]);
-        return owners;
+        return (owners, Merge(reports));
     }
 
     private static TaskStatsReport Merge(TaskStatsReport[] reports) =>

@@ -51,7 +51,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _withTicker = withTicker;
         _store = store;
         _scope = scope;
-        _tasks = tasks.Select((t, i) => new TaskState(t, i)).ToList();
+        _tasks = tasks.Select((t, i) => new TaskState(t, i, settings.PeriodicInterval)).ToList();
         _indexByName = _tasks.ToDictionary(t => t.Name, t => t.Index, StringComparer.Ordinal);
         _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + settings.PeriodicInterval.Ticks - 1) / settings.PeriodicInterval.Ticks);
         _nextSweepTick = _passivateAfterTicks;
@@ -560,12 +560,12 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             switch (change)
             {
                 case AddTask add:
-                    var task = new TaskState(add.Definition, _tasks.Count);
+                    var task = new TaskState(add.Definition, _tasks.Count, _settings.PeriodicInterval);
                     _tasks.Add(task);
                     _indexByName.Add(task.Name, task.Index);
                     _schedule.Add(add.Definition.Options, _currentTick);
                     added.Add(task.Name);
-                    Context.System.EventStream.Publish(new PeriodicTaskAdded(_setName, task.Name, now, Describe(task)));
+                    Context.System.EventStream.Publish(new PeriodicTaskAdded(_setName, task.Name, now, task.Schedule));
                     break;
                 case UpdateTask update:
                     Update(_tasks[_indexByName[update.Task]], update);
@@ -639,7 +639,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private void Update(TaskState task, UpdateTask update)
     {
         var options = Updated(task, update.Options);
-        task.Definition = new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source);
+        task.Redefine(new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source), _settings.PeriodicInterval);
         _schedule.Update(task.Index, options, _currentTick);
         if (task.Running)
             task.RetireRunner = true;
@@ -647,7 +647,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             StopRunner(task);
         if (options.Overlap == OverlapMode.Skip)
             task.Pending = null;
-        Context.System.EventStream.Publish(new PeriodicTaskUpdated(_setName, task.Name, Context.System.Scheduler.Now, Describe(task)));
+        Context.System.EventStream.Publish(new PeriodicTaskUpdated(_setName, task.Name, Context.System.Scheduler.Now, task.Schedule));
     }
 
     /// <summary>The task never starts again; its run in flight ends normally (a pending retry is dropped).</summary>
@@ -667,7 +667,6 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         Context.System.EventStream.Publish(new PeriodicTaskRemoved(_setName, task.Name, Context.System.Scheduler.Now));
     }
 
-    private string Describe(TaskState task) => task.Definition.Options.DescribeSchedule(_settings.PeriodicInterval);
 
     private void BeginStop()
     {
@@ -698,7 +697,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         var next = dispatching ? _schedule.NextDueTick(t.Index) : null;
         return t.Counters.ToStats(
             t.Name,
-            Describe(t),
+            t.Schedule,
             !t.Definition.Options.IsDisabled,
             t.Running,
             next,

@@ -8,10 +8,13 @@ namespace ActorScheduler.Runtime;
 /// INTERNAL API. What a manager knows of one task: its child, its run in flight, its pending run, its pause and its
 /// counters.
 /// </summary>
-internal sealed class TaskState(PeriodicTaskDefinition definition, int index)
+internal sealed class TaskState(PeriodicTaskDefinition definition, int index, TimeSpan periodicInterval)
 {
-    /// <summary>Replaced by an update; the runner is replaced with it (see <see cref="RetireRunner"/>).</summary>
-    public PeriodicTaskDefinition Definition { get; set; } = definition;
+    /// <summary>Replaced by an update (<see cref="Redefine"/>); the runner is replaced with it (see <see cref="RetireRunner"/>).</summary>
+    public PeriodicTaskDefinition Definition { get; private set; } = definition;
+
+    /// <summary>The schedule in words, made once per definition (stats are asked for often; a cron is parsed to say it).</summary>
+    public string Schedule { get; private set; } = definition.Options.DescribeSchedule(periodicInterval);
 
     public int Index { get; } = index;
 
@@ -46,6 +49,12 @@ internal sealed class TaskState(PeriodicTaskDefinition definition, int index)
     public bool RetireRunner { get; set; }
 
     public TaskCounters Counters { get; } = new();
+
+    public void Redefine(PeriodicTaskDefinition definition, TimeSpan periodicInterval)
+    {
+        Definition = definition;
+        Schedule = definition.Options.DescribeSchedule(periodicInterval);
+    }
 }
 
 /// <summary>INTERNAL API. A pause: its note and the time it ends by itself, if any.</summary>

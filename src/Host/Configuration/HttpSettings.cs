@@ -26,31 +26,15 @@ internal sealed record HttpSettings(HttpEndpoint? Endpoint, string? Token, bool 
     /// <exception cref="PeriodicTaskConfigurationException">an unknown key or a bad value, naming its full path.</exception>
     public static HttpSettings Read(Config config)
     {
-        if (config.HasPath(Section))
-        {
-            var section = config.GetValue(Section);
-            if (!section.IsObject())
-                throw new PeriodicTaskConfigurationException(Section, "must be an object { endpoint = \"127.0.0.1:0\", token = null, read-only = off }.");
-            foreach (var key in section.GetObject().Items.Keys)
-            {
-                if (Keys.Contains(key))
-                    continue;
-                var closest = Suggestions.Closest(key, Keys);
-                throw new PeriodicTaskConfigurationException(
-                    $"{Section}.{key}", $"unknown key{(closest is null ? "" : $"; did you mean '{closest}'?")} Known keys: {string.Join(", ", Keys)}.");
-            }
-        }
-
-        var endpoint = StringOf(config, EndpointKey) ?? "127.0.0.1:0";
-        var token = StringOf(config, TokenKey);
+        if (config.HasPath(Section) && !config.GetValue(Section).IsObject())
+            throw new PeriodicTaskConfigurationException(Section, "must be an object { endpoint = \"127.0.0.1:0\", token = null, read-only = off }.");
+        var http = new ConfigReader(config.HasPath(Section) ? config.GetConfig(Section) : Config.Empty, Section);
+        http.RejectUnknownKeys(Keys);
+        var endpoint = http.String("endpoint", "127.0.0.1:0");
+        var token = http.Has("token") ? http.String("token", "") : null;
         if (token is not null && token.Trim().Length == 0)
             throw new PeriodicTaskConfigurationException(TokenKey, "is empty; set a token, or remove the key (then ACTOR_SCHEDULER_TOKEN, else one generated at start).");
-        var readOnly = StringOf(config, ReadOnlyKey)?.Trim().ToLowerInvariant() switch
-        {
-            null or "off" or "false" or "no" => false,
-            "on" or "true" or "yes" => true,
-            var raw => throw new PeriodicTaskConfigurationException(ReadOnlyKey, $"\"{raw}\" is not a boolean; use on or off."),
-        };
+        var readOnly = http.Bool("read-only", false);
         return new HttpSettings(ParseEndpoint(endpoint, EndpointKey), token?.Trim(), readOnly);
     }
 
@@ -106,18 +90,6 @@ internal sealed record HttpSettings(HttpEndpoint? Endpoint, string? Token, bool 
     private static Exception Bad(string where, string text, string allowed) => where.StartsWith('-')
         ? new HostConfigurationException($"{where}: \"{text}\" is not an endpoint; {allowed}.")
         : new PeriodicTaskConfigurationException(where, $"\"{text}\" is not an endpoint; {allowed}.");
-
-    private static string? StringOf(Config config, string path)
-    {
-        if (!config.HasPath(path))
-            return null;
-        var value = config.GetValue(path);
-        if (value is null || value.IsEmpty)
-            return null;
-        if (!value.IsString())
-            throw new PeriodicTaskConfigurationException(path, "must be a string.");
-        return value.GetString();
-    }
 
     /// <summary>What <c>run</c> serves: the endpoint (null: nothing), its source (key or --http), the token and its source (null: generated).</summary>
     public sealed record Resolved(HttpEndpoint? Endpoint, string EndpointSource, string Token, string? TokenSource, bool ReadOnly);
