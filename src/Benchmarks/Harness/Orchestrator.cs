@@ -154,7 +154,7 @@ public static class Orchestrator
     public static bool Sustains(WorkerResult r) =>
         r.Error is null && r.DeliveredRatio >= Plan.SweepMinDelivered && r.P99Ms < Plan.SweepMaxP99Ms;
 
-    private static string Summary(WorkerResult r)
+    internal static string Summary(WorkerResult r)
     {
         if (r.Error is not null)
             return "ERROR " + r.Error;
@@ -169,7 +169,7 @@ public static class Orchestrator
         };
     }
 
-    private static async Task<WorkerResult> RunWorkerAsync(WorkerArgs args)
+    internal static async Task<WorkerResult> RunWorkerAsync(WorkerArgs args)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!)
         {
@@ -227,13 +227,13 @@ public static class Orchestrator
     private static WorkerResult Failed(WorkerArgs a, string error) =>
         new() { Engine = a.Engine, Mode = a.Mode, Label = a.Label, Tasks = a.Tasks, PeriodMs = a.PeriodMs, WindowMs = a.WindowMs, Error = error };
 
-    private static string? OptionValue(string[] args, string name)
+    internal static string? OptionValue(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try
         {
