@@ -16,8 +16,8 @@ internal static class StoreCost
 {
     public static async Task<string> RunAsync(string[] args)
     {
-        var trials = int.Parse(OptionValue(args, "--trials") ?? "3", CultureInfo.InvariantCulture);
-        var every = (OptionValue(args, "--snapshot-every") ?? "100,1000")
+        var trials = int.Parse(OptionValue(args, "--trials") ?? "2", CultureInfo.InvariantCulture);
+        var every = (OptionValue(args, "--snapshot-every") ?? "100,1000,10000")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
         var windowMs = double.Parse(OptionValue(args, "--window") ?? "12000", CultureInfo.InvariantCulture);
