@@ -121,7 +121,7 @@ internal static class ShardedThroughput
     private static async Task SettleAsync(List<ActorSystem> systems, bool sharded, ThroughputRecorder recorder, WorkerArgs a, Stopwatch clock)
     {
         var limit = clock.Elapsed + TimeSpan.FromMilliseconds(a.SettleMs);
-        var region = sharded ? ClusterSharding.Get(systems[0]).ShardRegion(ClusterPeriodicTasks.SingletonManagerName(SetName, "")) : null;
+        IActorRef? region = null;
         string? last = null;
         var sameSince = clock.Elapsed;
         while (clock.Elapsed < limit)
@@ -129,8 +129,17 @@ internal static class ShardedThroughput
             await Task.Delay(1_000).ConfigureAwait(false);
             if (recorder.Total < a.Tasks * 2L)
                 continue;
-            if (region is null)
+            if (!sharded)
                 return;
+            try
+            {
+                region ??= ClusterSharding.Get(systems[0]).ShardRegion(ClusterPeriodicTasks.SingletonManagerName(SetName, ""));
+            }
+            catch (ArgumentException)
+            {
+                continue; // the region is started asynchronously
+            }
+
             var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             var counts = stats.Regions.Values.Select(r => r.Stats.Count).OrderDescending().ToList();
             var spread = string.Join(",", counts);

@@ -21,12 +21,12 @@ internal static class StoreCost
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
         var windowMs = double.Parse(OptionValue(args, "--window") ?? "12000", CultureInfo.InvariantCulture);
-        var kinds = new List<string> { StateStoreVariant.Sqlite };
-        var postgres = Environment.GetEnvironmentVariable(StateStoreVariant.PostgresVariable);
-        if (!string.IsNullOrEmpty(postgres))
-            kinds.Add(StateStoreVariant.Postgres);
-        else
+        var kinds = (OptionValue(args, "--stores") ?? "sqlite,postgres").Split(',', StringSplitOptions.TrimEntries).ToList();
+        if (kinds.Contains(StateStoreVariant.Postgres) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(StateStoreVariant.PostgresVariable)))
+        {
+            kinds.Remove(StateStoreVariant.Postgres);
             Console.WriteLine($"  ({StateStoreVariant.PostgresVariable} is not set: PostgreSQL is left out; `source .ci/postgres.sh` starts a server)");
+        }
 
         List<string> engines = [EngineNames.ActorScheduler, .. kinds.SelectMany(k => every.Select(n => new StateStoreVariant(k, n).EngineName))];
         var tables = new StringBuilder();

@@ -116,8 +116,8 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
         else
         {
             provider = "PostgreSQL";
-            connection = Environment.GetEnvironmentVariable(StateStoreVariant.PostgresVariable)
-                ?? throw new InvalidOperationException($"{StateStoreVariant.PostgresVariable} is not set (source .ci/postgres.sh)");
+            connection = FreshDatabase(Environment.GetEnvironmentVariable(StateStoreVariant.PostgresVariable)
+                ?? throw new InvalidOperationException($"{StateStoreVariant.PostgresVariable} is not set (source .ci/postgres.sh)"));
         }
 
         return ConfigurationFactory.ParseString($$"""
@@ -129,6 +129,33 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
               node-id = "{{nodeId}}"
             }
             """);
+    }
+
+    /// <summary>
+    /// A database of this worker's own on the server of <paramref name="connection"/>, so that no worker starts on the
+    /// journal another one filled; the databases of earlier workers are dropped first, with any backend still busy on
+    /// them (a worker exits right after its result, leaving its last statements running).
+    /// </summary>
+    private static string FreshDatabase(string connection)
+    {
+        var database = "bench_" + Guid.NewGuid().ToString("N");
+        using (var admin = new Npgsql.NpgsqlConnection(connection))
+        {
+            admin.Open();
+            var old = new List<string>();
+            using (var list = new Npgsql.NpgsqlCommand("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'", admin))
+            using (var reader = list.ExecuteReader())
+                while (reader.Read())
+                    old.Add(reader.GetString(0));
+            foreach (var name in old.Append(database))
+            {
+                var sql = name == database ? $"CREATE DATABASE \"{name}\"" : $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)";
+                using var command = new Npgsql.NpgsqlCommand(sql, admin);
+                command.ExecuteNonQuery();
+            }
+        }
+
+        return new Npgsql.NpgsqlConnectionStringBuilder(connection) { Database = database }.ConnectionString;
     }
 
     public async ValueTask DisposeAsync()
