@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace ActorScheduler.Benchmarks.Cluster;
@@ -123,23 +122,6 @@ internal sealed class HostNode : IDisposable
             _process.Kill(entireProcessTree: false);
     }
 
-    /// <summary>SIGTERM, as a service manager stops it; SIGKILL after <paramref name="grace"/>.</summary>
-    public async Task StopAsync(TimeSpan grace)
-    {
-        if (_process.HasExited)
-            return;
-        _ = kill(_process.Id, 15);
-        using var wait = new CancellationTokenSource(grace);
-        try
-        {
-            await _process.WaitForExitAsync(wait.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            _process.Kill(entireProcessTree: true);
-        }
-    }
-
     private void Append(string? line)
     {
         if (line is null)
@@ -161,7 +143,4 @@ internal sealed class HostNode : IDisposable
 
         _process.Dispose();
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
 }
