@@ -20,7 +20,9 @@ namespace ActorScheduler.Host.Tests;
 [Collection(nameof(ClusterRunTests))]
 public sealed class ClusterChaosTests(ITestOutputHelper output)
 {
-    private const int Seed = 20260601;
+    // Drawn so that three of the five victims are the oldest live node, which owns the cluster tasks: with seed 22 the
+    // draws over the four live nodes (oldest first) are 0, 1, 0, 1, 0.
+    private const int Seed = 22;
     private const int Nodes = 4;
     private static readonly TimeSpan Duration = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan KillEvery = TimeSpan.FromSeconds(20);
@@ -56,14 +58,16 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
 
         try
         {
+            // Node 0 forms the cluster (its own address is its only seed); the others join it as soon as it answers.
+            var started = DateTimeOffset.UtcNow;
             var first = StartNode([]);
-            await WaitUntil(() => IsUp(first), "node 0 formed the cluster", TimeSpan.FromSeconds(30), nodes);
             for (var i = 1; i < Nodes; i++)
                 StartNode([first.Port]);
             await WaitUntil(() => nodes.All(IsUp), $"{Nodes} nodes are Up", TimeSpan.FromSeconds(45), nodes);
 
             var chaosStart = DateTimeOffset.UtcNow;
-            output.WriteLine($"{Nodes} nodes Up at {Format(chaosStart)}");
+            output.WriteLine($"{Nodes} nodes Up at {Format(chaosStart)}, {(chaosStart - started).TotalSeconds:F1} s after their start " +
+                             $"(each: {string.Join(", ", nodes.Select(n => $"{(n.Events.First(e => e.Task == $"up-p{n.Index}").Time - started).TotalSeconds:F1} s"))})");
             var kills = new List<(ClusterNode Victim, bool Owner, ClusterNode Replacement)>();
             for (var k = 1; chaosStart + (k * KillEvery) < chaosStart + Duration; k++)
             {
@@ -100,6 +104,8 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
                 output.WriteLine(next is null
                     ? $"fail-over after the SIGKILL of node {victim.Index}: tick-job did not start again"
                     : $"fail-over after the SIGKILL of node {victim.Index}: tick-job started on node {next.Node} {(next.Start - victim.KilledAt!.Value).TotalSeconds:F1} s later");
+                foreach (var line in FailOverLog(nodes.Where(n => n != victim), victim.KilledAt!.Value, next?.Start ?? end))
+                    output.WriteLine(line);
             }
 
             output.WriteLine($"{kills.Count} kills, {kills.Count(k => k.Owner)} of the owner");

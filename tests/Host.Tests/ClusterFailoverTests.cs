@@ -79,7 +79,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             var failOver = resumed.Time - killedAt;
             output.WriteLine($"{what}: SIGKILL of node 0 at {Format(killedAt)}, {LongJob} started on a survivor at {Format(resumed.Time)}: " +
                              $"fail-over {failOver.TotalSeconds:F1} s");
-            foreach (var line in FailOverLog(nodes.Skip(1)))
+            foreach (var line in FailOverLog(nodes.Skip(1), killedAt, resumed.Time))
                 output.WriteLine(line);
 
             Assert.True(failOver <= FailOverBound,
@@ -92,14 +92,6 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 node.Process.Dispose();
         }
     }
-
-    /// <summary>The survivors' log lines that time the fail-over: unreachable, downed, removed, singleton started, held.</summary>
-    private static IEnumerable<string> FailOverLog(IEnumerable<ClusterNode> survivors) =>
-        survivors.SelectMany(n => n.Process.Stdout.Split('\n')
-            .Where(l => l.Contains("Marking node(s) as UNREACHABLE", StringComparison.Ordinal) || l.Contains("SBR took decision", StringComparison.Ordinal)
-                        || l.Contains("Member removed", StringComparison.Ordinal) || l.Contains("cluster/tasks]", StringComparison.Ordinal) && l.Contains("Singleton manager started", StringComparison.Ordinal)
-                        || l.Contains("schedule recovered", StringComparison.Ordinal) || l.Contains("may still be in flight", StringComparison.Ordinal))
-            .Select(l => $"  node {n.Index}: {(l.Length > 160 ? l[..160] + "..." : l.TrimEnd())}"));
 
     private static List<Event> Starts(ClusterNode node) => node.Events.Where(e => e is { Name: "started", Task: LongJob }).ToList();
 }

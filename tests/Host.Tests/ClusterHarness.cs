@@ -116,6 +116,21 @@ public static class ClusterHarness
                 $"{runs[i - 1].Node} (tick {runs[i - 1].Tick}) {runs[i - 1].Start:HH:mm:ss.fff}-{runs[i - 1].End:HH:mm:ss.fff}{(runs[i - 1].Cut ? " (cut)" : "")}");
     }
 
+    /// <summary>
+    /// The nodes' log lines between <paramref name="from"/> and <paramref name="to"/> that time a fail-over: unreachable,
+    /// downed, removed, the role-less singleton started, the schedule recovered, a task held for a run maybe in flight.
+    /// </summary>
+    public static IEnumerable<string> FailOverLog(IEnumerable<ClusterNode> nodes, DateTimeOffset from, DateTimeOffset to)
+    {
+        string[] marks = ["Marking node(s) as UNREACHABLE", "SBR took decision", "SBR found unreachable members changed", "Member removed",
+            "cluster/tasks] ", "schedule recovered", "may still be in flight", "is JOINING", "to [Up]"];
+        var (first, last) = (from.UtcDateTime.TimeOfDay, to.UtcDateTime.TimeOfDay + TimeSpan.FromSeconds(1));
+        return nodes.SelectMany(n => n.Process.Stdout.Split('\n')
+            .Where(l => l.Length > 12 && TimeSpan.TryParseExact(l[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out var at)
+                                      && at >= first && at <= last && marks.Any(m => l.Contains(m, StringComparison.Ordinal)))
+            .Select(l => $"  node {n.Index}: {(l.Length > 170 ? l[..170] + "..." : l.TrimEnd())}"));
+    }
+
     public static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
 
     public static async Task WaitUntil(Func<bool> condition, string what, TimeSpan limit, IEnumerable<ClusterNode> nodes)
