@@ -56,6 +56,13 @@ public class PeriodicTaskClient
             return report.Tasks.FirstOrDefault(t => t.Task == task) ?? throw NotFound(report, task);
         }, cancellationToken);
 
+    /// <summary>
+    /// The recent runs of <paramref name="task"/>, newest first, as its set's state store keeps them (empty and not
+    /// <see cref="RecentRunsReport.Kept"/> for a set without a store).
+    /// </summary>
+    public Task<RecentRunsReport> GetRecentRunsAsync(string task, CancellationToken cancellationToken = default) =>
+        Send<RecentRunsReport>(task, new GetRecentRuns(task), cancellationToken);
+
     /// <summary>Pauses <paramref name="task"/>, with an optional note and a time at which the pause ends by itself.</summary>
     public Task<TaskStats> PauseAsync(string task, string? note = null, DateTimeOffset? until = null, CancellationToken cancellationToken = default) =>
         Send<TaskStats>(task, new PauseTask(task, note, until), cancellationToken);

@@ -35,7 +35,7 @@ internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> cl
     public async Task<IResult> Get(HttpContext http, string name)
     {
         var (set, stats) = await Task(http, name).ConfigureAwait(false);
-        return Ok(Detail(set, stats));
+        return Ok(Detail(set, stats, await KeptRuns(http, name).ConfigureAwait(false)));
     }
 
     public async Task<IResult> Pause(HttpContext http, string name)
@@ -92,10 +92,38 @@ internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> cl
     private TaskView View(string set, TaskStats stats) =>
         TaskView.Of(stats, events.Runs.Of(set, stats.Task, TaskView.StripLength), events.Remote ? null : events.Node);
 
-    private TaskView Detail(string set, TaskStats stats)
+    /// <summary>
+    /// The runs seen here, with the runs the set's state store keeps (from other nodes, or from before a restart) that
+    /// were not seen here, newest first.
+    /// </summary>
+    private TaskView Detail(string set, TaskStats stats, IReadOnlyList<PeriodicTaskRun> kept)
     {
         var runs = events.Runs.Of(set, stats.Task, DetailRuns);
+        if (kept.Count > 0)
+        {
+            var seen = runs.Select(r => r.Tick).ToHashSet();
+            runs = runs
+                .Concat(kept.Where(k => !seen.Contains(k.Tick)).Select(k => new RunRecord(
+                    k.Tick, k.Attempts, k.ScheduledAt, k.StartedAt, EventJson.Milliseconds(k.Duration), k.Outcome, null, k.Node)))
+                .OrderByDescending(r => r.StartedAt)
+                .Take(DetailRuns)
+                .ToList();
+        }
+
         return TaskView.Of(stats, runs, events.Remote ? null : events.Node) with { RecentRuns = runs.Select(RunView.Of).ToList() };
+    }
+
+    /// <summary>The task's runs as its set's state store keeps them; none without a store, or when the store does not answer.</summary>
+    private async Task<IReadOnlyList<PeriodicTaskRun>> KeptRuns(HttpContext http, string name)
+    {
+        try
+        {
+            return (await Client(http).GetRecentRunsAsync(name, http.RequestAborted).ConfigureAwait(false)).Runs;
+        }
+        catch (Exception e) when (e is TaskSetNotReadyException or PeriodicTaskNotFoundException or InvalidOperationException)
+        {
+            return [];
+        }
     }
 
     internal static IResult Ok(object value) => Results.Json(value, Json);

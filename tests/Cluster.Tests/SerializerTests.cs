@@ -49,6 +49,34 @@ public sealed class SerializerTests : TestKit
     }
 
     [Fact]
+    public void Run_events_keep_node_process_counters_and_the_run_and_older_run_events_still_load()
+    {
+        var counters = new Runtime.CounterRecord(3, 2, 1, 0, 0, 1, 4, 5, 2, 3, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
+        var run = new PeriodicTaskRun(7, At, At.AddMilliseconds(3), TimeSpan.FromMilliseconds(12), "failed", 2, "akka.tcp://a@127.0.0.1:4053");
+        var started = new RunRecorded("report", true, At, At.AddMinutes(1), "akka.tcp://a@127.0.0.1:4053#42", "p1", 7, At);
+        var ended = new RunRecorded("report", false, At.AddSeconds(1), null, Ended: run, Counters: counters);
+        Assert.Equal(started, RoundTrip(started, out _));
+        var back = (RunRecorded)RoundTrip(ended, out _);
+        Assert.Equal((run, counters), (back.Ended, back.Counters));
+
+        var serializer = new StateSerializer((ExtendedActorSystem)Sys);
+        var old = (RunRecorded)serializer.FromBinary(
+            Encoding.UTF8.GetBytes("""{"Task":"report","Running":true,"At":"2026-03-29T01:30:00+02:00","Deadline":null}"""), "run");
+        Assert.Equal(("report", true, (string?)null, (string?)null), (old.Task, old.Running, old.Node, old.Process));
+        Assert.Null(old.Counters);
+
+        var state = new ScheduleState();
+        state.Apply(started);
+        state.Apply(ended);
+        var snapshot = (ScheduleSnapshot)RoundTrip(state.ToSnapshot(), out _);
+        var restored = new ScheduleState();
+        restored.Apply(snapshot);
+        Assert.Equal(counters, restored.Counters["report"]);
+        Assert.Equal([run], restored.RecentOf("report"));
+        Assert.Empty(restored.Running);
+    }
+
+    [Fact]
     public void A_snapshot_written_before_pauses_were_kept_still_loads()
     {
         var serializer = new StateSerializer((ExtendedActorSystem)Sys);

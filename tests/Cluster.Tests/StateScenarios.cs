@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
+using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
@@ -37,15 +38,17 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
 
         using var second = Start(name);
         var restarted = second.Keeper(set(), withTicker: false);
-        for (var tick = 0; tick <= 2; tick++)
+        // Tick numbers continue after the last one recorded (5): the restarted set's first tick is 6.
+        for (var tick = 6; tick <= 7; tick++)
             restarted.Tell(new Tick(tick));
-        await restarted.Ask<Ticked>(new NotifyWhenTicked(2), Wait);
+        await restarted.Ask<Ticked>(new NotifyWhenTicked(7), Wait);
         second.Events.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
         Assert.Equal(lastRun, stats["count"].LastStart); // the last run is part of the saved place
-        Assert.Equal(3, stats["count"].NextDueTick);
-        restarted.Tell(new Tick(3));
-        Assert.Equal(3, second.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
+        Assert.Equal(1, stats["count"].Runs); // and so are the counters
+        Assert.Equal(8, stats["count"].NextDueTick);
+        restarted.Tell(new Tick(8));
+        Assert.Equal(8, second.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
     }
 
     public async Task A_spaced_task_continues_its_cadence_after_a_restart_and_run_immediately_applies_only_once()
@@ -73,8 +76,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         Assert.NotNull(nextDueAt);
         Assert.InRange((nextDueAt.Value - (firstRun + spacing)).TotalMilliseconds, -150, 150);
         var next = second.Events.ExpectMsg<PeriodicTaskStarted>(spacing + Wait);
-        Assert.NotEqual(0, next.Tick); // not at once: no run-immediately on a restart with saved state
+        // Not at once (no run-immediately on a restart with saved state), and on a tick numbered after the first start's.
         Assert.True(next.StartedAt >= firstRun + spacing - TimeSpan.FromMilliseconds(50), $"ran at {next.StartedAt:O}, before its due time");
+        Assert.True(next.Tick > 0, $"tick {next.Tick}: tick numbers should continue after a restart");
     }
 
     public async Task Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed()
@@ -84,11 +88,14 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var set = () => new PeriodicTaskSet(name).Add("often", _ => { }, new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true });
 
         DateTimeOffset firstRun;
+        long firstRuns;
         using (var first = Start(name))
         {
             var keeper = first.Keeper(set(), withTicker: true);
             firstRun = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).StartedAt;
             await first.SettleAsync(keeper, "often", 0);
+            await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+            firstRuns = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["often"].Runs;
         }
 
         await Task.Delay(TimeSpan.FromMilliseconds(1500)); // the downtime under test: ~4 due times pass with no node running
@@ -96,8 +103,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var restarted = second.Keeper(set(), withTicker: true);
         var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
         var run = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-        Assert.Equal(0, run.Tick); // one run at once for all of them
-        Assert.Equal(missed.Tick, run.Tick);
+        Assert.Equal(missed.Tick, run.Tick); // one run at once for all of them, on the restarted set's first tick
         // At most every due time since the first run but the one this run serves (fewer when the first node ran again
         // before it stopped); at least the ones the 1.5 s downtime alone covers.
         var dueSinceFirstRun = (int)((run.StartedAt - firstRun) / spacing);
@@ -105,8 +111,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
         // No catch-up run per missed due time: after the coalesced run, only the runs the spacing allows since (on a
         // loaded machine the next due time may already have come by the time the stats answer).
+        // The counters continue from the first start's (it may have run once more after they were read).
         var dueSinceRun = (int)((DateTimeOffset.UtcNow - run.StartedAt) / spacing);
-        Assert.InRange(stats["often"].Runs, 1, 1 + dueSinceRun);
+        Assert.InRange(stats["often"].Runs, firstRuns + 1, firstRuns + 2 + dueSinceRun);
         Assert.Equal(missed.Count, stats["often"].Missed);
     }
 
@@ -132,7 +139,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
         Assert.InRange(missed.Count, 3, 10);
         var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-        Assert.NotEqual(0, next.Tick); // no catch-up run: the task waits for its next due time,
+        Assert.NotEqual(missed.Tick, next.Tick); // no catch-up run on the first tick: the task waits for its next due time,
         var nextDue = firstRun + spacing * Math.Ceiling((restartedAt - firstRun) / spacing); // on the original grid
         Assert.True(next.StartedAt >= nextDue - TimeSpan.FromMilliseconds(20), $"ran at {next.StartedAt:O}, before its next due time {nextDue:O}");
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
@@ -169,6 +176,89 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         }
     }
 
+    /// <summary>
+    /// A run recorded by a process that is gone ended with it (runs end with their process): its task is not held. When
+    /// runs can outlive their process (<paramref name="runsEndWithProcess"/> false) it is held until the run's deadline.
+    /// </summary>
+    public async Task A_run_left_in_flight_by_a_process_that_is_gone_holds_its_task_only_if_runs_can_outlive_their_process(bool runsEndWithProcess)
+    {
+        var name = NewSetName();
+        var timeout = TimeSpan.FromSeconds(4);
+        var release = new ManualResetEventSlim();
+        var set = () => new PeriodicTaskSet(name).Add("long", _ => release.Wait(TimeSpan.FromSeconds(20)),
+            new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(300), RunImmediately = true, Timeout = timeout });
+        var previous = RunLifetime.EndsWithProcess;
+        try
+        {
+            DateTimeOffset deadline;
+            PeriodicTaskStarted started;
+            using (var first = Start(name))
+            {
+                var keeper = first.Keeper(set(), withTicker: true);
+                started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+                deadline = started.StartedAt + timeout;
+                await first.SettleAsync(keeper, "long", started.Tick, running: true);
+            } // a crash while the run is in flight
+
+            using var second = Start(name);
+            // As if another process had recorded that run: this process's own runs are held whatever (its body still runs).
+            await second.AppendAsync(name, new RunRecorded("long", true, started.StartedAt, deadline, Node: null, Process: "a-process-that-is-gone"));
+            RunLifetime.EndsWithProcess = runsEndWithProcess;
+            second.Keeper(set(), withTicker: true);
+            Assert.True(DateTimeOffset.UtcNow < deadline - TimeSpan.FromSeconds(1), "the restart came too late to test the hold");
+            var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            if (runsEndWithProcess)
+                Assert.True(next.StartedAt < deadline - TimeSpan.FromSeconds(1), $"started at {next.StartedAt:O}: held as if the run could still be in flight");
+            else
+                Assert.True(next.StartedAt >= deadline, $"started at {next.StartedAt:O}, before the old run's deadline {deadline:O}");
+        }
+        finally
+        {
+            RunLifetime.EndsWithProcess = previous;
+            release.Set();
+        }
+    }
+
+    /// <summary>The counters and the recent runs (newest first) continue after a restart; the set keeps at most the last ten.</summary>
+    public async Task Counters_and_recent_runs_continue_after_a_restart()
+    {
+        var name = NewSetName();
+        var attempt = 0;
+        var set = () => new PeriodicTaskSet(name).Add("every-tick", _ =>
+        {
+            if (Interlocked.Increment(ref attempt) == 2)
+                throw new InvalidOperationException("second run fails");
+        }, new PeriodicTaskOptions { TicksBetweenRuns = 0 });
+
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: false);
+            keeper.Tell(new Tick(0)); // runs on ticks 1 to 12
+            for (var tick = 1; tick <= 12; tick++)
+            {
+                keeper.Tell(new Tick(tick));
+                await first.SettleAsync(keeper, "every-tick", tick);
+            }
+        }
+
+        using var second = Start(name);
+        var restarted = second.Keeper(set(), withTicker: false);
+        var stats = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"];
+        Assert.Equal((12, 11, 1), (stats.Runs, stats.Succeeded, stats.Failed));
+        Assert.NotNull(stats.MeanDuration);
+        var recent = await restarted.Ask<RecentRunsReport>(new GetRecentRuns("every-tick"), Wait);
+        Assert.True(recent.Kept);
+        Assert.Equal(Enumerable.Range(3, 10).Reverse().Select(t => (long)t), recent.Runs.Select(r => r.Tick)); // the last ten, newest first
+        Assert.All(recent.Runs, r => Assert.Equal("succeeded", r.Outcome)); // the failed run of tick 2 is older
+        Assert.All(recent.Runs, r => Assert.True(r.StartedAt >= r.ScheduledAt - TimeSpan.FromSeconds(1)));
+
+        restarted.Tell(new Tick(13)); // tick numbers continue
+        Assert.Equal(13, second.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
+        await second.SettleAsync(restarted, "every-tick", 13);
+        Assert.Equal(13, (await restarted.Ask<RecentRunsReport>(new GetRecentRuns("every-tick"), Wait)).Runs[0].Tick);
+        Assert.Equal(13, (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"].Runs);
+    }
+
     public async Task Ten_thousand_tasks_recover_their_places_from_a_snapshot()
     {
         var name = NewSetName();
@@ -195,7 +285,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var restarted = second.Keeper(tasks, withTicker: false);
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
         Assert.Equal(10_000, stats.Tasks.Count);
-        Assert.Equal(1_000_000 + 1 - 1, stats["t0"].NextDueTick); // the place was recovered: due 1,000,001 ticks after tick 0, tick 1 passed
+        Assert.Equal(1_000_001, stats["t0"].NextDueTick); // the place was recovered: due 1,000,001 ticks after tick 0 (numbers continue)
     }
 
     public async Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it()
@@ -226,9 +316,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             $"{wholeJournal.EventsReplayed} of {wholeJournal.HighestSequenceNr} events are still in the journal; those up to the snapshot at {fromSnapshot.SnapshotSequenceNr} should be deleted");
 
         var restarted = second.Keeper(set(), withTicker: false);
-        restarted.Tell(new Tick(0));
+        restarted.Tell(new Tick(9));
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
-        Assert.Equal(2, stats["count"].NextDueTick); // ran on tick 8: due on tick 10 = 2 ticks after the new tick 0
+        Assert.Equal(10, stats["count"].NextDueTick); // ran on tick 8: due on tick 10, after the restarted set's first tick 9
     }
 
     public async Task A_pause_with_its_note_and_until_survives_a_restart_and_the_task_is_not_run_while_paused_and_a_resume_is_kept_too()
@@ -253,9 +343,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             var restarted = second.Keeper(set(), withTicker: false);
             var stats = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"];
             Assert.Equal((true, "db migration", until), (stats.Paused, stats.PauseNote, stats.PausedUntil));
-            for (var tick = 0; tick <= 3; tick++)
+            for (var tick = 2; tick <= 5; tick++) // tick numbers continue after the last recorded one (1)
                 restarted.Tell(new Tick(tick));
-            await restarted.Ask<Ticked>(new NotifyWhenTicked(3), Wait);
+            await restarted.Ask<Ticked>(new NotifyWhenTicked(5), Wait);
             second.Events.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // due on every tick, but paused
             Assert.InRange((await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"].SkippedWhilePaused, 3, 4);
 
@@ -266,9 +356,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         using var third = Start(name);
         var resumed = third.Keeper(set(), withTicker: false);
         Assert.False((await resumed.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"].Paused);
-        for (var tick = 0; tick <= 2; tick++)
+        for (var tick = 6; tick <= 8; tick++)
             resumed.Tell(new Tick(tick));
-        Assert.InRange(third.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick, 0, 2); // runs again
+        Assert.InRange(third.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick, 6, 8); // runs again
     }
 
     public async Task A_calendar_task_keeps_its_next_occurrence_and_due_times_missed_while_stopped_coalesce_counted_as_missed()
@@ -290,7 +380,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var restarted = second.Keeper(set(), withTicker: true);
         var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
         var run = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-        Assert.Equal(0, run.Tick); // one run at once for all of them: the kept occurrence had passed
+        Assert.Equal(missed.Tick, run.Tick); // one run at once for all of them: the kept occurrence had passed
         Assert.InRange(missed.Count, 1, (int)Math.Ceiling((run.StartedAt - lastRun).TotalSeconds));
         var stats = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["each-second"];
         Assert.Equal(missed.Count, stats.Missed);
@@ -354,6 +444,16 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
         }
 
+        /// <summary>Appends <paramref name="evt"/> to the keeper's journal, as another process would have written it.</summary>
+        public Task AppendAsync(string name, object evt)
+        {
+            var settings = PeriodicTaskSettings.Create(System.Settings.Config, setName, ClusterConfiguration.Keys);
+            var plugins = StatePlugins.Ensure(System, settings.State);
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            System.ActorOf(Props.Create(() => new JournalAppender("test/" + name, plugins.Journal, plugins.Snapshot, evt, done)));
+            return done.Task.WaitAsync(Wait);
+        }
+
         /// <summary>Recovers the keeper's persistence id read-only, from its snapshot or from the first journal event.</summary>
         public Task<Recovered> RecoverAsync(string name, bool fromSnapshot)
         {
@@ -368,6 +468,39 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
     }
 
     internal sealed record Recovered(long SnapshotSequenceNr, long EventsReplayed, long HighestSequenceNr);
+
+    /// <summary>Recovers a persistence id, then persists one event to it and stops.</summary>
+    private sealed class JournalAppender : Akka.Persistence.UntypedPersistentActor
+    {
+        private readonly string _persistenceId;
+        private readonly object _event;
+        private readonly TaskCompletionSource _done;
+
+        public JournalAppender(string persistenceId, string journal, string snapshot, object evt, TaskCompletionSource done)
+        {
+            _persistenceId = persistenceId;
+            _event = evt;
+            _done = done;
+            JournalPluginId = journal;
+            SnapshotPluginId = snapshot;
+        }
+
+        public override string PersistenceId => _persistenceId;
+
+        protected override void OnRecover(object message)
+        {
+            if (message is Akka.Persistence.RecoveryCompleted)
+                Persist(_event, _ =>
+                {
+                    _done.TrySetResult();
+                    Context.Stop(Self);
+                });
+        }
+
+        protected override void OnCommand(object message)
+        {
+        }
+    }
 
     /// <summary>Replays a persistence id without writing anything, counting what recovery offers.</summary>
     private sealed class RecoveryProbe : Akka.Persistence.UntypedPersistentActor

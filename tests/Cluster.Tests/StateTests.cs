@@ -30,6 +30,17 @@ public sealed class SqliteStateTests : TestKit, IDisposable
         Scenarios.A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout();
 
     [Fact]
+    public Task A_run_left_in_flight_by_a_process_that_is_gone_does_not_hold_its_task() =>
+        Scenarios.A_run_left_in_flight_by_a_process_that_is_gone_holds_its_task_only_if_runs_can_outlive_their_process(runsEndWithProcess: true);
+
+    [Fact]
+    public Task A_run_left_in_flight_by_a_process_that_is_gone_holds_its_task_when_runs_can_outlive_their_process() =>
+        Scenarios.A_run_left_in_flight_by_a_process_that_is_gone_holds_its_task_only_if_runs_can_outlive_their_process(runsEndWithProcess: false);
+
+    [Fact]
+    public Task Counters_and_recent_runs_continue_after_a_restart() => Scenarios.Counters_and_recent_runs_continue_after_a_restart();
+
+    [Fact]
     public Task Ten_thousand_tasks_recover_their_places_from_a_snapshot() =>
         Scenarios.Ten_thousand_tasks_recover_their_places_from_a_snapshot();
 
@@ -71,6 +82,13 @@ public sealed class PostgresStateTests : TestKit
     [PostgresFact]
     public Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout() =>
         Scenarios(this).A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout();
+
+    [PostgresFact]
+    public Task A_run_left_in_flight_by_a_process_that_is_gone_does_not_hold_its_task() =>
+        Scenarios(this).A_run_left_in_flight_by_a_process_that_is_gone_holds_its_task_only_if_runs_can_outlive_their_process(runsEndWithProcess: true);
+
+    [PostgresFact]
+    public Task Counters_and_recent_runs_continue_after_a_restart() => Scenarios(this).Counters_and_recent_runs_continue_after_a_restart();
 
     [PostgresFact]
     public Task Ten_thousand_tasks_recover_their_places_from_a_snapshot() =>

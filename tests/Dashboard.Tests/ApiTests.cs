@@ -33,6 +33,18 @@ public sealed class ApiTests(DashboardHost host) : IClassFixture<DashboardHost>
     }
 
     [Fact]
+    public async Task A_task_that_ran_on_another_node_shows_the_runs_its_state_store_keeps()
+    {
+        var json = await Json(await _http.GetAsync("kept/api/tasks/remote"));
+        var runs = json.GetProperty("recentRuns").EnumerateArray().ToList();
+        Assert.Equal([4L, 3L], runs.Select(r => r.GetProperty("tick").GetInt64()));
+        Assert.Equal(["succeeded", "failed"], runs.Select(r => r.GetProperty("outcome").GetString()));
+        Assert.Equal(2, runs[1].GetProperty("attempt").GetInt32());
+        Assert.All(runs, r => Assert.Equal(KeptRunsManager.Node, r.GetProperty("node").GetString()));
+        Assert.Equal(KeptRunsManager.Node, json.GetProperty("node").GetString());
+    }
+
+    [Fact]
     public async Task Tasks_can_be_searched_and_paged()
     {
         var json = await Json(await _http.GetAsync("dash/api/tasks?search=L&offset=1&limit=1"));

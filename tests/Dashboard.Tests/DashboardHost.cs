@@ -19,7 +19,8 @@ public sealed class Jobs;
 
 /// <summary>
 /// A web application on Kestrel (127.0.0.1, a free port) with a task set "jobs" ticking every 100 ms and the console
-/// mapped four times: /dash (token "secret"), /open (no token), /ro (read-only) and /down (a client of nothing: 503).
+/// mapped five times: /dash (token "secret"), /open (no token), /ro (read-only), /down (a client of nothing: 503) and
+/// /kept (a stand-in manager whose task ran on another node, with runs kept by a state store).
 /// The console's services are registered before Akka's, the harder order for its event subscriber.
 /// </summary>
 public sealed class DashboardHost : IAsyncLifetime
@@ -74,6 +75,8 @@ public sealed class DashboardHost : IAsyncLifetime
         App.MapPeriodicTaskDashboard("/down",
             services => new PeriodicTaskClient(services.GetRequiredService<ActorSystem>().DeadLetters, TimeSpan.FromMilliseconds(300)),
             new PeriodicTaskDashboardOptions());
+        App.MapPeriodicTaskDashboard("/kept",
+            services => new PeriodicTaskClient(KeptRuns.ManagerIn(services.GetRequiredService<ActorSystem>())), new PeriodicTaskDashboardOptions());
         await App.StartAsync();
         var address = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address.TrimEnd('/') + "/");

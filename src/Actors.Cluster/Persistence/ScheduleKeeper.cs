@@ -10,8 +10,9 @@ namespace ActorScheduler.Persistence;
 
 /// <summary>
 /// INTERNAL API. Keeps a task set's place in its schedule with Akka.Persistence: recovers it (snapshot plus journal),
-/// starts the manager from it, and journals what the manager reports through <see cref="IScheduleStore"/>. A run
-/// recorded as started but not ended holds its task until the run's deadline (docs/cluster.md).
+/// starts the manager from it, and journals what the manager reports through <see cref="IScheduleStore"/>. A run's start
+/// is journaled before the run begins; a run recorded as started but not ended holds its task until the run's deadline,
+/// unless the process that ran it is gone (docs/cluster.md, "Never two runs of one cluster task").
 /// </summary>
 internal sealed class ScheduleKeeper : ReceivePersistentActor
 {
@@ -24,6 +25,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
     private readonly TaskScope _scope;
     private readonly ScheduleState _state = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Akka.Cluster.Cluster? _cluster;
+    private readonly string? _node;
+    private readonly string? _nodeName;
 
     private IActorRef _manager = ActorRefs.Nobody;
     private long _tickBase;
@@ -42,6 +46,12 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         _scheduleKeys = tasks.ToDictionary(t => t.Name, t => ScheduleState.ScheduleKey(t.Options), StringComparer.Ordinal);
         JournalPluginId = journalPluginId;
         SnapshotPluginId = snapshotPluginId;
+        if (Cluster.ClusterPeriodicTasks.IsClustered(Context.System))
+        {
+            _cluster = Akka.Cluster.Cluster.Get(Context.System);
+            _node = NodeId(_cluster.SelfUniqueAddress);
+            _nodeName = _cluster.SelfAddress.ToString();
+        }
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -54,7 +64,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         Recover<RecoveryCompleted>(_ => StartManager());
 
         Command<ScheduleAdvanced>(OnScheduleAdvanced);
-        Command<RunStateChanged>(OnRunStateChanged);
+        Command<RecordRunStart>(OnRecordRunStart);
+        Command<RunEndedHere>(e => Save(new RunRecorded(e.Task, false, e.At, null, Ended: e.Run, Counters: e.Counters)));
+        Command<GetRecentRuns>(OnGetRecentRuns);
         Command<PauseRecorded>(Save);
         Command<FlushState>(_ => DeferAsync(StateFlushed.Instance, done => Sender.Tell(done)));
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
@@ -86,7 +98,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
     private void StartManager()
     {
         var now = Context.System.Scheduler.Now;
-        _tickBase = Math.Max(0, _state.LastTick);
+        _tickBase = _state.LastTick + 1; // tick numbers continue after the last one recorded
         Dictionary<string, RestoredPlace>? restored = null;
         if (_state.LastTick >= 0 || _state.Pauses.Count > 0)
         {
@@ -101,13 +113,21 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
                     continue;
                 }
 
-                DateTimeOffset? hold = _state.Running.TryGetValue(task.Name, out var run)
-                    ? (run.Deadline ?? now + _settings.ShutdownTimeout) + ClockMargin
-                    : null;
+                DateTimeOffset? hold = null;
+                if (_state.Running.TryGetValue(task.Name, out var run))
+                {
+                    if (RunIsOver(run))
+                        _log.Info("{0}.{1}: the run started at {2:O} on {3} ended with its process, which is gone",
+                            _setName, task.Name, run.At, run.Node ?? "another process");
+                    else
+                        hold = (run.Deadline ?? now + _settings.ShutdownTimeout) + ClockMargin;
+                }
+
                 if (hold is { } h && h > now)
-                    _log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on its previous owner: not dispatched before {3:O}",
-                        _setName, task.Name, run!.At, h);
-                restored[task.Name] = new RestoredPlace(place.DueTick - _tickBase, place.NextDueAt, hold, place.LastRunAt, pause);
+                    _log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on {3}: not dispatched before {4:O}",
+                        _setName, task.Name, run!.At, run.Node ?? "its previous owner", h);
+                restored[task.Name] = new RestoredPlace(
+                    place.DueTick - _tickBase, place.NextDueAt, hold, place.LastRunAt, pause, _state.Counters.GetValueOrDefault(task.Name));
             }
 
             _log.Info("{0}: schedule recovered ({1} of {2} tasks continue where they were, last tick {3})",
@@ -115,7 +135,47 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         }
 
         _manager = Context.ActorOf(
-            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new KeeperStore(Self, restored), scope: _scope), "manager");
+            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new KeeperStore(Self, restored, _tickBase, _nodeName), scope: _scope), "manager");
+    }
+
+    /// <summary>
+    /// A recorded run is certainly over when it belonged to another process that is gone: outside a cluster, any other
+    /// process (one process keeps a node's schedule at a time); in a cluster, one whose node is no longer a member, or
+    /// is down. Only while runs end with their process (RunLifetime); older events name no process and never count.
+    /// </summary>
+    private bool RunIsOver(RunRecorded run)
+    {
+        if (!RunLifetime.EndsWithProcess || run.Process is null || run.Process == RunLifetime.ProcessId)
+            return false;
+        if (run.Node is null || _cluster is null)
+            return true;
+        foreach (var member in _cluster.State.Members)
+            if (NodeId(member.UniqueAddress) == run.Node)
+                return member.Status is Akka.Cluster.MemberStatus.Down or Akka.Cluster.MemberStatus.Removed;
+        return true;
+    }
+
+    private static string NodeId(Akka.Cluster.UniqueAddress node) => $"{node.Address}#{node.Uid}";
+
+    /// <summary>Journals a run's start, then lets the manager send it: the run begins only once its start is on record.</summary>
+    private void OnRecordRunStart(RecordRunStart start)
+    {
+        var manager = Sender;
+        PersistAsync(
+            new RunRecorded(start.Task, true, start.At, start.Deadline, _node, RunLifetime.ProcessId, start.Run.Tick, start.Run.ScheduledAt),
+            e =>
+            {
+                Applied(e);
+                manager.Tell(new RunStartRecorded(start.Index, start.Run));
+            });
+    }
+
+    private void OnGetRecentRuns(GetRecentRuns query)
+    {
+        if (_scheduleKeys.ContainsKey(query.Task) || _state.Recent.ContainsKey(query.Task))
+            Sender.Tell(new RecentRunsReport(_setName, query.Task, true, _state.RecentOf(query.Task)));
+        else
+            _manager.Forward(query); // a task added at run time, or none: the manager answers
     }
 
     private void OnScheduleAdvanced(ScheduleAdvanced advanced)
@@ -128,19 +188,17 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         Save(new TickRecorded(_tickBase + advanced.Tick, places));
     }
 
-    private void OnRunStateChanged(RunStateChanged changed) =>
-        Save(new RunRecorded(changed.Task, changed.Running, changed.At, changed.Deadline));
+    private void Save(object evt) => PersistAsync(evt, Applied);
 
-    private void Save(object evt) =>
-        PersistAsync(evt, e =>
+    private void Applied(object evt)
+    {
+        _state.Apply(evt);
+        if (++_eventsSinceSnapshot >= _settings.State.SnapshotEvery)
         {
-            _state.Apply(e);
-            if (++_eventsSinceSnapshot >= _settings.State.SnapshotEvery)
-            {
-                _eventsSinceSnapshot = 0;
-                SaveSnapshot(_state.ToSnapshot());
-            }
-        });
+            _eventsSinceSnapshot = 0;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+    }
 
     private void OnSnapshotSaved(SaveSnapshotSuccess saved)
     {
@@ -150,14 +208,21 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
     }
 
     /// <summary>The manager's link to this keeper: each report is a message to it.</summary>
-    private sealed class KeeperStore(IActorRef keeper, IReadOnlyDictionary<string, RestoredPlace>? restored) : IScheduleStore
+    private sealed class KeeperStore(IActorRef keeper, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase, string? node)
+        : IScheduleStore
     {
         public IReadOnlyDictionary<string, RestoredPlace>? Restored => restored;
 
+        public long TickBase => tickBase;
+
         public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places) => keeper.Tell(new ScheduleAdvanced(tick, places));
 
-        public void RunChanged(string task, bool running, DateTimeOffset at, DateTimeOffset? deadline) =>
-            keeper.Tell(new RunStateChanged(task, running, at, deadline));
+        public void RunStarting(int index, string task, Run run, DateTimeOffset at, DateTimeOffset? deadline) =>
+            keeper.Tell(new RecordRunStart(index, task, run, at, deadline), ActorCell.GetCurrentSelfOrNoSender());
+
+        public void RunEnded(string task, DateTimeOffset at, EndedRun run) =>
+            keeper.Tell(new RunEndedHere(task, at, new PeriodicTaskRun(
+                run.Tick, run.ScheduledAt, run.StartedAt, run.Duration, PeriodicTaskManager.OutcomeName(run.Outcome), run.Attempts, node), run.Counters));
 
         public void PauseChanged(string task, TaskPause? pause) =>
             keeper.Tell(new PauseRecorded(task, pause is not null, pause?.Note, pause?.Until));
@@ -165,7 +230,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
 
     private sealed record ScheduleAdvanced(long Tick, IReadOnlyList<PlaceReport> Places);
 
-    private sealed record RunStateChanged(string Task, bool Running, DateTimeOffset At, DateTimeOffset? Deadline);
+    private sealed record RecordRunStart(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline);
+
+    private sealed record RunEndedHere(string Task, DateTimeOffset At, PeriodicTaskRun Run, CounterRecord Counters);
 }
 
 /// <summary>Answered with <see cref="StateFlushed"/> once every event reported before it is written.</summary>

@@ -1,3 +1,5 @@
+using ActorScheduler.Messages;
+using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
 
 namespace ActorScheduler.Persistence;
@@ -12,19 +14,33 @@ internal sealed record PlaceRecord(string Task, string Schedule, long? DueTick, 
 /// <summary>Journal event: tick <paramref name="Tick"/> (counted across restarts) was processed; the places that changed.</summary>
 internal sealed record TickRecorded(long Tick, IReadOnlyList<PlaceRecord> Places);
 
-/// <summary>Journal event: a run of <paramref name="Task"/> started (Running, with its timeout deadline) or ended.</summary>
-internal sealed record RunRecorded(string Task, bool Running, DateTimeOffset At, DateTimeOffset? Deadline);
+/// <summary>
+/// Journal event: a run of <paramref name="Task"/> is starting (Running: written before its body begins, with the
+/// latest time it can end, the cluster node and the process that run it, its tick and due time) or ended (with the run
+/// as kept among the recent runs, and the task's counters after it). Fields added after the first release are null in
+/// older events.
+/// </summary>
+internal sealed record RunRecorded(
+    string Task, bool Running, DateTimeOffset At, DateTimeOffset? Deadline, string? Node = null, string? Process = null,
+    long? Tick = null, DateTimeOffset? ScheduledAt = null, PeriodicTaskRun? Ended = null, CounterRecord? Counters = null);
 
 /// <summary>Journal event: <paramref name="Task"/> was paused (with its note and until) or resumed.</summary>
 internal sealed record PauseRecorded(string Task, bool Paused, string? Note, DateTimeOffset? Until);
 
-/// <summary>Snapshot: the whole state at once (<paramref name="Pauses"/> is null in snapshots written before pauses were kept).</summary>
+/// <summary>A task's counters and recent runs (oldest first) in a snapshot.</summary>
+internal sealed record TaskHistory(string Task, CounterRecord? Counters, IReadOnlyList<PeriodicTaskRun> Recent);
+
+/// <summary>Snapshot: the whole state at once (lists added after the first release are null in older snapshots).</summary>
 internal sealed record ScheduleSnapshot(
-    long LastTick, IReadOnlyList<PlaceRecord> Places, IReadOnlyList<RunRecorded> Running, IReadOnlyList<PauseRecorded>? Pauses = null);
+    long LastTick, IReadOnlyList<PlaceRecord> Places, IReadOnlyList<RunRecorded> Running, IReadOnlyList<PauseRecorded>? Pauses = null,
+    IReadOnlyList<TaskHistory>? Histories = null);
 
 /// <summary>The state a <see cref="ScheduleKeeper"/> rebuilds from its snapshot and journal.</summary>
 internal sealed class ScheduleState
 {
+    /// <summary>How many recent runs of each task are kept.</summary>
+    public const int RecentRunsKept = 10;
+
     public long LastTick { get; private set; } = -1;
 
     public Dictionary<string, PlaceRecord> Places { get; } = new(StringComparer.Ordinal);
@@ -33,6 +49,16 @@ internal sealed class ScheduleState
 
     /// <summary>The paused tasks.</summary>
     public Dictionary<string, PauseRecorded> Pauses { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Each task's counters after its last run.</summary>
+    public Dictionary<string, CounterRecord> Counters { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Each task's last <see cref="RecentRunsKept"/> runs, oldest first.</summary>
+    public Dictionary<string, Queue<PeriodicTaskRun>> Recent { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The task's recent runs, newest first.</summary>
+    public IReadOnlyList<PeriodicTaskRun> RecentOf(string task) =>
+        Recent.TryGetValue(task, out var runs) ? runs.Reverse().ToList() : [];
 
     /// <summary>The schedule a place is valid for: the kind and period of the task's schedule.</summary>
     public static string ScheduleKey(PeriodicTaskOptions options) =>
@@ -60,6 +86,10 @@ internal sealed class ScheduleState
                 break;
             case RunRecorded run:
                 Running.Remove(run.Task);
+                if (run.Counters is { } counters)
+                    Counters[run.Task] = counters;
+                if (run.Ended is { } ended)
+                    Remember(run.Task, ended);
                 break;
             case PauseRecorded { Paused: true } pause:
                 Pauses[pause.Task] = pause;
@@ -82,7 +112,29 @@ internal sealed class ScheduleState
         Pauses.Clear();
         foreach (var pause in snapshot.Pauses ?? [])
             Pauses[pause.Task] = pause;
+        Counters.Clear();
+        Recent.Clear();
+        foreach (var history in snapshot.Histories ?? [])
+        {
+            if (history.Counters is { } counters)
+                Counters[history.Task] = counters;
+            foreach (var run in history.Recent)
+                Remember(history.Task, run);
+        }
     }
 
-    public ScheduleSnapshot ToSnapshot() => new(LastTick, Places.Values.ToList(), Running.Values.ToList(), Pauses.Values.ToList());
+    public ScheduleSnapshot ToSnapshot() =>
+        new(LastTick, Places.Values.ToList(), Running.Values.ToList(), Pauses.Values.ToList(),
+            Counters.Keys.Union(Recent.Keys)
+                .Select(task => new TaskHistory(task, Counters.GetValueOrDefault(task), Recent.TryGetValue(task, out var runs) ? runs.ToList() : []))
+                .ToList());
+
+    private void Remember(string task, PeriodicTaskRun run)
+    {
+        if (!Recent.TryGetValue(task, out var runs))
+            Recent[task] = runs = new Queue<PeriodicTaskRun>(RecentRunsKept);
+        if (runs.Count == RecentRunsKept)
+            runs.Dequeue();
+        runs.Enqueue(run);
+    }
 }

@@ -32,6 +32,8 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(TaskTriggered)] = "triggered",
         [typeof(NotifyWhenTicked)] = "notify-ticked",
         [typeof(Ticked)] = "ticked",
+        [typeof(GetRecentRuns)] = "get-recent-runs",
+        [typeof(RecentRunsReport)] = "recent-runs",
     };
 
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);

@@ -78,3 +78,23 @@ public sealed record StopTasks
 
 /// <summary>The answer to <see cref="StopTasks"/>: how many runs had not ended when the shutdown timeout passed.</summary>
 public sealed record TasksStopped(string SetName, int StillRunning);
+
+/// <summary>
+/// Asks the manager of <paramref name="Task"/> for its recent runs; the answer is a <see cref="RecentRunsReport"/>. A set
+/// with a state store keeps the last runs of each task with its schedule, so they continue on a new owner or after a
+/// restart (docs/control.md, "Recent runs").
+/// </summary>
+public sealed record GetRecentRuns(string Task);
+
+/// <summary>
+/// The recent runs of <paramref name="Task"/>, newest first. <paramref name="Kept"/> is false for a set without a state
+/// store, which keeps none (its runs are in its events).
+/// </summary>
+public sealed record RecentRunsReport(string SetName, string Task, bool Kept, IReadOnlyList<PeriodicTaskRun> Runs);
+
+/// <summary>
+/// One run of a task as a state store keeps it: its tick, due time, start, the duration of its last attempt, how it
+/// ended (succeeded, failed, timed-out or cancelled), its attempts, and the node it ran on (null outside a cluster).
+/// </summary>
+public sealed record PeriodicTaskRun(
+    long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, string Outcome, int Attempts, string? Node);

@@ -9,11 +9,20 @@ internal interface IScheduleStore
     /// <summary>Saved places by task name; null when nothing was saved (a first start).</summary>
     IReadOnlyDictionary<string, RestoredPlace>? Restored { get; }
 
+    /// <summary>The number the manager's tick 0 has outside (events, stats, contexts): tick numbers continue across starts.</summary>
+    long TickBase { get; }
+
     /// <summary>Tick <paramref name="tick"/> was dispatched: the new places of the tasks due on it (every task, the first time).</summary>
     void TickDispatched(long tick, IReadOnlyList<PlaceReport> places);
 
-    /// <summary>A run of <paramref name="task"/> started (<paramref name="deadline"/>: its timeout) or ended.</summary>
-    void RunChanged(string task, bool running, DateTimeOffset at, DateTimeOffset? deadline);
+    /// <summary>
+    /// A run of task <paramref name="index"/> is to start: record it (with its <paramref name="deadline"/>), then tell the
+    /// manager <see cref="RunStartRecorded"/> with <paramref name="run"/>. The run is sent to its runner only then.
+    /// </summary>
+    void RunStarting(int index, string task, Run run, DateTimeOffset at, DateTimeOffset? deadline);
+
+    /// <summary>A run of <paramref name="task"/> ended (or never began: a start recorded while the set stopped).</summary>
+    void RunEnded(string task, DateTimeOffset at, EndedRun run);
 
     /// <summary><paramref name="task"/> was paused (<paramref name="pause"/>) or resumed (null).</summary>
     void PauseChanged(string task, TaskPause? pause);
@@ -21,10 +30,18 @@ internal interface IScheduleStore
 
 /// <summary>
 /// A saved place, ready for a new start: ticks left (tick-counted), next due time and hold (wall clock), the start of
-/// the task's last run (its LastStart until it runs again), and its pause.
+/// the task's last run (its LastStart until it runs again), its pause and its counters.
 /// </summary>
 internal sealed record RestoredPlace(
-    long? TicksLeft, DateTimeOffset? NextDueAt, DateTimeOffset? NotBefore, DateTimeOffset? LastRunAt = null, TaskPause? Pause = null);
+    long? TicksLeft, DateTimeOffset? NextDueAt, DateTimeOffset? NotBefore, DateTimeOffset? LastRunAt = null, TaskPause? Pause = null,
+    CounterRecord? Counters = null);
 
 /// <summary>A task's place after a tick, with DueTick in the manager's own tick numbering.</summary>
 internal sealed record PlaceReport(string Task, long? DueTick, DateTimeOffset? NextDueAt, DateTimeOffset? LastRunAt);
+
+/// <summary>
+/// A run that ended: its tick (as shown outside), due time, start, last attempt's duration, outcome, attempts, and the
+/// task's counters after it.
+/// </summary>
+internal sealed record EndedRun(
+    long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, RunOutcome Outcome, int Attempts, CounterRecord Counters);

@@ -30,6 +30,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly TaskScope _scope;
     private readonly SetStart.Moment _start;
     private readonly long _passivateAfterTicks;
+    private readonly long _tickBase;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<DueRun> _due = [];
     private readonly List<TaskState> _live = [];
@@ -50,6 +51,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _settings = settings;
         _withTicker = withTicker;
         _store = store;
+        _tickBase = store?.TickBase ?? 0;
         _scope = scope;
         _tasks = tasks.Select((t, i) => new TaskState(t, i, settings.PeriodicInterval)).ToList();
         _indexByName = _tasks.ToDictionary(t => t.Name, t => t.Index, StringComparer.Ordinal);
@@ -61,7 +63,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (fuzzy > TimeSpan.Zero)
             _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
         _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval), _start.At);
-        _runs = new RunOrders(_schedule.Clock, _start.At);
+        _runs = new RunOrders(_schedule.Clock, _start.At, _tickBase);
         if (store?.Restored is { } restored)
             Restore(restored);
         Running();
@@ -86,7 +88,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         if (_withTicker)
-            _ticker = Context.ActorOf(Ticker.Props(_schedule.Clock, _settings.TickSource, Self, _start), "ticker");
+            _ticker = Context.ActorOf(Ticker.Props(_schedule.Clock, _settings.TickSource, Self, _start, _tickBase), "ticker");
         foreach (var task in _tasks)
             if (task.Pause?.Until is { } until)
                 StartPauseTimer(task, until); // a pause restored from the store
@@ -130,6 +132,11 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 Start(task, pending, Context.System.Scheduler.Now);
             }
         });
+        Receive<RunStartRecorded>(recorded =>
+        {
+            if (Recorded(recorded) is { } task)
+                RunnerOf(task).Tell(recorded.Run);
+        });
         Receive<TriggerTask>(OnTrigger);
         Receive<ChangeTasks>(OnChangeTasks);
         Receive<StopTasks>(_ => BeginStop());
@@ -153,6 +160,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                 _log.Warning("{0}: {1} runs still in flight after shutdown-timeout {2}", _setName, _running, Durations.Format(_settings.ShutdownTimeout));
                 Stopped();
             });
+            Receive<RunStartRecorded>(NotStarted);
             Receive<StopTasks>(_ => _stopRequesters.Add(Sender));
             Receive<TriggerTask>(t => Refuse(t.Task, "it is stopping"));
             Receive<ChangeTasks>(_ => Refuse(null, "it is stopping"));
@@ -171,6 +179,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         {
             Receive<Tick>(tick => { RecordTick(tick); });
             Receive<RunEnded>(ended => OnRunEnded(ended));
+            Receive<RunStartRecorded>(NotStarted);
             Receive<StopTasks>(_ => Sender.Tell(new TasksStopped(_setName, _running)));
             Receive<TriggerTask>(t => Refuse(t.Task, "it is stopped"));
             Receive<ChangeTasks>(_ => Refuse(null, "it is stopped"));
@@ -187,6 +196,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         {
             Receive<Tick>(tick => { RecordTick(tick); });
             Receive<RunEnded>(ended => OnRunEnded(ended));
+            Receive<RunStartRecorded>(NotStarted);
             Receive<StopTasks>(_ => BeginStop());
             Receive<TriggerTask>(t => Refuse(t.Task, "raise-on-error halted it"));
             Receive<ChangeTasks>(_ => Refuse(null, "raise-on-error halted it"));
@@ -202,6 +212,11 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         Receive<GetTaskStats>(_ => Sender.Tell(Report(dispatching)));
         Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
+        Receive<GetRecentRuns>(q =>
+        {
+            if (Find(q.Task) is not null)
+                Sender.Tell(new RecentRunsReport(_setName, q.Task, false, [])); // a store keeps them (ScheduleKeeper)
+        });
         Receive<PauseTask>(p => OnPause(p, dispatching));
         Receive<ResumeTask>(r =>
         {
@@ -222,24 +237,28 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         if (!RecordTick(tick))
             return;
-        Dispatch(tick.Number);
-        if (tick.Number >= _nextSweepTick)
+        Dispatch(_currentTick);
+        if (_currentTick >= _nextSweepTick)
         {
-            PassivateIdleRunners(tick.Number);
-            _nextSweepTick = tick.Number + _passivateAfterTicks;
+            PassivateIdleRunners(_currentTick);
+            _nextSweepTick = _currentTick + _passivateAfterTicks;
         }
     }
 
-    /// <summary>Takes the tick's number and answers those waiting for it; false for a tick that does not increase.</summary>
+    /// <summary>
+    /// Takes the tick's number and answers those waiting for it; false for a tick that does not increase. Ticks are
+    /// numbered from the store's tick base outside (they continue across restarts) and from 0 inside.
+    /// </summary>
     private bool RecordTick(Tick tick)
     {
-        if (tick.Number <= _currentTick)
+        var number = tick.Number - _tickBase;
+        if (number <= _currentTick)
         {
-            _log.Warning("{0}: tick {1} ignored: tick {2} was already processed (ticks must increase)", _setName, tick.Number, _currentTick);
+            _log.Warning("{0}: tick {1} ignored: tick {2} was already processed (ticks must increase)", _setName, tick.Number, Math.Max(_currentTick + _tickBase, _tickBase - 1));
             return false;
         }
 
-        _currentTick = tick.Number;
+        _currentTick = number;
         for (var i = _tickWaiters.Count - 1; i >= 0; i--)
         {
             if (_tickWaiters[i].Tick > tick.Number)
@@ -304,7 +323,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>Starts the run, or, with a run in flight, queues it (overlap = queue, none pending) or counts an overrun.</summary>
     private bool Offer(TaskState task, Run run, DateTimeOffset now)
     {
-        task.LastDispatchTick = run.Tick;
+        task.LastDispatchTick = Math.Max(0, _currentTick);
         if (!task.Running)
         {
             Start(task, run, now);
@@ -319,20 +338,69 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
         task.Counters.Overran();
         PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Overruns, _setName, task.Name, 1);
-        _log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)", _setName, task.Name, run.Tick, task.RunningTick);
+        _log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)", _setName, task.Name, run.Tick, task.CurrentRun?.Tick);
         Context.System.EventStream.Publish(new PeriodicTaskOverrun(_setName, task.Name, run.Tick, run.ScheduledAt));
         return false;
     }
 
+    /// <summary>
+    /// Starts a run. With a store the run's start is recorded first (docs/cluster.md, "Never two runs"): the Run goes to
+    /// the runner when the store answers <see cref="RunStartRecorded"/>; until then the task counts as running.
+    /// </summary>
     private void Start(TaskState task, Run run, DateTimeOffset now)
     {
         task.Running = true;
-        task.RunningTick = run.Tick;
+        task.CurrentRun = run;
         task.Counters.Started(now);
         _running++;
         PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, 1);
-        _store?.RunChanged(task.Name, true, now, now + task.Definition.Options.Timeout); // recorded before the run is sent
-        RunnerOf(task).Tell(run);
+        if (_store is null)
+        {
+            RunnerOf(task).Tell(run);
+            return;
+        }
+
+        task.AwaitingStart = true;
+        _store.RunStarting(task.Index, task.Name, run, now, Deadline(task.Definition.Options, now));
+    }
+
+    /// <summary>The latest a run started at <paramref name="now"/> can end: every attempt timing out, with its backoffs.</summary>
+    internal static DateTimeOffset? Deadline(PeriodicTaskOptions options, DateTimeOffset now)
+    {
+        if (options.Timeout is not { } timeout)
+            return null;
+        var total = timeout;
+        var backoff = options.RetryBackoff;
+        for (var i = 0; i < options.Retries; i++)
+        {
+            total += backoff + timeout;
+            backoff = backoff * 2 < options.RetryMaxBackoff ? backoff * 2 : options.RetryMaxBackoff;
+        }
+
+        return now + total;
+    }
+
+    /// <summary>The task whose recorded start is awaited, or null (a start already ended, or a removed task's: ended here).</summary>
+    private TaskState? Recorded(RunStartRecorded recorded)
+    {
+        var task = _tasks[recorded.Index];
+        if (!task.AwaitingStart)
+            return null;
+        task.AwaitingStart = false;
+        if (!task.Removed)
+            return task;
+        OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
+        return null;
+    }
+
+    /// <summary>A start recorded after the set stopped dispatching: the run never begins and ends as cancelled.</summary>
+    private void NotStarted(RunStartRecorded recorded)
+    {
+        var task = _tasks[recorded.Index];
+        if (!task.AwaitingStart)
+            return;
+        task.AwaitingStart = false;
+        Self.Tell(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
     }
 
     /// <summary>
@@ -349,7 +417,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, -1);
         task.Counters.Ended(ended.Outcome, ended.Duration, ended.Attempts);
         PeriodicTaskMetrics.RunEnded(_setName, task.Name, OutcomeName(ended.Outcome), ended.Duration);
-        _store?.RunChanged(task.Name, false, Context.System.Scheduler.Now, null);
+        if (_store is not null && task.CurrentRun is { } run)
+            _store.RunEnded(task.Name, Context.System.Scheduler.Now, new EndedRun(
+                run.Tick, run.ScheduledAt, task.Counters.LastStart ?? run.ScheduledAt, ended.Duration, ended.Outcome, ended.Attempts,
+                task.Counters.ToRecord()));
         if (task.Removed || task.RetireRunner)
             StopRunner(task);
         if (ended.Outcome == RunOutcome.Succeeded)
@@ -375,10 +446,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         task.Counters.MissedDueTimes(missed);
         PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Missed, _setName, task.Name, missed);
-        Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Name, tick, scheduledAt, missed));
+        Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Name, tick + _tickBase, scheduledAt, missed));
     }
 
-    private static string OutcomeName(RunOutcome outcome) => outcome switch
+    internal static string OutcomeName(RunOutcome outcome) => outcome switch
     {
         RunOutcome.Succeeded => "succeeded",
         RunOutcome.Failed => "failed",
@@ -448,8 +519,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private void OnNotifyWhenTicked(NotifyWhenTicked request)
     {
-        if (_currentTick >= request.Tick)
-            Sender.Tell(new Ticked(_currentTick));
+        if (_currentTick >= 0 && _currentTick + _tickBase >= request.Tick)
+            Sender.Tell(new Ticked(_currentTick + _tickBase));
         else
             _tickWaiters.Add((request.Tick, Sender));
     }
@@ -458,7 +529,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         if (Find(trigger.Task) is not { } task)
             return;
-        var tick = Math.Max(0, _currentTick);
+        var tick = Math.Max(0, _currentTick) + _tickBase;
         var now = Context.System.Scheduler.Now;
         var started = Offer(task, new Run(tick, now), now);
         Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
@@ -690,7 +761,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     }
 
     private TaskStatsReport Report(bool dispatching) =>
-        new(_setName, _currentTick, _tasks.Where(t => !t.Removed).Select(t => StatsOf(t, dispatching)).ToList());
+        new(_setName, _currentTick < 0 ? _currentTick : _currentTick + _tickBase, _tasks.Where(t => !t.Removed).Select(t => StatsOf(t, dispatching)).ToList());
 
     private TaskStats StatsOf(TaskState t, bool dispatching)
     {
@@ -700,7 +771,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             t.Schedule,
             !t.Definition.Options.IsDisabled,
             t.Running,
-            next,
+            next + _tickBase,
             next is { } n ? _start.At + _schedule.Clock.OffsetOf(n) : null,
             t.Pause);
     }
@@ -712,6 +783,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             if (restored.TryGetValue(task.Name, out var p))
             {
                 places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - _start.At, p.NotBefore - _start.At);
+                if (p.Counters is { } counters)
+                    task.Counters.Restore(counters);
                 task.Counters.LastStart = p.LastRunAt;
                 task.Pause = p.Pause;
                 if (p.Pause is not null)

@@ -22,11 +22,11 @@ internal sealed class PreciseTickTimer : IDisposable
     {
     }
 
-    public static PreciseTickTimer Start(TickClock clock, long startTimestamp, IActorRef manager, ILoggingAdapter log)
+    public static PreciseTickTimer Start(TickClock clock, long startTimestamp, IActorRef manager, ILoggingAdapter log, long tickBase = 0)
     {
         var timer = new PreciseTickTimer();
         var token = timer._stop.Token;
-        new Thread(() => Run(clock, startTimestamp, manager, log, token))
+        new Thread(() => Run(clock, startTimestamp, manager, log, tickBase, token))
         {
             IsBackground = true,
             Name = "actor-scheduler-ticker",
@@ -37,7 +37,7 @@ internal sealed class PreciseTickTimer : IDisposable
 
     public void Dispose() => _stop.Cancel();
 
-    private static void Run(TickClock clock, long started, IActorRef manager, ILoggingAdapter log, CancellationToken stop)
+    private static void Run(TickClock clock, long started, IActorRef manager, ILoggingAdapter log, long tickBase, CancellationToken stop)
     {
         var wait = stop.WaitHandle;
         long tick = 1;
@@ -60,7 +60,7 @@ internal sealed class PreciseTickTimer : IDisposable
                 log.Warning("Ticks {0} to {1} passed while the ticker could not run (process paused?): sending tick {2}",
                     tick, current - 1, current);
             tick = Math.Max(tick, current);
-            manager.Tell(new Tick(tick));
+            manager.Tell(new Tick(tick + tickBase));
             tick++;
         }
     }

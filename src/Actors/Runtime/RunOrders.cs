@@ -7,7 +7,7 @@ namespace ActorScheduler.Runtime;
 /// on a tick refers to its Run: made at dispatch it would be a young object referred to by long-lived mailboxes and
 /// runners, which makes every garbage collection scan them all (docs/architecture.md, "Runs made ahead").
 /// </summary>
-internal sealed class RunOrders(TickClock clock, DateTimeOffset start)
+internal sealed class RunOrders(TickClock clock, DateTimeOffset start, long tickBase = 0)
 {
     private const int BatchSize = 128;
 
@@ -15,7 +15,7 @@ internal sealed class RunOrders(TickClock clock, DateTimeOffset start)
     private Run[] _next = [];
     private long _first;
 
-    /// <summary>The Run of <paramref name="tick"/>: the same instance for every task due on it.</summary>
+    /// <summary>The Run of <paramref name="tick"/> (numbered from <c>tickBase</c> outside): the same instance for every task due on it.</summary>
     public Run For(long tick)
     {
         if (tick >= _first && tick < _first + _current.Length)
@@ -33,7 +33,7 @@ internal sealed class RunOrders(TickClock clock, DateTimeOffset start)
     {
         var runs = new Run[BatchSize];
         for (var i = 0; i < runs.Length; i++)
-            runs[i] = new Run(firstTick + i, start + clock.OffsetOf(firstTick + i));
+            runs[i] = new Run(firstTick + i + tickBase, start + clock.OffsetOf(firstTick + i));
         return runs;
     }
 }

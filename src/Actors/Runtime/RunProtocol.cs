@@ -14,6 +14,9 @@ internal sealed record Run(long Tick, DateTimeOffset ScheduledAt);
 /// </summary>
 internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration, int Attempts = 1);
 
+/// <summary>Store to manager: the start of task <paramref name="Index"/>'s <paramref name="Run"/> is recorded; send it.</summary>
+internal sealed record RunStartRecorded(int Index, Run Run);
+
 internal enum RunOutcome
 {
     Succeeded,

@@ -25,11 +25,14 @@ internal sealed class TaskState(PeriodicTaskDefinition definition, int index, Ti
 
     public int Incarnation { get; set; }
 
-    /// <summary>True from the Run sent to the runner until its RunEnded.</summary>
+    /// <summary>True from the run's start (its Run sent, or its start being recorded) until its RunEnded.</summary>
     public bool Running { get; set; }
 
-    /// <summary>The tick of the run in flight (or of the last run).</summary>
-    public long RunningTick { get; set; }
+    /// <summary>The run's start is being recorded by the store: its Run goes to the runner once it is.</summary>
+    public bool AwaitingStart { get; set; }
+
+    /// <summary>The run in flight (or the last run).</summary>
+    public Run? CurrentRun { get; set; }
 
     /// <summary>With overlap = queue: the run that starts when the running one ends (at most one).</summary>
     public Run? Pending { get; set; }
@@ -108,6 +111,18 @@ internal sealed class TaskCounters
 
     public void SkippedPaused(int count) => SkippedWhilePaused += count;
 
+    /// <summary>The counters as a record, kept by a store so that they continue on the next start.</summary>
+    public CounterRecord ToRecord() =>
+        new(Runs, Succeeded, Failed, TimedOut, Cancelled, Overruns, Missed, SkippedWhilePaused, Retries, _ended, _totalDuration, _maxDuration, LastDuration);
+
+    /// <summary>Continues from counters saved by a store (before the first tick).</summary>
+    public void Restore(CounterRecord saved)
+    {
+        (Runs, Succeeded, Failed, TimedOut, Cancelled) = (saved.Runs, saved.Succeeded, saved.Failed, saved.TimedOut, saved.Cancelled);
+        (Overruns, Missed, SkippedWhilePaused, Retries) = (saved.Overruns, saved.Missed, saved.SkippedWhilePaused, saved.Retries);
+        (_ended, _totalDuration, _maxDuration, LastDuration) = (saved.Ended, saved.TotalDuration, saved.MaxDuration, saved.LastDuration);
+    }
+
     public TaskStats ToStats(
         string task, string schedule, bool enabled, bool running, long? nextDueTick, DateTimeOffset? nextDueAt, TaskPause? pause) =>
         new(task, schedule, enabled, Runs, Succeeded, Failed, TimedOut, Cancelled, Overruns, Missed, running,
@@ -117,3 +132,8 @@ internal sealed class TaskCounters
             nextDueTick, nextDueAt,
             pause is not null, pause?.Note, pause?.Until, SkippedWhilePaused, Retries);
 }
+
+/// <summary>INTERNAL API. A task's counters as saved by a store (<see cref="TaskCounters.ToRecord"/>).</summary>
+internal sealed record CounterRecord(
+    long Runs, long Succeeded, long Failed, long TimedOut, long Cancelled, long Overruns, long Missed, long SkippedWhilePaused,
+    long Retries, long Ended, TimeSpan TotalDuration, TimeSpan MaxDuration, TimeSpan? LastDuration);

@@ -19,30 +19,33 @@ internal sealed class Ticker : ReceiveActor, IWithTimers
     private readonly IActorRef _manager;
     private readonly SetStart.Moment _start;
     private PreciseTickTimer? _precise;
+    private readonly long _tickBase;
     private long _next;
 
-    public Ticker(TickClock clock, TickSource source, IActorRef manager, SetStart.Moment start)
+    public Ticker(TickClock clock, TickSource source, IActorRef manager, SetStart.Moment start, long tickBase)
     {
         _clock = clock;
         _manager = manager;
         _start = start;
+        _tickBase = tickBase;
         _source = source == TickSource.Auto
             ? Context.System.Scheduler is HashedWheelTimerScheduler ? TickSource.Precise : TickSource.Scheduler
             : source;
-        Receive<NextTick>(_ => _manager.Tell(new Tick(_next++)));
+        Receive<NextTick>(_ => _manager.Tell(new Tick(_tickBase + _next++)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(TickClock clock, TickSource source, IActorRef manager, SetStart.Moment start) =>
-        Akka.Actor.Props.Create(() => new Ticker(clock, source, manager, start));
+    /// <summary>Props of a ticker whose tick k is numbered <paramref name="tickBase"/> + k (tick numbers continue after a restore).</summary>
+    public static Props Props(TickClock clock, TickSource source, IActorRef manager, SetStart.Moment start, long tickBase = 0) =>
+        Akka.Actor.Props.Create(() => new Ticker(clock, source, manager, start, tickBase));
 
     protected override void PreStart()
     {
         if (_source == TickSource.Precise)
         {
-            _manager.Tell(new Tick(0));
-            _precise = PreciseTickTimer.Start(_clock, _start.Timestamp, _manager, Context.System.Log);
+            _manager.Tell(new Tick(_tickBase));
+            _precise = PreciseTickTimer.Start(_clock, _start.Timestamp, _manager, Context.System.Log, _tickBase);
             return;
         }
 
@@ -50,7 +53,7 @@ internal sealed class Ticker : ReceiveActor, IWithTimers
         var elapsed = Context.System.Scheduler.Now - _start.At;
         var firstDelay = elapsed > TimeSpan.Zero ? _clock.FirstDelay - elapsed : _clock.FirstDelay;
         Timers.StartPeriodicTimer(TickTimer, NextTick.Instance, firstDelay > TimeSpan.Zero ? firstDelay : TimeSpan.Zero, _clock.Interval);
-        _manager.Tell(new Tick(_next++));
+        _manager.Tell(new Tick(_tickBase + _next++));
     }
 
     protected override void PostStop()

@@ -149,7 +149,9 @@ internal static class RunCommand
 
             report.Write(SummaryTable.Render(
                 $"{what}: from the singleton on {node ?? "an unknown node"}, its tick {Math.Max(0, clusterStats.CurrentTick)} " +
-                "(counts of the current owner since it took over)",
+                (plan.Settings.State.Store == StateStore.Sql
+                    ? "(counts kept by the state store, across owners)"
+                    : "(counts of the current owner since it took over)"),
                 SummaryTable.FromStats(clusterStats)));
         }
 
