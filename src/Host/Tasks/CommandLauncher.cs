@@ -125,7 +125,7 @@ internal sealed class CommandLauncher
     /// <summary>Kills the process group led by <paramref name="process"/> (its shell's children included) while it runs.</summary>
     public void KillGroup(Process process)
     {
-        if (EndsWithHost && !process.HasExited)
+        if (_requests is not null && !process.HasExited) // started by setsid: it leads its own group
             _ = Native.kill(-process.Id, SigKill);
     }
 
