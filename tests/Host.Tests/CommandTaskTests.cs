@@ -5,6 +5,8 @@ namespace ActorScheduler.Host.Tests;
 /// <summary>Command tasks: shell and list forms, environment, working directory, exit codes, timeouts with a process tree.</summary>
 public class CommandTaskTests
 {
+    private const int SigKill = 9;
+
     [Fact]
     public async Task A_command_gets_its_task_tick_scheduled_time_environment_and_working_directory()
     {
@@ -98,6 +100,46 @@ public class CommandTaskTests
         Assert.True(code == 0, $"exit {code}\n{host.Stdout}\n{host.Stderr}");
         Assert.Contains(Event.ReadFile(events), e => e is { Name: "timed-out", Task: "tree", Error: "timed out after 300ms" });
         Assert.Matches(@"tree\s+1\s+0\s+0\s+1\s", host.Stdout);
+    }
+
+    [Fact]
+    public async Task SIGKILL_of_the_host_leaves_none_of_its_command_processes_and_their_children_behind()
+    {
+        if (!OperatingSystem.IsLinux())
+            return; // /proc, and setpriv: Linux only
+        using var dir = new TempDir();
+        var mark = Guid.NewGuid().ToString("N");
+        var config = dir.Write("kill.conf", $$"""
+            actor-scheduler {
+              periodic-interval = 100ms
+              initial-delay = 0s
+              tasks {
+                plain { command = "sleep 30", run-immediately = on, spacing = 1h, environment { {{Processes.MarkVariable}} = {{mark}} } }
+                children { command = "sleep 30; echo done", run-immediately = on, spacing = 1h, environment { {{Processes.MarkVariable}} = {{mark}} } }
+                background { command = "sleep 30 & sleep 31", run-immediately = on, spacing = 1h, environment { {{Processes.MarkVariable}} = {{mark}} } }
+                argv { command = ["sleep", "30"], run-immediately = on, spacing = 1h, environment { {{Processes.MarkVariable}} = {{mark}} } }
+              }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+        // Idle thread-pool threads retire after 100 ms instead of 20 s: the threads that ran the tasks' bodies end while
+        // their commands run, and a process forked by such a thread would get its parent-death signal then.
+        using var host = HostProcess.Start(dir.Path, new Dictionary<string, string> { ["DOTNET_ThreadPool_ThreadTimeoutMs"] = "100" },
+            "run", "--config", config, "--events", events);
+
+        // Four shells or programs and their five sleeps: plain (sh, sleep), children (sh, sleep), background (sh, two sleeps), argv.
+        await host.WaitUntilAsync(() => Processes.Marked(mark).Count(p => p.CommandLine.StartsWith("sleep ", StringComparison.Ordinal)
+            || p.CommandLine.StartsWith("/usr/bin/sleep ", StringComparison.Ordinal) || p.CommandLine.StartsWith("/bin/sleep ", StringComparison.Ordinal)) >= 5,
+            "the commands' five sleeps run");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var running = Processes.Marked(mark);
+        Assert.True(running.Count >= 8, $"after 3 s only {Processes.Describe(running)}\n{host.Stderr}");
+        Assert.DoesNotContain(Event.ReadWritten(events), e => e.Name is "succeeded" or "failed" or "timed-out");
+
+        host.Signal(SigKill);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        Assert.True(Processes.Marked(mark).Count == 0, $"left 1 s after SIGKILL: {Processes.Describe(Processes.Marked(mark))}");
     }
 
     [Fact]

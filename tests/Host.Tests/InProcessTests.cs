@@ -1,10 +1,14 @@
+using System.Diagnostics;
 using ActorScheduler.Host.Configuration;
 using ActorScheduler.Host.Tasks;
 using Xunit;
 
 namespace ActorScheduler.Host.Tests;
 
-/// <summary>The few pieces worth checking without a process: bounded output capture, bracket checking and include forms.</summary>
+/// <summary>
+/// The few pieces worth checking without a process: bounded output capture, bracket checking, include forms, and the
+/// thread that command processes are forked from.
+/// </summary>
 public class InProcessTests
 {
     [Fact]
@@ -38,5 +42,46 @@ public class InProcessTests
     public void Required_and_file_includes_become_plain_ones_on_their_line_and_strings_and_comments_are_left_alone(string text, string expected)
     {
         Assert.Equal(expected, ConfigLoader.PlainIncludes(text, "test.conf"));
+    }
+
+    [Fact]
+    public async Task A_command_started_from_a_thread_that_then_ends_runs_on_while_one_forked_by_that_thread_under_pdeathsig_dies()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var launcher = CommandLauncher.Shared;
+        Assert.True(launcher.EndsWithHost, launcher.Unavailable);
+        var mark = Guid.NewGuid().ToString("N");
+        Process? launched = null, direct = null;
+        var thread = new Thread(() =>
+        {
+            var start = new ProcessStartInfo("sleep") { UseShellExecute = false };
+            start.ArgumentList.Add("30");
+            start.Environment[Processes.MarkVariable] = mark;
+            launched = launcher.StartAsync(start).GetAwaiter().GetResult();
+            // The same wrapper, forked by this thread: PR_SET_PDEATHSIG fires when the forking thread ends.
+            var plain = new ProcessStartInfo("setpriv") { UseShellExecute = false };
+            foreach (var arg in (string[])["--pdeathsig", "KILL", "--", "sleep", "30"])
+                plain.ArgumentList.Add(arg);
+            plain.Environment[Processes.MarkVariable] = mark;
+            direct = Process.Start(plain);
+        });
+        thread.Start();
+        thread.Join();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+
+            Assert.True(direct!.WaitForExit(TimeSpan.FromSeconds(5)), "the process forked by the ended thread still runs");
+            Assert.False(launched!.HasExited, "the launcher's process ended with the thread that asked for it");
+            Assert.Single(Processes.Marked(mark));
+        }
+        finally
+        {
+            CommandTask.KillTree(launched!);
+            launcher.Ended(launched!);
+            launched!.Dispose();
+            direct?.Dispose();
+        }
     }
 }

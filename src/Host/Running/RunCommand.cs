@@ -34,6 +34,7 @@ internal static class RunCommand
         await using var runtime = HostRuntime.Create(
             plan, context => context.StartClusterPeriodicTasks(plan.Set, plan.Settings, stopOnCoordinatedShutdown: true),
             events, eventsToStdout, failure, RaiseOnClusterTaskFailure(plan, failure), http: http, traces: true);
+        CommandLauncher.Prepare(runtime.Log, hasCommands: plan.Commands.Count > 0);
         var started = await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false);
         var manager = started.NodeTasks;
         var startedAt = Stopwatch.GetTimestamp();

@@ -44,6 +44,7 @@ internal static class RunOnceCommand
                     outcome.TrySetResult(e);
             },
             localOnly: true);
+        CommandLauncher.Prepare(runtime.Log, hasCommands: plan.Commands.ContainsKey(taskName));
         var manager = (await runtime.StartAsync(plan.Source.Source).ConfigureAwait(false)).NodeTasks;
         if (task.Options.IsDisabled)
             runtime.Log.LogInformation("{Task} is disabled in its schedule; run-once runs it anyway", taskName);

@@ -13,7 +13,8 @@ namespace ActorScheduler.Host.Tasks;
 /// A task whose body is an operating-system command, from an <c>actor-scheduler.tasks.NAME</c> entry with
 /// <c>command</c>: a string runs under <c>/bin/sh -c</c>, a list [program, args...] runs without a shell. Exit code 0
 /// is success; anything else fails the run with the code and the last lines of standard error. On cancellation
-/// (timeout or stop) the command's whole process tree is killed.
+/// (timeout or stop) the command's whole process tree is killed. <see cref="CommandLauncher"/> starts the process so that
+/// it also ends when the host is killed.
 /// </summary>
 internal sealed class CommandTask
 {
@@ -131,16 +132,18 @@ internal sealed class CommandTask
     {
         cancellationToken.ThrowIfCancellationRequested();
         var start = StartInfo(context);
-        using var process = new Process { StartInfo = start };
+        var launcher = CommandLauncher.Shared;
+        Process started;
         try
         {
-            process.Start();
+            started = await launcher.StartAsync(start).ConfigureAwait(false);
         }
         catch (Win32Exception e)
         {
             throw new CommandFailedException($"cannot start '{start.FileName}': {e.Message}");
         }
 
+        using var process = started;
         RunningProcesses.Add(process);
         try
         {
@@ -186,6 +189,7 @@ internal sealed class CommandTask
         finally
         {
             RunningProcesses.Remove(process);
+            launcher.Ended(process);
         }
     }
 
@@ -223,10 +227,12 @@ internal sealed class CommandTask
         return start;
     }
 
+    /// <summary>Kills the command's process group (children that left the tree included) and its process tree.</summary>
     internal static void KillTree(Process process)
     {
         try
         {
+            CommandLauncher.Shared.KillGroup(process);
             if (!process.HasExited)
                 process.Kill(entireProcessTree: true);
         }

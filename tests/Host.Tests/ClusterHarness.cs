@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Xunit;
+
+namespace ActorScheduler.Host.Tests;
+
+/// <summary>One <c>actor-scheduler run</c> process of a test cluster on 127.0.0.1, with its own events file.</summary>
+public sealed class ClusterNode(int index, int port, HostProcess process, string eventsFile)
+{
+    public int Index { get; } = index;
+
+    public int Port { get; } = port;
+
+    public HostProcess Process { get; } = process;
+
+    public string EventsFile { get; } = eventsFile;
+
+    /// <summary>When the test SIGKILLed it (its runs in flight end then), or null.</summary>
+    public DateTimeOffset? KilledAt { get; private set; }
+
+    public string Address => ClusterHarness.Address(Port);
+
+    public IReadOnlyList<Event> Events => Event.ReadWritten(EventsFile);
+
+    public void Kill()
+    {
+        KilledAt = DateTimeOffset.UtcNow;
+        if (!Process.HasExited)
+            Process.Signal(9);
+    }
+}
+
+/// <summary>A run of a task on one node, from its events: start to end, or to the node's kill (or the test's end) when cut.</summary>
+public sealed record RunSpan(int Node, string Task, long Tick, DateTimeOffset Start, DateTimeOffset End, bool Cut);
+
+/// <summary>
+/// Configuration and checks shared by the process cluster tests that measure fail-over. The failure detector, the split
+/// brain resolver and the removal margin use the values of hocon/cluster.conf, which the fail-over bound is stated for
+/// (docs/cluster.md, "Split brain resolver and fail-over time"); everything else is Akka's default but the seed-node
+/// timeout (the first node forms the cluster sooner).
+/// </summary>
+public static class ClusterHarness
+{
+    /// <summary>SIGKILL of a task's owner to its next start on a survivor, at most.</summary>
+    public static readonly TimeSpan FailOverBound = TimeSpan.FromSeconds(12);
+
+    public static string Address(int port) => $"akka.tcp://actor-scheduler@127.0.0.1:{port}";
+
+    /// <summary>A node's configuration: <paramref name="state"/> is an <c>actor-scheduler.state</c> body, <paramref name="tasks"/> the tasks' entries.</summary>
+    public static string NodeConfig(string setName, int port, IEnumerable<int> seedPorts, string roles, string state, string tasks) => $$"""
+        actor-scheduler-host.set-name = {{setName}}
+        akka {
+          actor.provider = cluster
+          remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
+          cluster {
+            seed-nodes = [{{string.Join(", ", seedPorts.Select(p => $"\"{Address(p)}\""))}}]
+            roles = [{{roles}}]
+            seed-node-timeout = 2s
+            downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+            split-brain-resolver { active-strategy = keep-majority, stable-after = 5s, down-all-when-unstable = on }
+            down-removal-margin = 1s
+            unreachable-nodes-reaper-interval = 500ms
+            failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
+            run-coordinated-shutdown-when-down = on
+          }
+        }
+        actor-scheduler {
+          periodic-interval = 200ms
+          initial-delay = 200ms
+          shutdown-timeout = 1s
+          state { {{state}} }
+          tasks {
+        {{tasks}}
+          }
+        }
+        """;
+
+    public static string SqliteState(string file) => $"store = sql, provider = \"SQLite.MS\", connection-string = \"Data Source={file}\"";
+
+    public static string PostgresState(string connectionString) =>
+        $"store = sql, provider = \"PostgreSQL\", connection-string = \"{connectionString.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"";
+
+    public const string NoState = "store = none";
+
+    /// <summary>Writes node-<paramref name="index"/>.conf and starts <c>run</c> with it and events-<paramref name="index"/>.jsonl.</summary>
+    public static ClusterNode Start(TempDir dir, int index, int port, string config)
+    {
+        var file = dir.Write($"node-{index}.conf", config);
+        var events = dir.File($"events-{index}.jsonl");
+        return new ClusterNode(index, port, HostProcess.Start(dir.Path, null, "run", "--config", file, "--events", events), events);
+    }
+
+    /// <summary>The runs of <paramref name="task"/> on every node; a run without an end ends at its node's kill, or at <paramref name="end"/>.</summary>
+    public static List<RunSpan> Runs(IEnumerable<ClusterNode> nodes, string task, DateTimeOffset end)
+    {
+        var runs = new List<RunSpan>();
+        foreach (var node in nodes)
+        {
+            var events = node.Events.Where(e => e.Task == task).ToList();
+            var ends = new Dictionary<long, DateTimeOffset>();
+            foreach (var e in events.Where(e => e.Name is "succeeded" or "failed" or "timed-out"))
+                ends[e.Tick] = e.Time; // an end event's time is when the run ended
+            foreach (var start in events.Where(e => e.Name == "started"))
+                runs.Add(ends.TryGetValue(start.Tick, out var ended)
+                    ? new RunSpan(node.Index, task, start.Tick, start.Time, ended, false)
+                    : new RunSpan(node.Index, task, start.Tick, start.Time, node.KilledAt ?? end, true));
+        }
+
+        return runs.OrderBy(r => r.Start).ToList();
+    }
+
+    /// <summary>Each run of the task, on whichever node, ends before the next one starts.</summary>
+    public static void AssertNoOverlap(IReadOnlyList<RunSpan> runs)
+    {
+        for (var i = 1; i < runs.Count; i++)
+            Assert.True(runs[i].Start >= runs[i - 1].End,
+                $"{runs[i].Task}: run on node {runs[i].Node} (tick {runs[i].Tick}) at {runs[i].Start:HH:mm:ss.fff} overlaps the run on node " +
+                $"{runs[i - 1].Node} (tick {runs[i - 1].Tick}) {runs[i - 1].Start:HH:mm:ss.fff}-{runs[i - 1].End:HH:mm:ss.fff}{(runs[i - 1].Cut ? " (cut)" : "")}");
+    }
+
+    /// <summary>
+    /// The nodes' log lines between <paramref name="from"/> and <paramref name="to"/> that time a fail-over: unreachable,
+    /// downed, removed, the role-less singleton started, the schedule recovered, a task held for a run maybe in flight.
+    /// </summary>
+    public static IEnumerable<string> FailOverLog(IEnumerable<ClusterNode> nodes, DateTimeOffset from, DateTimeOffset to)
+    {
+        string[] marks = ["Marking node(s) as UNREACHABLE", "SBR took decision", "SBR found unreachable members changed", "Member removed",
+            "cluster/tasks] ", "schedule recovered", "may still be in flight", "is JOINING", "to [Up]"];
+        var (first, last) = (from.UtcDateTime.TimeOfDay, to.UtcDateTime.TimeOfDay + TimeSpan.FromSeconds(1));
+        return nodes.SelectMany(n => n.Process.Stdout.Split('\n')
+            .Where(l => l.Length > 12 && TimeSpan.TryParseExact(l[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out var at)
+                                      && at >= first && at <= last && marks.Any(m => l.Contains(m, StringComparison.Ordinal)))
+            .Select(l => $"  node {n.Index}: {(l.Length > 170 ? l[..170] + "..." : l.TrimEnd())}"));
+    }
+
+    public static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
+
+    public static async Task WaitUntil(Func<bool> condition, string what, TimeSpan limit, IEnumerable<ClusterNode> nodes)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"not within {limit.TotalSeconds} s: {what}\n" +
+                            string.Join("\n", nodes.Select(n => $"--- node {n.Index} stdout:\n{n.Process.Stdout}\nstderr:\n{n.Process.Stderr}")));
+            await Task.Delay(100);
+        }
+    }
+
+    public static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+}
+
+/// <summary>
+/// A fact that needs PostgreSQL: skipped, with the reason, when ACTOR_SCHEDULER_TEST_PG is not set, unless
+/// ACTOR_SCHEDULER_REQUIRE_POSTGRES=1 (CI), where it runs and fails saying that the server is missing.
+/// </summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public const string Variable = "ACTOR_SCHEDULER_TEST_PG";
+    public const string RequireVariable = "ACTOR_SCHEDULER_REQUIRE_POSTGRES";
+
+    public PostgresFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)) && Environment.GetEnvironmentVariable(RequireVariable) != "1")
+            Skip = $"PostgreSQL tests need {Variable} (a connection string); `source .ci/postgres.sh` sets it.";
+    }
+
+    /// <summary>The connection string of ACTOR_SCHEDULER_TEST_PG; fails, saying why, when it is not set or does not answer.</summary>
+    public static string ConnectionString()
+    {
+        var connectionString = Environment.GetEnvironmentVariable(Variable);
+        if (string.IsNullOrEmpty(connectionString))
+            Assert.Fail($"PostgreSQL is required ({RequireVariable}=1) but {Variable} is not set: the server was not started (see .ci/postgres.sh).");
+        try
+        {
+            using var connection = new Npgsql.NpgsqlConnection(connectionString);
+            connection.Open();
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"PostgreSQL of {Variable} cannot be reached: {e.GetType().Name}: {e.Message}");
+        }
+
+        return connectionString!;
+    }
+}
