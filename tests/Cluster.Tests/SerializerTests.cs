@@ -26,7 +26,18 @@ public sealed class SerializerTests : TestKit
         new TaskTriggered("report", 7, true),
         new PauseRecorded("report", true, "maintenance", At),
         new PauseRecorded("report", false, null, null),
+        new TasksStopped("jobs", 2),
     ];
+
+    [Fact]
+    public void The_messages_without_fields_a_sharded_bucket_is_sent_come_back_as_their_instance()
+    {
+        foreach (var message in new object[] { GetTaskStats.Instance, StopTasks.Instance, FlushState.Instance, StateFlushed.Instance })
+        {
+            Assert.Same(message, RoundTrip(message, out var serializer));
+            Assert.IsType<StateSerializer>(serializer);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Messages))]

@@ -8,7 +8,7 @@ namespace ActorScheduler.Persistence;
 
 /// <summary>
 /// Serializes the schedule keeper's journal events and snapshots, and the task-set queries that cross the network to a
-/// cluster singleton, as JSON with short, stable manifests (no CLR type names in the database or on the wire).
+/// cluster singleton or a sharded bucket, as JSON with short, stable manifests (no CLR type names in the database or on the wire).
 /// Registered by <see cref="StateSerialization.Register"/>; identifier 7431.
 /// </summary>
 internal sealed class StateSerializer : SerializerWithStringManifest
@@ -32,6 +32,19 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(TaskTriggered)] = "triggered",
         [typeof(NotifyWhenTicked)] = "notify-ticked",
         [typeof(Ticked)] = "ticked",
+        [typeof(StopTasks)] = "stop",
+        [typeof(TasksStopped)] = "stopped",
+        [typeof(FlushState)] = "flush",
+        [typeof(StateFlushed)] = "flushed",
+    };
+
+    /// <summary>Messages without fields, written as nothing and read back as their one instance.</summary>
+    private static readonly Dictionary<Type, object> Instances = new()
+    {
+        [typeof(GetTaskStats)] = GetTaskStats.Instance,
+        [typeof(StopTasks)] = StopTasks.Instance,
+        [typeof(FlushState)] = FlushState.Instance,
+        [typeof(StateFlushed)] = StateFlushed.Instance,
     };
 
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);
@@ -51,14 +64,14 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             : throw new ArgumentException($"{o.GetType()} is not serialized by {nameof(StateSerializer)}.", nameof(o));
 
     public override byte[] ToBinary(object obj) =>
-        obj is GetTaskStats ? [] : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+        Instances.ContainsKey(obj.GetType()) ? [] : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         if (!Types.TryGetValue(manifest, out var type))
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(StateSerializer)}.");
-        if (type == typeof(GetTaskStats))
-            return GetTaskStats.Instance;
+        if (Instances.TryGetValue(type, out var instance))
+            return instance;
         return JsonSerializer.Deserialize(bytes, type, Options)
             ?? throw new SerializationException($"empty payload for manifest '{manifest}'.");
     }
