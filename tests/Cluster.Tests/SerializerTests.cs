@@ -1,6 +1,7 @@
 using System.Text;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
+using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Xunit;
@@ -28,6 +29,33 @@ public sealed class SerializerTests : TestKit
         new PauseRecorded("report", false, null, null),
         new TasksStopped("jobs", 2),
     ];
+
+    [Fact]
+    public void An_update_and_a_removal_cross_the_network_and_an_addition_or_a_new_body_is_refused()
+    {
+        var options = new PeriodicTaskOptions
+        {
+            Spacing = TimeSpan.FromSeconds(90), Timeout = TimeSpan.FromSeconds(30), Scope = TaskScope.Cluster, Role = "worker",
+            Retries = 2, Overlap = OverlapMode.Queue, Misfire = MisfirePolicy.RunAll,
+        };
+        var change = (ChangeTasks)RoundTrip(new ChangeTasks(new UpdateTask("report", options), new RemoveTask("cleanup")), out var serializer);
+        Assert.IsType<StateSerializer>(serializer);
+        Assert.Equal(2, change.Changes.Count);
+        Assert.Equal(new UpdateTask("report", options), change.Changes[0]);
+        Assert.Equal(new RemoveTask("cleanup"), change.Changes[1]);
+        var changed = (TasksChanged)RoundTrip(new TasksChanged("jobs", [], ["report"], ["cleanup"]), out _);
+        Assert.Equal("jobs", changed.SetName);
+        Assert.Empty(changed.Added);
+        Assert.Equal(["report"], changed.Updated);
+        Assert.Equal(["cleanup"], changed.Removed);
+
+        var stateSerializer = new StateSerializer((ExtendedActorSystem)Sys);
+        var add = Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
+            stateSerializer.ToBinary(new ChangeTasks(new AddTask("new", (_, _) => ValueTask.CompletedTask))));
+        Assert.Contains("cannot cross the network", add.Message);
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
+            stateSerializer.ToBinary(new ChangeTasks(new UpdateTask("report", options, (_, _) => ValueTask.CompletedTask))));
+    }
 
     [Fact]
     public void The_messages_without_fields_a_sharded_bucket_is_sent_come_back_as_their_instance()

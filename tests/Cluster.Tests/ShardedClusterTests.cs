@@ -54,7 +54,8 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
 
         // Every task runs, and once the buckets are balanced each node runs about a third of them. A window longer than
         // the rebalance interval in which each task ran on one node only: no bucket is moving any more.
-        await TestCluster.WaitUntilAsync(() => names.All(runs.HasRun) && Balanced(runs, Settled, 3, min: 12) && runs.TasksByNode(Settled).Values.Sum(t => t.Count) == 60,
+        await TestCluster.WaitUntilAsync(
+            () => watch.Elapsed > Settled && names.All(runs.HasRun) && Balanced(runs, Settled, 3, min: 12) && runs.TasksByNode(Settled).Values.Sum(t => t.Count) == 60,
             TimeSpan.FromSeconds(40), "every task ran, each node ran at least 12 tasks, each task on one node, for 3 s");
         var byNode = runs.TasksByNode(Settled);
         output.WriteLine($"balanced after {watch.Elapsed.TotalSeconds:F1} s: {string.Join(", ", byNode.OrderBy(p => p.Key).Select(p => $"node {p.Key}: {p.Value.Count} tasks"))}");
@@ -138,6 +139,16 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
         Assert.True((await client.GetTaskAsync("index-03")).Paused);
         Assert.False((await client.GetTaskAsync("index-04")).Paused);
         Assert.Equal("report", (await client.TriggerAsync("report")).Task); // the bucket of role ""
+
+        // A change goes to the task's bucket, on a worker node: its options cross the network. A body cannot.
+        var changed = await client.UpdateAsync("index-05", Cluster(TimeSpan.FromMilliseconds(600), role: "worker"));
+        Assert.Equal(["index-05"], changed.Updated);
+        Assert.Equal("every 600ms, and at start", (await client.GetTaskAsync("index-05")).Schedule);
+        Assert.Equal(["index-06"], (await client.RemoveAsync("index-06")).Removed);
+        Assert.DoesNotContain("index-06", (await client.GetStatsAsync()).Tasks.Select(t => t.Task));
+        var added = await Assert.ThrowsAsync<ArgumentException>(() => proxy.Ask<TasksChanged>(
+            new ChangeTasks(new AddTask("index-99", (_, _) => ValueTask.CompletedTask, Cluster(TimeSpan.FromSeconds(1), role: "worker"))), TimeSpan.FromSeconds(10)));
+        Assert.Contains("cannot be added", added.Message);
         Assert.Equal(1, runs.MaxConcurrent);
     }
 

@@ -117,7 +117,10 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
         }
     }
 
-    /// <summary>A change goes whole to one bucket: changes of tasks of several buckets are refused (they could not be all or nothing).</summary>
+    /// <summary>
+    /// A change goes whole to one bucket: changes of tasks of several buckets are refused (they could not be all or
+    /// nothing), and so are additions and new bodies (they could not cross the network).
+    /// </summary>
     private void OnChange(ChangeTasks change)
     {
         if (change.Changes is null || change.Changes.Any(c => c is null))
@@ -132,6 +135,16 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
             return;
         }
 
+        if (change.Changes.FirstOrDefault(c => c is AddTask || c is UpdateTask { Body: not null }) is { } withBody)
+        {
+            // The bucket may be on another node, and a task's body cannot cross the network.
+            Sender.Tell(new Status.Failure(new ArgumentException(
+                $"'{withBody.Task}': with distribution = sharded, cluster tasks cannot be added, nor their bodies replaced, at run time " +
+                "(the bucket may run on another node, and a body cannot cross the network): add them to the set every node starts.",
+                nameof(ChangeTasks.Changes))));
+            return;
+        }
+
         var buckets = change.Changes.Select(c => BucketOf(c.Task)).Distinct().ToList();
         if (buckets.Count > 1)
         {
@@ -140,8 +153,6 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
             return;
         }
 
-        if (change.Changes.Any(c => c is AddTask))
-            _buckets.Add(buckets[0]); // the bucket's entity starts with the first message
         Route(change.Changes[0].Task, change, Sender);
     }
 
@@ -200,11 +211,8 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
                 else if (check.Error is not null)
                     answered.ReplyTo.Tell(new Status.Failure(check.Error));
                 else
-                {
-                    _buckets.Add(BucketOf(check.Task)); // a task added at run time through another node
                     answered.ReplyTo.Tell(new Status.Failure(new TaskSetUnavailableException(
-                        $"task set '{_role.SetName}': task '{check.Task}' is in a bucket this node did not know of yet; try again.")));
-                }
+                        $"task set '{_role.SetName}': task '{check.Task}' answered from an unexpected bucket.")));
                 break;
         }
     }

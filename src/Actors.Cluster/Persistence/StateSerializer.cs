@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
 using Akka.Actor;
 using System.Runtime.Serialization;
 using Akka.Serialization;
@@ -36,6 +37,8 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(TasksStopped)] = "stopped",
         [typeof(FlushState)] = "flush",
         [typeof(StateFlushed)] = "flushed",
+        [typeof(ChangeTasks)] = "change",
+        [typeof(TasksChanged)] = "changed",
     };
 
     /// <summary>Messages without fields, written as nothing and read back as their one instance.</summary>
@@ -63,8 +66,12 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             ? manifest
             : throw new ArgumentException($"{o.GetType()} is not serialized by {nameof(StateSerializer)}.", nameof(o));
 
-    public override byte[] ToBinary(object obj) =>
-        Instances.ContainsKey(obj.GetType()) ? [] : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        _ when Instances.ContainsKey(obj.GetType()) => [],
+        ChangeTasks change => JsonSerializer.SerializeToUtf8Bytes(change.Changes.Select(WireChange.Of).ToList(), Options),
+        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options),
+    };
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
@@ -72,9 +79,33 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(StateSerializer)}.");
         if (Instances.TryGetValue(type, out var instance))
             return instance;
+        if (type == typeof(ChangeTasks))
+            return new ChangeTasks((JsonSerializer.Deserialize<List<WireChange>>(bytes, Options) ?? []).Select(c => c.ToChange()).ToList());
         return JsonSerializer.Deserialize(bytes, type, Options)
             ?? throw new SerializationException($"empty payload for manifest '{manifest}'.");
     }
+}
+
+/// <summary>
+/// One change of a <see cref="ChangeTasks"/> on the wire: an update (options only) or a removal. A task's body is a
+/// delegate and cannot cross the network: an addition, or an update with a body, is refused here.
+/// </summary>
+internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options)
+{
+    public static WireChange Of(TaskChange change) => change switch
+    {
+        UpdateTask { Body: null } update => new WireChange("update", update.Task, update.Options),
+        RemoveTask remove => new WireChange("remove", remove.Task, null),
+        _ => throw new SerializationException(
+            $"{change.GetType().Name} of '{change.Task}' carries a task body, which cannot cross the network: add or redefine cluster tasks in the set every node starts."),
+    };
+
+    public TaskChange ToChange() => Kind switch
+    {
+        "update" => new UpdateTask(Task, Options ?? throw new SerializationException($"an update of '{Task}' without options.")),
+        "remove" => new RemoveTask(Task),
+        _ => throw new SerializationException($"unknown change '{Kind}' of '{Task}'."),
+    };
 }
 
 /// <summary>Registers <see cref="StateSerializer"/> with an ActorSystem (idempotent).</summary>
