@@ -88,6 +88,23 @@ public sealed class SerializerTests : TestKit
     }
 
     [Fact]
+    public void A_large_stats_report_is_gzipped_to_fit_a_remote_frame_and_a_plain_one_still_reads()
+    {
+        var tasks = Enumerable.Range(0, 2000).Select(i => Stats with { Task = $"job-{i:0000}" }).ToList();
+        var report = new TaskStatsReport("jobs", 42, tasks);
+        var serializer = new StateSerializer((ExtendedActorSystem)Sys);
+        var bytes = serializer.ToBinary(report);
+        Assert.InRange(bytes.Length, 1, 128000 - 1000); // Akka.Remote's default maximum-frame-size, less the envelope
+        var back = (TaskStatsReport)serializer.FromBinary(bytes, "stats");
+        Assert.Equal(tasks, back.Tasks);
+
+        var small = new TaskStatsReport("jobs", 3, [Stats]);
+        Assert.Equal((byte)'{', serializer.ToBinary(small)[0]);
+        var plain = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(report);
+        Assert.Equal(tasks, ((TaskStatsReport)serializer.FromBinary(plain, "stats")).Tasks);
+    }
+
+    [Fact]
     public void A_snapshot_written_before_pauses_were_kept_still_loads()
     {
         var serializer = new StateSerializer((ExtendedActorSystem)Sys);

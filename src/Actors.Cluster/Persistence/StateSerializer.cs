@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text.Json;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -66,10 +67,14 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             ? manifest
             : throw new ArgumentException($"{o.GetType()} is not serialized by {nameof(StateSerializer)}.", nameof(o));
 
+    /// <summary>A stats report larger than this is gzipped (about 35 tasks; 2,000 tasks then fit Akka.Remote's 128 KB frame).</summary>
+    internal const int CompressAbove = 16 * 1024;
+
     public override byte[] ToBinary(object obj) => obj switch
     {
         _ when Instances.ContainsKey(obj.GetType()) => [],
         ChangeTasks change => JsonSerializer.SerializeToUtf8Bytes(change.Changes.Select(WireChange.Of).ToList(), Options),
+        TaskStatsReport report => Compressed(JsonSerializer.SerializeToUtf8Bytes(report, Options)),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options),
     };
 
@@ -79,10 +84,30 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(StateSerializer)}.");
         if (Instances.TryGetValue(type, out var instance))
             return instance;
+        if (bytes.Length > 1 && bytes[0] == 0x1f && bytes[1] == 0x8b) // gzip (JSON starts with '{', '[' or '"')
+            bytes = Decompressed(bytes);
         if (type == typeof(ChangeTasks))
             return new ChangeTasks((JsonSerializer.Deserialize<List<WireChange>>(bytes, Options) ?? []).Select(c => c.ToChange()).ToList());
         return JsonSerializer.Deserialize(bytes, type, Options)
             ?? throw new SerializationException($"empty payload for manifest '{manifest}'.");
+    }
+
+    private static byte[] Compressed(byte[] json)
+    {
+        if (json.Length <= CompressAbove)
+            return json;
+        using var buffer = new MemoryStream(json.Length / 4);
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(json);
+        return buffer.ToArray();
+    }
+
+    private static byte[] Decompressed(byte[] gzipped)
+    {
+        using var gzip = new GZipStream(new MemoryStream(gzipped), CompressionMode.Decompress);
+        using var json = new MemoryStream(gzipped.Length * 6);
+        gzip.CopyTo(json);
+        return json.ToArray();
     }
 }
 
