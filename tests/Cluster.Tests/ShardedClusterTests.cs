@@ -196,6 +196,22 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(1, runs.MaxConcurrent);
     }
 
+    [Fact]
+    public async Task A_client_of_sharded_tasks_on_a_node_whose_cluster_is_not_formed_gets_TaskSetNotReadyException_within_its_timeout()
+    {
+        using var cluster = new TestCluster(Hocon(30));
+        var system = cluster.StartUnjoined(0);
+        var set = new PeriodicTaskSet("jobs").Add("report", (_, _) => ValueTask.CompletedTask, Cluster(TimeSpan.FromMilliseconds(300)));
+        var client = system.StartClusterPeriodicTasks(set).Client(TimeSpan.FromSeconds(2));
+
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<TaskSetNotReadyException>(() => client.GetStatsAsync());
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(5));
+        Assert.Contains("not Up yet", error.Message);
+        await Assert.ThrowsAsync<TaskSetNotReadyException>(() => client.TriggerAsync("report"));
+        Assert.DoesNotContain(cluster.Events, e => e.Event is PeriodicTaskStarted); // no bucket without a cluster
+    }
+
     /// <summary>Each of the first <paramref name="nodes"/> nodes ran at least <paramref name="min"/> distinct tasks within <paramref name="window"/>.</summary>
     private static bool Balanced(RunLog runs, TimeSpan window, int nodes, int min, IReadOnlyList<string>? only = null)
     {
