@@ -153,20 +153,24 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task With_a_state_store_a_sharded_bucket_moved_by_a_graceful_leave_keeps_its_pause_and_its_place_in_the_schedule()
+    public async Task With_a_state_store_a_sharded_bucket_moved_by_a_graceful_leave_keeps_its_pause_its_place_and_its_run_in_flight()
     {
         const int shards = 3;
         var runs = new RunLog();
-        // Three tasks of one bucket: "once" ran at the first start only (run-immediately, then hourly), "paused" gets
-        // paused, "ticking" shows where the bucket runs.
+        // Four tasks of one bucket: "once" ran at the first start only (run-immediately, then hourly), "paused" gets
+        // paused, "ticking" shows where the bucket runs, and "slow" runs 2.5 s ignoring cancellation (timeout 3 s),
+        // longer than the 1 s the leaving node waits (shutdown-timeout): it hands the bucket over with that run in
+        // flight, and the new owner must not start "slow" before the run's deadline.
         var once = "once";
         var bucket = TaskBuckets.Of(once, shards);
-        var sameBucket = Enumerable.Range(0, 1000).Select(i => $"task-{i}").Where(n => TaskBuckets.Of(n, shards) == bucket).Take(2).ToList();
-        var (paused, ticking) = (sameBucket[0], sameBucket[1]);
+        var sameBucket = Enumerable.Range(0, 1000).Select(i => $"task-{i}").Where(n => TaskBuckets.Of(n, shards) == bucket).Take(3).ToList();
+        var (paused, ticking, slow) = (sameBucket[0], sameBucket[1], sameBucket[2]);
         PeriodicTaskSet Set(int node) => new PeriodicTaskSet("jobs")
             .Add(once, (_, _) => runs.RunAsync(once, node, TimeSpan.Zero), Cluster(TimeSpan.FromHours(1)))
             .Add(paused, (_, _) => runs.RunAsync(paused, node, TimeSpan.Zero), Cluster(TimeSpan.FromMilliseconds(300)))
-            .Add(ticking, (_, _) => runs.RunAsync(ticking, node, TimeSpan.Zero), Cluster(TimeSpan.FromMilliseconds(300)));
+            .Add(ticking, (_, _) => runs.RunAsync(ticking, node, TimeSpan.Zero), Cluster(TimeSpan.FromMilliseconds(300)))
+            .Add(slow, (_, _) => runs.RunAsync(slow, node, TimeSpan.FromMilliseconds(2500)),
+                Cluster(TimeSpan.FromMilliseconds(300)) with { Timeout = TimeSpan.FromSeconds(3) });
 
         using var cluster = new TestCluster(Hocon(shards, _backend.Hocon));
         await cluster.FormAsync(0, 1, 2);
@@ -177,6 +181,9 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
         await sets[1].ClusterTasks[""].Ask<StateFlushed>(FlushState.Instance, TimeSpan.FromSeconds(10)); // every bucket's journal is written
         var owner = runs.All.Last(r => r.Task == ticking).Node;
         var pausedRuns = runs.All.Count(r => r.Task == paused);
+        var slowRuns = runs.All.Count(r => r.Task == slow);
+        await TestCluster.WaitUntilAsync(() => runs.All.Count(r => r.Task == slow) > slowRuns, TimeSpan.FromSeconds(10), "a run of slow just started");
+        var inFlight = runs.All.Last(r => r.Task == slow);
 
         var leftAt = DateTimeOffset.UtcNow;
         await cluster.LeaveAsync(owner);
@@ -193,6 +200,13 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(pausedRuns, runs.All.Count(r => r.Task == paused)); // not run since the pause, on any node
         Assert.Single(runs.All, r => r.Task == once); // the new owner continued its schedule: no second first run
         Assert.NotNull(stats[once].LastStart);
+
+        // The run of slow handed over in flight held its task on the new owner until its deadline (start + 3 s).
+        await TestCluster.WaitUntilAsync(() => runs.FirstStartElsewhere(slow, owner, leftAt) is not null, TimeSpan.FromSeconds(15), "slow running on the new owner");
+        var resumed = runs.FirstStartElsewhere(slow, owner, leftAt)!.Value;
+        output.WriteLine($"slow: run in flight from {inFlight.Start:HH:mm:ss.fff}, next run on node {newOwner} at {resumed:HH:mm:ss.fff}");
+        Assert.True(resumed >= inFlight.Start + TimeSpan.FromSeconds(3), $"slow started at {resumed:O}, before the deadline of the run in flight");
+        Assert.Contains(cluster.Warnings, w => w.Node == newOwner && w.Message.Contains("may still be in flight"));
         Assert.Equal(1, runs.MaxConcurrent);
     }
 
