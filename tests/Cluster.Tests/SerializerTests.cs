@@ -1,6 +1,7 @@
 using System.Text;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
+using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Xunit;
@@ -26,7 +27,45 @@ public sealed class SerializerTests : TestKit
         new TaskTriggered("report", 7, true),
         new PauseRecorded("report", true, "maintenance", At),
         new PauseRecorded("report", false, null, null),
+        new TasksStopped("jobs", 2),
     ];
+
+    [Fact]
+    public void An_update_and_a_removal_cross_the_network_and_an_addition_or_a_new_body_is_refused()
+    {
+        var options = new PeriodicTaskOptions
+        {
+            Spacing = TimeSpan.FromSeconds(90), Timeout = TimeSpan.FromSeconds(30), Scope = TaskScope.Cluster, Role = "worker",
+            Retries = 2, Overlap = OverlapMode.Queue, Misfire = MisfirePolicy.RunAll,
+        };
+        var change = (ChangeTasks)RoundTrip(new ChangeTasks(new UpdateTask("report", options), new RemoveTask("cleanup")), out var serializer);
+        Assert.IsType<StateSerializer>(serializer);
+        Assert.Equal(2, change.Changes.Count);
+        Assert.Equal(new UpdateTask("report", options), change.Changes[0]);
+        Assert.Equal(new RemoveTask("cleanup"), change.Changes[1]);
+        var changed = (TasksChanged)RoundTrip(new TasksChanged("jobs", [], ["report"], ["cleanup"]), out _);
+        Assert.Equal("jobs", changed.SetName);
+        Assert.Empty(changed.Added);
+        Assert.Equal(["report"], changed.Updated);
+        Assert.Equal(["cleanup"], changed.Removed);
+
+        var stateSerializer = new StateSerializer((ExtendedActorSystem)Sys);
+        var add = Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
+            stateSerializer.ToBinary(new ChangeTasks(new AddTask("new", (_, _) => ValueTask.CompletedTask))));
+        Assert.Contains("cannot cross the network", add.Message);
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
+            stateSerializer.ToBinary(new ChangeTasks(new UpdateTask("report", options, (_, _) => ValueTask.CompletedTask))));
+    }
+
+    [Fact]
+    public void The_messages_without_fields_a_sharded_bucket_is_sent_come_back_as_their_instance()
+    {
+        foreach (var message in new object[] { GetTaskStats.Instance, StopTasks.Instance, FlushState.Instance, StateFlushed.Instance })
+        {
+            Assert.Same(message, RoundTrip(message, out var serializer));
+            Assert.IsType<StateSerializer>(serializer);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Messages))]
@@ -74,6 +113,23 @@ public sealed class SerializerTests : TestKit
         Assert.Equal(counters, restored.Counters["report"]);
         Assert.Equal([run], restored.RecentOf("report"));
         Assert.Empty(restored.Running);
+    }
+
+    [Fact]
+    public void A_large_stats_report_is_gzipped_to_fit_a_remote_frame_and_a_plain_one_still_reads()
+    {
+        var tasks = Enumerable.Range(0, 2000).Select(i => Stats with { Task = $"job-{i:0000}" }).ToList();
+        var report = new TaskStatsReport("jobs", 42, tasks);
+        var serializer = new StateSerializer((ExtendedActorSystem)Sys);
+        var bytes = serializer.ToBinary(report);
+        Assert.InRange(bytes.Length, 1, 128000 - 1000); // Akka.Remote's default maximum-frame-size, less the envelope
+        var back = (TaskStatsReport)serializer.FromBinary(bytes, "stats");
+        Assert.Equal(tasks, back.Tasks);
+
+        var small = new TaskStatsReport("jobs", 3, [Stats]);
+        Assert.Equal((byte)'{', serializer.ToBinary(small)[0]);
+        var plain = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(report);
+        Assert.Equal(tasks, ((TaskStatsReport)serializer.FromBinary(plain, "stats")).Tasks);
     }
 
     [Fact]

@@ -92,18 +92,58 @@ public class SettingsTests
     }
 
     [Fact]
-    public void Sharded_distribution_is_an_error_saying_it_is_not_available_yet()
+    public void Sharded_distribution_is_read_with_its_shard_count()
     {
-        var error = Fails(() => Read("actor-scheduler.cluster.distribution = sharded"));
-        Assert.Equal("actor-scheduler.cluster.distribution", error.Path);
-        Assert.Contains("sharded is not available yet", error.Message);
+        var cluster = ClusterTaskSettings.Of(Read("actor-scheduler.cluster { distribution = Sharded, shards = 12 }"));
+        Assert.Equal((TaskDistribution.Sharded, 12), (cluster.Distribution, cluster.Shards));
+        Assert.Equal(TaskDistribution.Sharded, ClusterTaskSettings.Of(Read("actor-scheduler.cluster.distribution = sharded")).Distribution);
     }
 
     [Fact]
-    public void The_default_distribution_is_singleton()
+    public void The_default_distribution_is_singleton_and_the_default_shard_count_30()
     {
-        Assert.Equal(TaskDistribution.Singleton, ClusterTaskSettings.Of(Read("")).Distribution);
+        var cluster = ClusterTaskSettings.Of(Read(""));
+        Assert.Equal((TaskDistribution.Singleton, 30), (cluster.Distribution, cluster.Shards));
     }
+
+    [Theory]
+    [InlineData("actor-scheduler.cluster.shards = 0", "0 is not allowed; use an integer >= 1.")]
+    [InlineData("actor-scheduler.cluster.shards = -3", "-3 is not allowed; use an integer >= 1.")]
+    [InlineData("actor-scheduler.cluster.shards = many", "\"many\" is not a whole number; use an integer >= 1.")]
+    [InlineData("actor-scheduler.cluster.shards = 2.5", "\"2.5\" is not a whole number; use an integer >= 1.")]
+    public void A_shard_count_below_1_or_not_a_whole_number_is_an_error_naming_the_key(string hocon, string message)
+    {
+        var error = Fails(() => Read(hocon));
+        Assert.Equal("actor-scheduler.cluster.shards", error.Path);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("shardd")]
+    [InlineData("sharding")]
+    [InlineData("everywhere")]
+    public void An_unknown_distribution_is_an_error_naming_the_key_and_both_values(string value)
+    {
+        var error = Fails(() => Read($"actor-scheduler.cluster.distribution = {value}"));
+        Assert.Equal("actor-scheduler.cluster.distribution", error.Path);
+        Assert.Contains("use one of: singleton, sharded", error.Message);
+    }
+
+    [Fact]
+    public void A_task_s_shard_bucket_is_a_stable_hash_of_its_name()
+    {
+        // Pinned: a bucket's saved state is found by its number, so the same name must land in the same bucket in every
+        // process, every run and every version (string.GetHashCode would differ per process).
+        Assert.Equal([BucketOfReport, BucketOfCleanup], new[] { TaskBuckets.Of("report", 30), TaskBuckets.Of("cleanup", 30) });
+        Assert.Equal(0, TaskBuckets.Of("report", 1));
+        var buckets = Enumerable.Range(0, 300).Select(i => TaskBuckets.Of($"task-{i}", 30)).ToList();
+        Assert.All(buckets, b => Assert.InRange(b, 0, 29));
+        Assert.Equal(30, buckets.Distinct().Count()); // 300 names reach every bucket
+        Assert.InRange(buckets.GroupBy(b => b).Max(g => g.Count()), 10, 25);
+    }
+
+    private const int BucketOfReport = 12;
+    private const int BucketOfCleanup = 20;
 
     [Fact]
     public void A_cluster_key_under_a_named_set_is_an_error_naming_its_path()
@@ -119,6 +159,7 @@ public class SettingsTests
         var section = ClusterConfiguration.DefaultConfig().GetConfig("actor-scheduler");
         Assert.Equal(["cluster", "state"], section.Root.GetObject().Items.Keys.Order());
         Assert.Equal("singleton", section.GetString("cluster.distribution"));
+        Assert.Equal(30, section.GetInt("cluster.shards"));
         Assert.Equal("none", section.GetString("state.store"));
         Assert.Equal(100, section.GetInt("state.snapshot-every"));
     }

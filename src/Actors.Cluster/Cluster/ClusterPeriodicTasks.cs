@@ -6,6 +6,7 @@ using ActorScheduler.Persistence;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
 
 namespace ActorScheduler.Cluster;
@@ -15,12 +16,16 @@ namespace ActorScheduler.Cluster;
 /// </summary>
 /// <param name="NodeTasks">This node's node-scoped tasks: /user/periodic-tasks-NAME (a manager, or its schedule keeper).</param>
 /// <param name="ClusterTasks">
-/// By role ("" = any node): the proxy of the cluster singleton that runs the cluster-scoped tasks of that role. Send it
-/// GetTaskStats, TriggerTask, ... from any node.
+/// By role ("" = any node): the actor through which this node reaches the cluster-scoped tasks of that role, the proxy
+/// of their cluster singleton (distribution = singleton) or a local actor that asks their buckets through Akka.Cluster.Sharding
+/// (distribution = sharded). Send it GetTaskStats, TriggerTask, ... from any node; it answers as one manager would.
 /// </param>
 public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<string, IActorRef> ClusterTasks)
 {
-    /// <summary>This node's manager, then each role's singleton proxy (role "" first, then by name).</summary>
+    /// <summary>The cluster tasks are sharded (actor-scheduler.cluster.distribution = sharded).</summary>
+    internal bool Sharded { get; init; }
+
+    /// <summary>This node's manager, then each role's cluster tasks (role "" first, then by name).</summary>
     internal IReadOnlyList<IActorRef> Managers =>
         [NodeTasks, .. ClusterTasks.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value)];
 
@@ -135,6 +140,8 @@ public static class ClusterPeriodicTasks
             : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, store: null, start);
         var node = PeriodicTasks.Start(system, factory, set.Name, nodeProps, settings.ShutdownTimeout, stopOnCoordinatedShutdown);
 
+        var cluster = ClusterTaskSettings.Of(settings);
+        var sharded = cluster.Distribution == TaskDistribution.Sharded;
         var proxies = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
         if (clusterTasks.Count > 0)
         {
@@ -144,12 +151,20 @@ public static class ClusterPeriodicTasks
                 var role = group.Key;
                 var name = SingletonManagerName(set.Name, role);
                 var roleTasks = group.ToList();
+                var hosts = role.Length == 0 || selfRoles.Contains(role);
+                if (sharded)
+                {
+                    var spec = ShardedRole(system, set.Name, settings, cluster.Shards, role, roleTasks, persistent ? plugins : null, hosts);
+                    proxies[role] = factory.ActorOf(ShardedTasks.Props(spec), name);
+                    continue;
+                }
+
                 var singleton = TaskSetHost.Props(
                     persistent
                         ? ScheduleKeeper.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot, scope: TaskScope.Cluster)
                         : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true, scope: TaskScope.Cluster),
                     persistent);
-                if (role.Length == 0 || selfRoles.Contains(role))
+                if (hosts)
                 {
                     var managerSettings = ClusterSingletonManagerSettings.Create(system)
                         .WithSingletonName("tasks")
@@ -164,8 +179,62 @@ public static class ClusterPeriodicTasks
             }
         }
 
-        return new ClusterTaskSet(node, proxies);
+        return new ClusterTaskSet(node, proxies) { Sharded = sharded && proxies.Count > 0 };
     }
+
+    /// <summary>
+    /// How one role's cluster tasks are sharded: split into buckets, each bucket's entity a <see cref="TaskSetHost"/>
+    /// around a manager (or a schedule keeper) of its tasks, ticked by Akka's scheduler unless tick-source says otherwise.
+    /// </summary>
+    private static ShardedRole ShardedRole(
+        ActorSystem system, string setName, PeriodicTaskSettings settings, int shards, string role,
+        IReadOnlyList<PeriodicTaskDefinition> roleTasks, (string Journal, string Snapshot)? plugins, bool hosts)
+    {
+        var buckets = TaskBuckets.Split(roleTasks, shards);
+        var bucketSettings = settings.TickSource == TickSource.Auto ? settings.WithTickSource(TickSource.Scheduler) : settings;
+
+        Props Bucket(string entityId)
+        {
+            var bucket = TaskBuckets.FromEntityId(entityId);
+            var tasks = buckets.TryGetValue(bucket, out var own) ? own : [];
+            var set = plugins is { } p
+                ? ScheduleKeeper.Props(ShardPersistenceId(setName, role, bucket), setName, tasks, bucketSettings, p.Journal, p.Snapshot, scope: TaskScope.Cluster)
+                : PeriodicTaskManager.Props(setName, tasks, bucketSettings, withTicker: true, scope: TaskScope.Cluster);
+            return TaskSetHost.Props(set, plugins is not null, $"{setName}/cluster/{(role.Length == 0 ? "-" : role)}/shard-{bucket}");
+        }
+
+        ClusterSharding.Get(system); // adds akka.cluster.sharding's defaults to the system's configuration
+        return new ShardedRole(
+            setName, role, SingletonManagerName(setName, role), shards, buckets.Keys.ToList(), roleTasks.Select(t => t.Name).ToList(),
+            hosts, Bucket, ShardingSettings(system, role, settings.ShutdownTimeout), AllocationStrategy(shards));
+    }
+
+    /// <summary>How often the shard coordinator checks the balance of buckets over the nodes (akka's default: 10 s).</summary>
+    internal static readonly TimeSpan RebalanceInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The region's settings: akka.cluster.sharding's, with the role, no passivation and no remembered entities (every
+    /// bucket is kept alive by <see cref="BucketStarter"/>), the coordinator's state in distributed data (no journal),
+    /// a shorter rebalance interval, and a hand-off timeout that leaves a bucket its graceful stop.
+    /// </summary>
+    internal static ClusterShardingSettings ShardingSettings(ActorSystem system, string role, TimeSpan shutdownTimeout)
+    {
+        var settings = ClusterShardingSettings.Create(system);
+        var tuning = settings.TuningParameters;
+        var handOff = shutdownTimeout + TimeSpan.FromSeconds(15);
+        tuning = tuning.WithRebalanceInterval(RebalanceInterval)
+            .WithHandOffTimeout(tuning.HandOffTimeout > handOff ? tuning.HandOffTimeout : handOff);
+        return settings
+            .WithRole(role.Length == 0 ? null : role)
+            .WithRememberEntities(false)
+            .WithPassivateIdleAfter(TimeSpan.Zero)
+            .WithStateStoreMode(StateStoreMode.DData)
+            .WithTuningParameters(tuning);
+    }
+
+    /// <summary>Akka's least-shard allocation, allowed to move up to half of the buckets in one rebalance round.</summary>
+    internal static IShardAllocationStrategy AllocationStrategy(int shards) =>
+        ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: shards, relativeLimit: 0.5);
 
     /// <summary>The name of the singleton manager of a set's cluster-scoped tasks of <paramref name="role"/>.</summary>
     internal static string SingletonManagerName(string setName, string role) =>
@@ -174,6 +243,13 @@ public static class ClusterPeriodicTasks
     /// <summary>The persistence id of a set's cluster-scoped tasks of <paramref name="role"/>: the same on every node.</summary>
     internal static string ClusterPersistenceId(string setName, string role) =>
         $"actor-scheduler/{setName}/cluster/{(role.Length == 0 ? "-" : role)}";
+
+    /// <summary>
+    /// With distribution = sharded, the persistence id of bucket <paramref name="bucket"/> of a set's cluster-scoped tasks
+    /// of <paramref name="role"/>: the same on every node, so the bucket's place in the schedule moves with it.
+    /// </summary>
+    internal static string ShardPersistenceId(string setName, string role, int bucket) =>
+        $"{ClusterPersistenceId(setName, role)}/shard-{bucket.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
     /// <summary>The persistence id of this node's node-scoped tasks (state.node-id, else host:port, else "local").</summary>
     internal static string NodePersistenceId(ActorSystem system, string setName, StateSettings state)

@@ -6,29 +6,34 @@ using Akka.Event;
 namespace ActorScheduler.Cluster;
 
 /// <summary>
-/// INTERNAL API. The cluster singleton of a set's cluster tasks: holds the set's actor (a manager, or a schedule keeper
-/// with its manager) as its child and forwards every message to it. On <see cref="HandOver"/> it stops the set
-/// gracefully, lets the keeper write its last events, then stops, so the next owner starts from the final state.
+/// INTERNAL API. The cluster singleton of a set's cluster tasks, or the sharding entity of one bucket of them: holds the
+/// set's actor (a manager, or a schedule keeper with its manager) as its child and forwards every message to it. On
+/// <see cref="HandOver"/> it stops the set gracefully, lets the keeper write its last events, then stops, so the next
+/// owner starts from the final state.
 /// </summary>
 internal sealed class TaskSetHost : ReceiveActor
 {
     private readonly IActorRef _set;
     private readonly bool _persistent;
+    private readonly string? _name;
 
-    public TaskSetHost(Props set, bool persistent)
+    public TaskSetHost(Props set, bool persistent, string? name)
     {
         _persistent = persistent;
+        _name = name;
         _set = Context.ActorOf(set, persistent ? "keeper" : "manager");
         Receive<HandOver>(_ =>
         {
-            Context.GetLogger().Info("{0}: handing over: stopping the task set gracefully", Self.Path.Parent.Name);
+            Context.GetLogger().Info("{0}: handing over: stopping the task set gracefully", _name ?? Self.Path.Parent.Name);
             _set.Tell(StopTasks.Instance);
             Become(HandingOver);
         });
         ReceiveAny(message => _set.Forward(message));
     }
 
-    public static Props Props(Props set, bool persistent) => Akka.Actor.Props.Create(() => new TaskSetHost(set, persistent));
+    /// <summary>Props of a host of <paramref name="set"/>; <paramref name="name"/> names it in the log (default: its parent's name).</summary>
+    public static Props Props(Props set, bool persistent, string? name = null) =>
+        Akka.Actor.Props.Create(() => new TaskSetHost(set, persistent, name));
 
     /// <summary>raise-on-error escalates through the host to its own parent, as it would from the manager.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
@@ -40,7 +45,7 @@ internal sealed class TaskSetHost : ReceiveActor
         {
             if (stopped.StillRunning > 0)
                 Context.GetLogger().Warning(
-                    "{0}: handed over with {1} runs still in flight; {2}", stopped.SetName, stopped.StillRunning,
+                    "{0}: handed over with {1} runs still in flight; {2}", _name ?? stopped.SetName, stopped.StillRunning,
                     _persistent ? "the next owner holds them until their deadline" : "without a state store the next owner does not know of them");
             if (_persistent)
                 _set.Tell(FlushState.Instance);

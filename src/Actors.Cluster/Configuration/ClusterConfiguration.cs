@@ -49,6 +49,9 @@ internal enum TaskDistribution
 {
     /// <summary>Every cluster-scoped task of a role on one node, in a cluster singleton.</summary>
     Singleton,
+
+    /// <summary>The tasks of a role split into buckets by name, each bucket an entity of Akka.Cluster.Sharding.</summary>
+    Sharded,
 }
 
 /// <summary>
@@ -57,17 +60,24 @@ internal enum TaskDistribution
 /// </summary>
 internal sealed class ClusterTaskSettings
 {
-    private static readonly IReadOnlyList<string> ClusterKeys = ["distribution"];
+    private static readonly IReadOnlyList<string> ClusterKeys = ["distribution", "shards"];
 
-    public static readonly ClusterTaskSettings Default = new(TaskDistribution.Singleton, StateSettings.None);
+    /// <summary>The default of actor-scheduler.cluster.shards (docs/cluster.md says why).</summary>
+    public const int DefaultShards = 30;
 
-    private ClusterTaskSettings(TaskDistribution distribution, StateSettings state)
+    public static readonly ClusterTaskSettings Default = new(TaskDistribution.Singleton, DefaultShards, StateSettings.None);
+
+    private ClusterTaskSettings(TaskDistribution distribution, int shards, StateSettings state)
     {
         Distribution = distribution;
+        Shards = shards;
         State = state;
     }
 
     public TaskDistribution Distribution { get; }
+
+    /// <summary>With <see cref="TaskDistribution.Sharded"/>: how many buckets the cluster tasks of a role are split into.</summary>
+    public int Shards { get; }
 
     public StateSettings State { get; }
 
@@ -80,11 +90,10 @@ internal sealed class ClusterTaskSettings
     {
         var cluster = root.Child("cluster");
         cluster.RejectUnknownKeys(ClusterKeys);
-        if (cluster.Has("distribution") && cluster.Raw("distribution").Trim().Equals("sharded", StringComparison.OrdinalIgnoreCase))
-            throw new PeriodicTaskConfigurationException(
-                cluster.PathOf("distribution"), "sharded is not available yet; use singleton (every cluster-scoped task of a role on one node).");
-        var distribution = cluster.Enum("distribution", TaskDistribution.Singleton, ("singleton", TaskDistribution.Singleton));
-        return new ClusterTaskSettings(distribution, StateSettings.Read(root.Child("state")));
+        var distribution = cluster.Enum(
+            "distribution", TaskDistribution.Singleton, ("singleton", TaskDistribution.Singleton), ("sharded", TaskDistribution.Sharded));
+        var shards = cluster.Int("shards", DefaultShards, min: 1);
+        return new ClusterTaskSettings(distribution, shards, StateSettings.Read(root.Child("state")));
     }
 }
 

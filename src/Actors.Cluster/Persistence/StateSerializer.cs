@@ -1,5 +1,7 @@
+using System.IO.Compression;
 using System.Text.Json;
 using ActorScheduler.Messages;
+using ActorScheduler.Tasks;
 using Akka.Actor;
 using System.Runtime.Serialization;
 using Akka.Serialization;
@@ -8,7 +10,7 @@ namespace ActorScheduler.Persistence;
 
 /// <summary>
 /// Serializes the schedule keeper's journal events and snapshots, and the task-set queries that cross the network to a
-/// cluster singleton, as JSON with short, stable manifests (no CLR type names in the database or on the wire).
+/// cluster singleton or a sharded bucket, as JSON with short, stable manifests (no CLR type names in the database or on the wire).
 /// Registered by <see cref="StateSerialization.Register"/>; identifier 7431.
 /// </summary>
 internal sealed class StateSerializer : SerializerWithStringManifest
@@ -34,6 +36,21 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(Ticked)] = "ticked",
         [typeof(GetRecentRuns)] = "get-recent-runs",
         [typeof(RecentRunsReport)] = "recent-runs",
+        [typeof(StopTasks)] = "stop",
+        [typeof(TasksStopped)] = "stopped",
+        [typeof(FlushState)] = "flush",
+        [typeof(StateFlushed)] = "flushed",
+        [typeof(ChangeTasks)] = "change",
+        [typeof(TasksChanged)] = "changed",
+    };
+
+    /// <summary>Messages without fields, written as nothing and read back as their one instance.</summary>
+    private static readonly Dictionary<Type, object> Instances = new()
+    {
+        [typeof(GetTaskStats)] = GetTaskStats.Instance,
+        [typeof(StopTasks)] = StopTasks.Instance,
+        [typeof(FlushState)] = FlushState.Instance,
+        [typeof(StateFlushed)] = StateFlushed.Instance,
     };
 
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);
@@ -52,18 +69,70 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             ? manifest
             : throw new ArgumentException($"{o.GetType()} is not serialized by {nameof(StateSerializer)}.", nameof(o));
 
-    public override byte[] ToBinary(object obj) =>
-        obj is GetTaskStats ? [] : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+    /// <summary>A stats report larger than this is gzipped (about 35 tasks; 2,000 tasks then fit Akka.Remote's 128 KB frame).</summary>
+    internal const int CompressAbove = 16 * 1024;
+
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        _ when Instances.ContainsKey(obj.GetType()) => [],
+        ChangeTasks change => JsonSerializer.SerializeToUtf8Bytes(change.Changes.Select(WireChange.Of).ToList(), Options),
+        TaskStatsReport report => Compressed(JsonSerializer.SerializeToUtf8Bytes(report, Options)),
+        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options),
+    };
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         if (!Types.TryGetValue(manifest, out var type))
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(StateSerializer)}.");
-        if (type == typeof(GetTaskStats))
-            return GetTaskStats.Instance;
+        if (Instances.TryGetValue(type, out var instance))
+            return instance;
+        if (bytes.Length > 1 && bytes[0] == 0x1f && bytes[1] == 0x8b) // gzip (JSON starts with '{', '[' or '"')
+            bytes = Decompressed(bytes);
+        if (type == typeof(ChangeTasks))
+            return new ChangeTasks((JsonSerializer.Deserialize<List<WireChange>>(bytes, Options) ?? []).Select(c => c.ToChange()).ToList());
         return JsonSerializer.Deserialize(bytes, type, Options)
             ?? throw new SerializationException($"empty payload for manifest '{manifest}'.");
     }
+
+    private static byte[] Compressed(byte[] json)
+    {
+        if (json.Length <= CompressAbove)
+            return json;
+        using var buffer = new MemoryStream(json.Length / 4);
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(json);
+        return buffer.ToArray();
+    }
+
+    private static byte[] Decompressed(byte[] gzipped)
+    {
+        using var gzip = new GZipStream(new MemoryStream(gzipped), CompressionMode.Decompress);
+        using var json = new MemoryStream(gzipped.Length * 6);
+        gzip.CopyTo(json);
+        return json.ToArray();
+    }
+}
+
+/// <summary>
+/// One change of a <see cref="ChangeTasks"/> on the wire: an update (options only) or a removal. A task's body is a
+/// delegate and cannot cross the network: an addition, or an update with a body, is refused here.
+/// </summary>
+internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options)
+{
+    public static WireChange Of(TaskChange change) => change switch
+    {
+        UpdateTask { Body: null } update => new WireChange("update", update.Task, update.Options),
+        RemoveTask remove => new WireChange("remove", remove.Task, null),
+        _ => throw new SerializationException(
+            $"{change.GetType().Name} of '{change.Task}' carries a task body, which cannot cross the network: add or redefine cluster tasks in the set every node starts."),
+    };
+
+    public TaskChange ToChange() => Kind switch
+    {
+        "update" => new UpdateTask(Task, Options ?? throw new SerializationException($"an update of '{Task}' without options.")),
+        "remove" => new RemoveTask(Task),
+        _ => throw new SerializationException($"unknown change '{Kind}' of '{Task}'."),
+    };
 }
 
 /// <summary>Registers <see cref="StateSerializer"/> with an ActorSystem (idempotent).</summary>

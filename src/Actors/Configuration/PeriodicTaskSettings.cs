@@ -147,6 +147,13 @@ public sealed class PeriodicTaskSettings
             section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, tasks, extensions, sections);
     }
 
+    /// <summary>These settings with another tick source (the cluster package's sharded buckets use the scheduler's for auto).</summary>
+    internal PeriodicTaskSettings WithTickSource(TickSource tickSource) =>
+        tickSource == TickSource
+            ? this
+            : new PeriodicTaskSettings(
+                Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, tickSource, Tasks, Extensions, _sections);
+
     /// <summary>What <paramref name="extension"/> kept of actor-scheduler, or null when these settings were read without it.</summary>
     internal object? SectionOf(ConfigKeys extension) => _sections.GetValueOrDefault(extension);
 

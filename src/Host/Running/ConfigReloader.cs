@@ -103,7 +103,7 @@ internal sealed class ConfigReloader : IDisposable
             var after = clusterNext.FirstOrDefault(t => t.Name == task.Name);
             if (before is null || after is null || before.Options != after.Options || !SameCommand(current, next, task.Name))
                 throw new ReloadRefusedException(
-                    $"actor-scheduler.tasks.{task.Name}: a cluster-scoped task cannot change at run time (it runs in the cluster singleton); restart the nodes to apply it.");
+                    $"actor-scheduler.tasks.{task.Name}: a cluster-scoped task cannot change at run time (every node must run the same definition of it); restart the nodes to apply it.");
         }
 
         var now = current.NodeTasks.ToDictionary(t => t.Name, StringComparer.Ordinal);

@@ -43,8 +43,9 @@ internal static class RunCommand
             plan.Set.Name, plan.Tasks.Count, plan.Source.Source, Durations.Format(plan.Settings.PeriodicInterval),
             duration is { } d ? $"running for {Durations.Format(d)}" : "Ctrl+C stops");
         if (plan.HasClusterTasks)
-            log.LogInformation("{Set}: {Cluster} cluster-scoped task(s) run on one node of the cluster ({Roles}), {Node} node-scoped on this node ({Address})",
+            log.LogInformation("{Set}: {Cluster} cluster-scoped task(s) run {Where} ({Roles}), {Node} node-scoped on this node ({Address})",
                 plan.Set.Name, plan.Tasks.Count - plan.NodeTasks.Count,
+                started.Sharded ? "spread over the nodes of the cluster (sharded)" : "on one node of the cluster",
                 string.Join(", ", plan.ClusterTasksByRole.Keys.Select(r => r.Length == 0 ? "any role" : "role " + r)),
                 plan.NodeTasks.Count, ((ExtendedActorSystem)runtime.System).Provider.DefaultAddress);
 
@@ -93,8 +94,8 @@ internal static class RunCommand
             log.LogWarning("the task manager did not answer the stop: {Error}", e.Message);
         }
 
-        // Cluster-scoped statistics come from the singleton (wherever it runs), asked through this node's proxy before
-        // this node leaves; a downed node no longer reaches it.
+        // Cluster-scoped statistics come from the singleton (wherever it runs), or from every bucket of a sharded set,
+        // asked through this node's proxy or router before this node leaves; a downed node no longer reaches them.
         var clusterReports = new List<(string Role, string? Node, TaskStatsReport? Report)>();
         foreach (var (role, proxy) in started.ClusterTasks)
         {
@@ -107,7 +108,7 @@ internal static class RunCommand
             try
             {
                 var clusterStats = await proxy.Ask<TaskStatsReport>(GetTaskStats.Instance, ClusterStatsTimeout).ConfigureAwait(false);
-                clusterReports.Add((role, runtime.SingletonNode(role), clusterStats));
+                clusterReports.Add((role, started.Sharded ? null : runtime.SingletonNode(role), clusterStats));
             }
             catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
             {
@@ -142,16 +143,23 @@ internal static class RunCommand
                 var names = string.Join(", ", plan.ClusterTasksByRole[role].Select(t => t.Name));
                 report.WriteLine(removed
                     ? $"{what}: not shown: this node no longer reaches the cluster ({names})"
-                    : $"{what}: not shown: the singleton did not answer within {Durations.Format(ClusterStatsTimeout)} " +
-                      $"(no node of the role is up yet, or it is being handed over) ({names})");
+                    : started.Sharded
+                        ? $"{what}: not shown: its buckets did not all answer within {Durations.Format(ClusterStatsTimeout)} " +
+                          $"(no node of the role is up yet, or buckets are moving) ({names})"
+                        : $"{what}: not shown: the singleton did not answer within {Durations.Format(ClusterStatsTimeout)} " +
+                          $"(no node of the role is up yet, or it is being handed over) ({names})");
                 continue;
             }
 
             report.Write(SummaryTable.Render(
-                $"{what}: from the singleton on {node ?? "an unknown node"}, its tick {Math.Max(0, clusterStats.CurrentTick)} " +
-                (plan.Settings.State.Store == StateStore.Sql
-                    ? "(counts kept by the state store, across owners)"
-                    : "(counts of the current owner since it took over)"),
+                started.Sharded
+                    ? $"{what}: from their buckets across the cluster " + (plan.Settings.State.Store == StateStore.Sql
+                        ? "(counts kept by the state store, across owners)"
+                        : "(counts of each bucket's current owner since it took the bucket)")
+                    : $"{what}: from the singleton on {node ?? "an unknown node"}, its tick {Math.Max(0, clusterStats.CurrentTick)} " +
+                      (plan.Settings.State.Store == StateStore.Sql
+                          ? "(counts kept by the state store, across owners)"
+                          : "(counts of the current owner since it took over)"),
                 SummaryTable.FromStats(clusterStats)));
         }
 

@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+
+namespace ActorScheduler.Cluster;
+
+/// <summary>
+/// INTERNAL API. Keeps the buckets of a role alive: while this node is Up, asks its shard region to start the entity of
+/// every non-empty bucket each second, and every 250 ms for 10 s after a member joins, leaves or is removed (when
+/// buckets move), so that a handed-off bucket starts at its new place soon (docs/architecture.md, "Sharded cluster tasks").
+/// </summary>
+internal sealed class BucketStarter : ReceiveActor, IWithTimers
+{
+    /// <summary>How often every bucket is asked for while the membership is unchanged.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often every bucket is asked for during <see cref="BurstTicks"/> after a membership change.</summary>
+    public static readonly TimeSpan BurstInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>10 s of pings at <see cref="BurstInterval"/>: a hand-off, or a rebalance round after a join, lies within.</summary>
+    private const int BurstTicks = 40;
+
+    private static readonly int TicksPerInterval = (int)(Interval.Ticks / BurstInterval.Ticks);
+
+    private readonly IActorRef _region;
+    private readonly IReadOnlyList<ShardRegion.StartEntity> _starts;
+    private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    private int _burstLeft;
+    private int _ticks;
+
+    public BucketStarter(IActorRef region, IReadOnlyList<int> buckets)
+    {
+        _region = region;
+        _starts = buckets.Select(b => new ShardRegion.StartEntity(TaskBuckets.EntityId(b))).ToList();
+        Receive<StartBuckets>(_ => OnTick());
+        Receive<ClusterEvent.IMemberEvent>(_ => _burstLeft = BurstTicks);
+        ReceiveAny(_ => { }); // the cluster's initial state, the shards' StartEntityAck
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef region, IReadOnlyList<int> buckets) =>
+        Akka.Actor.Props.Create(() => new BucketStarter(region, buckets));
+
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
+        StartAll();
+        Timers.StartPeriodicTimer(StartBuckets.Instance, StartBuckets.Instance, BurstInterval);
+    }
+
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    private void OnTick()
+    {
+        if (_burstLeft > 0)
+        {
+            _burstLeft--;
+            StartAll();
+        }
+        else if (++_ticks % TicksPerInterval == 0)
+        {
+            StartAll();
+        }
+    }
+
+    /// <summary>Only an Up node asks: a node still joining, or leaving, would only fill its region's buffer.</summary>
+    private void StartAll()
+    {
+        if (_cluster.SelfMember.Status != MemberStatus.Up)
+            return;
+        foreach (var start in _starts)
+            _region.Tell(start);
+    }
+
+    private sealed record StartBuckets
+    {
+        public static readonly StartBuckets Instance = new();
+    }
+}
