@@ -24,7 +24,7 @@ public sealed record WorkerResult
     public long Delivered { get; init; }
     public long Duplicates { get; init; }
 
-    /// <summary>Due times passed over without a run (sharded throughput only: elsewhere they show as not delivered).</summary>
+    /// <summary>Sharded throughput only: gaps of 1.5 T or more between two runs of a task (and in Duplicates, gaps under T/2).</summary>
     public long Missed { get; init; }
     public double P50Ms { get; init; }
     public double P99Ms { get; init; }
