@@ -245,10 +245,6 @@ internal sealed record BootstrapSettings(
         if (type is null)
             throw new PeriodicTaskConfigurationException(path + ".class",
                 $"\"{className}\" is not found or not a service discovery class; name a class extending Akka.Discovery.ServiceDiscovery as \"Namespace.Type, Assembly\".");
-        if (CannotRun(type) is { } reason)
-            throw new PeriodicTaskConfigurationException(methodKey,
-                $"\"{method}\" cannot run in this build: {type.FullName}: {reason} (its package was built against another version of a " +
-                "dependency than the one this build resolved; docs/cluster.md, \"Joining without seed nodes\").");
 
         switch (method)
         {
@@ -273,6 +269,11 @@ internal sealed record BootstrapSettings(
                     CheckMethod(config, methods[i], $"{methodsKey}[{i}]", serviceName, required: 1, depth + 1);
                 break;
         }
+
+        if (CannotRun(type) is { } reason)
+            throw new PeriodicTaskConfigurationException(methodKey,
+                $"\"{method}\" cannot run in this build: {type.FullName}: {reason} (its package was built against another version of a " +
+                "dependency than the one this build resolved; docs/cluster.md, \"Joining without seed nodes\").");
     }
 
     /// <summary>The config method: the looked-up service lists at least required-contact-point-nr endpoints, each HOST[:PORT].</summary>
