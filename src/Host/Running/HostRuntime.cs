@@ -221,9 +221,9 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         // on one line instead. (The console logger keeps its own writer and is not affected.)
         // Kestrel starts after the ActorSystem: a fixed port already taken is found first, before any task runs.
         if (_http?.Endpoint is { Port: > 0 } fixedEndpoint)
-            CheckCanListen(fixedEndpoint.ToIPEndPoint(), _http.EndpointSource);
+            CheckCanListen(fixedEndpoint.ToIPEndPoint(), _http.EndpointSource, anyPortAllowed: true);
         if (_bootstrap is { Enabled: true, BindPort: > 0 } && _bootstrap.BindEndPoint() is { } management)
-            CheckCanListen(management, _bootstrap.PortKey);
+            CheckCanListen(management, _bootstrap.PortKey, anyPortAllowed: false);
 
         var console = Console.Out;
         var held = new StringWriter();
@@ -268,17 +268,17 @@ internal sealed partial class HostRuntime : IAsyncDisposable
     }
 
     /// <summary>Why a listener could not start, in one line (a port in use says what to do).</summary>
-    internal static string ListenFailure(Exception error)
+    internal static string ListenFailure(Exception error, bool anyPortAllowed = true)
     {
         var all = Flatten(error).ToList();
         if (all.OfType<SocketException>().FirstOrDefault() is { } socket)
             return socket.SocketErrorCode == SocketError.AddressAlreadyInUse
-                ? $"{ConfigLoader.OneLine(socket.Message).TrimEnd('.')} (another process has the port: stop it or choose another port, or port 0 for any free port)"
+                ? $"{ConfigLoader.OneLine(socket.Message).TrimEnd('.')} (another process has the port: stop it or choose another port{(anyPortAllowed ? ", or port 0 for any free port" : "")})"
                 : ConfigLoader.OneLine(socket.Message).TrimEnd('.');
         return ConfigLoader.OneLine(all[^1].Message).TrimEnd('.');
     }
 
-    private static void CheckCanListen(IPEndPoint endpoint, string where)
+    private static void CheckCanListen(IPEndPoint endpoint, string where, bool anyPortAllowed)
     {
         try
         {
@@ -287,7 +287,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         }
         catch (SocketException e)
         {
-            throw new HostConfigurationException($"{where}: cannot listen on {endpoint}: {ListenFailure(e)}");
+            throw new HostConfigurationException($"{where}: cannot listen on {endpoint}: {ListenFailure(e, anyPortAllowed)}");
         }
     }
 

@@ -40,7 +40,7 @@ internal static class ManagementServer
         {
             stop.Dispose();
             throw new HostConfigurationException(
-                $"{bootstrap.PortKey}: Akka.Management cannot listen on {bootstrap.BindHost}:{bootstrap.BindPort}: {HostRuntime.ListenFailure(e)}");
+                $"{bootstrap.PortKey}: cannot listen on {bootstrap.BindHost}:{bootstrap.BindPort}: {HostRuntime.ListenFailure(e, anyPortAllowed: false)}");
         }
 
         _ = server.ContinueWith(t => log.Error(t.Exception, "Akka.Management's HTTP endpoint stopped: {0}", t.Exception?.GetBaseException().Message),
@@ -61,7 +61,8 @@ internal static class ManagementServer
         catch (Exception e)
         {
             throw new HostConfigurationException(
-                $"{bootstrap.MethodKey}: Cluster Bootstrap could not start with discovery method \"{bootstrap.Method}\": {HostRuntime.ListenFailure(e)}");
+                $"{bootstrap.MethodKey}: Cluster Bootstrap could not start with discovery method \"{bootstrap.Method}\": " +
+                $"{ConfigLoader.OneLine(e.GetBaseException().Message).TrimEnd('.')}");
         }
     }
 
