@@ -51,10 +51,13 @@ internal sealed record BootstrapSettings(
     /// What the ActorSystem gets after the file when bootstrap is on: the host's defaults, then the reference
     /// configurations of Akka.Management (Cluster Bootstrap), Akka.Discovery and its Kubernetes API method.
     /// </summary>
-    public static Config Fallback { get; } = HostDefaults
+    public static Config Fallback => LibraryFallback.Value;
+
+    /// <summary>Built on first use: a file without bootstrap loads none of these assemblies.</summary>
+    private static readonly Lazy<Config> LibraryFallback = new(() => HostDefaults
         .WithFallback(ClusterBootstrap.DefaultConfiguration())
         .WithFallback(DiscoveryProvider.DefaultConfiguration())
-        .WithFallback(KubernetesDiscovery.DefaultConfiguration());
+        .WithFallback(KubernetesDiscovery.DefaultConfiguration()));
 
     /// <summary>Akka.Management's extension ids: the host starts them itself, so akka.extensions must not name them.</summary>
     private static readonly string[] ManagementExtensions = ["ClusterBootstrapProvider", "AkkaManagementProvider"];
