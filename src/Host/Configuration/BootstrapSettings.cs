@@ -74,7 +74,7 @@ internal sealed record BootstrapSettings(
         if (!section.Bool("bootstrap", false))
             return Off;
 
-        if (!IsClusterProvider(file))
+        if (!HostPlan.IsClusterProvider(file))
             throw new PeriodicTaskConfigurationException(Key, "on needs akka.actor.provider = cluster (Cluster Bootstrap joins an Akka.NET cluster).");
         if (SeedNodes(file).Count > 0)
             throw new PeriodicTaskConfigurationException("akka.cluster.seed-nodes",
@@ -103,13 +103,6 @@ internal sealed record BootstrapSettings(
                 throw new PeriodicTaskConfigurationException($"akka.extensions[{i}]",
                     $"\"{extensions[i]}\": the host starts Akka.Management and Cluster Bootstrap itself; remove it from akka.extensions " +
                     $"and set {Key} = on.");
-    }
-
-    private static bool IsClusterProvider(Config file)
-    {
-        var provider = file.HasPath("akka.actor.provider") ? file.GetString("akka.actor.provider", "")?.Trim() ?? "" : "";
-        return provider.Equals("cluster", StringComparison.OrdinalIgnoreCase)
-               || provider.StartsWith("Akka.Cluster.ClusterActorRefProvider", StringComparison.Ordinal);
     }
 
     private static IList<string> SeedNodes(Config file)

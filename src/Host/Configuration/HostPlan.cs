@@ -113,10 +113,15 @@ internal sealed class HostPlan
         var clusterTasks = tasks.Where(t => t.Options.Scope == TaskScope.Cluster).ToList();
         if (clusterTasks.Count == 0)
             return;
+        ClusterPeriodicTasks.CheckClusterTasks(settings, clusterTasks, IsClusterProvider(config));
+    }
+
+    /// <summary>True when the file sets akka.actor.provider = cluster (or the provider's type name).</summary>
+    internal static bool IsClusterProvider(Config config)
+    {
         var provider = config.HasPath("akka.actor.provider") ? config.GetString("akka.actor.provider", "")?.Trim() ?? "" : "";
-        var clustered = provider.Equals("cluster", StringComparison.OrdinalIgnoreCase)
-                        || provider.StartsWith("Akka.Cluster.ClusterActorRefProvider", StringComparison.Ordinal);
-        ClusterPeriodicTasks.CheckClusterTasks(settings, clusterTasks, clustered);
+        return provider.Equals("cluster", StringComparison.OrdinalIgnoreCase)
+               || provider.StartsWith("Akka.Cluster.ClusterActorRefProvider", StringComparison.Ordinal);
     }
 
     /// <summary>
