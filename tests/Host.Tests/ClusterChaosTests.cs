@@ -75,7 +75,7 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
                 await Task.Delay(Max(TimeSpan.Zero, at - DateTimeOffset.UtcNow));
                 var live = nodes.Where(n => n.KilledAt is null && !n.Process.HasExited).ToList();
                 var victim = live[random.Next(live.Count)];
-                var owner = Runs(nodes, "tick-job", DateTimeOffset.UtcNow).LastOrDefault()?.Node == victim.Index;
+                var owner = Owner(live, setName) == victim;
                 victim.Kill();
                 var replacement = StartNode(live.Where(n => n != victim).Select(n => n.Port).ToList());
                 kills.Add((victim, owner, replacement));
@@ -129,6 +129,16 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
             foreach (var node in nodes)
                 node.Process.Dispose();
         }
+    }
+
+    /// <summary>The live node on which the cluster tasks' singleton started last (from its log), or null.</summary>
+    private static ClusterNode? Owner(IEnumerable<ClusterNode> live, string setName)
+    {
+        var started = $"Singleton manager started singleton actor [akka://actor-scheduler/user/host/periodic-tasks-{setName}-cluster/tasks]";
+        return live
+            .Select(n => (Node: n, At: n.Process.Stdout.Split('\n').Where(l => l.Contains(started, StringComparison.Ordinal)).Select(l => l[..12]).LastOrDefault()))
+            .Where(x => x.At is not null)
+            .MaxBy(x => x.At, StringComparer.Ordinal).Node;
     }
 
     private static string Tasks(TempDir dir, int index)
