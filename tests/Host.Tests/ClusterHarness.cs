@@ -61,6 +61,7 @@ public static class ClusterHarness
             split-brain-resolver { active-strategy = keep-majority, stable-after = 5s, down-all-when-unstable = on }
             down-removal-margin = 1s
             unreachable-nodes-reaper-interval = 500ms
+            leader-actions-interval = 500ms
             failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
             run-coordinated-shutdown-when-down = on
           }
