@@ -42,8 +42,13 @@ public sealed record RunSpan(int Node, string Task, long Tick, DateTimeOffset St
 /// </summary>
 public static class ClusterHarness
 {
-    /// <summary>SIGKILL of a task's owner to its next start on a survivor, at most.</summary>
-    public static readonly TimeSpan FailOverBound = TimeSpan.FromSeconds(12);
+    /// <summary>
+    /// SIGKILL of a task's owner to its next start on a survivor, at most, in these tests. The target is 12 s; it is
+    /// measured on its own by the benchmark (`-- failover`, docs/benchmarks.md). Here other test processes share two
+    /// cores, where fail-overs of 12-16 s were seen, so the tests allow 20 s: still far below a task held for its old
+    /// run's deadline (the command task's timeout is 40 s), which is the failure they are there to catch.
+    /// </summary>
+    public static readonly TimeSpan FailOverBound = TimeSpan.FromSeconds(20);
 
     public static string Address(int port) => $"akka.tcp://actor-scheduler@127.0.0.1:{port}";
 
