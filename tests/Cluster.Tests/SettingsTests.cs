@@ -140,6 +140,8 @@ public class SettingsTests
         Assert.All(buckets, b => Assert.InRange(b, 0, 29));
         Assert.Equal(30, buckets.Distinct().Count()); // 300 names reach every bucket
         Assert.InRange(buckets.GroupBy(b => b).Max(g => g.Count()), 10, 25);
+        Assert.Equal("actor-scheduler/jobs/cluster/-/shard-12", ClusterPeriodicTasks.ShardPersistenceId("jobs", "", BucketOfReport));
+        Assert.Equal("actor-scheduler/jobs/cluster/indexer/shard-0", ClusterPeriodicTasks.ShardPersistenceId("jobs", "indexer", 0));
     }
 
     private const int BucketOfReport = 12;

@@ -49,12 +49,17 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
         {
             var index = nodes.Count;
             var port = FreePorts(1)[0];
-            var node = Start(dir, index, port, NodeConfig(setName, port, seeds.Count == 0 ? [port] : seeds, $"p{index}", state, Tasks(dir, index)));
+            var node = Start(dir, index, port, NodeConfig(setName, port, seeds.Count == 0 ? [port] : seeds, "", state, Tasks(dir, index)));
             nodes.Add(node);
             return node;
         }
 
-        bool IsUp(ClusterNode node) => node.Events.Any(e => e.Name == "started" && e.Task == $"up-p{node.Index}");
+        // The leader logs each move to Up (a task of the node's own role would wait for its singleton and the state store).
+        DateTimeOffset? UpAt(ClusterNode node) => nodes.SelectMany(n => n.Process.Stdout.Split('\n'))
+            .Where(l => l.Contains($"Leader is moving node [{node.Address}] to [Up]", StringComparison.Ordinal))
+            .Select(l => (DateTimeOffset?)DateTimeOffset.ParseExact(l[..12], "HH:mm:ss.fff", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal))
+            .FirstOrDefault();
+        bool IsUp(ClusterNode node) => UpAt(node) is not null;
 
         try
         {
@@ -67,7 +72,7 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
 
             var chaosStart = DateTimeOffset.UtcNow;
             output.WriteLine($"{Nodes} nodes Up at {Format(chaosStart)}, {(chaosStart - started).TotalSeconds:F1} s after their start " +
-                             $"(each: {string.Join(", ", nodes.Select(n => $"{(n.Events.First(e => e.Task == $"up-p{n.Index}").Time - started).TotalSeconds:F1} s"))})");
+                             $"(each: {string.Join(", ", nodes.Select(n => $"{(UpAt(n)!.Value.TimeOfDay - started.UtcDateTime.TimeOfDay).TotalSeconds:F1} s"))})");
             var kills = new List<(ClusterNode Victim, bool Owner, ClusterNode Replacement)>();
             for (var k = 1; chaosStart + (k * KillEvery) < chaosStart + Duration; k++)
             {
@@ -75,7 +80,7 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
                 await Task.Delay(Max(TimeSpan.Zero, at - DateTimeOffset.UtcNow));
                 var live = nodes.Where(n => n.KilledAt is null && !n.Process.HasExited).ToList();
                 var victim = live[random.Next(live.Count)];
-                var owner = Runs(nodes, "tick-job", DateTimeOffset.UtcNow).LastOrDefault()?.Node == victim.Index;
+                var owner = Owner(live, setName) == victim;
                 victim.Kill();
                 var replacement = StartNode(live.Where(n => n != victim).Select(n => n.Port).ToList());
                 kills.Add((victim, owner, replacement));
@@ -131,6 +136,16 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The live node on which the cluster tasks' singleton started last (from its log), or null.</summary>
+    private static ClusterNode? Owner(IEnumerable<ClusterNode> live, string setName)
+    {
+        var started = $"Singleton manager started singleton actor [akka://actor-scheduler/user/host/periodic-tasks-{setName}-cluster/tasks]";
+        return live
+            .Select(n => (Node: n, At: n.Process.Stdout.Split('\n').Where(l => l.Contains(started, StringComparison.Ordinal)).Select(l => l[..12]).LastOrDefault()))
+            .Where(x => x.At is not null)
+            .MaxBy(x => x.At, StringComparer.Ordinal).Node;
+    }
+
     private static string Tasks(TempDir dir, int index)
     {
         var record = $"environment {{ RUNS = \"{dir.File($"runs-{index}.txt")}\" }}";
@@ -140,7 +155,6 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
             sleepy { command = "{{echo}}; sleep 1.5", spacing = 2s, timeout = 5s, scope = cluster, {{record}} }
             calendar { command = "{{echo}}", cron = "*/5 * * * * *", scope = cluster, {{record}} }
             node-job { command = "true", ticks-between-runs = 4 }
-            up-p{{index}} { command = "true", scope = cluster, role = p{{index}}, run-immediately = on, spacing = 1h }
             """;
     }
 

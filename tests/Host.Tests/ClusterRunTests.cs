@@ -171,6 +171,10 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     [InlineData("cluster/node-1.conf")]
     [InlineData("cluster/node-2.conf")]
     [InlineData("cluster/node-3.conf")]
+    [InlineData("cluster-bootstrap.conf")]
+    [InlineData("cluster-bootstrap/node-1.conf")]
+    [InlineData("cluster-bootstrap/node-2.conf")]
+    [InlineData("cluster-bootstrap/node-3.conf")]
     public async Task The_example_node_configurations_are_valid_host_configurations_of_one_task_set(string file)
     {
         using var dir = new TempDir();

@@ -143,6 +143,29 @@ public class CommandTaskTests
     }
 
     [Fact]
+    public async Task Without_setpriv_on_PATH_commands_run_as_before_and_one_warning_says_they_can_outlive_the_host()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("bin")); // PATH: nothing in it (echo is the shell's own)
+        var config = dir.Write("plain.conf", """
+            actor-scheduler {
+              periodic-interval = 100ms
+              tasks { hello { command = "echo hello" } }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events],
+            _ => Event.ReadWritten(events).Count(e => e is { Name: "succeeded", Task: "hello" }) >= 2, "hello succeeded twice",
+            new Dictionary<string, string> { ["PATH"] = dir.File("bin") });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var warnings = result.Stdout.Split('\n').Where(l => l.Contains("command processes can outlive this host", StringComparison.Ordinal)).ToList();
+        Assert.True(warnings.Count == 1, result.ToString());
+        Assert.Contains("setpriv and setsid (util-linux) not found on PATH", warnings[0]);
+    }
+
+    [Fact]
     public async Task A_chatty_command_succeeds_with_its_output_logged_at_debug()
     {
         using var dir = new TempDir();

@@ -107,6 +107,44 @@ public sealed class ToolTests(PackagesFixture packages) : IDisposable
         Assert.True(runs.Success && int.Parse(runs.Groups[2].Value) >= 1, "say-hello did not succeed\n" + result);
     }
 
+    [Fact]
+    public async Task Run_joins_a_one_node_cluster_through_cluster_bootstrap_with_the_packed_akka_management()
+    {
+        // Akka.Management's endpoint, Cluster Bootstrap and config discovery, from the tool's own dependencies.
+        // Bootstrap timings tuned for this test only (production values: docs/cluster.md).
+        var (remoting, management) = (FreePort(), FreePort());
+        var config = Write("bootstrap.conf", $$"""
+            actor-scheduler-host { cluster.bootstrap = on, http.endpoint = off }
+            akka {
+              actor.provider = cluster
+              remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{remoting}} }
+              management.http.port = {{management}}
+              management.cluster.bootstrap {
+                contact-point-discovery { required-contact-point-nr = 1, stable-margin = 500ms, interval = 200ms }
+                contact-point.probe-interval = 500ms
+              }
+              discovery { method = config, config.services.actor-scheduler.endpoints = ["127.0.0.1:{{management}}"] }
+            }
+            actor-scheduler {
+              periodic-interval = 500ms
+              tasks { once-per-cluster { command = "true", scope = cluster, run-immediately = on, spacing = 1h } }
+            }
+            """);
+
+        var result = await Tool("run", "--config", config, "--for", "15s", "--events", "-");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"Initiating new cluster, self-joining [akka.tcp://actor-scheduler@127.0.0.1:{remoting}]", result.Output);
+        Assert.Matches(@"""event"":""succeeded"",""task"":""once-per-cluster""", result.Stdout);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     public void Dispose()
     {
         try

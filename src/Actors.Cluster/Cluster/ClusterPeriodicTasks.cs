@@ -154,7 +154,7 @@ public static class ClusterPeriodicTasks
                 var hosts = role.Length == 0 || selfRoles.Contains(role);
                 if (sharded)
                 {
-                    var spec = ShardedRole(system, set.Name, settings, cluster.Shards, role, roleTasks, persistent ? plugins : null, hosts);
+                    var spec = ShardedRoleOf(system, set.Name, settings, cluster.Shards, role, roleTasks, persistent ? plugins : null, hosts);
                     proxies[role] = factory.ActorOf(ShardedTasks.Props(spec), name);
                     continue;
                 }
@@ -186,7 +186,7 @@ public static class ClusterPeriodicTasks
     /// How one role's cluster tasks are sharded: split into buckets, each bucket's entity a <see cref="TaskSetHost"/>
     /// around a manager (or a schedule keeper) of its tasks, ticked by Akka's scheduler unless tick-source says otherwise.
     /// </summary>
-    private static ShardedRole ShardedRole(
+    private static ShardedRole ShardedRoleOf(
         ActorSystem system, string setName, PeriodicTaskSettings settings, int shards, string role,
         IReadOnlyList<PeriodicTaskDefinition> roleTasks, (string Journal, string Snapshot)? plugins, bool hosts)
     {

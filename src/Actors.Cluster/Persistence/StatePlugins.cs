@@ -1,7 +1,9 @@
 using ActorScheduler.Configuration;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.Persistence.Sql;
+using Microsoft.Data.Sqlite;
 
 namespace ActorScheduler.Persistence;
 
@@ -49,6 +51,32 @@ internal static class StatePlugins
         if (state.JournalPlugin.Length > 0)
             return (state.JournalPlugin, state.SnapshotPlugin);
         system.Settings.InjectTopLevelFallback(ToConfig(state).WithFallback(SqlPersistence.DefaultConfiguration));
+        if (state.Provider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
+            UseWriteAheadLog(system, state.ConnectionString);
         return (JournalId, SnapshotId);
+    }
+
+    /// <summary>
+    /// Puts a SQLite database file in write-ahead-log mode (kept by the file): several processes sharing it then read
+    /// while one writes, instead of waiting for each other's writes, which a run's start now waits for
+    /// (docs/cluster.md, "State"). A failure is only logged: the journal reports a database it cannot use.
+    /// </summary>
+    private static void UseWriteAheadLog(ActorSystem system, string connectionString)
+    {
+        try
+        {
+            using var connection = new SqliteConnection(connectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode=WAL;";
+            command.CommandTimeout = 5;
+            var mode = command.ExecuteScalar() as string;
+            if (mode is not ("wal" or "memory"))
+                system.Log.Warning("actor-scheduler.state: SQLite kept journal mode {0} (not wal): processes sharing the file wait for each other's writes", mode);
+        }
+        catch (Exception e) when (e is SqliteException or ArgumentException or InvalidOperationException)
+        {
+            system.Log.Warning("actor-scheduler.state: could not switch the SQLite database to write-ahead-log mode: {0}", e.Message);
+        }
     }
 }

@@ -20,12 +20,13 @@ internal sealed class HostPlan
     /// <summary>The host's own section (outside actor-scheduler, which the library validates).</summary>
     public const string HostSection = "actor-scheduler-host";
 
-    private static readonly IReadOnlyList<string> HostKeys = ["demo", "set-name", "http"];
+    private static readonly IReadOnlyList<string> HostKeys = ["demo", "set-name", "http", "cluster"];
 
     private HostPlan(LoadedConfig source, PeriodicTaskSet set, PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> tasks,
-        IReadOnlyDictionary<string, CommandTask> commands, LogLevel logLevel, HttpSettings http)
+        IReadOnlyDictionary<string, CommandTask> commands, LogLevel logLevel, HttpSettings http, BootstrapSettings bootstrap)
     {
         Http = http;
+        Bootstrap = bootstrap;
         LogLevel = logLevel;
         Source = source;
         Set = set;
@@ -48,6 +49,9 @@ internal sealed class HostPlan
 
     /// <summary>actor-scheduler-host.http: what run serves.</summary>
     public HttpSettings Http { get; }
+
+    /// <summary>actor-scheduler-host.cluster.bootstrap: whether run joins the cluster through Cluster Bootstrap.</summary>
+    public BootstrapSettings Bootstrap { get; }
 
     /// <summary>akka.loglevel: the level of Akka's logs and of the host's console.</summary>
     public LogLevel LogLevel { get; }
@@ -77,6 +81,7 @@ internal sealed class HostPlan
         var logLevel = AkkaLevelOf(config);
         var demo = ReadDemoFlag(config);
         var http = HttpSettings.Read(config);
+        var bootstrap = BootstrapSettings.Read(config);
 
         var set = new PeriodicTaskSet(ReadSetName(config) ?? source.SetName);
         if (demo)
@@ -96,7 +101,7 @@ internal sealed class HostPlan
 
         var tasks = settings.Resolve(set);
         RejectClusterTasksWithoutCluster(config, settings, tasks);
-        return new HostPlan(source, set, settings, tasks, commands, logLevel, http);
+        return new HostPlan(source, set, settings, tasks, commands, logLevel, http, bootstrap);
     }
 
     /// <summary>
@@ -108,10 +113,15 @@ internal sealed class HostPlan
         var clusterTasks = tasks.Where(t => t.Options.Scope == TaskScope.Cluster).ToList();
         if (clusterTasks.Count == 0)
             return;
+        ClusterPeriodicTasks.CheckClusterTasks(settings, clusterTasks, IsClusterProvider(config));
+    }
+
+    /// <summary>True when the file sets akka.actor.provider = cluster (or the provider's type name).</summary>
+    internal static bool IsClusterProvider(Config config)
+    {
         var provider = config.HasPath("akka.actor.provider") ? config.GetString("akka.actor.provider", "")?.Trim() ?? "" : "";
-        var clustered = provider.Equals("cluster", StringComparison.OrdinalIgnoreCase)
-                        || provider.StartsWith("Akka.Cluster.ClusterActorRefProvider", StringComparison.Ordinal);
-        ClusterPeriodicTasks.CheckClusterTasks(settings, clusterTasks, clustered);
+        return provider.Equals("cluster", StringComparison.OrdinalIgnoreCase)
+               || provider.StartsWith("Akka.Cluster.ClusterActorRefProvider", StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -152,7 +162,7 @@ internal sealed class HostPlan
             return false;
         var value = config.GetValue(HostSection);
         if (!value.IsObject())
-            throw new PeriodicTaskConfigurationException(HostSection, "must be an object { demo = on, set-name = NAME, http { ... } }.");
+            throw new PeriodicTaskConfigurationException(HostSection, "must be an object { demo = on, set-name = NAME, http { ... }, cluster { ... } }.");
         foreach (var key in value.GetObject().Items.Keys)
         {
             if (HostKeys.Contains(key))

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
 using System.Text.RegularExpressions;
@@ -45,17 +46,20 @@ internal sealed partial class HostRuntime : IAsyncDisposable
     private readonly WebApplication _host;
     private readonly Config _config;
     private readonly HttpSettings.Resolved? _http;
+    private readonly BootstrapSettings _bootstrap;
     private readonly TaskCompletionSource<Exception> _failure;
     private readonly TaskCompletionSource<CoordinatedShutdown.Reason> _shutdownStarted;
     private readonly TaskCompletionSource<ClusterTaskSet> _taskSet;
 
     private HostRuntime(
-        WebApplication host, Config config, HttpSettings.Resolved? http, ILogger log, TaskCompletionSource<Exception> failure,
-        TaskCompletionSource<CoordinatedShutdown.Reason> shutdownStarted, TaskCompletionSource<ClusterTaskSet> taskSet)
+        WebApplication host, Config config, HttpSettings.Resolved? http, BootstrapSettings bootstrap, ILogger log,
+        TaskCompletionSource<Exception> failure, TaskCompletionSource<CoordinatedShutdown.Reason> shutdownStarted,
+        TaskCompletionSource<ClusterTaskSet> taskSet)
     {
         _host = host;
         _config = config;
         _http = http;
+        _bootstrap = bootstrap;
         _failure = failure;
         _shutdownStarted = shutdownStarted;
         _taskSet = taskSet;
@@ -94,6 +98,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         var shutdownStarted = new TaskCompletionSource<CoordinatedShutdown.Reason>(TaskCreationOptions.RunContinuationsAsynchronously);
         var taskSet = new TaskCompletionSource<ClusterTaskSet>(TaskCreationOptions.RunContinuationsAsynchronously);
         var akkaLevel = plan.LogLevel;
+        var bootstrap = localOnly ? BootstrapSettings.Off : plan.Bootstrap;
         // The empty builder reads no appsettings and no ASPNETCORE_* variables: the HOCON file is the only configuration.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
@@ -149,6 +154,13 @@ internal sealed partial class HostRuntime : IAsyncDisposable
                 akka.AddHocon(ConfigurationFactory.ParseString("akka.stdout-loglevel = OFF"), HoconAddMode.Prepend);
             akka.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
             akka.AddHocon(StateSerialization.Config, HoconAddMode.Append);
+            if (bootstrap.Enabled)
+            {
+                // Joining through Cluster Bootstrap: Akka.Management's own start, once the host's actors exist.
+                akka.AddHocon(BootstrapSettings.Fallback, HoconAddMode.Append);
+                akka.AddStartup((system, _) => ManagementServer.StartAsync(system, bootstrap));
+            }
+
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = akkaLevel;
@@ -181,7 +193,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
             host.MapPeriodicTaskDashboard("", _ => client);
         }
 
-        return new HostRuntime(host, plan.Source.Config, http, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName),
+        return new HostRuntime(host, plan.Source.Config, http, bootstrap, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName),
             failure, shutdownStarted, taskSet);
     }
 
@@ -209,7 +221,9 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         // on one line instead. (The console logger keeps its own writer and is not affected.)
         // Kestrel starts after the ActorSystem: a fixed port already taken is found first, before any task runs.
         if (_http?.Endpoint is { Port: > 0 } fixedEndpoint)
-            CheckCanListen(fixedEndpoint, _http.EndpointSource);
+            CheckCanListen(fixedEndpoint.ToIPEndPoint(), _http.EndpointSource, anyPortAllowed: true);
+        if (_bootstrap is { Enabled: true, BindPort: > 0 } && _bootstrap.BindEndPoint() is { } management)
+            CheckCanListen(management, _bootstrap.PortKey, anyPortAllowed: false);
 
         var console = Console.Out;
         var held = new StringWriter();
@@ -223,6 +237,9 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         catch (Exception e)
         {
             Console.SetOut(console);
+            // Akka.Management could not listen, or Cluster Bootstrap could not start: named with its key.
+            if (Flatten(e).OfType<HostConfigurationException>().FirstOrDefault() is { } named)
+                throw named;
             // Kestrel starts after the ActorSystem: an endpoint it cannot listen on is named with its key (or --http).
             if (_http?.Endpoint is { } endpoint && HttpFailure(e) is { } reason)
                 throw new HostConfigurationException($"{_http.EndpointSource}: cannot listen on {endpoint}: {reason}");
@@ -250,16 +267,27 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         return started;
     }
 
-    private static void CheckCanListen(HttpEndpoint endpoint, string where)
+    /// <summary>Why a listener could not start, in one line (a port in use says what to do).</summary>
+    internal static string ListenFailure(Exception error, bool anyPortAllowed = true)
+    {
+        var all = Flatten(error).ToList();
+        if (all.OfType<SocketException>().FirstOrDefault() is { } socket)
+            return socket.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? $"{ConfigLoader.OneLine(socket.Message).TrimEnd('.')} (another process has the port: stop it or choose another port{(anyPortAllowed ? ", or port 0 for any free port" : "")})"
+                : ConfigLoader.OneLine(socket.Message).TrimEnd('.');
+        return ConfigLoader.OneLine(all[^1].Message).TrimEnd('.');
+    }
+
+    private static void CheckCanListen(IPEndPoint endpoint, string where, bool anyPortAllowed)
     {
         try
         {
-            using var socket = new Socket(endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            socket.Bind(endpoint.ToIPEndPoint());
+            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(endpoint);
         }
         catch (SocketException e)
         {
-            throw new HostConfigurationException($"{where}: cannot listen on {endpoint}: {HttpFailure(e)}");
+            throw new HostConfigurationException($"{where}: cannot listen on {endpoint}: {ListenFailure(e, anyPortAllowed)}");
         }
     }
 
@@ -270,11 +298,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         if (error is not SocketException && !all.Any(x => x.GetType().FullName == "Microsoft.AspNetCore.Connections.AddressInUseException"
                           || x.Message.StartsWith("Failed to bind to address http", StringComparison.Ordinal)))
             return null;
-        if (all.OfType<SocketException>().FirstOrDefault() is { } socket)
-            return socket.SocketErrorCode == SocketError.AddressAlreadyInUse
-                ? $"{ConfigLoader.OneLine(socket.Message).TrimEnd('.')} (another process has the port: stop it or choose another port, or port 0 for any free port)"
-                : ConfigLoader.OneLine(socket.Message).TrimEnd('.');
-        return ConfigLoader.OneLine(all[^1].Message).TrimEnd('.');
+        return ListenFailure(error);
     }
 
     /// <summary>
@@ -298,7 +322,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         return ConfigLoader.OneLine(telling.Message);
     }
 
-    private static IEnumerable<Exception> Flatten(Exception error)
+    internal static IEnumerable<Exception> Flatten(Exception error)
     {
         yield return error;
         var inner = error is AggregateException aggregate ? aggregate.InnerExceptions : error.InnerException is { } one ? [one] : [];
