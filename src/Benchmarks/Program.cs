@@ -1,3 +1,4 @@
+using ActorScheduler.Benchmarks.Cluster;
 using ActorScheduler.Benchmarks.Harness;
 
 namespace ActorScheduler.Benchmarks;
@@ -13,6 +14,9 @@ public static class Program
             BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
             return 0;
         }
+
+        if (args.Length > 0 && ClusterBenchmarks.Modes.Contains(args[0]))
+            return await ClusterBenchmarks.RunAsync(args[0], args.Skip(1).ToArray()).ConfigureAwait(false);
 
         return await Orchestrator.RunAsync(args).ConfigureAwait(false);
     }

@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using ActorScheduler.Cluster;
 using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
+using ActorScheduler.Persistence;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
@@ -9,18 +12,33 @@ namespace ActorScheduler.Benchmarks.Engines;
 
 /// <summary>
 /// The real library: a <see cref="PeriodicTaskSet"/> of N spaced tasks (spacing = T) under a
-/// <see cref="PeriodicTaskManager"/> whose periodic interval is T, with the precise tick source.
+/// <see cref="PeriodicTaskManager"/> whose periodic interval is T, with the precise tick source. With a
+/// <see cref="StateStoreVariant"/>, the set is started as the cluster package starts node-scoped tasks with
+/// actor-scheduler.state.store = sql (a schedule keeper journals every run's start before the run begins).
 /// </summary>
-public sealed class ActorSchedulerEngine : IEngine
+public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
 {
+    private readonly StateStoreVariant? _store;
     private ActorSystem? _system;
     private PeriodicTaskSet? _set;
+    private IActorRef? _started;
+    private TimeSpan _period;
 
-    public string Name => EngineNames.ActorScheduler;
+    public ActorSchedulerEngine()
+    {
+    }
+
+    internal ActorSchedulerEngine(StateStoreVariant store)
+    {
+        _store = store;
+    }
+
+    public string Name => _store?.EngineName ?? EngineNames.ActorScheduler;
 
     public async Task PrepareAsync(EngineSpec spec, TaskBody body)
     {
         var interval = (long)spec.Period.TotalMilliseconds;
+        _period = spec.Period;
         var config = ConfigurationFactory.ParseString($$"""
             akka {
               loglevel = WARNING
@@ -33,6 +51,8 @@ public sealed class ActorSchedulerEngine : IEngine
               tick-source = precise
             }
             """);
+        if (_store is not null)
+            config = StoreConfig(_store).WithFallback(config).WithFallback(StateSerialization.Config).WithFallback(PeriodicTaskSettings.DefaultConfig());
         var options = new PeriodicTaskOptions { Spacing = spec.Period, RunImmediately = spec.FirstRunAtStart };
         var set = new PeriodicTaskSet("bench");
         for (var i = 0; i < spec.Tasks; i++)
@@ -45,20 +65,97 @@ public sealed class ActorSchedulerEngine : IEngine
         _system = ActorSystem.Create("bench", config);
 
         // Warm-up, as for every engine: a throw-away set of one task, so that the first real start does not pay for
-        // JIT compilation and Akka's per-type caches.
+        // JIT compilation and Akka's per-type caches (with a store: the journal's and the snapshot store's too).
         var warmup = new PeriodicTaskSet("warmup").Add("w", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { RunImmediately = true });
-        var manager = _system.ActorOf(PeriodicTasks.Props(warmup, PeriodicTaskSettings.Create(config, "warmup")), "warmup");
+        var manager = _store is null
+            ? _system.ActorOf(PeriodicTasks.Props(warmup, PeriodicTaskSettings.Create(config, "warmup")), "warmup")
+            : _system.StartClusterPeriodicTasks(warmup, stopOnCoordinatedShutdown: false).NodeTasks;
         await manager.Ask<Ticked>(new NotifyWhenTicked(0), TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await manager.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        if (_store is not null)
+            await manager.Ask<StateFlushed>(FlushState.Instance, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await manager.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
     }
 
     public Task StartAsync(long epoch, DateTimeOffset epochUtc)
     {
         // What an application calls: it reads the settings, resolves the tasks and starts the manager. Ticks count from
-        // this call.
-        _system!.StartPeriodicTasks(_set!);
+        // this call (with a store: from the end of the keeper's recovery).
+        _started = _store is null
+            ? _system!.StartPeriodicTasks(_set!)
+            : _system!.StartClusterPeriodicTasks(_set!, stopOnCoordinatedShutdown: false).NodeTasks;
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Without a store, the harness's epoch. With one, the manager starts once the keeper has recovered: its start is
+    /// t0's first due time less T (read on the wall clock and carried over to the monotonic one).
+    /// </summary>
+    public async Task<long> ScheduleEpochAsync(long epoch, DateTimeOffset epochUtc)
+    {
+        if (_store is null)
+            return epoch;
+        var stats = await _started!.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        var due = stats["t0"].NextDueAt ?? throw new InvalidOperationException("t0 has no next due time");
+        var start = due - _period - epochUtc;
+        return epoch + (long)(start.TotalSeconds * Stopwatch.Frequency);
+    }
+
+    /// <summary>actor-scheduler.state for <paramref name="store"/>: a fresh SQLite file, or a node id of its own on PostgreSQL.</summary>
+    private static Config StoreConfig(StateStoreVariant store)
+    {
+        string provider, connection;
+        var nodeId = "bench-" + Guid.NewGuid().ToString("N");
+        if (store.Kind == StateStoreVariant.Sqlite)
+        {
+            var directory = Directory.CreateTempSubdirectory("actor-scheduler-bench-");
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => directory.Delete(recursive: true);
+            provider = "SQLite.MS";
+            connection = "Data Source=" + Path.Combine(directory.FullName, "state.db");
+        }
+        else
+        {
+            provider = "PostgreSQL";
+            connection = FreshDatabase(Environment.GetEnvironmentVariable(StateStoreVariant.PostgresVariable)
+                ?? throw new InvalidOperationException($"{StateStoreVariant.PostgresVariable} is not set (source .ci/postgres.sh)"));
+        }
+
+        return ConfigurationFactory.ParseString($$"""
+            actor-scheduler.state {
+              store = sql
+              provider = "{{provider}}"
+              connection-string = "{{connection.Replace("\\", "\\\\").Replace("\"", "\\\"")}}"
+              snapshot-every = {{store.SnapshotEvery}}
+              node-id = "{{nodeId}}"
+            }
+            """);
+    }
+
+    /// <summary>
+    /// A database of this worker's own on the server of <paramref name="connection"/>, so that no worker starts on the
+    /// journal another one filled; the databases of earlier workers are dropped first, with any backend still busy on
+    /// them (a worker exits right after its result, leaving its last statements running).
+    /// </summary>
+    private static string FreshDatabase(string connection)
+    {
+        var database = "bench_" + Guid.NewGuid().ToString("N");
+        using (var admin = new Npgsql.NpgsqlConnection(connection))
+        {
+            admin.Open();
+            var old = new List<string>();
+            using (var list = new Npgsql.NpgsqlCommand("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'", admin))
+            using (var reader = list.ExecuteReader())
+                while (reader.Read())
+                    old.Add(reader.GetString(0));
+            foreach (var name in old.Append(database))
+            {
+                var sql = name == database ? $"CREATE DATABASE \"{name}\"" : $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)";
+                using var command = new Npgsql.NpgsqlCommand(sql, admin);
+                command.ExecuteNonQuery();
+            }
+        }
+
+        return new Npgsql.NpgsqlConnectionStringBuilder(connection) { Database = database }.ConnectionString;
     }
 
     public async ValueTask DisposeAsync()

@@ -29,6 +29,16 @@ public interface IEngine : IAsyncDisposable
     Task StartAsync(long epoch, DateTimeOffset epochUtc);
 }
 
+/// <summary>
+/// An engine whose schedule counts from a moment after <see cref="IEngine.StartAsync"/> returned (ActorScheduler with a
+/// state store: its ticks count from the end of the recovery): the harness measures lateness from that moment.
+/// </summary>
+public interface IDelayedStart
+{
+    /// <summary>The Stopwatch timestamp the schedule counts from, given the harness's epoch; called after StartAsync.</summary>
+    Task<long> ScheduleEpochAsync(long epoch, DateTimeOffset epochUtc);
+}
+
 public static class EngineNames
 {
     public const string ActorScheduler = "actorscheduler";
@@ -46,7 +56,7 @@ public static class EngineNames
         AkkaTimers => "Akka timers",
         PeriodicTimer => "PeriodicTimer",
         NovaLoop => "nova loop",
-        _ => name,
+        _ => StateStoreVariant.Parse(name)?.Display ?? name,
     };
 
     public static IEngine Create(string name) => name switch
@@ -56,6 +66,7 @@ public static class EngineNames
         AkkaTimers => new AkkaTimersEngine(),
         PeriodicTimer => new PeriodicTimerEngine(),
         NovaLoop => new NovaLoopEngine(),
+        _ when StateStoreVariant.Parse(name) is { } store => new ActorSchedulerEngine(store),
         _ => throw new ArgumentException($"unknown engine '{name}' (known: {string.Join(", ", All)})"),
     };
 }

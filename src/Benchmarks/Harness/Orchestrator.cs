@@ -117,10 +117,22 @@ public static class Orchestrator
         var images = Path.Combine(docs, "benchmarks");
         Directory.CreateDirectory(images);
         Plots.Write(images, plan, run.Results, run.Sweep);
-        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), report.Markdown()).ConfigureAwait(false);
+        var file = Path.Combine(docs, "benchmarks.md");
+        var kept = File.Exists(file) ? KeptSection(await File.ReadAllTextAsync(file).ConfigureAwait(false)) : "";
+        await File.WriteAllTextAsync(file, report.Markdown() + kept).ConfigureAwait(false);
         if (withResults)
             await File.WriteAllTextAsync(Path.Combine(images, "results.json"), run.ToJson()).ConfigureAwait(false);
         Console.WriteLine($"Wrote {Path.Combine(docs, "benchmarks.md")} and plots{(withResults ? " and results.json" : "")} in {images}.");
+    }
+
+    /// <summary>The heading of the cluster benchmarks' section, written by hand from their printed tables.</summary>
+    internal const string ClusterSection = "## Cluster: fail-over, sharded throughput, start recording";
+
+    /// <summary>The cluster benchmarks' section of an existing benchmarks.md (it runs to the end of the file), kept by a full run.</summary>
+    internal static string KeptSection(string markdown)
+    {
+        var at = markdown.IndexOf("\n" + ClusterSection + "\n", StringComparison.Ordinal);
+        return at < 0 ? "" : "\n" + markdown[(at + 1)..].TrimEnd() + "\n";
     }
 
     private const string NoResult = "no result within";
@@ -154,7 +166,7 @@ public static class Orchestrator
     public static bool Sustains(WorkerResult r) =>
         r.Error is null && r.DeliveredRatio >= Plan.SweepMinDelivered && r.P99Ms < Plan.SweepMaxP99Ms;
 
-    private static string Summary(WorkerResult r)
+    internal static string Summary(WorkerResult r)
     {
         if (r.Error is not null)
             return "ERROR " + r.Error;
@@ -169,7 +181,7 @@ public static class Orchestrator
         };
     }
 
-    private static async Task<WorkerResult> RunWorkerAsync(WorkerArgs args)
+    internal static async Task<WorkerResult> RunWorkerAsync(WorkerArgs args)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!)
         {
@@ -227,13 +239,13 @@ public static class Orchestrator
     private static WorkerResult Failed(WorkerArgs a, string error) =>
         new() { Engine = a.Engine, Mode = a.Mode, Label = a.Label, Tasks = a.Tasks, PeriodMs = a.PeriodMs, WindowMs = a.WindowMs, Error = error };
 
-    private static string? OptionValue(string[] args, string name)
+    internal static string? OptionValue(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try
         {

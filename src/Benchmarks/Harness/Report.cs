@@ -286,6 +286,9 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
         sb.AppendLine("Micro-benchmarks of the dispatch path and of calendar tasks on the skip table (BenchmarkDotNet; `*Calendar*`");
         sb.AppendLine("plans a year of 60 s ticks of 100 tasks with and without calendar tasks, side by side):");
         sb.AppendLine("`dotnet run -c Release --project src/Benchmarks -- --micro --filter '*' --inProcess`.");
+        sb.AppendLine("The cluster benchmarks (the cost of journaling a run's start, fail-over time, sharded throughput) are modes of");
+        sb.AppendLine("their own (`-- store`, `-- failover`, `-- sharded`, `-- cluster` for all three): their results are in the last");
+        sb.AppendLine("section, [Cluster: fail-over, sharded throughput, start recording](#cluster-fail-over-sharded-throughput-start-recording), which a full run keeps.");
         sb.AppendLine("Every figure below is measured by the harness inside the task body, never taken from an engine's own report:");
         sb.AppendLine("see [How it measures](#how-it-measures).");
         sb.AppendLine();

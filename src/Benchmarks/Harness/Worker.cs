@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using System.Text.Json;
+using ActorScheduler.Benchmarks.Cluster;
 using ActorScheduler.Benchmarks.Engines;
 
 namespace ActorScheduler.Benchmarks.Harness;
@@ -39,6 +40,8 @@ public static class Worker
     {
         if (a.Mode == "recovery")
             return await Recovery.MeasureAsync(a).ConfigureAwait(false);
+        if (a.Mode is ShardedThroughput.Sharded or ShardedThroughput.NodeScoped)
+            return await ShardedThroughput.MeasureAsync(a).ConfigureAwait(false);
         var period = TimeSpan.FromMilliseconds(a.PeriodMs);
         var window = TimeSpan.FromMilliseconds(a.WindowMs);
         var firstAtStart = a.Mode == "startup";
@@ -58,6 +61,16 @@ public static class Worker
         recorder.Epoch = epoch;
         await engine.StartAsync(epoch, epochUtc).ConfigureAwait(false);
         var startMs = Stopwatch.GetElapsedTime(epoch).TotalMilliseconds;
+        var scheduleStartMs = 0.0;
+        if (engine is IDelayedStart delayed)
+        {
+            // The schedule counts from a later moment (a state store's recovery): lateness and windows count from it.
+            var shifted = await delayed.ScheduleEpochAsync(epoch, epochUtc).ConfigureAwait(false);
+            scheduleStartMs = (shifted - epoch) * 1000.0 / Stopwatch.Frequency;
+            epoch = shifted;
+            recorder.Epoch = epoch;
+        }
+
         Stage("started");
 
         switch (a.Mode)
@@ -72,6 +85,8 @@ public static class Worker
                 FullGc(); // two collections: the survivors of generation 0 reach generation 2 with the second
                 await SleepUntil(epoch, period * warmup + period / 2).ConfigureAwait(false);
                 var cpu0 = CpuTime();
+                var pg = StateStoreVariant.Parse(a.Engine)?.Kind == StateStoreVariant.Postgres;
+                var server0 = pg ? PostgresCpu.Read() : 0;
                 var gc0 = GcCount();
                 var pause0 = GC.GetTotalPauseDuration();
                 var allocated0 = GC.GetTotalAllocatedBytes();
@@ -81,6 +96,7 @@ public static class Worker
                 recorder.Stop();
                 Stage("measured");
                 var cpu = (CpuTime() - cpu0).TotalSeconds;
+                var server = pg ? PostgresCpu.Read() - server0 : 0;
                 var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 var gcs = GcCount() - gc0;
                 var pause = GC.GetTotalPauseDuration() - pause0;
@@ -97,7 +113,7 @@ public static class Worker
                     P50Ms = Percentile(h, 50), P99Ms = Percentile(h, 99), P999Ms = Percentile(h, 99.9), MaxMs = Percentile(h, 100),
                     PercentileValuesMs = h.TotalCount == 0 ? [] : WorkerResult.PlotPercentiles.Select(p => Percentile(h, p)).ToArray(),
                     CpuSeconds = cpu, WallSeconds = wall, StartMs = startMs, GcCount = gcs, GcPauseMs = pause.TotalMilliseconds,
-                    AllocatedBytes = allocated,
+                    AllocatedBytes = allocated, ScheduleStartMs = scheduleStartMs, ServerCpuSeconds = server,
                 };
             }
             case "idle":

@@ -23,6 +23,9 @@ public sealed record WorkerResult
     public long Demanded { get; init; }
     public long Delivered { get; init; }
     public long Duplicates { get; init; }
+
+    /// <summary>Sharded throughput only: gaps of 1.5 T or more between two runs of a task (and in Duplicates, gaps under T/2).</summary>
+    public long Missed { get; init; }
     public double P50Ms { get; init; }
     public double P99Ms { get; init; }
     public double P999Ms { get; init; }
@@ -46,6 +49,12 @@ public sealed record WorkerResult
     /// <summary>Bytes allocated per run delivered (engine, harness and runtime together).</summary>
     public double AllocatedPerRun => Delivered == 0 ? double.NaN : (double)AllocatedBytes / Delivered;
     public string? Error { get; init; }
+
+    /// <summary>With a state store: how long after the start call the schedule began (the keeper's recovery), in ms.</summary>
+    public double ScheduleStartMs { get; init; }
+
+    /// <summary>CPU of the PostgreSQL server of ACTOR_SCHEDULER_PG_DIR over the window (0 without one).</summary>
+    public double ServerCpuSeconds { get; init; }
 
     /// <summary>The p99 of every trial of this workload and engine, in the order run (one trial: empty).</summary>
     public double[] TrialP99Ms { get; init; } = [];
