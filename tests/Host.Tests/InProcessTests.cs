@@ -65,6 +65,9 @@ public class InProcessTests
                 plain.ArgumentList.Add(arg);
             plain.Environment[Processes.MarkVariable] = mark;
             direct = Process.Start(plain);
+            // setpriv asks for the signal before it runs sleep: end the thread only once it has (else nothing is armed).
+            for (var i = 0; i < 500 && !IsSleep(direct!.Id); i++)
+                Thread.Sleep(10);
         });
         thread.Start();
         thread.Join();
@@ -82,6 +85,19 @@ public class InProcessTests
             launcher.Ended(launched!);
             launched!.Dispose();
             direct?.Dispose();
+        }
+    }
+
+    /// <summary>True once process <paramref name="pid"/> runs sleep (setpriv has exec'd it).</summary>
+    private static bool IsSleep(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").StartsWith("sleep", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 }
