@@ -157,17 +157,28 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
 
     private static string NodeId(Akka.Cluster.UniqueAddress node) => $"{node.Address}#{node.Uid}";
 
-    /// <summary>Journals a run's start, then lets the manager send it: the run begins only once its start is on record.</summary>
+    /// <summary>
+    /// Journals a run's start. A cluster task's run begins only once its start is on record; a node-scoped task's at
+    /// once, its start journaled just after: only this node runs it, and a new start of this node comes after the
+    /// process that ran it is gone, so no other owner waits on the record (docs/cluster.md, "Never two runs").
+    /// </summary>
     private void OnRecordRunStart(RecordRunStart start)
     {
         var manager = Sender;
-        PersistAsync(
-            new RunRecorded(start.Task, true, start.At, start.Deadline, _node, RunLifetime.ProcessId, start.Run.Tick, start.Run.ScheduledAt),
-            e =>
-            {
-                Applied(e);
-                manager.Tell(new RunStartRecorded(start.Index, start.Run));
-            });
+        var recorded = new RunStartRecorded(start.Index, start.Run);
+        var evt = new RunRecorded(start.Task, true, start.At, start.Deadline, _node, RunLifetime.ProcessId, start.Run.Tick, start.Run.ScheduledAt);
+        if (_scope == TaskScope.Node)
+        {
+            manager.Tell(recorded);
+            Save(evt);
+            return;
+        }
+
+        PersistAsync(evt, e =>
+        {
+            Applied(e);
+            manager.Tell(recorded);
+        });
     }
 
     private void OnGetRecentRuns(GetRecentRuns query)
