@@ -44,9 +44,10 @@ public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<str
 }
 
 /// <summary>
-/// Starts task sets in which tasks may be node-scoped (every node runs them) or cluster-scoped (exactly one node of the
-/// cluster, of the task's role, runs them: Akka.Cluster.Tools' ClusterSingletonManager, reached through
-/// ClusterSingletonProxy), with each task's place in its schedule kept by Akka.Persistence when
+/// Starts task sets in which tasks may be node-scoped (every node runs them) or cluster-scoped (one node of the cluster,
+/// of the task's role, runs each at a time: all of a role in Akka.Cluster.Tools' ClusterSingletonManager, reached through
+/// ClusterSingletonProxy, or with actor-scheduler.cluster.distribution = sharded in buckets that Akka.Cluster.Sharding
+/// spreads over the nodes), with each task's place in its schedule kept by Akka.Persistence when
 /// actor-scheduler.state.store = sql.
 /// </summary>
 public static class ClusterPeriodicTasks
@@ -54,7 +55,8 @@ public static class ClusterPeriodicTasks
     /// <summary>
     /// Starts <paramref name="set"/> with settings from the system's configuration: node-scoped tasks at
     /// /user/periodic-tasks-NAME, and per role a singleton manager /user/periodic-tasks-NAME-cluster[-ROLE] (on nodes
-    /// with that role) and its proxy /user/periodic-tasks-NAME-cluster[-ROLE]-proxy (on every node).
+    /// with that role) and its proxy /user/periodic-tasks-NAME-cluster[-ROLE]-proxy (on every node); with distribution =
+    /// sharded, per role /user/periodic-tasks-NAME-cluster[-ROLE] reaches the role's buckets (on every node).
     /// </summary>
     /// <exception cref="PeriodicTaskConfigurationException">a configuration mistake, naming its path.</exception>
     public static ClusterTaskSet StartClusterPeriodicTasks(this ActorSystem system, PeriodicTaskSet set, bool stopOnCoordinatedShutdown = true)
@@ -69,8 +71,9 @@ public static class ClusterPeriodicTasks
     /// Starts <paramref name="set"/> as children of the calling actor (<paramref name="context"/>), so that its
     /// supervision strategy is where raise-on-error of node-scoped tasks lands: node-scoped tasks at
     /// PARENT/periodic-tasks-NAME, and per role a singleton manager PARENT/periodic-tasks-NAME-cluster[-ROLE] (on nodes
-    /// with that role) with its proxy PARENT/periodic-tasks-NAME-cluster[-ROLE]-proxy (on every node). Every node must
-    /// start the set under a parent at the same path. Without a cluster provider only node-scoped tasks are allowed.
+    /// with that role) with its proxy PARENT/periodic-tasks-NAME-cluster[-ROLE]-proxy (on every node); with distribution =
+    /// sharded, per role PARENT/periodic-tasks-NAME-cluster[-ROLE] reaches the role's buckets. Every node must start the
+    /// set under a parent at the same path. Without a cluster provider only node-scoped tasks are allowed.
     /// </summary>
     /// <param name="context">The parent actor's context: call from its constructor or PreStart.</param>
     /// <param name="set">The task set.</param>

@@ -11,7 +11,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace ActorScheduler.Hosting;
 
-/// <summary>ActorRegistry key of the proxy of a task set's cluster-scoped tasks (of any role) registered under <typeparamref name="TKey"/>.</summary>
+/// <summary>
+/// ActorRegistry key of the proxy of a task set's cluster-scoped tasks (of any role; with distribution = sharded, the local
+/// actor that reaches their buckets) registered under <typeparamref name="TKey"/>.
+/// </summary>
 public sealed class ClusterTasks<TKey>
 {
     private ClusterTasks()
@@ -28,8 +31,9 @@ public static class ClusterHostingExtensions
     /// <summary>
     /// Starts the task set of <typeparamref name="TManager"/>'s [PeriodicTask] methods (plus the tasks added to the
     /// options) with <see cref="ClusterPeriodicTasks.StartClusterPeriodicTasks(ActorSystem, PeriodicTaskSet, bool)"/>: node-scoped tasks on this node
-    /// (registered under <typeparamref name="TManager"/>), cluster-scoped tasks in a cluster singleton per role, whose
-    /// proxy for role "" is registered under <see cref="ClusterTasks{TKey}"/>. <see cref="PeriodicTaskClient{TKey}"/>
+    /// (registered under <typeparamref name="TManager"/>), cluster-scoped tasks in a cluster singleton per role (or in
+    /// buckets spread over the nodes, with actor-scheduler.cluster.distribution = sharded), whose proxy for role "" is
+    /// registered under <see cref="ClusterTasks{TKey}"/>. <see cref="PeriodicTaskClient{TKey}"/>
     /// (after AddPeriodicTaskClients) covers the whole set: this node's tasks and every role's cluster tasks.
     /// </summary>
     public static AkkaConfigurationBuilder WithClusterPeriodicTasks<TManager>(
