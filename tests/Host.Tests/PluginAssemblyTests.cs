@@ -43,16 +43,19 @@ public class PluginAssemblyTests
         var output = dir.File("beats.txt");
         var events = dir.File("events.jsonl");
 
+        // A loaded machine can skip tick numbers (the ticker sends the current tick), so the wait is for runs, not for ticks.
         var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--events", events], _ => Event.ReadWritten(events) is var all
-                && all.Any(e => e is { Name: "succeeded", Task: "Beat", Tick: 2 }) && all.Any(e => e is { Name: "succeeded", Task: "every-other", Tick: 2 }),
-            "Beat and every-other ran on tick 2", new Dictionary<string, string> { ["SAMPLE_TASKS_OUT"] = output });
+                && all.Count(e => e is { Name: "succeeded", Task: "Beat" }) >= 3 && all.Any(e => e is { Name: "succeeded", Task: "every-other" }),
+            "Beat ran three times and every-other once", new Dictionary<string, string> { ["SAMPLE_TASKS_OUT"] = output });
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var lines = File.ReadAllLines(output);
-        Assert.Contains("Beat 1", lines);
-        Assert.Contains("Beat 2", lines);
-        Assert.Contains("every-other 2", lines);
-        Assert.DoesNotContain("every-other 1", lines);
+        var succeeded = Event.ReadWritten(events).Where(e => e.Name == "succeeded").ToList();
+        foreach (var run in succeeded)
+            Assert.Contains($"{run.Task} {run.Tick}", lines); // each run was the plugin's own method, given its tick
+        var others = succeeded.Where(e => e.Task == "every-other").Select(e => e.Tick).ToList();
+        Assert.All(others.Zip(others.Skip(1)), pair => Assert.True(pair.Item2 - pair.Item1 >= 2,
+            $"every-other (ticks-between-runs = 1) ran on ticks {pair.Item1} and {pair.Item2}")); // the counter counts from its last run
     }
 
     [Fact]

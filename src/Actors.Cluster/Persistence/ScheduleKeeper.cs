@@ -14,8 +14,11 @@ namespace ActorScheduler.Persistence;
 /// is journaled before the run begins; a run recorded as started but not ended holds its task until the run's deadline,
 /// unless the process that ran it is gone (docs/cluster.md, "Never two runs of one cluster task").
 /// </summary>
-internal sealed class ScheduleKeeper : ReceivePersistentActor
+internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 {
+    /// <summary>How long after a failed deletion of old events or snapshots it is tried again.</summary>
+    private static readonly TimeSpan TrimRetry = TimeSpan.FromSeconds(1);
+
     private readonly string _persistenceId;
     private readonly string _setName;
     private readonly IReadOnlyList<PeriodicTaskDefinition> _tasks;
@@ -32,6 +35,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
     private IActorRef _manager = ActorRefs.Nobody;
     private long _tickBase;
     private int _eventsSinceSnapshot;
+    private long _trimTo;       // the newest saved snapshot's sequence number: what is older may be deleted
+    private long _trimmingTo;   // the deletion in flight (0: none)
+    private long _trimmedTo;    // what is deleted
 
     public ScheduleKeeper(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
@@ -71,10 +77,11 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         Command<FlushState>(_ => DeferAsync(StateFlushed.Instance, done => Sender.Tell(done)));
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("{0}: snapshot not saved: {1}", _setName, f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("{0}: old journal events not deleted: {1}", _setName, f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning("{0}: old snapshots not deleted: {1}", _setName, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => OnOldEventsDeleted());
+        Command<DeleteMessagesFailure>(f => TrimFailed("old journal events", f.Cause));
+        Command<DeleteSnapshotsSuccess>(_ => TrimDone());
+        Command<DeleteSnapshotsFailure>(f => TrimFailed("old snapshots", f.Cause));
+        Command<RetryTrim>(_ => Trim());
         CommandAny(message => _manager.Forward(message));
     }
 
@@ -211,11 +218,51 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor
         }
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     private void OnSnapshotSaved(SaveSnapshotSuccess saved)
     {
-        DeleteMessages(saved.Metadata.SequenceNr);
-        if (saved.Metadata.SequenceNr > 1)
-            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        _trimTo = Math.Max(_trimTo, saved.Metadata.SequenceNr);
+        Trim();
+    }
+
+    /// <summary>
+    /// Deletes the events and snapshots older than the newest snapshot, one deletion at a time: overlapping deletions can
+    /// deadlock each other in PostgreSQL (40P01). A failed one is tried again; a later snapshot widens the next one.
+    /// </summary>
+    private void Trim()
+    {
+        if (_trimmingTo > 0 || _trimmedTo >= _trimTo)
+            return;
+        _trimmingTo = _trimTo;
+        DeleteMessages(_trimmingTo);
+    }
+
+    private void OnOldEventsDeleted()
+    {
+        if (_trimmingTo > 1)
+            DeleteSnapshots(new SnapshotSelectionCriteria(_trimmingTo - 1));
+        else
+            TrimDone();
+    }
+
+    private void TrimDone()
+    {
+        _trimmedTo = _trimmingTo;
+        _trimmingTo = 0;
+        Trim();
+    }
+
+    private void TrimFailed(string what, Exception cause)
+    {
+        _log.Warning("{0}: {1} not deleted (tried again in {2} s): {3}", _setName, what, TrimRetry.TotalSeconds, cause.Message);
+        _trimmingTo = 0;
+        Timers.StartSingleTimer(nameof(RetryTrim), RetryTrim.Instance, TrimRetry);
+    }
+
+    private sealed class RetryTrim
+    {
+        public static readonly RetryTrim Instance = new();
     }
 
     /// <summary>The manager's link to this keeper: each report is a message to it.</summary>

@@ -1,0 +1,116 @@
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Persistence;
+using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence.Journal;
+using Akka.TestKit.Xunit2;
+using Xunit;
+
+namespace ActorScheduler.Cluster.Tests;
+
+/// <summary>
+/// After each snapshot the keeper deletes the journal events (and snapshots) before it: one deletion at a time, and a
+/// failed one is tried again, so a store that refuses a deletion once (PostgreSQL's 40P01) still ends up trimmed.
+/// </summary>
+public sealed class TrimTests() : TestKit(Config)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private static Akka.Configuration.Config Config => ConfigurationFactory.ParseString($$"""
+        akka.loglevel = WARNING
+        actor-scheduler.state {
+          journal-plugin = "trim-tests-journal"
+          snapshot-plugin = "akka.persistence.snapshot-store.inmem"
+          snapshot-every = 2
+        }
+        trim-tests-journal {
+          class = "{{typeof(DeleteRecordingJournal).AssemblyQualifiedName}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+        }
+        """).WithFallback(PeriodicTaskSettings.DefaultConfig());
+
+    [Fact]
+    public async Task Old_events_are_deleted_one_deletion_at_a_time_and_a_failed_deletion_is_tried_again()
+    {
+        DeleteRecordingJournal.Refuse = true;
+        var settings = PeriodicTaskSettings.Create(Sys.Settings.Config, "trim", ClusterConfiguration.Keys);
+        var plugins = StatePlugins.Ensure(Sys, settings.State);
+        var set = new PeriodicTaskSet("trim").Add("count", _ => { });
+        var keeper = Sys.ActorOf(ScheduleKeeper.Props(
+            "test/trim", "trim", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false));
+
+        for (var tick = 0; tick <= 8; tick++)
+            keeper.Tell(new Tick(tick));
+        await keeper.Ask<Ticked>(new NotifyWhenTicked(8), Wait);
+        await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+        await AwaitConditionAsync(() => Task.FromResult(DeleteRecordingJournal.Refused > 0), Wait);
+
+        // Every deletion so far was refused and no more events come: only a retry can trim the journal now.
+        var requested = DeleteRecordingJournal.HighestRequested;
+        DeleteRecordingJournal.Refuse = false;
+        await AwaitConditionAsync(() => Task.FromResult(DeleteRecordingJournal.HighestDeleted == requested), Wait,
+            message: $"the journal was not trimmed up to {requested} after its deletions were refused");
+        Assert.Equal(1, DeleteRecordingJournal.MostAtOnce);
+    }
+
+    /// <summary>A memory journal whose deletions take a while, can be refused, and are counted.</summary>
+    internal sealed class DeleteRecordingJournal : MemoryJournal
+    {
+        private static int _inFlight;
+        private static int _mostAtOnce;
+        private static int _refused;
+        private static long _highestRequested;
+        private static long _highestDeleted;
+
+        public static volatile bool Refuse;
+
+        public static int Refused => Volatile.Read(ref _refused);
+
+        public static int MostAtOnce => Volatile.Read(ref _mostAtOnce);
+
+        public static long HighestRequested => Interlocked.Read(ref _highestRequested);
+
+        public static long HighestDeleted => Interlocked.Read(ref _highestDeleted);
+
+        protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
+        {
+            var now = Interlocked.Increment(ref _inFlight);
+            InterlockedMax(ref _mostAtOnce, now);
+            InterlockedMax(ref _highestRequested, toSequenceNr);
+            try
+            {
+                await Task.Delay(100); // long enough for a second deletion to overlap if one were sent
+                if (Refuse)
+                {
+                    Interlocked.Increment(ref _refused);
+                    throw new InvalidOperationException("40P01: deadlock detected (refused by the test journal)");
+                }
+
+                await base.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
+                InterlockedMax(ref _highestDeleted, toSequenceNr);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int seen;
+            while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+            {
+            }
+        }
+
+        private static void InterlockedMax(ref long target, long value)
+        {
+            long seen;
+            while ((seen = Interlocked.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+            {
+            }
+        }
+    }
+}
