@@ -9,7 +9,7 @@ namespace ActorScheduler.Tests;
 
 /// <summary>
 /// A manager with a store (docs/cluster.md, "Never two runs of one cluster task"): a run's start is recorded before the
-/// run begins; tick numbers and counters continue from the store. The store here is a test double that tells the test
+/// run begins when the store asks for it (cluster tasks), beside it otherwise; tick numbers and counters continue from the store. The store here is a test double that tells the test
 /// actor what the manager reports, and answers only when the test says so.
 /// </summary>
 public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
@@ -31,6 +31,20 @@ public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(o
         Assert.Equal(1, ExpectMsg<PeriodicTaskStarted>().Tick);
         var ended = ExpectMsg<RecordingStore.Ended>();
         Assert.Equal(("t", 1L, RunOutcome.Succeeded, 1L), (ended.Task, ended.Run.Tick, ended.Run.Outcome, ended.Run.Counters.Runs));
+    }
+
+    [Fact]
+    public void A_store_that_records_starts_after_their_runs_is_told_of_the_start_and_the_run_begins_at_once()
+    {
+        var store = new RecordingStore(TestActor, startBeforeRun: false);
+        var manager = Start(new PeriodicTaskSet("s").Add("t", _ => { }, EveryTicks(0)), store);
+        Subscribe<PeriodicTaskStarted>();
+
+        manager.Tell(new Tick(1));
+        var starting = ExpectMsg<RecordingStore.Starting>();
+        Assert.Equal(("t", 1L), (starting.Task, starting.Run.Tick));
+        Assert.Equal(1, ExpectMsg<PeriodicTaskStarted>().Tick); // no RunStartRecorded was sent
+        Assert.Equal(1L, ExpectMsg<RecordingStore.Ended>().Run.Counters.Runs);
     }
 
     [Fact]
@@ -100,7 +114,8 @@ public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(o
     private TaskStats Stats(IActorRef manager) => manager.Ask<TaskStatsReport>(GetTaskStats.Instance).Result.Tasks[0];
 
     /// <summary>Tells the test actor each start and end the manager reports; places and pauses are not looked at here.</summary>
-    private sealed class RecordingStore(IActorRef probe, long tickBase = 0, IReadOnlyDictionary<string, RestoredPlace>? restored = null)
+    private sealed class RecordingStore(
+        IActorRef probe, long tickBase = 0, IReadOnlyDictionary<string, RestoredPlace>? restored = null, bool startBeforeRun = true)
         : IScheduleStore
     {
         public IActorRef Keeper => probe;
@@ -108,6 +123,8 @@ public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(o
         public IReadOnlyDictionary<string, RestoredPlace>? Restored => restored;
 
         public long TickBase => tickBase;
+
+        public bool RecordsStartBeforeRun => startBeforeRun;
 
         public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places)
         {

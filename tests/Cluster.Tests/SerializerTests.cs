@@ -149,6 +149,34 @@ public sealed class SerializerTests : TestKit
     }
 
     [Fact]
+    public void Records_written_together_as_one_event_read_back_in_order_and_apply_like_the_records_one_by_one()
+    {
+        var run = new PeriodicTaskRun(4, At, At, TimeSpan.FromMilliseconds(5), "succeeded", 1, null);
+        object[] records =
+        [
+            new TickRecorded(4, [new PlaceRecord("a", "ticks:0", 5, null, null)]),
+            new RunRecorded("a", true, At, null, "n#1", "p1", 4, At),
+            new PauseRecorded("b", true, "held", null),
+            new RunRecorded("a", false, At.AddSeconds(1), null, Ended: run),
+        ];
+
+        var batch = (RecordedBatch)RoundTrip(RecordedBatch.Of(records), out var serializer);
+        Assert.Equal("batch", Akka.Serialization.Serialization.ManifestFor(serializer, batch));
+        Assert.Equal(records.Select(r => r.GetType()), batch.Records().Select(r => r.GetType()));
+        Assert.Equal(records[1], batch.Records().ElementAt(1));
+
+        var together = new ScheduleState();
+        together.Apply(batch);
+        var oneByOne = new ScheduleState();
+        foreach (var record in records)
+            oneByOne.Apply(record);
+        Assert.Equal((4L, 5L, "b"), (together.LastTick, together.Places["a"].DueTick, together.Pauses.Keys.Single()));
+        Assert.Empty(together.Running); // the start, then the end of the same run
+        Assert.Equal(oneByOne.RecentOf("a"), together.RecentOf("a"));
+        Assert.Equal(oneByOne.Places["a"], together.Places["a"]);
+    }
+
+    [Fact]
     public void Pauses_and_resumes_are_kept_in_the_state_and_its_snapshot()
     {
         var state = new ScheduleState();

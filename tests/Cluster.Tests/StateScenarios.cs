@@ -297,8 +297,15 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         {
             var keeper = first.Keeper(set(), withTicker: false);
             for (var tick = 0; tick <= 8; tick++)
+            {
+                // One tick at a time, each written before the next: what arrives together would be one journal event.
                 keeper.Tell(new Tick(tick));
+                await keeper.Ask<Ticked>(new NotifyWhenTicked(tick), Wait);
+                await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+            }
+
             await first.SettleAsync(keeper, "count", 8);
+
             // The snapshot and the deletions follow the event that triggers them, asynchronously: wait for them here.
             var deadline = DateTime.UtcNow + Wait;
             while (!Trimmed(await first.RecoverAsync(name, fromSnapshot: true), await first.RecoverAsync(name, fromSnapshot: false)))

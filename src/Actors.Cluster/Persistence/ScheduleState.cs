@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
@@ -26,6 +27,29 @@ internal sealed record RunRecorded(
 
 /// <summary>Journal event: <paramref name="Task"/> was paused (with its note and until) or resumed.</summary>
 internal sealed record PauseRecorded(string Task, bool Paused, string? Note, DateTimeOffset? Until);
+
+/// <summary>Journal event: records reported together, in the order they were reported, written as one event.</summary>
+internal sealed record RecordedBatch(IReadOnlyList<RecordedItem> Items)
+{
+    public static RecordedBatch Of(IEnumerable<object> records) => new(records.Select(RecordedItem.Of).ToList());
+
+    public IEnumerable<object> Records() => Items.Select(i => (object?)i.Tick ?? (object?)i.Run ?? i.Pause!);
+}
+
+/// <summary>One record of a <see cref="RecordedBatch"/>: exactly one of its fields is set.</summary>
+internal sealed record RecordedItem(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TickRecorded? Tick = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RunRecorded? Run = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PauseRecorded? Pause = null)
+{
+    public static RecordedItem Of(object record) => record switch
+    {
+        TickRecorded tick => new RecordedItem(Tick: tick),
+        RunRecorded run => new RecordedItem(Run: run),
+        PauseRecorded pause => new RecordedItem(Pause: pause),
+        _ => throw new ArgumentException($"{record.GetType().Name} is not a journal record.", nameof(record)),
+    };
+}
 
 /// <summary>A task's counters and recent runs (oldest first) in a snapshot.</summary>
 internal sealed record TaskHistory(string Task, CounterRecord? Counters, IReadOnlyList<PeriodicTaskRun> Recent);
@@ -70,6 +94,10 @@ internal sealed class ScheduleState
     {
         switch (evt)
         {
+            case RecordedBatch batch:
+                foreach (var record in batch.Records())
+                    Apply(record);
+                break;
             case TickRecorded tick:
                 LastTick = Math.Max(LastTick, tick.Tick);
                 foreach (var place in tick.Places)

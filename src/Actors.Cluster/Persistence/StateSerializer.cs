@@ -25,6 +25,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(RunRecorded)] = "run",
         [typeof(ScheduleSnapshot)] = "snapshot",
         [typeof(PauseRecorded)] = "pause-recorded",
+        [typeof(RecordedBatch)] = "batch",
         [typeof(PauseTask)] = "pause",
         [typeof(ResumeTask)] = "resume",
         [typeof(GetTaskStats)] = "get-stats",

@@ -16,8 +16,15 @@ internal interface IScheduleStore
     void TickDispatched(long tick, IReadOnlyList<PlaceReport> places);
 
     /// <summary>
-    /// A run of task <paramref name="index"/> is to start: record it (with its <paramref name="deadline"/>), then tell the
-    /// manager <see cref="RunStartRecorded"/> with <paramref name="run"/>. The run is sent to its runner only then.
+    /// True when a run is sent to its runner only after its start is recorded (cluster tasks); false when the manager
+    /// sends it at once and the store records the start after (node tasks: only their own node runs them).
+    /// </summary>
+    bool RecordsStartBeforeRun { get; }
+
+    /// <summary>
+    /// A run of task <paramref name="index"/> starts: record it (with its <paramref name="deadline"/>). With
+    /// <see cref="RecordsStartBeforeRun"/>, tell the manager <see cref="RunStartRecorded"/> with <paramref name="run"/>
+    /// once it is recorded: the run is sent to its runner only then.
     /// </summary>
     void RunStarting(int index, string task, Run run, DateTimeOffset at, DateTimeOffset? deadline);
 

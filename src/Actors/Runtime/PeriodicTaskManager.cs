@@ -344,8 +344,9 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Starts a run. With a store the run's start is recorded first (docs/cluster.md, "Never two runs"): the Run goes to
-    /// the runner when the store answers <see cref="RunStartRecorded"/>; until then the task counts as running.
+    /// Starts a run. A store that records a start before its run (cluster tasks, docs/cluster.md, "Never two runs") is
+    /// told first: the Run goes to the runner when it answers <see cref="RunStartRecorded"/>; until then the task counts
+    /// as running. Other stores are told beside the run.
     /// </summary>
     private void Start(TaskState task, Run run, DateTimeOffset now)
     {
@@ -354,14 +355,11 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.Counters.Started(now);
         _running++;
         PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, 1);
-        if (_store is null)
-        {
+        _store?.RunStarting(task.Index, task.Name, run, now, Deadline(task.Definition.Options, now));
+        if (_store is { RecordsStartBeforeRun: true })
+            task.AwaitingStart = true;
+        else
             RunnerOf(task).Tell(run);
-            return;
-        }
-
-        task.AwaitingStart = true;
-        _store.RunStarting(task.Index, task.Name, run, now, Deadline(task.Definition.Options, now));
     }
 
     /// <summary>The latest a run started at <paramref name="now"/> can end: every attempt timing out, with its backoffs.</summary>

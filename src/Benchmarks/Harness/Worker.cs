@@ -40,7 +40,7 @@ public static class Worker
     {
         if (a.Mode == "recovery")
             return await Recovery.MeasureAsync(a).ConfigureAwait(false);
-        if (a.Mode is ShardedThroughput.Sharded or ShardedThroughput.NodeScoped)
+        if (a.Mode is ShardedThroughput.Sharded or ShardedThroughput.NodeScoped or ShardedThroughput.NodeScopedOnThree)
             return await ShardedThroughput.MeasureAsync(a).ConfigureAwait(false);
         var period = TimeSpan.FromMilliseconds(a.PeriodMs);
         var window = TimeSpan.FromMilliseconds(a.WindowMs);
