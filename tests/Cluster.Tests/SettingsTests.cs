@@ -163,7 +163,7 @@ public class SettingsTests
         Assert.Equal("singleton", section.GetString("cluster.distribution"));
         Assert.Equal(30, section.GetInt("cluster.shards"));
         Assert.Equal("none", section.GetString("state.store"));
-        Assert.Equal(100, section.GetInt("state.snapshot-every"));
+        Assert.Equal(1000, section.GetInt("state.snapshot-every"));
     }
 
     [Fact]

@@ -94,6 +94,6 @@ internal sealed class StateSettings
 
         return new StateSettings(
             state.Path, store, provider, connection, state.Bool("auto-initialize", true),
-            state.Int("snapshot-every", 100, min: 1), state.String("node-id", "").Trim(), journal, snapshot);
+            state.Int("snapshot-every", 1000, min: 1), state.String("node-id", "").Trim(), journal, snapshot);
     }
 }
