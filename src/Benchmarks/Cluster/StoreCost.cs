@@ -7,9 +7,9 @@ using static ActorScheduler.Benchmarks.Harness.Orchestrator;
 namespace ActorScheduler.Benchmarks.Cluster;
 
 /// <summary>
-/// The cost of journaling every run's start before the run begins: W1 (1,000 tasks every 100 ms, 10,000 runs/s), and
+/// The cost of a state store, and of journaling a cluster task's start before its run begins: W1 (1,000 tasks every 100 ms, 10,000 runs/s), and
 /// a tenth of it (100 tasks, 1,000 runs/s; --tasks chooses), for ActorScheduler without a state store, then with SQLite (a temp file) and, when ACTOR_SCHEDULER_TEST_PG is set
-/// (source .ci/postgres.sh), PostgreSQL, each with the snapshot intervals asked for. Every variant is a worker process
+/// (source .ci/postgres.sh), PostgreSQL, each with cluster tasks (on a cluster of one node) and node tasks and the snapshot intervals asked for. Every variant is a worker process
 /// of the regular harness (same body, warm-up, window and lateness rule as W1), run in alternating order per trial.
 /// </summary>
 internal static class StoreCost
@@ -17,7 +17,7 @@ internal static class StoreCost
     public static async Task<string> RunAsync(string[] args)
     {
         var trials = int.Parse(OptionValue(args, "--trials") ?? "2", CultureInfo.InvariantCulture);
-        var every = (OptionValue(args, "--snapshot-every") ?? "100,1000,10000")
+        var every = (OptionValue(args, "--snapshot-every") ?? "100,1000")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
         var windowMs = double.Parse(OptionValue(args, "--window") ?? "12000", CultureInfo.InvariantCulture);
@@ -28,7 +28,12 @@ internal static class StoreCost
             Console.WriteLine($"  ({StateStoreVariant.PostgresVariable} is not set: PostgreSQL is left out; `source .ci/postgres.sh` starts a server)");
         }
 
-        List<string> engines = [EngineNames.ActorScheduler, .. kinds.SelectMany(k => every.Select(n => new StateStoreVariant(k, n).EngineName))];
+        var scopes = (OptionValue(args, "--scopes") ?? "cluster,node").Split(',', StringSplitOptions.TrimEntries).Select(s => s == "cluster").ToList();
+        List<string> engines =
+        [
+            EngineNames.ActorScheduler,
+            .. scopes.SelectMany(cluster => kinds.SelectMany(k => every.Select(n => new StateStoreVariant(k, n, cluster).EngineName))),
+        ];
         var tables = new StringBuilder();
         foreach (var tasks in (OptionValue(args, "--tasks") ?? "1000,100").Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)))
         {

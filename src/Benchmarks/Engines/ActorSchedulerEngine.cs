@@ -13,8 +13,9 @@ namespace ActorScheduler.Benchmarks.Engines;
 /// <summary>
 /// The real library: a <see cref="PeriodicTaskSet"/> of N spaced tasks (spacing = T) under a
 /// <see cref="PeriodicTaskManager"/> whose periodic interval is T, with the precise tick source. With a
-/// <see cref="StateStoreVariant"/>, the set is started as the cluster package starts node-scoped tasks with
-/// actor-scheduler.state.store = sql (a schedule keeper journals every run's start before the run begins).
+/// <see cref="StateStoreVariant"/>, the set is started as the cluster package starts it with
+/// actor-scheduler.state.store = sql: node tasks (a schedule keeper journals each run's start beside it), or cluster
+/// tasks on a cluster of one node (the start is journaled before the run begins).
 /// </summary>
 public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
 {
@@ -53,7 +54,15 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
             """);
         if (_store is not null)
             config = StoreConfig(_store).WithFallback(config).WithFallback(StateSerialization.Config).WithFallback(PeriodicTaskSettings.DefaultConfig());
-        var options = new PeriodicTaskOptions { Spacing = spec.Period, RunImmediately = spec.FirstRunAtStart };
+        if (_store is { Cluster: true })
+            config = ConfigurationFactory.ParseString("""
+                akka.actor.provider = cluster
+                akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+                """).WithFallback(config);
+        var options = new PeriodicTaskOptions
+        {
+            Spacing = spec.Period, RunImmediately = spec.FirstRunAtStart, Scope = _store is { Cluster: true } ? TaskScope.Cluster : TaskScope.Node,
+        };
         var set = new PeriodicTaskSet("bench");
         for (var i = 0; i < spec.Tasks; i++)
         {
@@ -63,6 +72,14 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
 
         _set = set;
         _system = ActorSystem.Create("bench", config);
+        if (_store is { Cluster: true })
+        {
+            var cluster = Akka.Cluster.Cluster.Get(_system);
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            cluster.Join(cluster.SelfAddress); // a cluster of one node
+            await up.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
 
         // Warm-up, as for every engine: a throw-away set of one task, so that the first real start does not pay for
         // JIT compilation and Akka's per-type caches (with a store: the journal's and the snapshot store's too).
@@ -81,9 +98,12 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
     {
         // What an application calls: it reads the settings, resolves the tasks and starts the manager. Ticks count from
         // this call (with a store: from the end of the keeper's recovery).
-        _started = _store is null
-            ? _system!.StartPeriodicTasks(_set!)
-            : _system!.StartClusterPeriodicTasks(_set!, stopOnCoordinatedShutdown: false).NodeTasks;
+        _started = _store switch
+        {
+            null => _system!.StartPeriodicTasks(_set!),
+            { Cluster: true } => _system!.StartClusterPeriodicTasks(_set!, stopOnCoordinatedShutdown: false).ClusterTasks[""],
+            _ => _system!.StartClusterPeriodicTasks(_set!, stopOnCoordinatedShutdown: false).NodeTasks,
+        };
         return Task.CompletedTask;
     }
 

@@ -4,23 +4,27 @@ namespace ActorScheduler.Benchmarks.Engines;
 
 /// <summary>
 /// ActorScheduler with a state store (actor-scheduler.state.store = sql): engine names
-/// actorscheduler-sqlite[@N] and actorscheduler-postgres[@N], N being state.snapshot-every (default 100).
+/// actorscheduler-sqlite[-cluster][@N] and actorscheduler-postgres[-cluster][@N], N being state.snapshot-every (default
+/// 1000); "-cluster": the tasks are cluster tasks on a cluster of one node, so each run's start is written before it.
 /// </summary>
 /// <param name="Kind">sqlite (a temp file per worker) or postgres (the database of ACTOR_SCHEDULER_TEST_PG).</param>
 /// <param name="SnapshotEvery">actor-scheduler.state.snapshot-every.</param>
-internal sealed record StateStoreVariant(string Kind, int SnapshotEvery)
+/// <param name="Cluster">Cluster tasks (in a singleton on a cluster of one node) rather than node tasks.</param>
+internal sealed record StateStoreVariant(string Kind, int SnapshotEvery, bool Cluster = false)
 {
     public const string Sqlite = "sqlite";
     public const string Postgres = "postgres";
     public const string PostgresVariable = "ACTOR_SCHEDULER_TEST_PG";
 
     /// <summary>The default of actor-scheduler.state.snapshot-every.</summary>
-    public const int DefaultSnapshotEvery = 100;
+    public const int DefaultSnapshotEvery = 1000;
 
-    public string EngineName => EngineNames.ActorScheduler + "-" + Kind + (SnapshotEvery == DefaultSnapshotEvery ? "" : "@" + SnapshotEvery.ToString(CultureInfo.InvariantCulture));
+    private const string ClusterSuffix = "-cluster";
+
+    public string EngineName => EngineNames.ActorScheduler + "-" + Kind + (Cluster ? ClusterSuffix : "") + (SnapshotEvery == DefaultSnapshotEvery ? "" : "@" + SnapshotEvery.ToString(CultureInfo.InvariantCulture));
 
     public string Display =>
-        FormattableString.Invariant($"ActorScheduler + {(Kind == Sqlite ? "SQLite" : "PostgreSQL")} (snapshot-every {SnapshotEvery:N0})");
+        FormattableString.Invariant($"ActorScheduler + {(Kind == Sqlite ? "SQLite" : "PostgreSQL")} ({(Cluster ? "cluster" : "node")} tasks, snapshot-every {SnapshotEvery:N0})");
 
     /// <summary>The variant an engine name stands for, or null when it names no state store.</summary>
     public static StateStoreVariant? Parse(string engine)
@@ -31,9 +35,12 @@ internal sealed record StateStoreVariant(string Kind, int SnapshotEvery)
         var rest = engine[prefix.Length..];
         var at = rest.IndexOf('@', StringComparison.Ordinal);
         var kind = at < 0 ? rest : rest[..at];
+        var cluster = kind.EndsWith(ClusterSuffix, StringComparison.Ordinal);
+        if (cluster)
+            kind = kind[..^ClusterSuffix.Length];
         if (kind is not (Sqlite or Postgres))
             return null;
         var every = at < 0 ? DefaultSnapshotEvery : int.Parse(rest[(at + 1)..], CultureInfo.InvariantCulture);
-        return new StateStoreVariant(kind, every);
+        return new StateStoreVariant(kind, every, cluster);
     }
 }
