@@ -9,8 +9,9 @@ namespace ActorScheduler.Tests;
 
 /// <summary>
 /// A manager with a store (docs/cluster.md, "Never two runs of one cluster task"): a run's start is recorded before the
-/// run begins when the store asks for it (cluster tasks), beside it otherwise; tick numbers and counters continue from the store. The store here is a test double that tells the test
-/// actor what the manager reports, and answers only when the test says so.
+/// run begins when the store asks for it (cluster tasks), beside it otherwise; tick numbers and counters continue from
+/// the store. The store here is a test double that tells the test actor what the manager reports, and answers only when
+/// the test says so.
 /// </summary>
 public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
 {

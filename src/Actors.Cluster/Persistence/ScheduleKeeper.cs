@@ -10,9 +10,10 @@ namespace ActorScheduler.Persistence;
 
 /// <summary>
 /// INTERNAL API. Keeps a task set's place in its schedule with Akka.Persistence: recovers it (snapshot plus journal),
-/// starts the manager from it, and journals what the manager reports through <see cref="IScheduleStore"/>. A run's start
-/// is journaled before the run begins; a run recorded as started but not ended holds its task until the run's deadline,
-/// unless the process that ran it is gone (docs/cluster.md, "Never two runs of one cluster task").
+/// starts the manager from it, and journals what the manager reports through <see cref="IScheduleStore"/>, the reports
+/// that arrive together as one event. A cluster task's start is journaled before its run begins; a run recorded as
+/// started but not ended holds its task until the run's deadline, unless the process that ran it is gone
+/// (docs/cluster.md, "Never two runs of one cluster task").
 /// </summary>
 internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 {
@@ -103,6 +104,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     internal static readonly TimeSpan ClockMargin = TimeSpan.FromMilliseconds(500);
 
     public override string PersistenceId => _persistenceId;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props of a keeper of <paramref name="tasks"/> (already resolved and filtered) under <paramref name="persistenceId"/>.</summary>
     public static Props Props(
@@ -245,8 +248,6 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
             SaveSnapshot(_state.ToSnapshot());
         }
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     private void OnSnapshotSaved(SaveSnapshotSuccess saved)
     {

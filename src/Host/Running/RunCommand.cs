@@ -21,6 +21,9 @@ internal static class RunCommand
     /// <summary>How long the summary waits for the cluster singleton's statistics.</summary>
     private static readonly TimeSpan ClusterStatsTimeout = TimeSpan.FromSeconds(3);
 
+    /// <summary>When the cluster statistics are first asked (see <see cref="WarmUpClusterStatsAsync"/>).</summary>
+    private static readonly TimeSpan WarmUpAfter = TimeSpan.FromSeconds(5);
+
     public static async Task<int> ExecuteAsync(HostPlan plan, TimeSpan? duration, string? eventsPath, string? httpOption, TextWriter error)
     {
         var http = plan.Http.Resolve(httpOption, Environment.GetEnvironmentVariable(HttpSettings.TokenVariable));
@@ -60,6 +63,7 @@ internal static class RunCommand
 
         using var stopping = new CancellationTokenSource();
         var reloads = reloader.ServeAsync(manager, runtime.Reporter, log, stopping.Token);
+        _ = WarmUpClusterStatsAsync(started, stopping.Token);
 
         using var forElapsed = new CancellationTokenSource();
         var timer = duration is { } limit ? DelayAsync(limit, forElapsed.Token) : Task.Delay(Timeout.Infinite, forElapsed.Token);
@@ -183,6 +187,26 @@ internal static class RunCommand
     }
 
     /// <summary>Flushes the events written so far; a downed node's ActorSystem may already be gone (then the file is flushed directly).</summary>
+    /// <summary>
+    /// Asks the cluster tasks' statistics once, a few seconds after the start, and forgets the answer. The first such
+    /// question of a process takes about a second (its serialization is set up on first use), and the summary at exit
+    /// asks it while this node's buckets wait to be handed over: a node leaving gracefully would hand them over that
+    /// much later (docs/cluster.md, "Graceful hand-over").
+    /// </summary>
+    private static async Task WarmUpClusterStatsAsync(ClusterTaskSet started, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(WarmUpAfter, stopping).ConfigureAwait(false);
+            foreach (var proxy in started.ClusterTasks.Values)
+                await proxy.Ask<TaskStatsReport>(GetTaskStats.Instance, ClusterStatsTimeout, stopping).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Not up yet, buckets moving, or stopping: the answer is not used, and the summary asks again at exit.
+        }
+    }
+
     private static async Task FlushEventsAsync(HostRuntime runtime, EventWriter? events)
     {
         try

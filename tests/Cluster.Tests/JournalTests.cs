@@ -11,29 +11,56 @@ using Xunit;
 namespace ActorScheduler.Cluster.Tests;
 
 /// <summary>
-/// After each snapshot the keeper deletes the journal events (and snapshots) before it: one deletion at a time, and a
-/// failed one is tried again, so a store that refuses a deletion once (PostgreSQL's 40P01) still ends up trimmed.
+/// How the keeper uses its journal: what is reported together is written as one event; after each snapshot the events
+/// (and snapshots) before it are deleted one deletion at a time, and a failed deletion is tried again, so a store that
+/// refuses a deletion once (PostgreSQL's 40P01) still ends up trimmed.
 /// </summary>
-public sealed class TrimTests() : TestKit(Config)
+public sealed class JournalTests() : TestKit(Config)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     private static Akka.Configuration.Config Config => ConfigurationFactory.ParseString($$"""
         akka.loglevel = WARNING
         actor-scheduler.state {
-          journal-plugin = "trim-tests-journal"
+          journal-plugin = "journal-tests-journal"
           snapshot-plugin = "akka.persistence.snapshot-store.inmem"
           snapshot-every = 2
         }
-        trim-tests-journal {
+        journal-tests-journal {
           class = "{{typeof(DeleteRecordingJournal).AssemblyQualifiedName}}"
           plugin-dispatcher = "akka.actor.default-dispatcher"
         }
         """).WithFallback(PeriodicTaskSettings.DefaultConfig());
 
     [Fact]
+    public async Task The_places_starts_and_ends_of_one_tick_are_written_as_a_few_journal_events_not_one_each()
+    {
+        var settings = PeriodicTaskSettings.Create(Sys.Settings.Config, "batch", ClusterConfiguration.Keys);
+        var plugins = StatePlugins.Ensure(Sys, settings.State);
+        var set = new PeriodicTaskSet("batch");
+        for (var i = 0; i < 200; i++)
+            set.Add("t" + i, _ => { });
+        var keeper = Sys.ActorOf(ScheduleKeeper.Props(
+            "test/batch", "batch", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false));
+        keeper.Tell(new Tick(0));
+        await keeper.Ask<Ticked>(new NotifyWhenTicked(0), Wait);
+        await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+        var before = DeleteRecordingJournal.EventsOf("test/batch");
+
+        keeper.Tell(new Tick(1)); // all 200 tasks are due: one tick record, 200 starts, 200 ends
+        await keeper.Ask<Ticked>(new NotifyWhenTicked(1), Wait);
+        await AwaitConditionAsync(async () =>
+            (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait)).Tasks.All(t => t.Runs == 1 && !t.Running), Wait);
+        await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+
+        var written = DeleteRecordingJournal.EventsOf("test/batch") - before;
+        Assert.InRange(written, 1, 40); // 401 records; at most 500 in one event, and at least one per mailbox drain
+    }
+
+    [Fact]
     public async Task Old_events_are_deleted_one_deletion_at_a_time_and_a_failed_deletion_is_tried_again()
     {
+        DeleteRecordingJournal.ResetDeletions();
         DeleteRecordingJournal.Refuse = true;
         var settings = PeriodicTaskSettings.Create(Sys.Settings.Config, "trim", ClusterConfiguration.Keys);
         var plugins = StatePlugins.Ensure(Sys, settings.State);
@@ -67,7 +94,7 @@ public sealed class TrimTests() : TestKit(Config)
         Assert.Equal(1, DeleteRecordingJournal.MostAtOnce);
     }
 
-    /// <summary>A memory journal whose deletions take a while, can be refused, and are counted.</summary>
+    /// <summary>A memory journal that counts the events written; its deletions take a while, can be refused, and are counted.</summary>
     internal sealed class DeleteRecordingJournal : MemoryJournal
     {
         private static int _inFlight;
@@ -78,6 +105,12 @@ public sealed class TrimTests() : TestKit(Config)
 
         public static volatile bool Refuse;
 
+        public static void ResetDeletions()
+        {
+            _mostAtOnce = _refused = 0;
+            _highestRequested = _highestDeleted = 0;
+        }
+
         public static int Refused => Volatile.Read(ref _refused);
 
         public static int InFlight => Volatile.Read(ref _inFlight);
@@ -87,6 +120,20 @@ public sealed class TrimTests() : TestKit(Config)
         public static long HighestRequested => Interlocked.Read(ref _highestRequested);
 
         public static long HighestDeleted => Interlocked.Read(ref _highestDeleted);
+
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Written = new();
+
+        /// <summary>How many journal events of <paramref name="persistenceId"/> were written.</summary>
+        public static int EventsOf(string persistenceId) => Written.GetValueOrDefault(persistenceId);
+
+        protected override Task<System.Collections.Immutable.IImmutableList<Exception>> WriteMessagesAsync(
+            IEnumerable<Akka.Persistence.AtomicWrite> messages, CancellationToken cancellationToken)
+        {
+            var writes = messages.ToList();
+            foreach (var write in writes)
+                Written.AddOrUpdate(write.PersistenceId, write.Size, (_, n) => n + write.Size);
+            return base.WriteMessagesAsync(writes, cancellationToken);
+        }
 
         protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
         {
