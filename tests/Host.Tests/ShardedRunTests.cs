@@ -24,7 +24,7 @@ public sealed class ShardedRunTests(ITestOutputHelper output)
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(5);
 
     /// <summary>Longer than the rebalance interval (2 s): a window in which every task ran on one node only has settled.</summary>
-    private static readonly TimeSpan Settled = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Settled = TimeSpan.FromSeconds(5); // a run may start 2-3 s apart when 300 commands a second queue to be spawned
 
     [Fact]
     public async Task Three_host_processes_share_300_sharded_cluster_tasks_hand_a_leaving_node_s_tasks_over_within_5_s_and_rebalance_when_it_returns()
@@ -39,7 +39,7 @@ public sealed class ShardedRunTests(ITestOutputHelper output)
             // Started together (node 0, the first seed, forms the cluster), so that no node runs all 300 tasks alone for long.
             for (var node = 0; node < 3; node++)
                 nodes[node] = Start(dir, ports, node, logs);
-            await WaitUntil(() => IsSettled(logs, [0, 1, 2]), "the three nodes share the buckets evenly, each task on one node, for 3 s", nodes);
+            await WaitUntil(() => IsSettled(logs, [0, 1, 2]), "the three nodes share the buckets evenly, each task on one node, for 5 s", nodes);
             output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s: three nodes up and balanced");
 
             var shares = await Measure(logs, [0, 1, 2]);

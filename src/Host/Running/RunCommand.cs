@@ -186,12 +186,11 @@ internal static class RunCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>Flushes the events written so far; a downed node's ActorSystem may already be gone (then the file is flushed directly).</summary>
     /// <summary>
     /// Asks the cluster tasks' statistics once, a few seconds after the start, and forgets the answer. The first such
-    /// question of a process takes about a second (its serialization is set up on first use), and the summary at exit
-    /// asks it while this node's buckets wait to be handed over: a node leaving gracefully would hand them over that
-    /// much later (docs/cluster.md, "Graceful hand-over").
+    /// question of a process takes about a second (measured: 1.05 s, then 65 ms for the next: what it uses is set up on
+    /// first use), and the summary at exit asks it while this node's buckets wait to be handed over: a node leaving
+    /// gracefully would hand them over that much later (docs/cluster.md, "Graceful hand-over").
     /// </summary>
     private static async Task WarmUpClusterStatsAsync(ClusterTaskSet started, CancellationToken stopping)
     {
@@ -207,6 +206,7 @@ internal static class RunCommand
         }
     }
 
+    /// <summary>Flushes the events written so far; a downed node's ActorSystem may already be gone (then the file is flushed directly).</summary>
     private static async Task FlushEventsAsync(HostRuntime runtime, EventWriter? events)
     {
         try
