@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -29,7 +27,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     public async Task Three_host_processes_run_a_cluster_task_once_per_due_time_and_keep_doing_so_after_SIGKILL_of_the_oldest()
     {
         using var dir = new TempDir();
-        var ports = FreePorts(3);
+        var ports = ClusterHarness.FreePorts(3);
         var nodes = new List<HostProcess>();
         try
         {
@@ -77,7 +75,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     public async Task A_node_downed_by_the_split_brain_resolver_prints_its_summary_and_exits_3_naming_the_reason()
     {
         using var dir = new TempDir();
-        var ports = FreePorts(3);
+        var ports = ClusterHarness.FreePorts(3);
         var nodes = new List<HostProcess>();
         try
         {
@@ -112,7 +110,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     public async Task Raise_on_error_in_a_cluster_scoped_task_ends_run_on_its_owner_with_exit_1_naming_the_task()
     {
         using var dir = new TempDir();
-        var port = FreePorts(1)[0];
+        var port = ClusterHarness.FreePorts(1)[0];
         var config = dir.Write("solo.conf", $$"""
             akka {
               actor.provider = cluster
@@ -291,15 +289,6 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
                             string.Join("\n", nodes.Select((n, i) => $"--- node {i} stdout:\n{n.Stdout}\nstderr:\n{n.Stderr}")));
             await Task.Delay(100);
         }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Xunit;
 using Xunit.Abstractions;
@@ -22,7 +20,7 @@ public sealed class DiscoveryClusterRunTests(ITestOutputHelper output)
     public async Task Three_host_processes_without_seed_nodes_form_one_cluster_through_config_discovery()
     {
         using var dir = new TempDir();
-        var ports = FreePorts(6);
+        var ports = ClusterHarness.FreePorts(6);
         var remoting = ports[..3];
         var management = ports[3..];
         var nodes = new List<HostProcess>();
@@ -131,14 +129,5 @@ public sealed class DiscoveryClusterRunTests(ITestOutputHelper output)
                 Assert.Fail($"{(DateTime.UtcNow > deadline ? $"not within {Wait.TotalSeconds} s" : "a node exited before")}: {what}\n{Outputs(nodes)}");
             await Task.Delay(100);
         }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }

@@ -381,10 +381,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>The task whose recorded start is awaited, or null (a start already ended, or a removed task's: ended here).</summary>
     private TaskState? Recorded(RunStartRecorded recorded)
     {
-        var task = _tasks[recorded.Index];
-        if (!task.AwaitingStart)
+        if (TakeAwaitedStart(recorded) is not { } task)
             return null;
-        task.AwaitingStart = false;
         if (!task.Removed)
             return task;
         OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
@@ -394,11 +392,18 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>A start recorded after the set stopped dispatching: the run never begins and ends as cancelled.</summary>
     private void NotStarted(RunStartRecorded recorded)
     {
+        if (TakeAwaitedStart(recorded) is { } task)
+            Self.Tell(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
+    }
+
+    /// <summary>The task whose recorded start it was, no longer awaiting it; null when that run has already ended.</summary>
+    private TaskState? TakeAwaitedStart(RunStartRecorded recorded)
+    {
         var task = _tasks[recorded.Index];
         if (!task.AwaitingStart)
-            return;
+            return null;
         task.AwaitingStart = false;
-        Self.Tell(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
+        return task;
     }
 
     /// <summary>

@@ -308,7 +308,8 @@ internal static class Failover
     private static string Seconds(TimeSpan? t, bool unit = true) =>
         t is { } v ? Inv($"{v.TotalSeconds:0.0}{(unit ? " s" : "")}") : Inv($"> {Limit.TotalSeconds:0}{(unit ? " s" : "")}");
 
-    private static int[] FreePorts(int count)
+    /// <summary>Free ports on 127.0.0.1, as the operating system hands them out.</summary>
+    internal static int[] FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
@@ -108,7 +106,7 @@ internal static class ShardedThroughput
         var count = a.Mode == NodeScoped ? 1 : 3;
         var period = TimeSpan.FromMilliseconds(a.PeriodMs);
         var recorder = new ThroughputRecorder(a.Tasks, period);
-        var ports = FreePorts(count);
+        var ports = Failover.FreePorts(count);
         var systems = new List<ActorSystem>();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
@@ -240,14 +238,5 @@ internal static class ShardedThroughput
     {
         using var process = Process.GetCurrentProcess();
         return process.TotalProcessorTime;
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }
