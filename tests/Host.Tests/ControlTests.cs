@@ -11,7 +11,7 @@ public class ControlTests
           initial-delay = 0s
           tasks {
             quick { command = "true" }
-            slow { command = "sleep 4", run-immediately = on, spacing = 1h }
+            slow { command = "sleep 60", run-immediately = on, spacing = 1h }
           }
         }
         """;

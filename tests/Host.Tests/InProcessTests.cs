@@ -88,6 +88,45 @@ public class InProcessTests
         }
     }
 
+    [Fact]
+    public async Task Starts_cancelled_while_they_wait_for_the_launcher_thread_are_not_made()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var launcher = CommandLauncher.Shared;
+        Assert.True(launcher.EndsWithHost, launcher.Unavailable);
+        var mark = Guid.NewGuid().ToString("N");
+        using var cancel = new CancellationTokenSource();
+        var starts = new List<Task<Process>>();
+        for (var i = 0; i < 200; i++)
+        {
+            var start = new ProcessStartInfo("sleep") { UseShellExecute = false };
+            start.ArgumentList.Add("30");
+            start.Environment[Processes.MarkVariable] = mark;
+            starts.Add(launcher.StartAsync(start, cancel.Token));
+        }
+
+        // Queued in microseconds; one thread starts them a few milliseconds each: nearly all are still waiting.
+        await cancel.CancelAsync();
+        await Task.WhenAll(starts).ContinueWith(_ => { }, TaskScheduler.Default);
+        var made = starts.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
+        try
+        {
+            Assert.All(starts, t => Assert.True(t.IsCompletedSuccessfully || t.IsCanceled, t.Exception?.ToString()));
+            Assert.True(made.Count < 50, $"{made.Count} of 200 processes were started after their starts were cancelled");
+            Assert.InRange(Processes.Marked(mark).Count, made.Count, made.Count); // none started behind the caller's back
+        }
+        finally
+        {
+            foreach (var process in made)
+            {
+                CommandTask.KillTree(process);
+                launcher.Ended(process);
+                process.Dispose();
+            }
+        }
+    }
+
     /// <summary>True once process <paramref name="pid"/> runs sleep (setpriv has exec'd it).</summary>
     private static bool IsSleep(int pid)
     {

@@ -8,6 +8,8 @@ namespace ActorScheduler.Cluster;
 /// INTERNAL API. Keeps the buckets of a role alive: while this node is Up, asks its shard region to start the entity of
 /// every non-empty bucket each second, and every 250 ms for 10 s after a member joins, leaves or is removed (when
 /// buckets move), so that a handed-off bucket starts at its new place soon (docs/architecture.md, "Sharded cluster tasks").
+/// It stops asking once this node's coordinated shutdown has begun: a region that hands its buckets off stops only when
+/// nothing waits in its buffers, and while it is registered the coordinator balances buckets towards it.
 /// </summary>
 internal sealed class BucketStarter : ReceiveActor, IWithTimers
 {
@@ -25,6 +27,7 @@ internal sealed class BucketStarter : ReceiveActor, IWithTimers
     private readonly IActorRef _region;
     private readonly IReadOnlyList<ShardRegion.StartEntity> _starts;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    private readonly CoordinatedShutdown _shutdown = CoordinatedShutdown.Get(Context.System);
     private int _burstLeft;
     private int _ticks;
 
@@ -64,10 +67,10 @@ internal sealed class BucketStarter : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>Only an Up node asks: a node still joining, or leaving, would only fill its region's buffer.</summary>
+    /// <summary>Only an Up node not shutting down asks: a node still joining, or leaving, would only fill its region's buffer.</summary>
     private void StartAll()
     {
-        if (_cluster.SelfMember.Status != MemberStatus.Up)
+        if (_cluster.SelfMember.Status != MemberStatus.Up || _shutdown.ShutdownReason is not null)
             return;
         foreach (var start in _starts)
             _region.Tell(start);

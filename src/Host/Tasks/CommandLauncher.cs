@@ -98,11 +98,16 @@ internal sealed class CommandLauncher
             launcher.WarnOnce();
     }
 
-    /// <summary>Starts <paramref name="start"/> (whose FileName is resolved as <see cref="Process.Start()"/> does) on the launcher's thread.</summary>
+    /// <summary>
+    /// Starts <paramref name="start"/> (whose FileName is resolved as <see cref="Process.Start()"/> does) on the launcher's
+    /// thread; a request cancelled while it waits for that thread is not started.
+    /// </summary>
     /// <exception cref="Win32Exception">the program cannot be started.</exception>
-    public Task<Process> StartAsync(ProcessStartInfo start)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the start.</exception>
+    public Task<Process> StartAsync(ProcessStartInfo start, CancellationToken cancellationToken = default)
     {
         WarnOnce();
+        cancellationToken.ThrowIfCancellationRequested();
         if (_requests is null)
         {
             var process = new Process { StartInfo = start };
@@ -110,7 +115,7 @@ internal sealed class CommandLauncher
             return Task.FromResult(process);
         }
 
-        var request = new Request(Wrapped(start), new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var request = new Request(Wrapped(start), new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
         _requests.Add(request);
         return request.Started.Task;
     }
@@ -212,6 +217,12 @@ internal sealed class CommandLauncher
                 continue;
             }
 
+            if (request.Cancelled.IsCancellationRequested) // e.g. a run cancelled by a hand-over while many starts queue
+            {
+                request.Started.TrySetCanceled(request.Cancelled);
+                continue;
+            }
+
             Process? process = null;
             try
             {
@@ -234,7 +245,7 @@ internal sealed class CommandLauncher
     /// <summary>Starts the watchdog on the launcher's thread and waits for it.</summary>
     private void EnsureWatchdog()
     {
-        var request = new Request(null, new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var request = new Request(null, new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously), default);
         _requests!.Add(request);
         request.Started.Task.Wait();
     }
@@ -298,7 +309,7 @@ internal sealed class CommandLauncher
             why);
     }
 
-    private sealed record Request(ProcessStartInfo? Start, TaskCompletionSource<Process> Started);
+    private sealed record Request(ProcessStartInfo? Start, TaskCompletionSource<Process> Started, CancellationToken Cancelled);
 
     private static class Native
     {

@@ -136,7 +136,7 @@ internal sealed class CommandTask
         Process started;
         try
         {
-            started = await launcher.StartAsync(start).ConfigureAwait(false);
+            started = await launcher.StartAsync(start, cancellationToken).ConfigureAwait(false);
         }
         catch (Win32Exception e)
         {
