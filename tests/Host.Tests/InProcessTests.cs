@@ -106,7 +106,7 @@ public class InProcessTests
             starts.Add(launcher.StartAsync(start, cancel.Token));
         }
 
-        // Queued in microseconds; one thread starts them a few milliseconds each: nearly all are still waiting.
+        // Queued within milliseconds; the one launcher thread takes a few milliseconds a start: nearly all still wait.
         await cancel.CancelAsync();
         await Task.WhenAll(starts).ContinueWith(_ => { }, TaskScheduler.Default);
         var made = starts.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
