@@ -55,10 +55,7 @@ public class InProcessTests
         Process? launched = null, direct = null;
         var thread = new Thread(() =>
         {
-            var start = new ProcessStartInfo("sleep") { UseShellExecute = false };
-            start.ArgumentList.Add("30");
-            start.Environment[Processes.MarkVariable] = mark;
-            launched = launcher.StartAsync(start).GetAwaiter().GetResult();
+            launched = launcher.StartAsync(MarkedSleep(mark)).GetAwaiter().GetResult();
             // The same wrapper, forked by this thread: PR_SET_PDEATHSIG fires when the forking thread ends.
             var plain = new ProcessStartInfo("setpriv") { UseShellExecute = false };
             foreach (var arg in (string[])["--pdeathsig", "KILL", "--", "sleep", "30"])
@@ -99,12 +96,7 @@ public class InProcessTests
         using var cancel = new CancellationTokenSource();
         var starts = new List<Task<Process>>();
         for (var i = 0; i < 200; i++)
-        {
-            var start = new ProcessStartInfo("sleep") { UseShellExecute = false };
-            start.ArgumentList.Add("30");
-            start.Environment[Processes.MarkVariable] = mark;
-            starts.Add(launcher.StartAsync(start, cancel.Token));
-        }
+            starts.Add(launcher.StartAsync(MarkedSleep(mark), cancel.Token));
 
         // Queued within milliseconds; the one launcher thread takes a few milliseconds a start: nearly all still wait.
         await cancel.CancelAsync();
@@ -125,6 +117,15 @@ public class InProcessTests
                 process.Dispose();
             }
         }
+    }
+
+    /// <summary><c>sleep 30</c>, with <paramref name="mark"/> in its environment so that <see cref="Processes.Marked"/> finds it.</summary>
+    private static ProcessStartInfo MarkedSleep(string mark)
+    {
+        var start = new ProcessStartInfo("sleep") { UseShellExecute = false };
+        start.ArgumentList.Add("30");
+        start.Environment[Processes.MarkVariable] = mark;
+        return start;
     }
 
     /// <summary>True once process <paramref name="pid"/> runs sleep (setpriv has exec'd it).</summary>
