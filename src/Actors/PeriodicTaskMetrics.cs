@@ -10,6 +10,10 @@ public static class PeriodicTaskMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
+    /// <summary>The duration histogram's explicit bucket boundaries, in seconds.</summary>
+    private static readonly double[] DurationBuckets =
+        [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
     /// <summary>Runs ended, tagged outcome = succeeded | failed | timed-out | cancelled (by a stop).</summary>
     public static readonly Counter<long> Runs = Meter.CreateCounter<long>("actor_scheduler.task.runs", description: "Runs ended, by outcome");
 
@@ -17,7 +21,13 @@ public static class PeriodicTaskMetrics
 
     public static readonly Counter<long> Missed = Meter.CreateCounter<long>("actor_scheduler.task.missed", description: "Due times coalesced into a later run");
 
-    public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("actor_scheduler.task.duration", "ms", "Run duration");
+    /// <summary>
+    /// Run durations in seconds (the OpenTelemetry and Prometheus base unit; Prometheus name
+    /// actor_scheduler_task_duration_seconds), with buckets from 5 ms to an hour: periodic work runs from milliseconds
+    /// to many minutes.
+    /// </summary>
+    public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("actor_scheduler.task.duration", "s", "Run duration",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
 
     /// <summary>Tasks paused now, tagged set.</summary>
     public static readonly UpDownCounter<long> Paused = Meter.CreateUpDownCounter<long>("actor_scheduler.tasks.paused", description: "Tasks paused now");
@@ -30,7 +40,7 @@ public static class PeriodicTaskMetrics
         if (Runs.Enabled)
             Runs.Add(1, new TagList { { "set", set }, { "task", task }, { "outcome", outcome } });
         if (Duration.Enabled)
-            Duration.Record(duration.TotalMilliseconds, new TagList { { "set", set }, { "task", task } });
+            Duration.Record(duration.TotalSeconds, new TagList { { "set", set }, { "task", task } });
     }
 
     internal static void Count(Counter<long> counter, string set, string task, long value)

@@ -76,7 +76,7 @@ internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> cl
     {
         var report = await Client(http).GetStatsAsync(http.RequestAborted).ConfigureAwait(false);
         var lifetime = (IHostApplicationLifetime?)http.RequestServices.GetService(typeof(IHostApplicationLifetime));
-        return new EventStreamResult(events, report.SetName, lifetime?.ApplicationStopping ?? CancellationToken.None);
+        return new EventStreamResult(events, report.SetName, options(http).PingInterval, lifetime?.ApplicationStopping ?? CancellationToken.None);
     }
 
     private async Task<(string Set, TaskStats Stats)> Task(HttpContext http, string name)
@@ -220,11 +220,12 @@ internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> cl
     private static DashboardRequestException Bad(string message) => new(StatusCodes.Status400BadRequest, message);
 }
 
-/// <summary>GET api/events: Server-Sent Events, one "data: {json}" per event, until the client leaves or the host stops.</summary>
-internal sealed class EventStreamResult(DashboardEvents events, string set, CancellationToken stopping) : IResult
+/// <summary>
+/// GET api/events: Server-Sent Events, one "data: {json}" per event, a ": ping" comment after <paramref name="ping"/>
+/// without one, until the client leaves or the host stops.
+/// </summary>
+internal sealed class EventStreamResult(DashboardEvents events, string set, TimeSpan ping, CancellationToken stopping) : IResult
 {
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
-
     public async Task ExecuteAsync(HttpContext http)
     {
         http.Response.StatusCode = StatusCodes.Status200OK;
@@ -243,7 +244,7 @@ internal sealed class EventStreamResult(DashboardEvents events, string set, Canc
             while (!end.IsCancellationRequested)
             {
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(end.Token);
-                wait.CancelAfter(Heartbeat);
+                wait.CancelAfter(ping);
                 bool more;
                 try
                 {

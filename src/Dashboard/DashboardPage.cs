@@ -21,9 +21,11 @@ internal static class DashboardPage
         var bytes = Files.GetOrAdd(file, Load);
         if (bytes is null || !Types.TryGetValue(Path.GetExtension(file), out var type))
             return DashboardSecurity.Error(StatusCodes.Status404NotFound, $"no file named '{file}'.");
-        http.Response.Headers.CacheControl = "no-cache";
+        // The page is never stored (it is served behind the token); its assets are revalidated.
+        var page = file.EndsWith(".html", StringComparison.Ordinal);
+        http.Response.Headers.CacheControl = page ? "no-store" : "no-cache";
         http.Response.Headers["X-Content-Type-Options"] = "nosniff";
-        if (file.EndsWith(".html", StringComparison.Ordinal))
+        if (page)
         {
             http.Response.Headers["Content-Security-Policy"] =
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";

@@ -15,4 +15,18 @@ public sealed class PeriodicTaskDashboardOptions
 
     /// <summary>How many recent runs each task keeps for its detail (default 50).</summary>
     public int RecentRuns { get; set; } = 50;
+
+    /// <summary>
+    /// How long the event stream stays silent before it sends a ": ping" comment, which keeps proxies from closing an
+    /// idle stream (default 15 s; more than zero).
+    /// </summary>
+    public TimeSpan PingInterval
+    {
+        get => _pingInterval;
+        set => _pingInterval = value > TimeSpan.Zero
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(PingInterval), value, $"PingInterval: {value} is not more than zero.");
+    }
+
+    private TimeSpan _pingInterval = TimeSpan.FromSeconds(15);
 }

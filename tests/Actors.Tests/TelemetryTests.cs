@@ -77,4 +77,39 @@ public class TelemetryTests(ITestOutputHelper output) : VirtualTimeTestKit(outpu
         await manager.Ask<TaskStats>(new ResumeTask("other"));
         await AwaitAssertAsync(() => Assert.Equal((0L, 0L), (totals["actor_scheduler.tasks.paused"], totals["actor_scheduler.runs.in_flight"])));
     }
+
+    [Fact]
+    public async Task The_duration_histogram_records_each_run_in_seconds_with_buckets_in_seconds()
+    {
+        var recorded = new ConcurrentQueue<double>();
+        string? unit = null;
+        IReadOnlyList<double>? buckets = null;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name != PeriodicTaskMetrics.MeterName || instrument.Name != "actor_scheduler.task.duration")
+                return;
+            unit = instrument.Unit;
+            buckets = (instrument as Histogram<double>)?.Advice?.HistogramBucketBoundaries;
+            l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag is { Key: "set", Value: "timed" })
+                    recorded.Enqueue(value);
+        });
+        listener.Start();
+        var manager = ManualManager(new PeriodicTaskSet("timed").Add("t", _ => Thread.Sleep(20), EveryTicks(100)));
+        Subscribe<PeriodicTaskSucceeded>();
+        await manager.Ask<TaskTriggered>(new TriggerTask("t"));
+        var succeeded = ExpectMsg<PeriodicTaskSucceeded>();
+
+        await AwaitAssertAsync(() => Assert.Single(recorded));
+        Assert.Equal("s", unit); // the Prometheus exporter names it actor_scheduler_task_duration_seconds
+        Assert.Equal(succeeded.Duration.TotalSeconds, recorded.Single(), 9);
+        Assert.NotNull(buckets);
+        Assert.Contains(1.0, buckets); // one second is a boundary: the boundaries are seconds, not milliseconds
+        Assert.True(buckets[0] < 0.1 && buckets[^1] >= 60, $"buckets from {buckets[0]} to {buckets[^1]} s");
+    }
 }

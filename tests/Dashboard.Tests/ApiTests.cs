@@ -20,10 +20,10 @@ public sealed class ApiTests(DashboardHost host) : IClassFixture<DashboardHost>
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         var json = await Json(response);
-        Assert.Equal("jobs", json.GetProperty("set").GetString());
+        Assert.Equal(host.SetName, json.GetProperty("set").GetString());
         Assert.False(json.GetProperty("readOnly").GetBoolean());
         var tasks = json.GetProperty("tasks").EnumerateArray().ToList();
-        Assert.Equal(["once", "fast", "flaky", "slow", "broken", "idle", "sleepy"], tasks.Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal(DashboardHost.Tasks, tasks.Select(t => t.GetProperty("name").GetString()));
         string[] fields = ["name", "schedule", "enabled", "paused", "pauseNote", "pausedUntil", "running", "nextDueAt", "lastRun", "runs",
             "succeeded", "failed", "timedOut", "overruns", "missed", "node"];
         foreach (var task in tasks)
@@ -48,7 +48,7 @@ public sealed class ApiTests(DashboardHost host) : IClassFixture<DashboardHost>
     public async Task Tasks_can_be_searched_and_paged()
     {
         var json = await Json(await _http.GetAsync("dash/api/tasks?search=L&offset=1&limit=1"));
-        Assert.Equal(7, json.GetProperty("total").GetInt32());
+        Assert.Equal(DashboardHost.Tasks.Length, json.GetProperty("total").GetInt32());
         Assert.Equal(4, json.GetProperty("matched").GetInt32()); // flaky, slow, idle, sleepy
         Assert.Equal(["slow"], json.GetProperty("tasks").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
         var bad = await _http.GetAsync("dash/api/tasks?limit=x");
@@ -134,7 +134,7 @@ public sealed class ApiTests(DashboardHost host) : IClassFixture<DashboardHost>
         {
             var response = await request();
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-            Assert.Equal("no task named 'idel' in task set 'jobs'; did you mean 'idle'?", (await Json(response)).GetProperty("error").GetString());
+            Assert.Equal($"no task named 'idel' in task set '{host.SetName}'; did you mean 'idle'?", (await Json(response)).GetProperty("error").GetString());
         }
     }
 
@@ -229,6 +229,49 @@ public sealed class ApiTests(DashboardHost host) : IClassFixture<DashboardHost>
 
         Assert.True((await Json(await _http.GetAsync("ro/api/tasks"))).GetProperty("readOnly").GetBoolean());
         Assert.False((await Json(await _http.GetAsync("ro/api/tasks/idle"))).GetProperty("paused").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_trigger_refused_by_a_read_only_console_runs_nothing()
+    {
+        var refused = await _http.PostAsync("ro/api/tasks/sleepy/trigger", null);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("read-only", (await Json(refused)).GetProperty("error").GetString());
+
+        // The manager handles a trigger before the ticks that follow it: two ticks later a run it had started would be
+        // in flight or counted. sleepy is due only every 100,000 ticks and no other test of this host triggers it.
+        var tick = (await Json(await _http.GetAsync("dash/api/tasks"))).GetProperty("tick").GetInt64();
+        await Eventually(async () => (await Json(await _http.GetAsync("dash/api/tasks"))).GetProperty("tick").GetInt64() >= tick + 2, "two more ticks");
+        var sleepy = await Json(await _http.GetAsync("dash/api/tasks/sleepy"));
+        Assert.Equal((0, false), (sleepy.GetProperty("runs").GetInt32(), sleepy.GetProperty("running").GetBoolean()));
+        Assert.Empty(sleepy.GetProperty("recentRuns").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_wrong_cookie_is_401()
+    {
+        var anonymous = host.Client(token: false);
+        foreach (var path in new[] { "dash/", "dash/api/tasks" })
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Add("Cookie", DashboardSecurity.CookieName + "=not-the-token");
+            var response = await anonymous.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Contains("token", (await Json(response)).GetProperty("error").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task The_page_is_never_stored_and_has_a_content_security_policy()
+    {
+        var page = await _http.GetAsync("dash/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.True(page.Headers.CacheControl?.NoStore, $"Cache-Control: {page.Headers.CacheControl}");
+        Assert.True(page.Headers.TryGetValues("Content-Security-Policy", out var policies), "no Content-Security-Policy header");
+        var policy = Assert.Single(policies);
+        Assert.Contains("default-src 'self'", policy);
+        Assert.Contains("script-src 'self'", policy);
+        Assert.Contains("frame-ancestors 'none'", policy);
     }
 
     [Fact]

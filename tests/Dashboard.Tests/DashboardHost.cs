@@ -18,14 +18,24 @@ namespace ActorScheduler.Dashboard.Tests;
 public sealed class Jobs;
 
 /// <summary>
-/// A web application on Kestrel (127.0.0.1, a free port) with a task set "jobs" ticking every 100 ms and the console
-/// mapped five times: /dash (token "secret"), /open (no token), /ro (read-only), /down (a client of nothing: 503) and
-/// /kept (a stand-in manager whose task ran on another node, with runs kept by a state store).
-/// The console's services are registered before Akka's, the harder order for its event subscriber.
+/// A web application on Kestrel (127.0.0.1, a free port) with a task set ticking every 100 ms and the console mapped
+/// six times: /dash (token "secret"), /open (no token), /ro (read-only), /ping (no token, a ping after 100 ms without
+/// an event), /down (a client of nothing: 503) and /kept (a stand-in manager whose task ran on another node, with runs
+/// kept by a state store). The console's services are registered before Akka's, the harder order for its event
+/// subscriber. Each host's set has its own name (jobs-1, jobs-2, ...): the meter is per process, so every host's
+/// metrics show the runs of every set, and a test tells its own by the set label.
 /// </summary>
 public sealed class DashboardHost : IAsyncLifetime
 {
     public const string Token = "secret";
+
+    /// <summary>The tasks of the set, in registration order.</summary>
+    public static readonly string[] Tasks = ["once", "fast", "flaky", "slow", "broken", "idle", "sleepy", "stuck", "hasty"];
+
+    private static int _hosts;
+
+    /// <summary>The name of this host's task set.</summary>
+    public string SetName { get; } = "jobs-" + Interlocked.Increment(ref _hosts);
 
     /// <summary>Released by a test to let the run in flight of "slow" end.</summary>
     public SemaphoreSlim SlowGate { get; } = new(0);
@@ -50,7 +60,7 @@ public sealed class DashboardHost : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddPeriodicTaskDashboard(o => o.Token = Token);
         builder.Services.AddPeriodicTaskClients();
-        builder.Services.AddAkka("dashboard-test", akka => akka.WithPeriodicTasks<Jobs>("jobs", o =>
+        builder.Services.AddAkka("dashboard-test", akka => akka.WithPeriodicTasks<Jobs>(SetName, o =>
         {
             o.PeriodicInterval = TimeSpan.FromMilliseconds(100);
             o.AddTask("once", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { RunImmediately = true, TicksBetweenRuns = 100_000 });
@@ -67,11 +77,16 @@ public sealed class DashboardHost : IAsyncLifetime
                 new PeriodicTaskOptions { TicksBetweenRuns = 100_000 });
             o.AddTask("idle", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { TicksBetweenRuns = 100_000 });
             o.AddTask("sleepy", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { TicksBetweenRuns = 100_000 });
+            o.AddTask("stuck", (_, token) => new ValueTask(Task.Delay(Timeout.Infinite, token)),
+                new PeriodicTaskOptions { TicksBetweenRuns = 100_000, Timeout = TimeSpan.FromMilliseconds(200) });
+            // Due every 25 ms at a 100 ms tick: each run coalesces the due times of its tick, the others counted as missed.
+            o.AddTask("hasty", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(25) });
         }));
         App = builder.Build();
         App.MapPeriodicTaskDashboard<Jobs>("/dash");
         App.MapPeriodicTaskDashboard<Jobs>("/open", new PeriodicTaskDashboardOptions());
         App.MapPeriodicTaskDashboard<Jobs>("/ro", new PeriodicTaskDashboardOptions { ReadOnly = true });
+        App.MapPeriodicTaskDashboard<Jobs>("/ping", new PeriodicTaskDashboardOptions { PingInterval = TimeSpan.FromMilliseconds(100) });
         App.MapPeriodicTaskDashboard("/down",
             services => new PeriodicTaskClient(services.GetRequiredService<ActorSystem>().DeadLetters, TimeSpan.FromMilliseconds(300)),
             new PeriodicTaskDashboardOptions());

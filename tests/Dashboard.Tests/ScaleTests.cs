@@ -15,7 +15,10 @@ using Xunit.Abstractions;
 
 namespace ActorScheduler.Dashboard.Tests;
 
-/// <summary>A set of 10,000 tasks: a page of 50 and the whole list stay quick.</summary>
+/// <summary>
+/// A set of 10,000 tasks: a page, a search and the whole list are complete and correct. The times are printed, not
+/// asserted (timed targets belong in src/Benchmarks).
+/// </summary>
 public sealed class ScaleTests(ITestOutputHelper output)
 {
     private sealed class Big;
@@ -46,21 +49,24 @@ public sealed class ScaleTests(ITestOutputHelper output)
             var page = Stopwatch.StartNew();
             var json = JsonDocument.Parse(await http.GetStringAsync("api/tasks?offset=5000&limit=50")).RootElement;
             page.Stop();
-            Assert.Equal(10_000, json.GetProperty("total").GetInt32());
-            Assert.Equal("task-05000", json.GetProperty("tasks")[0].GetProperty("name").GetString());
+            Assert.Equal((10_000, 10_000, 5000), (json.GetProperty("total").GetInt32(), json.GetProperty("matched").GetInt32(), json.GetProperty("offset").GetInt32()));
+            Assert.Equal(Enumerable.Range(5000, 50).Select(i => $"task-{i:00000}"),
+                json.GetProperty("tasks").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
 
             var search = Stopwatch.StartNew();
             json = JsonDocument.Parse(await http.GetStringAsync("api/tasks?search=task-0999&limit=50")).RootElement;
             search.Stop();
             Assert.Equal(10, json.GetProperty("matched").GetInt32());
+            Assert.Equal(Enumerable.Range(9990, 10).Select(i => $"task-{i:00000}"),
+                json.GetProperty("tasks").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
 
             var all = Stopwatch.StartNew();
             var text = await http.GetStringAsync("api/tasks");
             all.Stop();
-            Assert.Equal(10_000, JsonDocument.Parse(text).RootElement.GetProperty("tasks").GetArrayLength());
+            Assert.Equal(Enumerable.Range(0, 10_000).Select(i => $"task-{i:00000}"),
+                JsonDocument.Parse(text).RootElement.GetProperty("tasks").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
             output.WriteLine($"10,000 tasks: a page of 50 in {page.ElapsedMilliseconds} ms, a search in {search.ElapsedMilliseconds} ms, " +
                 $"the whole list ({text.Length / 1024} KiB) in {all.ElapsedMilliseconds} ms");
-            Assert.True(page.Elapsed < TimeSpan.FromSeconds(2), $"a page took {page.ElapsedMilliseconds} ms");
         }
         finally
         {
