@@ -10,7 +10,7 @@ namespace ActorScheduler.Cluster.Tests;
 /// <summary>
 /// Three in-process nodes: cluster-scoped tasks through the cluster singleton, node-scoped tasks on every node,
 /// hand-over on graceful leave and on a crash, and recovery from the SQLite journal after a full restart. How long a
-/// hand-over takes is the machine's (src/Benchmarks measures it): shown, not asserted.
+/// hand-over takes is the machine's: shown, not asserted (src/Benchmarks measures the fail-over after a crash).
 /// </summary>
 public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
 {

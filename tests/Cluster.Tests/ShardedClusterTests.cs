@@ -89,8 +89,8 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("did you mean 'job-07'?", direct.Message);
 
         // A graceful leave: the buckets of the leaving node (the oldest, which also hosts the shard coordinator) move to
-        // the two others, each only once stopped where it was. How long that takes is the machine's (src/Benchmarks
-        // measures hand-overs): shown, not asserted.
+        // the two others, each only once stopped where it was. How long that takes is the machine's: shown, not asserted
+        // (a time target belongs in src/Benchmarks).
         var leaving = 0;
         var moving = byNode[leaving];
         var leftAt = DateTimeOffset.UtcNow;
