@@ -19,6 +19,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
+    /// <summary>The periodic interval every node here ticks at (actor-scheduler.periodic-interval below).</summary>
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+
     public async Task A_tick_counted_task_keeps_its_counter_across_a_restart()
     {
         var name = NewSetName();
@@ -41,9 +44,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         // Tick numbers continue after the last one recorded (5): the restarted set's first tick is 6.
         for (var tick = 6; tick <= 7; tick++)
             restarted.Tell(new Tick(tick));
-        await restarted.Ask<Ticked>(new NotifyWhenTicked(7), Wait);
-        second.Events.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        await restarted.Ask<Ticked>(new NotifyWhenTicked(7), Wait); // ticks 6 and 7 are processed: a run on them has started
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.False(stats["count"].Running);
         Assert.Equal(lastRun, stats["count"].LastStart); // the last run is part of the saved place
         Assert.Equal(1, stats["count"].Runs); // and so are the counters
         Assert.Equal(8, stats["count"].NextDueTick);
@@ -54,31 +57,43 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
     public async Task A_spaced_task_continues_its_cadence_after_a_restart_and_run_immediately_applies_only_once()
     {
         var name = NewSetName();
-        var spacing = TimeSpan.FromSeconds(5); // long enough that the restart comes well before the next due time
+        // Ticks are sent, not waited for, and the restart comes long before the next due time, however slow the machine.
+        var spacing = TimeSpan.FromHours(1);
         var set = () => new PeriodicTaskSet(name).Add("spaced", _ => { }, new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true });
 
-        DateTimeOffset firstRun;
+        PeriodicTaskStarted started;
+        DateTimeOffset lastStart;
         using (var first = Start(name))
         {
-            var keeper = first.Keeper(set(), withTicker: true);
-            var started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+            var keeper = first.Keeper(set(), withTicker: false);
+            keeper.Tell(new Tick(0));
+            started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
             Assert.Equal(0, started.Tick); // run-immediately on the first start
-            firstRun = started.StartedAt;
             await first.SettleAsync(keeper, "spaced", 0);
+            lastStart = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["spaced"].LastStart!.Value;
         }
 
         using var second = Start(name);
-        var restarted = second.Keeper(set(), withTicker: true);
-        var recovered = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait); // answered once recovery is done
-        Assert.True(DateTimeOffset.UtcNow < firstRun + spacing, "the restart came too late to test the cadence");
-        // The saved place, not a fresh start: due one spacing after the first run, not one spacing after the restart.
-        var nextDueAt = recovered["spaced"].NextDueAt;
-        Assert.NotNull(nextDueAt);
-        Assert.InRange((nextDueAt.Value - (firstRun + spacing)).TotalMilliseconds, -150, 150);
-        var next = second.Events.ExpectMsg<PeriodicTaskStarted>(spacing + Wait);
-        // Not at once (no run-immediately on a restart with saved state), and on a tick numbered after the first start's.
-        Assert.True(next.StartedAt >= firstRun + spacing - TimeSpan.FromMilliseconds(50), $"ran at {next.StartedAt:O}, before its due time");
-        Assert.True(next.Tick > 0, $"tick {next.Tick}: tick numbers should continue after a restart");
+        // The saved place: due one spacing after the first run's due time.
+        var saved = (await second.RecoverAsync(name, fromSnapshot: true)).State.Places["spaced"].NextDueAt!.Value;
+        Assert.Equal(started.ScheduledAt + spacing, saved);
+        var restarted = second.Keeper(set(), withTicker: false);
+        var recovered = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["spaced"];
+        // Due on the restarted set's first tick at or after the saved due time, not one spacing after the restart.
+        Assert.True(recovered.NextDueAt >= saved && recovered.NextDueAt < saved + Interval,
+            $"next due {recovered.NextDueAt:O}: not the first tick at or after the saved due time {saved:O}");
+        var dueTick = recovered.NextDueTick!.Value;
+
+        // Not at once (no run-immediately on a restart with saved state), nor on any tick before the due one; tick
+        // numbers continue after the first start's (tick 0).
+        restarted.Tell(new Tick(1));
+        restarted.Tell(new Tick(dueTick - 1));
+        await restarted.Ask<Ticked>(new NotifyWhenTicked(dueTick - 1), Wait);
+        var waiting = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["spaced"];
+        Assert.Equal((1L, false, lastStart), (waiting.Runs, waiting.Running, waiting.LastStart));
+        restarted.Tell(new Tick(dueTick));
+        var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+        Assert.Equal((dueTick, recovered.NextDueAt), (next.Tick, next.ScheduledAt));
     }
 
     public async Task Due_times_missed_while_stopped_coalesce_into_one_run_counted_as_missed()
@@ -87,34 +102,32 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var spacing = TimeSpan.FromMilliseconds(400);
         var set = () => new PeriodicTaskSet(name).Add("often", _ => { }, new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true });
 
-        DateTimeOffset firstRun;
-        long firstRuns;
         using (var first = Start(name))
         {
-            var keeper = first.Keeper(set(), withTicker: true);
-            firstRun = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).StartedAt;
+            var keeper = first.Keeper(set(), withTicker: false);
+            keeper.Tell(new Tick(0));
+            Assert.Equal(0, first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
             await first.SettleAsync(keeper, "often", 0);
-            await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
-            firstRuns = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["often"].Runs;
         }
 
-        await Task.Delay(TimeSpan.FromMilliseconds(1500)); // the downtime under test: ~4 due times pass with no node running
+        // The downtime under test: at least 1.5 s, so at least 3 due times from the saved one (0.4 s after the run) pass.
+        await Task.Delay(TimeSpan.FromMilliseconds(1500));
         using var second = Start(name, typeof(PeriodicTaskMissed));
-        var restarted = second.Keeper(set(), withTicker: true);
+        var saved = (await second.RecoverAsync(name, fromSnapshot: true)).State.Places["often"].NextDueAt!.Value;
+        var restarted = second.Keeper(set(), withTicker: false);
+        restarted.Tell(new Tick(1));
         var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
         var run = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-        Assert.Equal(missed.Tick, run.Tick); // one run at once for all of them, on the restarted set's first tick
-        // At most every due time since the first run but the one this run serves (fewer when the first node ran again
-        // before it stopped); at least the ones the 1.5 s downtime alone covers.
-        var dueSinceFirstRun = (int)((run.StartedAt - firstRun) / spacing);
-        Assert.InRange(missed.Count, 2, dueSinceFirstRun);
-        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
-        // No catch-up run per missed due time: after the coalesced run, only the runs the spacing allows since (on a
-        // loaded machine the next due time may already have come by the time the stats answer).
-        // The counters continue from the first start's (it may have run once more after they were read).
-        var dueSinceRun = (int)((DateTimeOffset.UtcNow - run.StartedAt) / spacing);
-        Assert.InRange(stats["often"].Runs, firstRuns + 1, firstRuns + 2 + dueSinceRun);
-        Assert.Equal(missed.Count, stats["often"].Missed);
+        Assert.Equal((1, 1), (missed.Tick, run.Tick)); // one run at once for all of them, on the restarted set's first tick
+        // Every due time from the saved one up to the restart (the first tick's due time) but the one this run serves.
+        var passed = (run.ScheduledAt - saved).Ticks / spacing.Ticks;
+        Assert.True(passed >= 2, $"{passed} due times counted from {saved:O} to the restart at {run.ScheduledAt:O}");
+        Assert.Equal(passed, missed.Count);
+        await second.SettleAsync(restarted, "often", 1);
+        var stats = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["often"];
+        // No catch-up run per missed due time, and the counters continue from the first start's run.
+        Assert.Equal((2L, (long)missed.Count), (stats.Runs, stats.Missed));
+        Assert.True(stats.NextDueAt > run.ScheduledAt, $"next due {stats.NextDueAt:O}, not after the coalesced run");
     }
 
     public async Task With_misfire_skip_due_times_missed_while_stopped_get_no_run_and_are_all_counted_as_missed()
@@ -124,24 +137,35 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var set = () => new PeriodicTaskSet(name).Add("often", _ => { },
             new PeriodicTaskOptions { Spacing = spacing, RunImmediately = true, Misfire = MisfirePolicy.Skip });
 
-        DateTimeOffset firstRun;
         using (var first = Start(name))
         {
-            var keeper = first.Keeper(set(), withTicker: true);
-            firstRun = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).StartedAt;
+            var keeper = first.Keeper(set(), withTicker: false);
+            keeper.Tell(new Tick(0));
+            Assert.Equal(0, first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
             await first.SettleAsync(keeper, "often", 0);
         }
 
-        await Task.Delay(TimeSpan.FromMilliseconds(1500)); // the downtime under test: ~4 due times pass with no node running
+        await Task.Delay(TimeSpan.FromMilliseconds(1500)); // the downtime under test: at least 3 due times pass
         using var second = Start(name, typeof(PeriodicTaskMissed));
-        var restartedAt = DateTimeOffset.UtcNow;
-        var restarted = second.Keeper(set(), withTicker: true);
-        var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
-        Assert.InRange(missed.Count, 3, 10);
-        var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-        Assert.NotEqual(missed.Tick, next.Tick); // no catch-up run on the first tick: the task waits for its next due time,
-        var nextDue = firstRun + spacing * Math.Ceiling((restartedAt - firstRun) / spacing); // on the original grid
-        Assert.True(next.StartedAt >= nextDue - TimeSpan.FromMilliseconds(20), $"ran at {next.StartedAt:O}, before its next due time {nextDue:O}");
+        var saved = (await second.RecoverAsync(name, fromSnapshot: true)).State.Places["often"].NextDueAt!.Value;
+        var restarted = second.Keeper(set(), withTicker: false);
+        var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait); // counted when the set starts (its ScheduledAt)
+        // Every due time from the saved one up to the restart.
+        var passed = 1 + (missed.ScheduledAt - saved).Ticks / spacing.Ticks;
+        Assert.True(passed >= 3, $"{passed} due times counted from {saved:O} to the restart at {missed.ScheduledAt:O}");
+        Assert.Equal(passed, missed.Count);
+        // The task waits for its next due time on the original grid: no catch-up run on the first tick.
+        var waiting = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["often"];
+        var nextDue = saved + spacing * passed;
+        Assert.True(waiting.NextDueAt >= nextDue && waiting.NextDueAt < nextDue + Interval,
+            $"next due {waiting.NextDueAt:O}: not the first tick at or after {nextDue:O}");
+        var dueTick = waiting.NextDueTick!.Value;
+        Assert.True(dueTick > 1, $"due on tick {dueTick}, the restarted set's first tick");
+        restarted.Tell(new Tick(1));
+        await restarted.Ask<Ticked>(new NotifyWhenTicked(1), Wait);
+        Assert.Equal(1, (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["often"].Runs);
+        restarted.Tell(new Tick(dueTick));
+        Assert.Equal(dueTick, second.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
         Assert.Equal(missed.Count, stats["often"].Missed);
     }
@@ -149,26 +173,25 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
     public async Task A_run_left_in_flight_by_a_crash_holds_its_task_until_the_run_timeout()
     {
         var name = NewSetName();
-        var timeout = TimeSpan.FromSeconds(4);
+        // Ticks are sent, not waited for, and the restart comes long before the run's deadline, however slow the machine.
+        var timeout = TimeSpan.FromHours(1);
         var release = new ManualResetEventSlim();
         var set = () => new PeriodicTaskSet(name).Add("long", _ => release.Wait(TimeSpan.FromSeconds(20)), // ignores cancellation
             new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(300), RunImmediately = true, Timeout = timeout });
         try
         {
-            DateTimeOffset deadline;
             using (var first = Start(name))
             {
-                var keeper = first.Keeper(set(), withTicker: true);
-                var started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-                deadline = started.StartedAt + timeout;
+                var keeper = first.Keeper(set(), withTicker: false);
+                keeper.Tell(new Tick(0));
+                first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
                 await first.SettleAsync(keeper, "long", 0, running: true);
             } // a crash: the run never ends, its body still runs
 
             using var second = Start(name);
-            second.Keeper(set(), withTicker: true);
-            Assert.True(DateTimeOffset.UtcNow < deadline - TimeSpan.FromSeconds(1), "the restart came too late to test the hold");
-            var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-            Assert.True(next.StartedAt >= deadline, $"started at {next.StartedAt:O}, before the old run's deadline {deadline:O}");
+            var deadline = (await second.RecoverAsync(name, fromSnapshot: true)).State.Running["long"].Deadline!.Value;
+            var restarted = second.Keeper(set(), withTicker: false);
+            await AssertHeldUntilAsync(second, restarted, "long", deadline + ScheduleKeeper.ClockMargin);
         }
         finally
         {
@@ -183,40 +206,66 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
     public async Task A_run_left_in_flight_by_a_process_that_is_gone_holds_its_task_only_if_runs_can_outlive_their_process(bool runsEndWithProcess)
     {
         var name = NewSetName();
-        var timeout = TimeSpan.FromSeconds(4);
+        var timeout = TimeSpan.FromHours(1);
         var release = new ManualResetEventSlim();
         var set = () => new PeriodicTaskSet(name).Add("long", _ => release.Wait(TimeSpan.FromSeconds(20)),
             new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(300), RunImmediately = true, Timeout = timeout });
         var previous = RunLifetime.EndsWithProcess;
         try
         {
-            DateTimeOffset deadline;
             PeriodicTaskStarted started;
             using (var first = Start(name))
             {
-                var keeper = first.Keeper(set(), withTicker: true);
+                var keeper = first.Keeper(set(), withTicker: false);
+                keeper.Tell(new Tick(0));
                 started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-                deadline = started.StartedAt + timeout;
                 await first.SettleAsync(keeper, "long", started.Tick, running: true);
             } // a crash while the run is in flight
 
             using var second = Start(name);
+            var deadline = (await second.RecoverAsync(name, fromSnapshot: true)).State.Running["long"].Deadline!.Value;
             // As if another process had recorded that run: this process's own runs are held whatever (its body still runs).
             await second.AppendAsync(name, new RunRecorded("long", true, started.StartedAt, deadline, Node: null, Process: "a-process-that-is-gone"));
             RunLifetime.EndsWithProcess = runsEndWithProcess;
-            second.Keeper(set(), withTicker: true);
-            Assert.True(DateTimeOffset.UtcNow < deadline - TimeSpan.FromSeconds(1), "the restart came too late to test the hold");
-            var next = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-            if (runsEndWithProcess)
-                Assert.True(next.StartedAt < deadline - TimeSpan.FromSeconds(1), $"started at {next.StartedAt:O}: held as if the run could still be in flight");
-            else
-                Assert.True(next.StartedAt >= deadline, $"started at {next.StartedAt:O}, before the old run's deadline {deadline:O}");
+            var restarted = second.Keeper(set(), withTicker: false);
+            if (!runsEndWithProcess)
+            {
+                await AssertHeldUntilAsync(second, restarted, "long", deadline + ScheduleKeeper.ClockMargin);
+                return;
+            }
+
+            // Not held: due when its saved place says (passed by now, or within one spacing), an hour before the deadline.
+            var due = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["long"];
+            Assert.True(due.NextDueAt < started.ScheduledAt + TimeSpan.FromMilliseconds(300) + Interval || due.NextDueTick == 1,
+                $"next due {due.NextDueAt:O} (tick {due.NextDueTick}): held as if the run could still be in flight (deadline {deadline:O})");
+            restarted.Tell(new Tick(due.NextDueTick!.Value));
+            Assert.Equal(due.NextDueTick, second.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
         }
         finally
         {
             RunLifetime.EndsWithProcess = previous;
             release.Set();
         }
+    }
+
+    /// <summary>
+    /// <paramref name="task"/> is due on the restarted set's first tick at or after <paramref name="notBefore"/>, runs on
+    /// no tick before it (ticks sent, not waited for), and runs on it.
+    /// </summary>
+    private static async Task AssertHeldUntilAsync(Node node, IActorRef keeper, string task, DateTimeOffset notBefore)
+    {
+        var held = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))[task];
+        Assert.True(held.NextDueAt >= notBefore && held.NextDueAt < notBefore + Interval,
+            $"next due {held.NextDueAt:O}: not the first tick at or after the old run's deadline (with the clock margin) {notBefore:O}");
+        var dueTick = held.NextDueTick!.Value;
+        keeper.Tell(new Tick(1)); // the restarted set's first tick (the first start's was 0)
+        keeper.Tell(new Tick(dueTick - 1));
+        await keeper.Ask<Ticked>(new NotifyWhenTicked(dueTick - 1), Wait);
+        var waiting = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))[task];
+        Assert.Equal((held.Runs, false), (waiting.Runs, waiting.Running));
+        keeper.Tell(new Tick(dueTick));
+        var next = node.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
+        Assert.Equal((dueTick, held.NextDueAt), (next.Tick, next.ScheduledAt));
     }
 
     /// <summary>The counters and the recent runs (newest first) continue after a restart; the set keeps at most the last ten.</summary>
@@ -278,10 +327,18 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             keeper.Tell(new Tick(1));
             await keeper.Ask<Ticked>(new NotifyWhenTicked(1), Wait);
             await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
-            await Task.Delay(300); // the snapshot is saved after the event that triggers it
+            // The snapshot is saved after the event that triggers it, asynchronously: wait until it covers the last event.
+            var deadline = DateTime.UtcNow + Wait;
+            while (await first.RecoverAsync(name, fromSnapshot: true) is var saved && saved.SnapshotSequenceNr < saved.HighestSequenceNr)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"no snapshot of event {saved.HighestSequenceNr} within {Wait} (the last one is of {saved.SnapshotSequenceNr})");
+                await Task.Delay(100);
+            }
         }
 
         using var second = Start(name, extra: "actor-scheduler.state.snapshot-every = 1");
+        var recovery = await second.RecoverAsync(name, fromSnapshot: true);
+        Assert.Equal((recovery.HighestSequenceNr, 0L), (recovery.SnapshotSequenceNr, recovery.EventsReplayed)); // the snapshot alone
         var tasks = Set();
         var restarted = second.Keeper(tasks, withTicker: false);
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
@@ -353,9 +410,10 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             Assert.Equal((true, "db migration", until), (stats.Paused, stats.PauseNote, stats.PausedUntil));
             for (var tick = 2; tick <= 5; tick++) // tick numbers continue after the last recorded one (1)
                 restarted.Tell(new Tick(tick));
-            await restarted.Ask<Ticked>(new NotifyWhenTicked(5), Wait);
-            second.Events.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // due on every tick, but paused
-            Assert.InRange((await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"].SkippedWhilePaused, 3, 4);
+            await restarted.Ask<Ticked>(new NotifyWhenTicked(5), Wait); // ticks 2 to 5 are processed
+            var whilePaused = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["every-tick"];
+            Assert.Equal((1L, false), (whilePaused.Runs, whilePaused.Running)); // due on every tick, but paused
+            Assert.InRange(whilePaused.SkippedWhilePaused, 3, 4);
 
             Assert.False((await restarted.Ask<TaskStats>(new ResumeTask("every-tick"), Wait)).Paused);
             await restarted.Ask<StateFlushed>(FlushState.Instance, Wait);
@@ -374,25 +432,35 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var name = NewSetName();
         var set = () => new PeriodicTaskSet(name).Add("each-second", _ => { }, new PeriodicTaskOptions { Cron = "* * * * * *" });
 
-        DateTimeOffset lastRun;
+        long lastTick;
         using (var first = Start(name))
         {
-            var keeper = first.Keeper(set(), withTicker: true);
-            var started = first.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-            await first.SettleAsync(keeper, "each-second", started.Tick);
-            lastRun = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["each-second"].LastStart!.Value;
+            var keeper = first.Keeper(set(), withTicker: false);
+            keeper.Tell(new Tick(0));
+            await keeper.Ask<Ticked>(new NotifyWhenTicked(0), Wait);
+            lastTick = (await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["each-second"].NextDueTick!.Value;
+            keeper.Tell(new Tick(lastTick)); // the tick of the first occurrence, at most a second after the start
+            Assert.Equal(lastTick, first.Events.ExpectMsg<PeriodicTaskStarted>(Wait).Tick);
+            await first.SettleAsync(keeper, "each-second", lastTick);
         }
 
-        await Task.Delay(TimeSpan.FromMilliseconds(2500)); // the downtime under test: 2 or 3 occurrences pass
+        // The downtime under test: at least 3 s, so at least one occurrence after the saved one (at most 2 s after the
+        // start) passes.
+        await Task.Delay(TimeSpan.FromSeconds(3));
         using var second = Start(name, typeof(PeriodicTaskMissed));
-        var restarted = second.Keeper(set(), withTicker: true);
+        var saved = (await second.RecoverAsync(name, fromSnapshot: true)).State.Places["each-second"].NextDueAt!.Value;
+        var restarted = second.Keeper(set(), withTicker: false);
+        restarted.Tell(new Tick(lastTick + 1));
         var missed = second.Events.ExpectMsg<PeriodicTaskMissed>(Wait);
         var run = second.Events.ExpectMsg<PeriodicTaskStarted>(Wait);
-        Assert.Equal(missed.Tick, run.Tick); // one run at once for all of them: the kept occurrence had passed
-        Assert.InRange(missed.Count, 1, (int)Math.Ceiling((run.StartedAt - lastRun).TotalSeconds));
+        Assert.Equal((lastTick + 1, lastTick + 1), (missed.Tick, run.Tick)); // one run at once for all of them: the kept occurrence had passed
+        // Every occurrence (each whole second) after the saved one up to the restart: the saved one is the run's.
+        var passed = (run.ScheduledAt - saved).Ticks / TimeSpan.TicksPerSecond;
+        Assert.True(passed >= 1, $"{passed} occurrences counted from {saved:O} to the restart at {run.ScheduledAt:O}");
+        Assert.Equal(passed, missed.Count);
         var stats = (await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait))["each-second"];
         Assert.Equal(missed.Count, stats.Missed);
-        Assert.True(stats.NextDueAt > run.StartedAt, $"next occurrence {stats.NextDueAt:O}, not after the coalesced run");
+        Assert.True(stats.NextDueAt > run.ScheduledAt, $"next occurrence {stats.NextDueAt:O}, not after the coalesced run");
     }
 
     /// <summary>A snapshot exists and the journal holds no event from before it.</summary>
@@ -475,7 +543,8 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         public void Dispose() => System.Terminate().Wait(Wait);
     }
 
-    internal sealed record Recovered(long SnapshotSequenceNr, long EventsReplayed, long HighestSequenceNr);
+    /// <summary>What a read-only recovery found, and the state it rebuilt from it, as a keeper would.</summary>
+    internal sealed record Recovered(long SnapshotSequenceNr, long EventsReplayed, long HighestSequenceNr, ScheduleState State);
 
     /// <summary>Recovers a persistence id, then persists one event to it and stops.</summary>
     private sealed class JournalAppender : Akka.Persistence.UntypedPersistentActor
@@ -510,12 +579,13 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         }
     }
 
-    /// <summary>Replays a persistence id without writing anything, counting what recovery offers.</summary>
+    /// <summary>Replays a persistence id without writing anything, counting what recovery offers and applying it.</summary>
     private sealed class RecoveryProbe : Akka.Persistence.UntypedPersistentActor
     {
         private readonly string _persistenceId;
         private readonly bool _fromSnapshot;
         private readonly TaskCompletionSource<Recovered> _done;
+        private readonly ScheduleState _state = new();
         private long _snapshot;
         private long _events;
 
@@ -539,13 +609,16 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             {
                 case Akka.Persistence.SnapshotOffer offer:
                     _snapshot = offer.Metadata.SequenceNr;
+                    if (offer.Snapshot is ScheduleSnapshot snapshot)
+                        _state.Apply(snapshot);
                     break;
                 case Akka.Persistence.RecoveryCompleted:
-                    _done.TrySetResult(new Recovered(_snapshot, _events, LastSequenceNr));
+                    _done.TrySetResult(new Recovered(_snapshot, _events, LastSequenceNr, _state));
                     Context.Stop(Self);
                     break;
                 default:
                     _events++;
+                    _state.Apply(message);
                     break;
             }
         }

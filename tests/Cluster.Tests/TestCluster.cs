@@ -110,7 +110,7 @@ internal sealed class TestCluster : IDisposable
         var system = this[index];
         _nodes[index] = null;
         await Akka.Cluster.Cluster.Get(system).LeaveAsync();
-        await system.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(20));
+        await system.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
     public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
