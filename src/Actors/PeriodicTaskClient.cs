@@ -139,7 +139,7 @@ public class PeriodicTaskClient
                     throw NotFound(report, task);
                 throw new InvalidOperationException(
                     $"the task set '{report.SetName}' refused {message.GetType().Name} for '{task}' on another node, and the reason did not cross the network: " +
-                    "see that node's log (an until time already passed, or the set is stopping).");
+                    "see that node's log (for example, the set is stopping).");
             }
         }, cancellationToken);
     }
