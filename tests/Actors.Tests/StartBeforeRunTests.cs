@@ -25,9 +25,9 @@ public class StartBeforeRunTests(ITestOutputHelper output) : VirtualTimeTestKit(
         manager.Tell(new Tick(1));
         Assert.Equal(("t", 1L), ExpectMsg<GatedStore.WriteRequested>() is var w ? (w.Task, w.Tick) : default);
         var stats = await manager.Ask<TaskStatsReport>(GetTaskStats.Instance); // the manager is done with tick 1
-        Assert.True(stats["t"].Running);
         ThroughRunner(manager, "t"); // a Run sent to the runner would have published PeriodicTaskStarted by now
         Assert.False(body.Task.IsCompleted, "the body began while the write of its start was held back");
+        Assert.True(stats["t"].Running, "the run did not count as in flight while its start was being written");
 
         store.ReleaseWrite();
         Assert.Equal(1, ExpectMsg<PeriodicTaskStarted>().Tick);
