@@ -127,6 +127,7 @@ public class RetryTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
     {
         using var gate = new Gate();
         var (calls, inBody, overlapped) = (0, 0, false);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", async (_, token) =>
         {
             if (Interlocked.Increment(ref inBody) > 1)
@@ -134,7 +135,10 @@ public class RetryTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
             try
             {
                 if (Interlocked.Increment(ref calls) == 1)
+                {
+                    entered.TrySetResult();
                     await gate.Wait(token, honourCancellation: false);
+                }
             }
             finally
             {
@@ -144,6 +148,7 @@ public class RetryTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
         Subscribe<PeriodicTaskEvent>();
         await manager.Ask<TaskTriggered>(new TriggerTask("t"));
         ExpectMsg<PeriodicTaskStarted>();
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the body runs on the thread pool, after the event
         Scheduler.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(1, ExpectMsg<PeriodicTaskTimedOut>().Attempt);
         Scheduler.Advance(TimeSpan.FromSeconds(10)); // the retry is due; attempt 1's body still runs
