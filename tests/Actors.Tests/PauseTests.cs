@@ -132,6 +132,86 @@ public class PauseTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
     }
 
     [Fact]
+    public async Task Pause_after_failures_counts_occurrences_after_their_retries_and_a_retry_that_succeeds_is_no_failure()
+    {
+        // Attempts of occurrences 1 to 4: fail fail | fail succeed | fail fail | fail fail.
+        var results = new Queue<bool>([false, false, false, true, false, false, false, false]);
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", _ =>
+        {
+            lock (results)
+                if (!results.Dequeue())
+                    throw new InvalidOperationException("x");
+        }, new PeriodicTaskOptions { TicksBetweenRuns = 100, Retries = 1, RetryBackoff = TimeSpan.FromSeconds(10), PauseAfterFailures = 2 }));
+        var paused = CreateTestProbe();
+        Sys.EventStream.Subscribe(paused.Ref, typeof(PeriodicTaskPaused));
+        Subscribe<PeriodicTaskEvent>();
+
+        for (var occurrence = 1; occurrence <= 4; occurrence++)
+        {
+            await manager.Ask<TaskTriggered>(new TriggerTask("t"));
+            Assert.Equal(1, ExpectMsg<PeriodicTaskStarted>().Attempt);
+            Assert.Equal(1, ExpectMsg<PeriodicTaskFailed>().Attempt);
+            Scheduler.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(2, ExpectMsg<PeriodicTaskStarted>().Attempt);
+            ExpectMsg<PeriodicTaskEvent>(e => e is PeriodicTaskSucceeded or PeriodicTaskFailed && e.Attempt == 2);
+            // The runner tells the manager of the end before it publishes it: these stats include the occurrence.
+            var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+            Assert.True(stats.Paused == (occurrence == 4), $"paused after occurrence {occurrence}: {stats.Paused}");
+        }
+
+        Assert.Equal("paused after 2 consecutive failures", paused.ExpectMsg<PeriodicTaskPaused>().Note);
+        var final = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((4L, 1L, 3L, 4L), (final.Runs, final.Succeeded, final.Failed, final.Retries));
+    }
+
+    [Fact]
+    public async Task A_timed_out_occurrence_counts_as_a_failure_toward_pause_after_failures_and_as_timed_out()
+    {
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t",
+            (_, token) => new ValueTask(Task.Delay(Timeout.Infinite, token)),
+            new PeriodicTaskOptions { TicksBetweenRuns = 100, Timeout = TimeSpan.FromSeconds(5), PauseAfterFailures = 2 }));
+        var paused = CreateTestProbe();
+        Sys.EventStream.Subscribe(paused.Ref, typeof(PeriodicTaskPaused));
+        Subscribe<PeriodicTaskEvent>();
+
+        for (var occurrence = 1; occurrence <= 2; occurrence++)
+        {
+            await manager.Ask<TaskTriggered>(new TriggerTask("t"));
+            ExpectMsg<PeriodicTaskStarted>();
+            Scheduler.Advance(TimeSpan.FromSeconds(5));
+            ExpectMsg<PeriodicTaskTimedOut>();
+            // The run ends when its body has honoured the cancellation, a moment after the timed-out event.
+            var expected = occurrence;
+            await AwaitAssertAsync(async () =>
+            {
+                var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+                Assert.Equal(((long)expected, false), (stats.TimedOut, stats.Running));
+            }, TimeSpan.FromSeconds(30));
+            if (occurrence == 1)
+                Assert.False((await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"].Paused);
+        }
+
+        Assert.Equal("paused after 2 consecutive failures", paused.ExpectMsg<PeriodicTaskPaused>().Note);
+        var final = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((true, 2L, 0L), (final.Paused, final.TimedOut, final.Failed));
+    }
+
+    [Fact]
+    public async Task A_run_cancelled_by_a_stop_does_not_count_toward_pause_after_failures()
+    {
+        using var gate = new Gate();
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", (_, token) => gate.Wait(token),
+            new PeriodicTaskOptions { TicksBetweenRuns = 100, PauseAfterFailures = 1 }));
+        Subscribe<PeriodicTaskStarted>();
+        await manager.Ask<TaskTriggered>(new TriggerTask("t"));
+        ExpectMsg<PeriodicTaskStarted>();
+        manager.Tell(StopTasks.Instance);
+        Assert.Equal(0, ExpectMsg<TasksStopped>().StillRunning); // the body honoured the stop's cancellation
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((1L, 1L, 0L, false), (stats.Runs, stats.Cancelled, stats.Failed, stats.Paused));
+    }
+
+    [Fact]
     public async Task A_pause_of_an_unknown_task_or_with_an_until_in_the_past_is_refused()
     {
         var manager = ManualManager(new PeriodicTaskSet("compute").Add("backup", _ => { }));

@@ -123,6 +123,91 @@ public class RetryTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
     }
 
     [Fact]
+    public async Task A_retry_due_while_a_timed_out_body_ignores_its_cancellation_starts_only_when_that_body_ends()
+    {
+        using var gate = new Gate();
+        var (calls, inBody, overlapped) = (0, 0, false);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", async (_, token) =>
+        {
+            if (Interlocked.Increment(ref inBody) > 1)
+                overlapped = true;
+            try
+            {
+                if (Interlocked.Increment(ref calls) == 1)
+                {
+                    entered.TrySetResult();
+                    await gate.Wait(token, honourCancellation: false);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inBody);
+            }
+        }, Retrying(1) with { Timeout = TimeSpan.FromSeconds(5) }));
+        Subscribe<PeriodicTaskEvent>();
+        await manager.Ask<TaskTriggered>(new TriggerTask("t"));
+        ExpectMsg<PeriodicTaskStarted>();
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the body runs on the thread pool, after the event
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, ExpectMsg<PeriodicTaskTimedOut>().Attempt);
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // the retry is due; attempt 1's body still runs
+        ThroughRunner(manager, "t"); // the runner has handled the due retry and published no PeriodicTaskStarted
+        Assert.Equal(1, Volatile.Read(ref calls));
+        Assert.True((await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"].Running);
+
+        gate.Release();
+        Assert.Equal(2, ExpectMsg<PeriodicTaskStarted>().Attempt);
+        Assert.Equal(2, ExpectMsg<PeriodicTaskSucceeded>().Attempt);
+        Assert.False(overlapped, "two bodies of the task ran at once");
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((1L, 1L, 0L, 1L), (stats.Runs, stats.Succeeded, stats.TimedOut, stats.Retries));
+    }
+
+    [Fact]
+    public async Task A_removed_tasks_waiting_retry_never_runs()
+    {
+        var calls = 0;
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", _ =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+                throw new InvalidOperationException("flaky");
+        }, Retrying(1)));
+        Subscribe<PeriodicTaskEvent>();
+        await manager.Ask<TaskTriggered>(new TriggerTask("t"));
+        ExpectMsg<PeriodicTaskStarted>();
+        Assert.Equal(1, ExpectMsg<PeriodicTaskFailed>().Attempt); // the retry's timer is armed
+        await manager.Ask<TasksChanged>(new ChangeTasks([new RemoveTask("t")]));
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // past the retry's backoff
+        ThroughRunner(manager, "t"); // a retry still waiting would have published attempt 2's PeriodicTaskStarted first
+        Assert.Equal(1, Volatile.Read(ref calls));
+        Assert.Empty((await manager.Ask<TaskStatsReport>(GetTaskStats.Instance)).Tasks);
+    }
+
+    [Fact]
+    public async Task A_stop_while_a_retry_waits_ends_the_run_at_once_with_its_last_outcome_and_the_retry_never_runs()
+    {
+        var calls = 0;
+        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", _ =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+                throw new InvalidOperationException("flaky");
+        }, Retrying(1)));
+        Subscribe<PeriodicTaskEvent>();
+        await manager.Ask<TaskTriggered>(new TriggerTask("t"));
+        ExpectMsg<PeriodicTaskStarted>();
+        Assert.Equal(1, ExpectMsg<PeriodicTaskFailed>().Attempt);
+        manager.Tell(StopTasks.Instance);
+        // No virtual time passes: the stop is answered because the run ended, not because shutdown-timeout elapsed.
+        Assert.Equal(0, ExpectMsg<TasksStopped>().StillRunning);
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // past the retry's backoff
+        ThroughRunner(manager, "t");
+        Assert.Equal(1, Volatile.Read(ref calls));
+        var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
+        Assert.Equal((1L, 1L, 0L, 0L, false), (stats.Runs, stats.Failed, stats.Cancelled, stats.Retries, stats.Running));
+    }
+
+    [Fact]
     public async Task Raise_on_error_escalates_only_when_the_last_attempt_has_failed()
     {
         var parent = CreateTestProbe();

@@ -62,6 +62,17 @@ public abstract class VirtualTimeTestKit : Akka.TestKit.Xunit2.TestKit
     protected void Subscribe<T>() where T : PeriodicTaskEvent => Sys.EventStream.Subscribe(TestActor, typeof(T));
 
     protected static PeriodicTaskOptions EveryTicks(int ticksBetweenRuns) => new() { TicksBetweenRuns = ticksBetweenRuns };
+
+    /// <summary>
+    /// A barrier through the runner of <paramref name="task"/>: it answers only after handling every message sent to it
+    /// before, so an event it published for them reaches the test actor first (and fails this expectation). A runner that
+    /// does not exist answers at once, with no subject.
+    /// </summary>
+    protected ActorIdentity ThroughRunner(IActorRef manager, string task)
+    {
+        Sys.ActorSelection(manager.Path / ("task-" + task)).Tell(new Identify(task), TestActor);
+        return ExpectMsg<ActorIdentity>();
+    }
 }
 
 /// <summary>A task body that blocks until released, to hold a run in flight.</summary>
