@@ -48,7 +48,7 @@ internal static class ShardedThroughput
             results.Add(result);
             Console.WriteLine(result.Error is not null
                 ? $"  {mode}: ERROR {result.Error}"
-                : Inv($"  {mode,-11} {n,6:N0} tasks  runs {result.DeliveredRatio * 100:0.000}% of due times  gaps >= 1.5 T {result.Missed:N0}, < T/2 {result.Duplicates:N0}  CPU {PerRun(result):0.0} µs/run  settled after {result.StartMs / 1000:0.0} s"));
+                : Inv($"  {mode,-11} {n,6:N0} tasks  runs {result.DeliveredRatio * 100:0.000}% of due times  gaps >= 1.5 T {result.Missed:N0}, < T/2 {result.OffGrid:N0}  CPU {PerRun(result):0.0} µs/run  settled after {result.StartMs / 1000:0.0} s"));
         }
 
         return Table(results, tasks, windowMs);
@@ -67,7 +67,7 @@ internal static class ShardedThroughput
         {
             sb.AppendLine(r.Error is not null
                 ? Inv($"| {r.Mode} | {r.Tasks:N0} | error: {r.Error} | | | | | |")
-                : Inv($"| {r.Mode} | {r.Tasks:N0} | {r.Delivered:N0} / {r.Demanded:N0} ({r.DeliveredRatio * 100:0.000}%) | {r.Missed:N0} | {r.Duplicates:N0} | {PerRun(r):0.0} | {r.CpuPercentOfCore:0.0} | {r.StartMs / 1000:0.0} |"));
+                : Inv($"| {r.Mode} | {r.Tasks:N0} | {r.Delivered:N0} / {r.Demanded:N0} ({r.DeliveredRatio * 100:0.000}%) | {r.Missed:N0} | {r.OffGrid:N0} | {PerRun(r):0.0} | {r.CpuPercentOfCore:0.0} | {r.StartMs / 1000:0.0} |"));
         }
 
         var (node, nodeOnThree, sharded, nodeIdle, shardedIdle) = (results[0], results[1], results[2], results[3], results[4]);
@@ -139,7 +139,7 @@ internal static class ShardedThroughput
         {
             Engine = a.Engine, Mode = a.Mode, Label = a.Label, Tasks = a.Tasks, PeriodMs = a.PeriodMs, WindowMs = a.WindowMs,
             Demanded = (long)(a.Tasks * (window / period)), Delivered = recorder.Runs,
-            Duplicates = recorder.ShortGaps, Missed = recorder.LongGaps, CpuSeconds = cpu, WallSeconds = wall,
+            OffGrid = recorder.ShortGaps, Missed = recorder.LongGaps, CpuSeconds = cpu, WallSeconds = wall,
             StartMs = settled.TotalMilliseconds,
         };
     }

@@ -67,7 +67,7 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
         for (var i = 0; i < spec.Tasks; i++)
         {
             var index = i;
-            set.Add("t" + i, (_, ct) => body(index, ct), options);
+            set.Add("t" + i, (context, ct) => body(index, context.Tick, ct), options);
         }
 
         _set = set;

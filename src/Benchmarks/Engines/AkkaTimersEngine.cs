@@ -127,7 +127,7 @@ public sealed class AkkaTimersEngine : IEngine
             var body = _body;
             var index = _index;
             var self = Self;
-            Task.Run(async () => await body(index, CancellationToken.None).ConfigureAwait(false))
+            Task.Run(async () => await body(index, Occurrence.None, CancellationToken.None).ConfigureAwait(false))
                 .ContinueWith(_ => self.Tell(Done.Instance), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }

@@ -1,7 +1,19 @@
 namespace ActorScheduler.Benchmarks.Engines;
 
-/// <summary>The task body every engine runs: the harness's probe for task <c>index</c>.</summary>
-public delegate ValueTask TaskBody(int index, CancellationToken cancellationToken);
+/// <summary>
+/// The task body every engine runs: the harness's probe for task <c>index</c>. <c>occurrence</c> identifies the due time
+/// the engine runs it for, where the engine says so (ActorScheduler: the run's tick; Quartz: the trigger's scheduled fire
+/// time), and is <see cref="Occurrence.None"/> for engines that do not; it only increases from one occurrence of a task
+/// to the next.
+/// </summary>
+public delegate ValueTask TaskBody(int index, long occurrence, CancellationToken cancellationToken);
+
+/// <summary>Occurrence ids given to <see cref="TaskBody"/>.</summary>
+public static class Occurrence
+{
+    /// <summary>The engine gives its runs no occurrence id (Akka timers, PeriodicTimer, nova's loop).</summary>
+    public const long None = long.MinValue;
+}
 
 /// <summary>What an engine is asked to run: N tasks due at epoch + k x Period.</summary>
 /// <param name="Tasks">Number of tasks.</param>

@@ -56,7 +56,7 @@ public sealed class NovaLoopEngine : IEngine
                 ticksToSkip[i] = 0;
                 try
                 {
-                    var run = body(i, stop);
+                    var run = body(i, Occurrence.None, stop);
                     if (!run.IsCompletedSuccessfully)
                         run.AsTask().GetAwaiter().GetResult();
                 }

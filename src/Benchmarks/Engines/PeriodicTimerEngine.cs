@@ -38,9 +38,9 @@ public sealed class PeriodicTimerEngine : IEngine
         try
         {
             if (spec.FirstRunAtStart)
-                await body(index, stop).ConfigureAwait(false);
+                await body(index, Occurrence.None, stop).ConfigureAwait(false);
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
-                await body(index, stop).ConfigureAwait(false);
+                await body(index, Occurrence.None, stop).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

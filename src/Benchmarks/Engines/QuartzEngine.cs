@@ -14,7 +14,7 @@ public sealed class QuartzEngine : IEngine
     private IScheduler? _scheduler;
     private EngineSpec? _spec;
 
-    internal static TaskBody Body { get; private set; } = (_, _) => ValueTask.CompletedTask;
+    internal static TaskBody Body { get; private set; } = (_, _, _) => ValueTask.CompletedTask;
 
     public string Name => EngineNames.Quartz;
 
@@ -31,7 +31,7 @@ public sealed class QuartzEngine : IEngine
 
         // Warm-up, as for every engine: one job run once, so that the real start does not pay for JIT compilation.
         var warmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Body = (_, _) =>
+        Body = (_, _, _) =>
         {
             warmed.TrySetResult();
             return ValueTask.CompletedTask;
@@ -80,7 +80,9 @@ public sealed class QuartzEngine : IEngine
         public Task Execute(IJobExecutionContext context)
         {
             var index = context.MergedJobDataMap.GetInt("index");
-            var run = Body(index, context.CancellationToken);
+            // The trigger's scheduled fire time names the occurrence: a late (misfired) fire keeps its own.
+            var occurrence = context.ScheduledFireTimeUtc?.UtcTicks ?? Occurrence.None;
+            var run = Body(index, occurrence, context.CancellationToken);
             return run.IsCompletedSuccessfully ? Task.CompletedTask : run.AsTask();
         }
     }

@@ -59,6 +59,10 @@ public sealed class Plan
     private static Workload Recovery { get; } =
         new("recovery", "10,000 tasks recovered from a snapshot (SQLite)", "recovery", 10_000, 0, 60_000, 0, -1, [EngineNames.ActorScheduler]);
 
+    /// <summary>The same plan with only the named workloads (--only, which runs no sweep).</summary>
+    public Plan Only(IReadOnlyCollection<string> names) =>
+        new(Quick, Workloads.Where(w => names.Contains(w.Name)).ToList(), SweepTasks, SweepPeriodMs, SweepWarmupMs, SweepWindowMs);
+
     public static Plan Create(bool quick)
     {
         var all = EngineNames.All;

@@ -36,8 +36,8 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
     public string Tables()
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| Workload | Engine | Delivered / demanded | Duplicates | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | CPU s per M runs | Bytes per run | GCs (pause ms) |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| Workload | Engine | Delivered / demanded | Second runs | Off-grid | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | CPU s per M runs | Bytes per run | GCs (pause ms) |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var w in plan.Workloads.Where(w => w.Mode == "run"))
         {
             foreach (var e in w.Engines)
@@ -46,8 +46,8 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
                 if (r is null)
                     continue;
                 sb.AppendLine(r.Error is not null
-                    ? $"| {w.Name} | {EngineNames.Display(e)} | error: {r.Error} | | | | | | | | |"
-                    : Orchestrator.Inv($"| {w.Name} | {EngineNames.Display(e)}{(r.Retried ? " (2nd attempt)" : "")} | {r.Delivered:N0} / {r.Demanded:N0} ({r.DeliveredRatio * 100:0.00}%) | {r.Duplicates:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00}{Trials(r)} | {r.P999Ms:0.00} | {r.MaxMs:0.0} | {r.CpuPerMillionRuns:0.0} | {r.AllocatedPerRun:N0} | {r.GcCount} ({r.GcPauseMs:0.0}) |"));
+                    ? $"| {w.Name} | {EngineNames.Display(e)} | error: {r.Error} | | | | | | | | | |"
+                    : Orchestrator.Inv($"| {w.Name} | {EngineNames.Display(e)}{(r.Retried ? " (2nd attempt)" : "")} | {r.Delivered:N0} / {r.Demanded:N0} ({r.DeliveredRatio * 100:0.00}%) | {SecondRuns(r)} | {r.OffGrid:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00}{Trials(r)} | {r.P999Ms:0.00} | {r.MaxMs:0.0} | {r.CpuPerMillionRuns:0.0} | {r.AllocatedPerRun:N0} | {r.GcCount} ({r.GcPauseMs:0.0}) |"));
             }
         }
 
@@ -283,6 +283,8 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
         sb.AppendLine("before-and-after table against the results.json of an earlier full run (for instance");
         sb.AppendLine("`git show COMMIT:docs/benchmarks/results.json > before.json`), and `--report-only FILE` rebuilds the tables and");
         sb.AppendLine("goal lines (with `--out DIR`, this file and its plots) from a saved results.json without running a worker.");
+        sb.AppendLine("`--only W3,recovery` runs only the workloads named (full windows, or the quick ones with `--quick`), without");
+        sb.AppendLine("the sweep, and prints their rows and goal lines without writing any file.");
         sb.AppendLine("Micro-benchmarks of the dispatch path and of calendar tasks on the skip table (BenchmarkDotNet; `*Calendar*`");
         sb.AppendLine("plans a year of 60 s ticks of 100 tasks with and without calendar tasks, side by side):");
         sb.AppendLine("`dotnet run -c Release --project src/Benchmarks -- --micro --filter '*' --inProcess`.");
@@ -363,10 +365,21 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
           overlap rule (skip a run while the last is in flight) does with them, and an engine that instead runs a
           backlog late (Quartz fires every missed trigger, up to its 60 s misfire threshold) shows it the same way, as
           runs not delivered, while each of its late runs is measured against the due time it starts in. So lateness
-          stays below T, and falling behind shows in the delivered column. A second run within the same period is a
-          duplicate (so a run more than T - min(T/10, 10 ms) late also makes the next one a duplicate). The first due
-          times (warm-up) are not counted, as runs or as duplicates. All tasks share one phase: on W2 and W3 every task
-          is due at the same instant, so p99 there is bounded below by the time an engine needs to start that many runs.
+          stays below T, and falling behind shows in the delivered column. The first due times (warm-up) are not
+          counted, as runs or in the two columns below. All tasks share one phase: on W2 and W3 every task is due at
+          the same instant, so p99 there is bounded below by the time an engine needs to start that many runs.
+        - **Second runs and off-grid runs.** Two counts that the lateness rule keeps out of the delivered column.
+          *Second runs*: runs of an occurrence (one due time of one task) that already ran, a bug in any engine. They
+          are counted exactly where the engine says which occurrence a run is for: ActorScheduler by the run's tick
+          (`PeriodicTaskContext.Tick`; with `spacing = T = periodic-interval` one tick is one due time), Quartz.NET by
+          the trigger's scheduled fire time (`IJobExecutionContext.ScheduledFireTimeUtc`, which a misfired, late fire
+          keeps); a run whose id is not above the task's last one is a second run, and counts neither as delivered nor
+          as off-grid. Akka timers, PeriodicTimer and nova's loop give a run no such id: "n/a". *Off-grid*: every other
+          run that starts in a period whose due time was already served, the harness's reading by the clock alone: a
+          run late by about a period (one more than T - min(T/10, 10 ms) late lands in the next period, so the run of
+          that period is off-grid; Quartz's backlog fires, each for its own earlier fire time, land there too), or one
+          early by more than min(T/10, 10 ms). For the engines without an id, a second run would also be counted here.
+          Before the two were told apart (the run of 2026-12-01 and earlier), one "Duplicates" column held both.
         - **Delivered / demanded.** Demanded: N x (due times in the window), less the hung task in W5. Delivered: due
           times served by a run.
         - **Trials.** W1, W2 and W5 decide goals set within a few milliseconds, on a machine shared with other work:
@@ -397,10 +410,14 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
         - **Hung workers.** A worker that gives no result within its window plus 60 s is killed and run once more, marked
           "2nd attempt" in the table. The Akka timers engine used to hang now and then: a thousand actors arming their
           first timers at once on a cold Akka scheduler held every thread-pool thread; it now starts the scheduler first.
-        - **Recovery.** ActorScheduler only (the other engines keep nothing across a restart): 10,000 tick-counted
-          tasks with `actor-scheduler.state` on a SQLite file and a snapshot after every event; one ActorSystem starts
-          them, lets a tick pass and saves; a second one starts the same set on the same file, and the time from its start
-          to its first answer to `GetTaskStats` (given once the set has recovered) is the figure.
+        - **Recovery.** ActorScheduler only (the other engines keep nothing across a restart): 10,000 tasks with
+          `spacing = 1h` and `actor-scheduler.state` on a SQLite file, a snapshot after every event; one ActorSystem
+          starts them, lets a tick pass, saves and reads the next due time of one task; a second one starts the same set
+          on the same file, and the time from its start to its first answer to `GetTaskStats` (given once the set has
+          recovered) is the figure. The answer must show that task due at the saved time (on the second system's first
+          tick at or after it), not an hour after the second start as on a first start; tick numbers continue across a
+          restart, so the due tick alone does not tell the two apart. (Up to 2026-12-01: tick-counted tasks, checked by
+          their due tick.)
         - **Isolation (W5).** 1,000 tasks every 100 ms; task 500 blocks its thread forever on its first run. Counted:
           the other 999.
         """;
@@ -411,6 +428,10 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
         var trials = w.Trials > 1 ? Orchestrator.Inv($" ({w.Trials} trials per engine)") : "";
         return Orchestrator.Inv($"{w.WindowMs / 1000:0} s after {w.SettleMs / 1000:0} s of warm-up{trials}");
     }
+
+    /// <summary>Second runs of one occurrence, or "n/a" for an engine that gives its runs no occurrence id.</summary>
+    internal static string SecondRuns(WorkerResult r) =>
+        r.SecondRuns is { } n ? n.ToString("N0", CultureInfo.InvariantCulture) : "n/a";
 
     /// <summary>" (trials a / b / c)" after the p99 of a workload run more than once (the row is the median trial).</summary>
     private static string Trials(WorkerResult r) =>

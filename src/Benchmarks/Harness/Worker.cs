@@ -105,11 +105,11 @@ public static class Worker
                 if (recorder.Trace is { } trace)
                     for (var k = 0; k < trace.Length && k <= warmup + dueTimes; k++)
                         if (recorder.TraceCount[k] > 0)
-                            Console.Error.WriteLine($"k={k} runs={recorder.TraceCount[k]} mean={trace[k] / recorder.TraceCount[k] / 1000.0:0.00}ms min={recorder.TraceMin[k] / 1000.0:0.00} max={recorder.TraceMax[k] / 1000.0:0.00}");
+                            Console.Error.WriteLine($"k={k} runs={recorder.TraceCount[k]} mean={trace[k] / recorder.TraceCount[k] / 1000.0:0.00}ms min={recorder.TraceMin[k] / 1000.0:0.00} max={recorder.TraceMax[k] / 1000.0:0.00} off-grid={recorder.TraceOffGrid[k]}");
                 return new WorkerResult
                 {
                     Engine = a.Engine, Mode = a.Mode, Label = a.Label, Tasks = a.Tasks, PeriodMs = a.PeriodMs, WindowMs = a.WindowMs,
-                    Demanded = recorder.Demanded, Delivered = recorder.Delivered, Duplicates = recorder.Duplicates,
+                    Demanded = recorder.Demanded, Delivered = recorder.Delivered, OffGrid = recorder.OffGrid, SecondRuns = recorder.SecondRuns,
                     P50Ms = Percentile(h, 50), P99Ms = Percentile(h, 99), P999Ms = Percentile(h, 99.9), MaxMs = Percentile(h, 100),
                     PercentileValuesMs = h.TotalCount == 0 ? [] : WorkerResult.PlotPercentiles.Select(p => Percentile(h, p)).ToArray(),
                     CpuSeconds = cpu, WallSeconds = wall, StartMs = startMs, GcCount = gcs, GcPauseMs = pause.TotalMilliseconds,

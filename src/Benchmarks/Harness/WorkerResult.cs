@@ -22,9 +22,18 @@ public sealed record WorkerResult
     public double WindowMs { get; init; }
     public long Demanded { get; init; }
     public long Delivered { get; init; }
-    public long Duplicates { get; init; }
+    /// <summary>
+    /// Off-grid runs: runs starting in a period whose due time was already served, other than second runs (the harness's
+    /// time reading of a run late by about a period or early; see <see cref="RunRecorder"/>). Sharded throughput: gaps
+    /// under T/2. Saved as "Duplicates", the name results.json has always used (before second runs were told apart).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonPropertyName("Duplicates")]
+    public long OffGrid { get; init; }
 
-    /// <summary>Sharded throughput only: gaps of 1.5 T or more between two runs of a task (and in Duplicates, gaps under T/2).</summary>
+    /// <summary>Second runs of one occurrence, by the occurrence id the engine gives its runs; null when it gives none.</summary>
+    public long? SecondRuns { get; init; }
+
+    /// <summary>Sharded throughput only: gaps of 1.5 T or more between two runs of a task (and in OffGrid, gaps under T/2).</summary>
     public long Missed { get; init; }
     public double P50Ms { get; init; }
     public double P99Ms { get; init; }
