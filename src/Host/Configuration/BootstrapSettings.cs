@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Net;
-using System.Reflection;
-using System.Runtime.CompilerServices;
 using ActorScheduler.Configuration;
+using ActorScheduler.Host.Discovery;
 using Akka.Configuration;
 using Akka.Discovery;
 using Akka.Discovery.KubernetesApi;
@@ -43,9 +42,13 @@ internal sealed record BootstrapSettings(
 
     /// <summary>
     /// The host's defaults over Akka.Management's (whose hostname default is the machine's address): the management
-    /// endpoint listens on loopback unless the file says otherwise, as everything the host serves.
+    /// endpoint listens on loopback unless the file says otherwise, as everything the host serves. The kubernetes-api
+    /// method is the host's class, which reads the package's keys (docs/cluster.md, "Discovery methods").
     /// </summary>
-    private static readonly Config HostDefaults = ConfigurationFactory.ParseString($"{Http}.hostname = \"127.0.0.1\"");
+    private static readonly Config HostDefaults = ConfigurationFactory.ParseString($$"""
+        {{Http}}.hostname = "127.0.0.1"
+        {{Discovery}}.kubernetes-api.class = "{{typeof(KubernetesApiDiscovery).FullName}}, {{typeof(KubernetesApiDiscovery).Assembly.GetName().Name}}"
+        """);
 
     /// <summary>
     /// What the ActorSystem gets after the file when bootstrap is on: the host's defaults, then the reference
@@ -265,11 +268,6 @@ internal sealed record BootstrapSettings(
                     CheckMethod(config, methods[i], $"{methodsKey}[{i}]", serviceName, required: 1, depth + 1);
                 break;
         }
-
-        if (CannotRun(type) is { } reason)
-            throw new PeriodicTaskConfigurationException(methodKey,
-                $"\"{method}\" cannot run in this build: {type.FullName}: {reason} (its package was built against another version of a " +
-                "dependency than the one this build resolved; docs/cluster.md, \"Joining without seed nodes\").");
     }
 
     /// <summary>The config method: the looked-up service lists at least required-contact-point-nr endpoints, each HOST[:PORT].</summary>
@@ -319,33 +317,6 @@ internal sealed record BootstrapSettings(
 
     private static Type? DiscoveryType(string? className) =>
         Type.GetType(className ?? "", throwOnError: false) is { } type && typeof(ServiceDiscovery).IsAssignableFrom(type) ? type : null;
-
-    /// <summary>
-    /// Why a discovery class cannot run with the assemblies of this build, or null: its constructors and its Lookup (with
-    /// its async body) are compiled now, so that a member missing from a dependency is found here, not at every lookup.
-    /// </summary>
-    private static string? CannotRun(Type type)
-    {
-        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly;
-        try
-        {
-            var methods = type.GetConstructors(all).Cast<MethodBase>()
-                .Concat(type.GetMethods(all).Where(m => m.Name == nameof(ServiceDiscovery.Lookup) && !m.IsAbstract));
-            foreach (var method in methods)
-            {
-                RuntimeHelpers.PrepareMethod(method.MethodHandle);
-                if (method.GetCustomAttribute<AsyncStateMachineAttribute>()?.StateMachineType is { IsGenericTypeDefinition: false } machine
-                    && machine.GetMethod("MoveNext", all) is { } body)
-                    RuntimeHelpers.PrepareMethod(body.MethodHandle);
-            }
-
-            return null;
-        }
-        catch (Exception e) when (e is MissingMemberException or TypeLoadException or FileNotFoundException or FileLoadException or BadImageFormatException)
-        {
-            return ConfigLoader.OneLine(e.Message).TrimEnd('.');
-        }
-    }
 
     private static ConfigReader Reader(Config config, string path)
     {
