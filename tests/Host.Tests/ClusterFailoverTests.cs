@@ -14,7 +14,7 @@ namespace ActorScheduler.Host.Tests;
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
     private const string LongJob = "long-job";
-    private static readonly TimeSpan LongJobTimeout = TimeSpan.FromSeconds(40);
+    private static readonly TimeSpan LongJobTimeout = TimeSpan.FromSeconds(100);
 
     /// <summary>How long the test waits for the next start: past the killed run's deadline, so that a task held for it is seen.</summary>
     private static readonly TimeSpan ResumeWait = TimeSpan.FromSeconds(60);
@@ -47,7 +47,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             for (var i = 0; i < 3; i++)
             {
                 var tasks = $$"""
-                    {{LongJob}} { command = "sleep 30", spacing = 2s, timeout = 40s, run-immediately = on, scope = cluster, environment { {{Processes.MarkVariable}} = {{marks[i]}} } }
+                    {{LongJob}} { command = "sleep 90", spacing = 2s, timeout = 100s, run-immediately = on, scope = cluster, environment { {{Processes.MarkVariable}} = {{marks[i]}} } }
                     up-n1 { command = "true", scope = cluster, role = n1, run-immediately = on, spacing = 1h }
                     up-n2 { command = "true", scope = cluster, role = n2, run-immediately = on, spacing = 1h }
                     """;
@@ -68,14 +68,15 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             // A run in flight on node 0: started, not ended, its sleep running.
             await WaitUntil(() => Runs(nodes, LongJob, DateTimeOffset.UtcNow).LastOrDefault() is { Node: 0, Cut: true } run
                                   && DateTimeOffset.UtcNow - run.Start > TimeSpan.FromSeconds(1)
-                                  && Processes.Marked(marks[0]).Any(p => p.CommandLine.StartsWith("sleep 30", StringComparison.Ordinal)),
+                                  && Processes.Marked(marks[0]).Any(p => p.CommandLine.StartsWith("sleep 90", StringComparison.Ordinal)),
                 $"a run of {LongJob} in flight on node 0", TimeSpan.FromSeconds(40), nodes);
             Assert.Empty(Starts(nodes[1]).Concat(Starts(nodes[2])));
             var inFlight = Runs(nodes, LongJob, DateTimeOffset.UtcNow).Last();
 
             nodes[0].Kill();
             var killedAt = nodes[0].KilledAt!.Value;
-            // The kernel (pdeathsig) and the host's watchdog kill them; how soon depends on the machine's load, so poll.
+            // The kernel (pdeathsig) and the host's watchdog kill them; how soon depends on the machine's load, so poll. The
+            // run has 90 s of sleep and started less than 40 s ago: had it outlived its host, it would outlast the bound.
             await WaitUntil(() => Processes.Marked(marks[0]).Count == 0, "no process of node 0's command is left after its SIGKILL",
                 OrphanWait, nodes.Skip(1), () => $"left: {Processes.Describe(Processes.Marked(marks[0]))}");
             output.WriteLine($"{what}: node 0's command processes gone {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:F1} s after its SIGKILL (seen by polling)");
@@ -90,7 +91,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
             AssertNoOverlap(Runs(nodes, LongJob, DateTimeOffset.UtcNow), nodes);
             // The run in flight died with node 0, so the new owner must not hold the task for that run's deadline (its start
-            // plus the 40 s timeout): it neither warns that the run may still be in flight nor waits until then. How soon it
+            // plus the 100 s timeout): it neither warns that the run may still be in flight nor waits until then. How soon it
             // resumes is the fail-over benchmark's to measure (printed above).
             Assert.DoesNotContain(nodes.Skip(1), n => n.Process.Stdout.Contains("may still be in flight", StringComparison.Ordinal));
             Assert.True(resumed.Time < inFlight.Start + LongJobTimeout,

@@ -16,9 +16,13 @@ namespace ActorScheduler.Host.Tests;
 [Collection(nameof(ClusterRunTests))]
 public sealed class ShardedCrashTests(ITestOutputHelper output)
 {
-    private const int Tasks = 20;
-    private const int Victim = 2; // not the first seed (node 0, which forms the cluster) and not the Sharding coordinator's node (the oldest)
+    private const int Jobs = 20;
+    private const int Holds = 4;
+    private const int Tasks = Jobs + Holds;
     private const double RunSeconds = 2;
+
+    /// <summary>A hold-N run's sleep: far longer than <see cref="OrphanWait"/>, so that one that outlived its host is seen.</summary>
+    private const double HoldSeconds = 120;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan OrphanWait = TimeSpan.FromSeconds(30);
 
@@ -39,8 +43,10 @@ public sealed class ShardedCrashTests(ITestOutputHelper output)
             string Config(int i)
             {
                 var tasks = new StringBuilder();
-                for (var t = 0; t < Tasks; t++)
+                for (var t = 0; t < Jobs; t++)
                     tasks.AppendLine($"    job-{t:00} {{ {locked.Task(i, RunSeconds, "spacing = 3s, timeout = 10s, run-immediately = on, scope = cluster", marks[i])} }}");
+                for (var t = 0; t < Holds; t++)
+                    tasks.AppendLine($"    hold-{t} {{ {locked.Task(i, HoldSeconds, "spacing = 2s, timeout = 130s, run-immediately = on, scope = cluster", marks[i])} }}");
                 return NodeConfig(setName, ports[i], [ports[0], ports[1]], "", state, tasks.ToString()) +
                        "\nactor-scheduler.cluster { distribution = sharded, shards = 30 }\n";
             }
@@ -52,24 +58,28 @@ public sealed class ShardedCrashTests(ITestOutputHelper output)
             await WaitUntil(() => nodes.All(n => Starts(n).Count > 0) && nodes.SelectMany(Starts).Select(e => e.Task).Distinct().Count() == Tasks,
                 "every task ran, and each node ran some", Wait, nodes, () => string.Join(", ", nodes.Select(n => $"node {n.Index}: {Starts(n).Count} starts")));
 
-            // Node 2 owns buckets and has runs in flight: started, not ended, their commands alive.
-            await WaitUntil(() => OpenRuns(nodes[Victim]).Count > 0 && Processes.Marked(marks[Victim]).Any(p => p.CommandLine.Contains("sleep", StringComparison.Ordinal)),
-                $"a run in flight on node {Victim}", Wait, nodes);
-            var inFlight = OpenRuns(nodes[Victim]);
-            nodes[Victim].Kill();
-            var killedAt = nodes[Victim].KilledAt!.Value;
-            var moving = Owners(nodes).Where(p => p.Value == Victim).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
-            output.WriteLine($"{store}: SIGKILL of node {Victim} at {Format(killedAt)}, owner of {moving.Count} tasks, {inFlight.Count} of them in flight " +
+            // The victim, node 1 or 2 (not node 0, the first seed and the Sharding coordinator's node), has a hold-N run in
+            // flight, its 120 s sleep alive, as soon as it starts: killed with the host, or seen outliving it.
+            int? victim = null;
+            await WaitUntil(() => (victim = new[] { 1, 2 }.Cast<int?>().FirstOrDefault(v => OpenRuns(nodes[v!.Value]).Any(t => t.StartsWith("hold-", StringComparison.Ordinal))
+                                      && Processes.Marked(marks[v.Value]).Any(p => p.CommandLine.Contains($"sleep {HoldSeconds}", StringComparison.Ordinal)))) is not null,
+                "a hold-N run in flight on node 1 or 2", Wait, nodes);
+            var victimIndex = victim!.Value;
+            var inFlight = OpenRuns(nodes[victimIndex]);
+            nodes[victimIndex].Kill();
+            var killedAt = nodes[victimIndex].KilledAt!.Value;
+            var moving = Owners(nodes).Where(p => p.Value == victimIndex).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+            output.WriteLine($"{store}: SIGKILL of node {victimIndex} at {Format(killedAt)}, owner of {moving.Count} tasks, {inFlight.Count} of them in flight " +
                              $"({string.Join(", ", inFlight)})");
-            var survivors = nodes.Where(n => n.Index != Victim).ToList();
+            var survivors = nodes.Where(n => n.Index != victimIndex).ToList();
 
-            await WaitUntil(() => Processes.Marked(marks[Victim]).Count == 0, $"no process of node {Victim}'s commands is left after its SIGKILL",
-                OrphanWait, survivors, () => $"left: {Processes.Describe(Processes.Marked(marks[Victim]))}");
-            output.WriteLine($"{store}: node {Victim}'s command processes gone {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:F1} s after its SIGKILL (seen by polling)");
+            await WaitUntil(() => Processes.Marked(marks[victimIndex]).Count == 0, $"no process of node {victimIndex}'s commands is left after its SIGKILL",
+                OrphanWait, survivors, () => $"left: {Processes.Describe(Processes.Marked(marks[victimIndex]))}");
+            output.WriteLine($"{store}: node {victimIndex}'s command processes gone {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:F1} s after its SIGKILL (seen by polling)");
 
             Dictionary<string, DateTimeOffset> Resumed() => survivors.SelectMany(Starts).Where(e => e.Time > killedAt && moving.Contains(e.Task))
                 .GroupBy(e => e.Task).ToDictionary(g => g.Key, g => g.Min(e => e.Time), StringComparer.Ordinal);
-            await WaitUntil(() => Resumed().Count == moving.Count, $"the {moving.Count} tasks of node {Victim} run again on nodes 0 and 1", Wait, survivors,
+            await WaitUntil(() => Resumed().Count == moving.Count, $"the {moving.Count} tasks of node {victimIndex} run again on the survivors", Wait, survivors,
                 () => $"not yet: {string.Join(", ", moving.Except(Resumed().Keys))}");
             var resumed = Resumed().Values.Select(t => (t - killedAt).TotalSeconds).ToList();
             output.WriteLine($"{store}: its tasks started again on the survivors {resumed.Min():F1}-{resumed.Max():F1} s after the kill");
