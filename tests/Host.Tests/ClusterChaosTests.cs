@@ -118,7 +118,7 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
             foreach (var (name, period, calendar) in ClusterTasks)
             {
                 Assert.True(runs[name].Count >= 5, $"{name}: only {runs[name].Count} runs");
-                AssertNoOverlap(runs[name]);
+                AssertNoOverlap(runs[name], nodes);
                 AssertNoOccurrenceTwice(name, records.GetValueOrDefault(name) ?? [], period, calendar);
             }
 

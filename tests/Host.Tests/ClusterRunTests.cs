@@ -72,7 +72,23 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_node_downed_by_the_split_brain_resolver_prints_its_summary_and_exits_3_naming_the_reason()
+    public Task A_node_downed_by_the_split_brain_resolver_prints_its_summary_and_exits_3_naming_the_reason() =>
+        FreezeAndDown(checkRuns: false);
+
+    /// <summary>
+    /// Fails as built: after SIGCONT, the frozen node's singleton ticks again and starts w-job (its missed due times)
+    /// before the node learns that it was downed, while the new owner runs it; both runs' commands were seen alive at
+    /// once by the task's lock (and by the events). Skipped until a cluster task set stops dispatching after such a pause.
+    /// </summary>
+    [Fact(Skip = "A frozen node resumed after its downing runs its cluster tasks beside the new owner until it learns of the downing (see the test's summary)")]
+    public Task A_node_frozen_and_downed_by_the_split_brain_resolver_never_runs_its_cluster_task_beside_the_new_owner() =>
+        FreezeAndDown(checkRuns: true);
+
+    /// <summary>
+    /// Freezes node 1 (SIGSTOP) until the majority has downed it and w-job runs on node 2, then resumes it (SIGCONT): it
+    /// exits 3 with its summary. With <paramref name="checkRuns"/>, also no two runs of w-job were alive at once.
+    /// </summary>
+    private async Task FreezeAndDown(bool checkRuns)
     {
         using var dir = new TempDir();
         var ports = ClusterHarness.FreePorts(3);
@@ -81,16 +97,22 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         {
             // No state store: a frozen process could hold the shared SQLite file's write lock, and the new owner's recovery
             // would wait for it.
-            await StartCluster(dir, ports, nodes, stateStore: false);
+            var locked = new LockedRuns(dir);
+            await StartCluster(dir, ports, nodes, stateStore: false, locked);
             // Nodes 1 and 2 have role w; node 1, the older, runs its cluster task.
             await WaitUntil(() => Starts(dir, 1, "w-job").Count > 0, "w-job runs on node 1", nodes);
 
             // Freeze node 1: the two others (the majority) see it unreachable and down it; only then does the singleton
             // of role w move to node 2.
+            var stoppedAt = DateTimeOffset.UtcNow;
             nodes[1].Signal(SigStop);
             await WaitUntil(() => Starts(dir, 2, "w-job").Count > 0, "the majority downed node 1 (w-job moved to node 2)", nodes);
+            var continuedAt = DateTimeOffset.UtcNow;
             nodes[1].Signal(SigCont); // it learns that it was downed and shuts itself down
             var code = await nodes[1].WaitForExitAsync(Wait);
+            output.WriteLine($"SIGSTOP of node 1 at {ClusterHarness.Format(stoppedAt)}, SIGCONT at {ClusterHarness.Format(continuedAt)}; w-job's events:");
+            foreach (var (node, e) in new[] { 1, 2 }.SelectMany(n => Events(dir, n).Where(e => e.Task == "w-job").Select(e => (n, e))).OrderBy(p => p.e.Time))
+                output.WriteLine($"  node {node}: {ClusterHarness.Format(e.Time)} {e.Name} tick {e.Tick}{(e.Error is null ? "" : $" ({e.Error})")}");
 
             Assert.True(code == 3, $"exit {code}\n{nodes[1].Stdout}\n{nodes[1].Stderr}");
             Assert.Contains("error: this node was downed by the cluster", nodes[1].Stderr);
@@ -98,6 +120,15 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
             Assert.Contains("Summary of jobs (node-scoped tasks, this node):", nodes[1].Stdout);
             Assert.Contains("Summary of jobs (cluster-scoped tasks): not shown: this node no longer reaches the cluster", nodes[1].Stdout);
             Assert.DoesNotContain("unexpected", nodes[1].Stderr);
+            if (!checkRuns)
+                return;
+
+            // Never two runs of w-job alive at once, across the freeze and the downing: no run found the task's lock held by
+            // another (a frozen host's commands are not frozen, and its events would time their end at its resumption).
+            var started = locked.AssertNoConflict();
+            var records = locked.Records("w-job");
+            output.WriteLine($"w-job: {started} runs recorded, {records.Count(r => r is ("start", 1))} on node 1, {records.Count(r => r is ("start", 2))} on node 2");
+            Assert.Contains(records, r => r is ("start", 2));
         }
         finally
         {
@@ -185,26 +216,29 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     }
 
     /// <summary>Starts node 0, then 1, then 2, each once the one before is Up (seen in its events), so their age is in that order.</summary>
-    private static async Task StartCluster(TempDir dir, int[] ports, List<HostProcess> nodes, bool stateStore = true)
+    private static async Task StartCluster(TempDir dir, int[] ports, List<HostProcess> nodes, bool stateStore = true, LockedRuns? locked = null)
     {
-        nodes.Add(Start(dir, ports, 0, stateStore));
+        nodes.Add(Start(dir, ports, 0, stateStore, locked));
         await WaitUntil(() => Starts(dir, 0).Count >= 1, "node 0 formed the cluster (cluster-job runs on it)", nodes);
         for (var node = 1; node < 3; node++)
         {
-            nodes.Add(Start(dir, ports, node, stateStore));
+            nodes.Add(Start(dir, ports, node, stateStore, locked));
             var n = node;
             await WaitUntil(() => Starts(dir, n, $"up-n{n}").Count >= 1, $"node {n} is Up (up-n{n}, of its own role, runs on it)", nodes);
         }
     }
 
-    private static HostProcess Start(TempDir dir, int[] ports, int node, bool stateStore)
+    /// <summary>Starts node <paramref name="node"/>; with <paramref name="locked"/>, w-job's runs last 0.5 s and hold its lock.</summary>
+    private static HostProcess Start(TempDir dir, int[] ports, int node, bool stateStore, LockedRuns? locked)
     {
         var roles = node == 0 ? "" : $"n{node}, w";
-        var config = dir.Write($"node-{node}.conf", NodeConfig(dir, ports[node], ports[0], ports[1], roles, stateStore));
+        const string wKeys = "timeout = 3s, scope = cluster, role = w, spacing = 1s";
+        var wJob = locked?.Task(node, 0.5, wKeys) ?? $"command = \"true\", {wKeys}";
+        var config = dir.Write($"node-{node}.conf", NodeConfig(dir, ports[node], ports[0], ports[1], roles, stateStore, wJob));
         return HostProcess.Start(dir.Path, null, "run", "--config", config, "--events", dir.File($"events-{node}.jsonl"));
     }
 
-    private static string NodeConfig(TempDir dir, int port, int seed1, int seed2, string roles, bool stateStore) => $$"""
+    private static string NodeConfig(TempDir dir, int port, int seed1, int seed2, string roles, bool stateStore, string wJob) => $$"""
         actor-scheduler-host.set-name = jobs
         akka {
           actor.provider = cluster
@@ -235,7 +269,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
             node-job { command = "true", ticks-between-runs = 4 }
             up-n1 { command = "true", scope = cluster, role = n1, run-immediately = on, spacing = 1h }
             up-n2 { command = "true", scope = cluster, role = n2, run-immediately = on, spacing = 1h }
-            w-job { command = "true", scope = cluster, role = w, spacing = 1s }
+            w-job { {{wJob}} }
           }
         }
         """;
