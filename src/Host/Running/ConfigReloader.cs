@@ -33,7 +33,9 @@ internal sealed class ConfigReloader : IDisposable
         {
             context.Cancel = true;
             // One reload at most waits: a SIGHUP while one waits joins it, one during a reload queues the next.
-            if (!_requests.Writer.TryWrite(true))
+            var queued = _requests.Reader.Count > 0;
+            _requests.Writer.TryWrite(true); // dropped when one waits (DropWrite)
+            if (queued)
                 _log?.LogInformation("SIGHUP: a reload is already queued; this signal joins it");
             else if (_reloading)
                 _log?.LogInformation("SIGHUP: a reload is under way; one more follows it, of the file as it is then");
