@@ -82,8 +82,8 @@ public class HttpTests
         var config = dir.Write("quick.conf", Quick);
         var events = dir.File("events.jsonl");
 
-        var run = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "500ms", "--http", "off", "--events", events],
-            Environment());
+        var run = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--http", "off", "--events", events],
+            _ => Event.ReadWritten(events).Any(e => e is { Name: "succeeded", Task: "ok" }), "ok succeeded", Environment());
         var once = await HostProcess.RunAsync(dir.Path, ["run-once", "ok", "--config", config], Environment());
 
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -140,10 +140,13 @@ public class HttpTests
         var environment = Environment();
         environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{ServingHost.ClosedPort()}";
 
-        var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "1s", "--http", "off"], environment);
+        var events = dir.File("events.jsonl");
+
+        var result = await HostProcess.RunUntilAsync(dir.Path, ["run", "--config", config, "--http", "off", "--events", events],
+            _ => Event.ReadWritten(events).Count(e => e is { Name: "succeeded", Task: "ok" }) >= 2, "ok succeeded twice", environment);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.True(result.Summary("ok").Succeeded > 0, result.ToString());
+        Assert.True(result.Summary("ok").Succeeded >= 2, result.ToString());
     }
 
     /// <summary>The host's environment: no token unless given (a token in the test runner's environment must not leak in).</summary>

@@ -70,10 +70,11 @@ public class InProcessTests
         thread.Join();
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(1));
-
-            Assert.True(direct!.WaitForExit(TimeSpan.FromSeconds(5)), "the process forked by the ended thread still runs");
-            Assert.False(launched!.HasExited, "the launcher's process ended with the thread that asked for it");
+            Assert.True(direct!.WaitForExit(TimeSpan.FromSeconds(30)), "the process forked by the ended thread still runs");
+            // The thread's end sent its parent-death signals at once: the launcher's process, had it been forked by that
+            // thread, would now be dead or have SIGKILL pending.
+            Assert.True(HostProcess.IsAlive(launched!.Id) && !KillPending(launched.Id),
+                "the launcher's process ended (or is being killed) with the thread that asked for it");
             Assert.Single(Processes.Marked(mark));
         }
         finally
@@ -94,19 +95,26 @@ public class InProcessTests
         Assert.True(launcher.EndsWithHost, launcher.Unavailable);
         var mark = Guid.NewGuid().ToString("N");
         using var cancel = new CancellationTokenSource();
-        var starts = new List<Task<Process>>();
-        for (var i = 0; i < 200; i++)
-            starts.Add(launcher.StartAsync(MarkedSleep(mark), cancel.Token));
+        Task<Process> first;
+        var waiting = new List<Task<Process>>();
+        // The launcher thread takes the watchdog's gate after each start: holding it keeps that thread on the first
+        // start, so the starts queued behind it are cancelled while they wait, whatever the machine's load.
+        using (var gate = new HeldGate(WatchdogGate(launcher)))
+        {
+            first = launcher.StartAsync(MarkedSleep(mark));
+            await WaitUntilAsync(() => Processes.Marked(mark).Count == 1, "the first start was forked (the launcher thread took it)");
+            for (var i = 0; i < 10; i++)
+                waiting.Add(launcher.StartAsync(MarkedSleep(mark), cancel.Token));
+            await cancel.CancelAsync();
+        }
 
-        // Queued within milliseconds; the one launcher thread takes a few milliseconds a start: nearly all still wait.
-        await cancel.CancelAsync();
-        await Task.WhenAll(starts).ContinueWith(_ => { }, TaskScheduler.Default);
-        var made = starts.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
+        await Task.WhenAll(waiting.Append(first)).ContinueWith(_ => { }, TaskScheduler.Default);
+        var made = waiting.Append(first).Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
         try
         {
-            Assert.All(starts, t => Assert.True(t.IsCompletedSuccessfully || t.IsCanceled, t.Exception?.ToString()));
-            Assert.True(made.Count < 50, $"{made.Count} of 200 processes were started after their starts were cancelled");
-            Assert.InRange(Processes.Marked(mark).Count, made.Count, made.Count); // none started behind the caller's back
+            Assert.True(first.IsCompletedSuccessfully, first.Exception?.ToString());
+            Assert.All(waiting, t => Assert.True(t.IsCanceled, t.IsCompletedSuccessfully ? $"started process {t.Result.Id} after its start was cancelled" : t.Exception?.ToString()));
+            Assert.Single(Processes.Marked(mark)); // none started behind the caller's back
         }
         finally
         {
@@ -116,6 +124,67 @@ public class InProcessTests
                 launcher.Ended(process);
                 process.Dispose();
             }
+        }
+    }
+
+    /// <summary>The launcher's watchdog gate, which its thread takes after every start.</summary>
+    private static Lock WatchdogGate(CommandLauncher launcher) =>
+        typeof(CommandLauncher).GetField("_watchdogGate", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+            ?.GetValue(launcher) as Lock
+        ?? throw new InvalidOperationException("CommandLauncher has no Lock field _watchdogGate any more: update this test's gate");
+
+    /// <summary>Holds a <see cref="Lock"/> on a thread of its own (a Lock is released by the thread that took it) until disposed.</summary>
+    private sealed class HeldGate : IDisposable
+    {
+        private readonly ManualResetEventSlim _release = new();
+        private readonly Thread _holder;
+
+        public HeldGate(Lock gate)
+        {
+            using var held = new ManualResetEventSlim();
+            _holder = new Thread(() =>
+            {
+                using (gate.EnterScope())
+                {
+                    held.Set();
+                    _release.Wait();
+                }
+            }) { IsBackground = true };
+            _holder.Start();
+            held.Wait();
+        }
+
+        public void Dispose()
+        {
+            _release.Set();
+            _holder.Join();
+            _release.Dispose();
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"not within 30 s: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>True when process <paramref name="pid"/> has SIGKILL pending (sent, not yet acted on).</summary>
+    private static bool KillPending(int pid)
+    {
+        try
+        {
+            return File.ReadLines($"/proc/{pid}/status")
+                .Where(l => l.StartsWith("SigPnd:", StringComparison.Ordinal) || l.StartsWith("ShdPnd:", StringComparison.Ordinal))
+                .Any(l => (ulong.Parse(l[7..].Trim(), System.Globalization.NumberStyles.HexNumber, null) & (1UL << (9 - 1))) != 0);
+        }
+        catch (IOException)
+        {
+            return false; // gone: IsAlive says so
         }
     }
 

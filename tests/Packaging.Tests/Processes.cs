@@ -123,6 +123,33 @@ public sealed class ChildProcess : IDisposable
         _process.WaitForExit(10_000); // the rest of the redirected output
     }
 
+    /// <summary>Polls <paramref name="condition"/>; fails with the output when the process exits first or after <paramref name="timeout"/>.</summary>
+    public async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (HasExited)
+            {
+                _process.WaitForExit(10_000);
+                throw new Xunit.Sdk.XunitException($"exited (code {_process.ExitCode}) before: {what}: {Command}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            }
+
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"not within {timeout.TotalSeconds:0} s: {what}: {Command}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Sends SIGINT, as Ctrl+C does (Linux and macOS); the caller waits for the exit.</summary>
+    public void Interrupt()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+            throw new PlatformNotSupportedException("SIGINT needs Linux or macOS");
+        if (Native.kill(_process.Id, SigInt) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
     /// <summary>Asks the process to stop as Ctrl+C does; kills it when it has not exited after <paramref name="grace"/>.</summary>
     public async Task StopAsync(TimeSpan grace)
     {

@@ -18,7 +18,8 @@ public sealed class SamplesFactAttribute : FactAttribute
 
 /// <summary>
 /// Every application under samples/ is built against the packed packages (never project references) with the
-/// test-written NuGet.Config, then started for a few seconds: it must show that its tasks ran.
+/// test-written NuGet.Config, then started until it shows a run of a task named for it: the run's log line, and the
+/// task's counters where the sample serves its stats.
 /// </summary>
 [Collection(PackagesCollection.Name)]
 public sealed class SampleTests(PackagesFixture packages, Xunit.Abstractions.ITestOutputHelper output)
@@ -29,10 +30,20 @@ public sealed class SampleTests(PackagesFixture packages, Xunit.Abstractions.ITe
             ? Path.GetFullPath(other)
             : Path.Combine(PackagesFixture.RepoPath, "samples");
 
-    /// <summary>A line that says a task ran ("ran", as a word, in any case).</summary>
-    private static readonly Regex RanLine = new(@"\bran\b", RegexOptions.IgnoreCase | RegexOptions.Multiline);
+    /// <summary>
+    /// What proves that a sample's task ran: the log line its run writes, naming the task, and, where the sample serves
+    /// its task set's stats, the task's counters there. A sample not listed (from ACTOR_SCHEDULER_SAMPLES_DIR) must
+    /// print a line "NAME ran", NAME being the task.
+    /// </summary>
+    private static readonly Dictionary<string, SampleProof> Proofs = new(StringComparer.Ordinal)
+    {
+        ["AspNetService"] = new("Heartbeat", new Regex(@"^\s*heartbeat ran at \S+ \(tick \d+, \d+ sessions open\)", RegexOptions.Multiline), "/jobs"),
+        ["WorkerService"] = new("Pulse", new Regex(@"^\s*pulse ran at \S+ \(scheduled \S+, tick \d+\)", RegexOptions.Multiline), null),
+    };
 
-    private static readonly string[] HealthPaths = ["/healthz", "/health", "/readyz", "/scheduler/healthz"];
+    private static readonly Regex AnyTaskRan = new(@"^\s*(?<task>[A-Za-z][\w.-]*) ran\b", RegexOptions.Multiline);
+
+    private sealed record SampleProof(string Task, Regex RunLine, string? StatsPath);
 
     /// <summary>The sample projects: every *.csproj under samples/, outside bin/ and obj/.</summary>
     public static IReadOnlyList<string> SampleProjects() =>
@@ -91,42 +102,71 @@ public sealed class SampleTests(PackagesFixture packages, Xunit.Abstractions.ITe
         };
         // Started in its output folder (its appsettings.json is there), so whatever it writes stays out of the repository.
         using var sample = ChildProcess.Start("dotnet", [dll], Path.GetDirectoryName(dll)!, environment);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var expected = Proofs.GetValueOrDefault(name);
         var started = DateTime.UtcNow;
-        var deadline = started + TimeSpan.FromSeconds(30);
-        string? proof = null;
-        string? health = null;
-        while (proof is null && DateTime.UtcNow < deadline && !sample.HasExited)
+        var limit = TimeSpan.FromSeconds(60);
+        string? logged = null, counted = null, stats = null;
+        while ((logged is null || (expected?.StatsPath is not null && counted is null)) && DateTime.UtcNow - started < limit && !sample.HasExited)
         {
-            await Task.Delay(500);
-            if (RanLine.Match(sample.Stdout + sample.Stderr) is { Success: true } ran)
+            var text = sample.Stdout + sample.Stderr;
+            if (logged is null && (expected?.RunLine ?? AnyTaskRan).Match(text) is { Success: true } line)
+                logged = $"printed: {line.Value.Trim()}";
+            if (expected?.StatsPath is { } path && counted is null)
             {
-                var text = sample.Stdout + sample.Stderr;
-                var start = text.LastIndexOf('\n', ran.Index) + 1;
-                var end = text.IndexOf('\n', ran.Index);
-                proof = "printed: " + text[start..(end < 0 ? text.Length : end)].Trim();
+                stats = await GetAsync(http, $"http://127.0.0.1:{port}{path}");
+                if (Counters(stats, expected.Task) is { Runs: > 0, Succeeded: > 0 } counters)
+                    counted = $"GET {path}: {expected.Task} runs {counters.Runs}, succeeded {counters.Succeeded}";
             }
-            else if (health is null)
-            {
-                foreach (var path in HealthPaths)
-                    if (await AnswersAsync(http, $"http://127.0.0.1:{port}{path}"))
-                    {
-                        health = $"answered GET {path}";
-                        break;
-                    }
-            }
-            else if (DateTime.UtcNow - started > TimeSpan.FromSeconds(15))
-                proof = health; // a health endpoint answers, but no line said "ran" within 15 s: the health answer is the proof
+
+            if (logged is null || (expected?.StatsPath is not null && counted is null))
+                await Task.Delay(250);
         }
 
         await sample.StopAsync(TimeSpan.FromSeconds(10));
-        output.WriteLine($"{name}: built in {build.Elapsed.TotalSeconds:0.0} s; {proof ?? "no proof of a run"} after {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
-        if (proof is null)
+        var proof = string.Join("; ", new[] { logged, counted }.OfType<string>());
+        output.WriteLine($"{name}: built in {build.Elapsed.TotalSeconds:0.0} s; {(proof.Length > 0 ? proof : "no proof of a run")} after {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
+        var what = expected is null
+            ? "a line \"TASK ran\""
+            : $"a run of {expected.Task} (a line matching /{expected.RunLine}/{(expected.StatsPath is null ? "" : $" and {expected.Task}'s runs and successes above 0 in GET {expected.StatsPath}")})";
+        if (logged is null || (expected?.StatsPath is not null && counted is null))
             throw new Xunit.Sdk.XunitException(
-                (sample.HasExited && sample.Result().ExitCode != 0 && DateTime.UtcNow < deadline
-                    ? $"exited with code {sample.Result().ExitCode} before showing a run"
-                    : "showed no run within 30 s: no line with \"ran\" and no health endpoint answered")
-                + $" ({string.Join(", ", HealthPaths)} on port {port} tried)\n{sample.Result()}");
+                (sample.HasExited && sample.Result().ExitCode != 0 && DateTime.UtcNow - started < limit
+                    ? $"exited with code {sample.Result().ExitCode} before showing {what}"
+                    : $"showed no {what} within {limit.TotalSeconds} s")
+                + (stats is null ? "" : $"\nlast GET {expected!.StatsPath}: {stats}") + $"\n{sample.Result()}");
+    }
+
+    /// <summary>A task's runs and successes in a stats answer shaped {"tasks": [{"name", "runs", "succeeded"}, ...]}, or null.</summary>
+    private static (long Runs, long Succeeded)? Counters(string? json, string task)
+    {
+        if (json is null)
+            return null;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            foreach (var entry in document.RootElement.GetProperty("tasks").EnumerateArray())
+                if (entry.GetProperty("name").GetString() == task)
+                    return (entry.GetProperty("runs").GetInt64(), entry.GetProperty("succeeded").GetInt64());
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<string?> GetAsync(HttpClient http, string url)
+    {
+        try
+        {
+            using var response = await http.GetAsync(url);
+            return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadAsStringAsync() : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The sample's restore must have taken ActorScheduler packages at the one version, not project references.</summary>
@@ -154,19 +194,6 @@ public sealed class SampleTests(PackagesFixture packages, Xunit.Abstractions.ITe
 
         if (ours.Count == 0)
             throw new Xunit.Sdk.XunitException("references no ActorScheduler package");
-    }
-
-    private static async Task<bool> AnswersAsync(HttpClient http, string url)
-    {
-        try
-        {
-            using var response = await http.GetAsync(url);
-            return response.StatusCode == HttpStatusCode.OK;
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return false;
-        }
     }
 
     private static int FreePort()

@@ -21,9 +21,10 @@ internal sealed class ConfigReloader : IDisposable
     private readonly Channel<bool> _requests = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly PosixSignalRegistration _sighup;
     private HostPlan _current;
-    private ILogger? _log;
+    private volatile ILogger? _log;
     private IActorRef? _reporter;
     private PeriodicTaskClient? _client;
+    private volatile bool _reloading;
 
     public ConfigReloader(HostPlan plan)
     {
@@ -31,7 +32,13 @@ internal sealed class ConfigReloader : IDisposable
         _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            _requests.Writer.TryWrite(true);
+            // One reload at most waits: a SIGHUP while one waits joins it, one during a reload queues the next.
+            var queued = _requests.Reader.Count > 0;
+            _requests.Writer.TryWrite(true); // dropped when one waits (DropWrite)
+            if (queued)
+                _log?.LogInformation("SIGHUP: a reload is already queued; this signal joins it");
+            else if (_reloading)
+                _log?.LogInformation("SIGHUP: a reload is under way; one more follows it, of the file as it is then");
         });
     }
 
@@ -49,8 +56,18 @@ internal sealed class ConfigReloader : IDisposable
         {
             while (await _requests.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
+                _reloading = true;
                 _requests.Reader.TryRead(out _);
-                await ReloadAsync().ConfigureAwait(false);
+                try
+                {
+                    // Off the thread that delivered the signal: a reload blocked reading its file must not hold up
+                    // the handling of the next SIGHUP, nor of SIGINT and SIGTERM.
+                    await Task.Run(ReloadAsync, CancellationToken.None).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _reloading = false;
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
