@@ -63,11 +63,12 @@ public class RunTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("--for 1500ms elapsed: stopping", result.Stdout);
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(1500), $"ended after {watch.Elapsed}");
-        // Tick k is due k intervals after the start: the process's lifetime holds at most one tick per interval.
+        // Tick k is due k intervals after the start: the process's lifetime holds at most one tick per interval (a loaded
+        // machine may tick fewer times, never more).
         var summary = Regex.Match(result.Stdout, @"Summary of timed: (\d+) ticks in ");
         Assert.True(summary.Success, result.ToString());
         var ticks = long.Parse(summary.Groups[1].Value);
-        Assert.InRange(ticks, 1, (long)(watch.Elapsed.TotalSeconds / 0.1) + 1);
+        Assert.InRange(ticks, 0, (long)(watch.Elapsed.TotalSeconds / 0.1) + 1);
         var beats = Event.ReadFile(events).Where(e => e is { Name: "started", Task: "beat" }).Select(e => e.Tick).ToList();
         Assert.Equal(beats.Distinct().Count(), beats.Count);
         Assert.All(beats, t => Assert.InRange(t, 1, ticks));
