@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
@@ -164,45 +165,46 @@ public class RetryTests(ITestOutputHelper output) : VirtualTimeTestKit(output)
         Assert.Equal((1L, 1L, 0L, 1L), (stats.Runs, stats.Succeeded, stats.TimedOut, stats.Retries));
     }
 
-    [Fact]
-    public async Task A_removed_tasks_waiting_retry_never_runs()
+    /// <summary>
+    /// A manager whose task "t" failed its first attempt and waits for its one retry (its timer armed); the box counts
+    /// the body's calls.
+    /// </summary>
+    private async Task<(IActorRef Manager, StrongBox<int> Calls)> FailedOnceWithItsRetryWaiting()
     {
-        var calls = 0;
+        var calls = new StrongBox<int>();
         var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", _ =>
         {
-            if (Interlocked.Increment(ref calls) == 1)
-                throw new InvalidOperationException("flaky");
-        }, Retrying(1)));
-        Subscribe<PeriodicTaskEvent>();
-        await manager.Ask<TaskTriggered>(new TriggerTask("t"));
-        ExpectMsg<PeriodicTaskStarted>();
-        Assert.Equal(1, ExpectMsg<PeriodicTaskFailed>().Attempt); // the retry's timer is armed
-        await manager.Ask<TasksChanged>(new ChangeTasks([new RemoveTask("t")]));
-        Scheduler.Advance(TimeSpan.FromSeconds(10)); // past the retry's backoff
-        ThroughRunner(manager, "t"); // a retry still waiting would have published attempt 2's PeriodicTaskStarted first
-        Assert.Equal(1, Volatile.Read(ref calls));
-        Assert.Empty((await manager.Ask<TaskStatsReport>(GetTaskStats.Instance)).Tasks);
-    }
-
-    [Fact]
-    public async Task A_stop_while_a_retry_waits_ends_the_run_at_once_with_its_last_outcome_and_the_retry_never_runs()
-    {
-        var calls = 0;
-        var manager = ManualManager(new PeriodicTaskSet("compute").Add("t", _ =>
-        {
-            if (Interlocked.Increment(ref calls) == 1)
+            if (Interlocked.Increment(ref calls.Value) == 1)
                 throw new InvalidOperationException("flaky");
         }, Retrying(1)));
         Subscribe<PeriodicTaskEvent>();
         await manager.Ask<TaskTriggered>(new TriggerTask("t"));
         ExpectMsg<PeriodicTaskStarted>();
         Assert.Equal(1, ExpectMsg<PeriodicTaskFailed>().Attempt);
+        return (manager, calls);
+    }
+
+    [Fact]
+    public async Task A_removed_tasks_waiting_retry_never_runs()
+    {
+        var (manager, calls) = await FailedOnceWithItsRetryWaiting();
+        await manager.Ask<TasksChanged>(new ChangeTasks([new RemoveTask("t")]));
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // past the retry's backoff
+        ThroughRunner(manager, "t"); // a retry still waiting would have published attempt 2's PeriodicTaskStarted first
+        Assert.Equal(1, Volatile.Read(ref calls.Value));
+        Assert.Empty((await manager.Ask<TaskStatsReport>(GetTaskStats.Instance)).Tasks);
+    }
+
+    [Fact]
+    public async Task A_stop_while_a_retry_waits_ends_the_run_at_once_with_its_last_outcome_and_the_retry_never_runs()
+    {
+        var (manager, calls) = await FailedOnceWithItsRetryWaiting();
         manager.Tell(StopTasks.Instance);
         // No virtual time passes: the stop is answered because the run ended, not because shutdown-timeout elapsed.
         Assert.Equal(0, ExpectMsg<TasksStopped>().StillRunning);
         Scheduler.Advance(TimeSpan.FromSeconds(10)); // past the retry's backoff
         ThroughRunner(manager, "t");
-        Assert.Equal(1, Volatile.Read(ref calls));
+        Assert.Equal(1, Volatile.Read(ref calls.Value));
         var stats = (await manager.Ask<TaskStatsReport>(GetTaskStats.Instance))["t"];
         Assert.Equal((1L, 1L, 0L, 0L, false), (stats.Runs, stats.Failed, stats.Cancelled, stats.Retries, stats.Running));
     }

@@ -43,6 +43,51 @@ public sealed class ClusterNode(int index, int port, HostProcess process, string
 public static class ClusterHarness
 {
     /// <summary>
+    /// A console host node that joins through Cluster Bootstrap (no seed nodes), with test-only timings, set "jobs" and
+    /// one cluster task; <paramref name="discovery"/> is HOCON added after it (the discovery method and its keys).
+    /// </summary>
+    public static string BootstrapNodeConfig(int port, int managementPort, string role, string discovery, string tasks = "") => $$"""
+        actor-scheduler-host {
+          set-name = jobs
+          http.endpoint = off
+          cluster.bootstrap = on
+        }
+        akka {
+          actor.provider = cluster
+          remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
+          cluster {
+            roles = [{{role}}]
+            # TEST-ONLY cluster timings (production: hocon/cluster.conf)
+            gossip-interval = 200ms
+            leader-actions-interval = 200ms
+            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 5s }
+          }
+          management {
+            http.port = {{managementPort}}
+            cluster.bootstrap {
+              contact-point-discovery {
+                required-contact-point-nr = 3
+                # TEST-ONLY timings (production defaults: stable-margin 5s, interval 1s)
+                stable-margin = 1s
+                interval = 200ms
+              }
+              contact-point.probe-interval = 500ms   # TEST-ONLY (production default: 5s)
+            }
+          }
+        }
+        actor-scheduler {
+          periodic-interval = 200ms
+          initial-delay = 200ms
+          shutdown-timeout = 1s
+          tasks {
+            cluster-job { command = "true", spacing = 1s, scope = cluster }
+            {{tasks}}
+          }
+        }
+        {{discovery}}
+        """;
+
+    /// <summary>
     /// SIGKILL of a task's owner to its next start on a survivor, at most, in these tests. The target is 12 s; it is
     /// measured on its own by the benchmark (`-- failover`, docs/benchmarks.md). Here other test processes share two
     /// cores, where fail-overs of 12-16 s were seen, so the tests allow 20 s: still far below a task held for its old

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Xunit;
 using Xunit.Abstractions;
+using static ActorScheduler.Host.Tests.ClusterHarness;
 
 namespace ActorScheduler.Host.Tests;
 
@@ -60,56 +61,19 @@ public sealed class DiscoveryClusterRunTests(ITestOutputHelper output)
         }
     }
 
-    private static string NodeConfig(int port, int managementPort, int[] managementPorts, string role) => $$"""
-        actor-scheduler-host {
-          set-name = jobs
-          http.endpoint = off
-          cluster.bootstrap = on
+    private static string NodeConfig(int port, int managementPort, int[] managementPorts, string role) => BootstrapNodeConfig(port, managementPort, role, $$"""
+        akka.discovery {
+          method = config
+          config.services.actor-scheduler.endpoints = [{{string.Join(", ", managementPorts.Select(p => $"\"127.0.0.1:{p}\""))}}]
         }
-        akka {
-          actor.provider = cluster
-          remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
-          cluster {
-            roles = [{{role}}]
-            # TEST-ONLY cluster timings (production: hocon/cluster.conf)
-            gossip-interval = 200ms
-            leader-actions-interval = 200ms
-            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 5s }
-          }
-          management {
-            http.port = {{managementPort}}
-            cluster.bootstrap {
-              contact-point-discovery {
-                required-contact-point-nr = 3
-                # TEST-ONLY timings (production defaults: stable-margin 5s, interval 1s)
-                stable-margin = 1s
-                interval = 200ms
-              }
-              contact-point {
-                # The three endpoints share one host: keep them all (by default a host's entries are filtered to this node's own port).
-                filter-on-fallback-port = off
-                probe-interval = 500ms   # TEST-ONLY (production default: 5s)
-              }
-            }
-          }
-          discovery {
-            method = config
-            config.services.actor-scheduler.endpoints = [{{string.Join(", ", managementPorts.Select(p => $"\"127.0.0.1:{p}\""))}}]
-          }
-        }
-        actor-scheduler {
-          periodic-interval = 200ms
-          initial-delay = 200ms
-          shutdown-timeout = 1s
-          tasks {
-            cluster-job { command = "true", spacing = 1s, scope = cluster }
-            node-job { command = "true", ticks-between-runs = 4 }
-            up-n0 { command = "true", scope = cluster, role = n0, run-immediately = on, spacing = 1h }
-            up-n1 { command = "true", scope = cluster, role = n1, run-immediately = on, spacing = 1h }
-            up-n2 { command = "true", scope = cluster, role = n2, run-immediately = on, spacing = 1h }
-          }
-        }
-        """;
+        # The three endpoints share one host: keep them all (by default a host's entries are filtered to this node's own port).
+        akka.management.cluster.bootstrap.contact-point.filter-on-fallback-port = off
+        """, """
+        node-job { command = "true", ticks-between-runs = 4 }
+        up-n0 { command = "true", scope = cluster, role = n0, run-immediately = on, spacing = 1h }
+        up-n1 { command = "true", scope = cluster, role = n1, run-immediately = on, spacing = 1h }
+        up-n2 { command = "true", scope = cluster, role = n2, run-immediately = on, spacing = 1h }
+        """);
 
     private static IReadOnlyList<Event> Events(TempDir dir, int node) => Event.ReadWritten(dir.File($"events-{node}.jsonl"));
 

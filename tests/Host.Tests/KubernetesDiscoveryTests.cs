@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Xunit;
 using Xunit.Abstractions;
+using static ActorScheduler.Host.Tests.ClusterHarness;
 
 namespace ActorScheduler.Host.Tests;
 
@@ -124,56 +125,22 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output)
         ["KUBERNETES_SERVICE_PORT"] = apiPort.ToString(CultureInfo.InvariantCulture),
     };
 
-    private static string NodeConfig(int port, int managementPort, ServiceAccountFiles files, string role) => $$"""
-        actor-scheduler-host {
-          set-name = jobs
-          http.endpoint = off
-          cluster.bootstrap = on
-        }
-        akka {
-          actor.provider = cluster
-          remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
-          cluster {
-            roles = [{{role}}]
-            # TEST-ONLY cluster timings (production: hocon/cluster.conf)
-            gossip-interval = 200ms
-            leader-actions-interval = 200ms
-            failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 5s }
-          }
-          management {
-            http.port = {{managementPort}}
-            cluster.bootstrap {
-              contact-point-discovery {
-                # The pods' container port named "management" is each node's management endpoint.
-                port-name = management
-                required-contact-point-nr = 3
-                # TEST-ONLY timings (production defaults: stable-margin 5s, interval 1s, exponential-backoff-max 15s)
-                stable-margin = 1s
-                interval = 200ms
-                exponential-backoff-max = 1s
-              }
-              contact-point.probe-interval = 500ms   # TEST-ONLY (production default: 5s)
-            }
-          }
-          discovery {
-            method = kubernetes-api
-            kubernetes-api {
-              api-ca-path = "{{files.Ca}}"
-              api-token-path = "{{files.Token}}"
-              pod-namespace-path = "{{files.Namespace}}"
-              pod-label-selector = "app={0}"
-            }
+    private static string NodeConfig(int port, int managementPort, ServiceAccountFiles files, string role) => BootstrapNodeConfig(port, managementPort, role, $$"""
+        akka.discovery {
+          method = kubernetes-api
+          kubernetes-api {
+            api-ca-path = "{{files.Ca}}"
+            api-token-path = "{{files.Token}}"
+            pod-namespace-path = "{{files.Namespace}}"
+            pod-label-selector = "app={0}"
           }
         }
-        actor-scheduler {
-          periodic-interval = 200ms
-          initial-delay = 200ms
-          shutdown-timeout = 1s
-          tasks {
-            cluster-job { command = "true", spacing = 1s, scope = cluster }
-          }
+        akka.management.cluster.bootstrap.contact-point-discovery {
+          # The pods' container port named "management" is each node's management endpoint.
+          port-name = management
+          exponential-backoff-max = 1s   # TEST-ONLY (production default: 15s)
         }
-        """;
+        """);
 
     private static async Task<string> SeedNodes(HttpClient http, int port)
     {
