@@ -55,7 +55,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 if (i == 0)
                 {
                     nodes.Add(Start(dir, 0, ports[0], config));
-                    await WaitUntil(() => Starts(nodes[0]).Count > 0, $"node 0 formed the cluster ({LongJob} runs on it)", TimeSpan.FromSeconds(30), nodes);
+                    await WaitUntil(() => Starts(nodes[0]).Count > 0, $"node 0 formed the cluster ({LongJob} runs on it)", TimeSpan.FromSeconds(90), nodes);
                 }
                 else
                 {
@@ -64,7 +64,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             }
 
             await WaitUntil(() => nodes[1].Events.Any(e => e is { Name: "started", Task: "up-n1" }) && nodes[2].Events.Any(e => e is { Name: "started", Task: "up-n2" }),
-                "nodes 1 and 2 are Up (up-n1 and up-n2 run on them)", TimeSpan.FromSeconds(30), nodes);
+                "nodes 1 and 2 are Up (up-n1 and up-n2 run on them)", TimeSpan.FromSeconds(90), nodes);
             // A run in flight on node 0: started, not ended, its sleep running.
             await WaitUntil(() => Runs(nodes, LongJob, DateTimeOffset.UtcNow).LastOrDefault() is { Node: 0, Cut: true } run
                                   && DateTimeOffset.UtcNow - run.Start > TimeSpan.FromSeconds(1)

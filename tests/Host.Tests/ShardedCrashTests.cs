@@ -17,7 +17,8 @@ namespace ActorScheduler.Host.Tests;
 public sealed class ShardedCrashTests(ITestOutputHelper output)
 {
     private const int Jobs = 20;
-    private const int Holds = 4;
+    /// <summary>Enough hold tasks that node 1 or 2 owns one whatever buckets Sharding gives node 0 (4 of 30 buckets could all stay there).</summary>
+    private const int Holds = 12;
     private const int Tasks = Jobs + Holds;
     private const double RunSeconds = 2;
 
@@ -46,7 +47,7 @@ public sealed class ShardedCrashTests(ITestOutputHelper output)
                 for (var t = 0; t < Jobs; t++)
                     tasks.AppendLine($"    job-{t:00} {{ {locked.Task(i, RunSeconds, "spacing = 3s, timeout = 10s, run-immediately = on, scope = cluster", marks[i])} }}");
                 for (var t = 0; t < Holds; t++)
-                    tasks.AppendLine($"    hold-{t} {{ {locked.Task(i, HoldSeconds, "spacing = 2s, timeout = 130s, run-immediately = on, scope = cluster", marks[i])} }}");
+                    tasks.AppendLine($"    hold-{t:00} {{ {locked.Task(i, HoldSeconds, "spacing = 2s, timeout = 130s, run-immediately = on, scope = cluster", marks[i])} }}");
                 return NodeConfig(setName, ports[i], [ports[0], ports[1]], "", state, tasks.ToString()) +
                        "\nactor-scheduler.cluster { distribution = sharded, shards = 30 }\n";
             }
