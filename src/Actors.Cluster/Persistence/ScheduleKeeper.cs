@@ -317,7 +317,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
         public void RunEnded(string task, DateTimeOffset at, EndedRun run) =>
             keeper.Tell(new RunEndedHere(task, at, new PeriodicTaskRun(
-                run.Tick, run.ScheduledAt, run.StartedAt, run.Duration, PeriodicTaskManager.OutcomeName(run.Outcome), run.Attempts, node), run.Counters));
+                run.Tick, run.ScheduledAt, run.StartedAt, run.Duration, run.Outcome.Name(), run.Attempts, node), run.Counters));
 
         public void PauseChanged(string task, TaskPause? pause) =>
             keeper.Tell(new PauseRecorded(task, pause is not null, pause?.Note, pause?.Until));

@@ -9,10 +9,11 @@ namespace ActorScheduler.Runtime;
 
 /// <summary>
 /// INTERNAL API. The manager of one task set: nova's <c>run_periodic_tasks</c> as an actor. On each <see cref="Tick"/>
-/// it asks its skip table (<see cref="TaskSchedule"/>) what is due, decides overlap, and sends <see cref="Run"/> to the
-/// runner of each task that may start; each runner answers once with <see cref="RunEnded"/>. It also pauses, resumes,
-/// triggers, adds, updates and removes tasks on request. Phases: running, stopping, stopped, and halted after
-/// raise-on-error escalated (docs/architecture.md).
+/// it asks its skip table what is due, decides overlap, and sends <see cref="Run"/> to the runner of each task that may
+/// start; each runner answers once with <see cref="RunEnded"/>. It also pauses, resumes, triggers, adds, updates and
+/// removes tasks. Two behaviours: dispatching, and not dispatching with its reason (stopping, stopped, or halted after
+/// raise-on-error escalated). Its data lives in collaborators: the <see cref="TaskTable"/>, the <see cref="StoreLink"/>,
+/// the <see cref="TaskRunners"/> and the <see cref="ManagerTelemetry"/> (docs/architecture.md, "The manager").
 /// </summary>
 internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 {
@@ -21,26 +22,22 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private readonly string _setName;
     private readonly PeriodicTaskSettings _settings;
-    private readonly List<TaskState> _tasks;
-    private readonly Dictionary<string, int> _indexByName;
-    private readonly TaskSchedule _schedule;
+    private readonly TaskTable _tasks;
+    private readonly StoreLink _store;
+    private readonly TaskRunners _runners;
+    private readonly ManagerTelemetry _telemetry;
     private readonly RunOrders _runs;
-    private readonly IScheduleStore? _store;
     private readonly bool _withTicker;
-    private readonly TaskScope _scope;
     private readonly SetStart.Moment _start;
     private readonly long _passivateAfterTicks;
-    private readonly long _tickBase;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<DueRun> _due = [];
-    private readonly List<TaskState> _live = [];
     private readonly List<(long Tick, IActorRef Requester)> _tickWaiters = [];
     private readonly List<IActorRef> _stopRequesters = [];
     private IActorRef? _ticker;
+    private Phase _phase = Phase.Dispatching;
     private long _currentTick = -1;
     private long _nextSweepTick;
     private int _running;
-    private bool _reportedAllPlaces;
 
     private PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
@@ -50,23 +47,24 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _setName = setName;
         _settings = settings;
         _withTicker = withTicker;
-        _store = store;
-        _tickBase = store?.TickBase ?? 0;
-        _scope = scope;
-        _tasks = tasks.Select((t, i) => new TaskState(t, i, settings.PeriodicInterval)).ToList();
-        _indexByName = _tasks.ToDictionary(t => t.Name, t => t.Index, StringComparer.Ordinal);
-        _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + settings.PeriodicInterval.Ticks - 1) / settings.PeriodicInterval.Ticks);
+        _store = StoreLink.For(store);
+        _telemetry = new ManagerTelemetry(setName, Context.System.EventStream, Context.GetLogger());
+        var interval = settings.PeriodicInterval;
+        _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + interval.Ticks - 1) / interval.Ticks);
         _nextSweepTick = _passivateAfterTicks;
+        _runners = new TaskRunners(Context, setName, _passivateAfterTicks);
         var fuzzy = settings.FuzzyDelay > TimeSpan.Zero
             ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
             : TimeSpan.Zero;
         if (fuzzy > TimeSpan.Zero)
-            _log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
-        _schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval), _start.At);
-        _runs = new RunOrders(_schedule.Clock, _start.At, _tickBase);
-        if (store?.Restored is { } restored)
-            Restore(restored);
-        Running();
+            _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
+        var schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, interval), _start.At);
+        _tasks = new TaskTable(setName, tasks, interval, scope, schedule);
+        _runs = new RunOrders(schedule.Clock, _start.At, _store.TickBase);
+        foreach (var missed in _store.Restore(_tasks, _start.At))
+            CountMissed(_tasks[missed.Index], 0, _start.At, missed.Missed);
+        _telemetry.PausedCount(_tasks.All.Count(t => t.Pause is not null));
+        Dispatching();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -83,178 +81,181 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     public static string ActorName(string setName) => "periodic-tasks-" + setName;
 
+    private enum Phase
+    {
+        Dispatching,
+
+        /// <summary>Ticking has stopped and runs were cancelled; waiting for them up to shutdown-timeout.</summary>
+        Stopping,
+
+        /// <summary>Answers queries, and counts the runs that end late.</summary>
+        Stopped,
+
+        /// <summary>raise-on-error escalated a failure: nothing is dispatched any more; a stop still cancels runs in flight.</summary>
+        Halted,
+    }
+
+    private bool IsDispatching => _phase == Phase.Dispatching;
+
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, Decide, loggingEnabled: false);
 
     protected override void PreStart()
     {
         if (_withTicker)
-            _ticker = Context.ActorOf(Ticker.Props(_schedule.Clock, _settings.TickSource, Self, _start, _tickBase), "ticker");
-        foreach (var task in _tasks)
+            _ticker = Context.ActorOf(Ticker.Props(_tasks.Schedule.Clock, _settings.TickSource, Self, _start, _store.TickBase), "ticker");
+        foreach (var task in _tasks.All)
             if (task.Pause?.Until is { } until)
                 StartPauseTimer(task, until); // a pause restored from the store
-        _log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.Count, Durations.Format(_settings.PeriodicInterval));
+        _telemetry.Log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.All.Count, Durations.Format(_settings.PeriodicInterval));
     }
 
-    /// <summary>The gauges of runs in flight and paused tasks no longer count this manager's.</summary>
-    protected override void PostStop()
-    {
-        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, -_running);
-        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, -_tasks.Count(t => t.Pause is not null && !t.Removed));
-    }
+    protected override void PostStop() => _telemetry.Gone(_running, _tasks.Live.Count(t => t.Pause is not null));
 
     /// <summary>raise_on_error as supervision: a failed run is logged in nova's words, then resumed or escalated.</summary>
     private Directive Decide(Exception error)
     {
         if (error is not PeriodicTaskFailedException failed)
         {
-            _log.Error(error, "{0}: task runner failed unexpectedly; restarting it", _setName);
-            if (TaskOf(Sender) is { Running: true } task)
-                Self.Tell(new RunEnded(task.Index, RunOutcome.Failed, TimeSpan.Zero)); // the restart lost the run
+            _telemetry.Log.Error(error, "{0}: task runner failed unexpectedly; restarting it", _setName);
+            if (_runners.TaskOf(Sender) is { InFlight: true } task)
+                OnRunEnded(new RunEnded(task.Index, RunOutcome.Failed, TimeSpan.Zero)); // the restart lost the run
             return Directive.Restart;
         }
 
-        _log.Error(failed.InnerException, "{0}", failed.Message); // "Error during <set>.<task>: <message>"
+        _telemetry.Log.Error(failed.InnerException, "{0}", failed.Message); // "Error during <set>.<task>: <message>"
         if (!_settings.RaiseOnError)
             return Directive.Resume;
-        _log.Error("{0}: raise-on-error is on: dispatch halted, failure escalated to the parent", _setName);
-        Halted();
+        _telemetry.Log.Error("{0}: raise-on-error is on: dispatch halted, failure escalated to the parent", _setName);
+        StopDispatching(Phase.Halted);
         return Directive.Escalate;
     }
 
-    private void Running()
+    // ---- behaviours ------------------------------------------------------------------------------------------------
+
+    private void Dispatching()
     {
-        Receive<Tick>(OnTickRunning);
-        Receive<RunEnded>(ended =>
-        {
-            if (OnRunEnded(ended) is { Pending: { } pending } task)
-            {
-                task.Pending = null;
-                Start(task, pending, Context.System.Scheduler.Now);
-            }
-        });
-        Receive<RunStartRecorded>(recorded =>
-        {
-            if (Recorded(recorded) is { } task)
-                RunnerOf(task).Tell(recorded.Run);
-        });
+        Receive<Tick>(OnTick);
         Receive<TriggerTask>(OnTrigger);
         Receive<ChangeTasks>(OnChangeTasks);
         Receive<StopTasks>(_ => BeginStop());
-        Queries(dispatching: true);
+        Always();
     }
 
-    /// <summary>Ticking has stopped and runs were cancelled; waiting for them up to shutdown-timeout.</summary>
-    private void Stopping()
+    private void NotDispatching()
     {
-        Become(() =>
+        Receive<Tick>(tick => RecordTick(tick));
+        Receive<StopTimeoutElapsed>(_ =>
         {
-            Receive<Tick>(tick => { RecordTick(tick); });
-            Receive<RunEnded>(ended =>
-            {
-                OnRunEnded(ended);
-                if (_running == 0)
-                    Stopped();
-            });
-            Receive<StopTimeoutElapsed>(_ =>
-            {
-                _log.Warning("{0}: {1} runs still in flight after shutdown-timeout {2}", _setName, _running, Durations.Format(_settings.ShutdownTimeout));
-                Stopped();
-            });
-            Receive<RunStartRecorded>(NotStarted);
-            Receive<StopTasks>(_ => _stopRequesters.Add(Sender));
-            Receive<TriggerTask>(t => Refuse(t.Task, "it is stopping"));
-            Receive<ChangeTasks>(_ => Refuse(null, "it is stopping"));
-            Queries();
+            if (_phase != Phase.Stopping)
+                return;
+            _telemetry.Log.Warning("{0}: {1} runs still in flight after shutdown-timeout {2}", _setName, _running, Durations.Format(_settings.ShutdownTimeout));
+            StopDispatching(Phase.Stopped);
         });
-    }
-
-    /// <summary>Stopped: answers queries, and counts the runs that end late.</summary>
-    private void Stopped()
-    {
-        Timers.Cancel(StopTimeoutElapsed.Instance);
-        foreach (var requester in _stopRequesters)
-            requester.Tell(new TasksStopped(_setName, _running));
-        _stopRequesters.Clear();
-        Become(() =>
+        Receive<StopTasks>(_ =>
         {
-            Receive<Tick>(tick => { RecordTick(tick); });
-            Receive<RunEnded>(ended => OnRunEnded(ended));
-            Receive<RunStartRecorded>(NotStarted);
-            Receive<StopTasks>(_ => Sender.Tell(new TasksStopped(_setName, _running)));
-            Receive<TriggerTask>(t => Refuse(t.Task, "it is stopped"));
-            Receive<ChangeTasks>(_ => Refuse(null, "it is stopped"));
-            Queries();
+            if (_phase == Phase.Halted)
+                BeginStop();
+            else if (_phase == Phase.Stopping)
+                _stopRequesters.Add(Sender);
+            else
+                Sender.Tell(new TasksStopped(_setName, _running));
         });
+        Receive<TriggerTask>(t => Refuse(t.Task));
+        Receive<ChangeTasks>(_ => Refuse(null));
+        Always();
     }
 
-    /// <summary>raise-on-error escalated a failure: nothing is dispatched any more; a stop still cancels runs in flight.</summary>
-    private void Halted()
+    /// <summary>Run ends, stats, tick notifications, pause and resume: in every phase (a pause is kept whatever the set does).</summary>
+    private void Always()
     {
-        foreach (var task in _tasks)
-            task.Pending = null;
-        Become(() =>
-        {
-            Receive<Tick>(tick => { RecordTick(tick); });
-            Receive<RunEnded>(ended => OnRunEnded(ended));
-            Receive<RunStartRecorded>(NotStarted);
-            Receive<StopTasks>(_ => BeginStop());
-            Receive<TriggerTask>(t => Refuse(t.Task, "raise-on-error halted it"));
-            Receive<ChangeTasks>(_ => Refuse(null, "raise-on-error halted it"));
-            Queries();
-        });
-    }
-
-    /// <summary>
-    /// Stats, tick notifications, pause and resume, in every phase (a pause is kept, and saved with a store, whatever the
-    /// set is doing); next due ticks only while the set dispatches.
-    /// </summary>
-    private void Queries(bool dispatching = false)
-    {
-        Receive<GetTaskStats>(_ => Sender.Tell(Report(dispatching)));
+        Receive<RunEnded>(OnRunEnded);
+        Receive<RunStartRecorded>(OnStartRecorded);
+        Receive<GetTaskStats>(_ => Sender.Tell(new TaskStatsReport(_setName, _currentTick < 0 ? _currentTick : _store.Outside(_currentTick),
+            _tasks.Live.Select(t => StatsOf(t)).ToList())));
         Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
         Receive<GetRecentRuns>(q =>
         {
             if (Find(q.Task) is not null)
                 Sender.Tell(new RecentRunsReport(_setName, q.Task, false, [])); // a store keeps them (ScheduleKeeper)
         });
-        Receive<PauseTask>(p => OnPause(p, dispatching));
+        Receive<PauseTask>(OnPause);
         Receive<ResumeTask>(r =>
         {
-            if (Find(r.Task) is { } task)
-            {
-                Resume(task, note: null);
-                Sender.Tell(StatsOf(task, dispatching));
-            }
+            if (Find(r.Task) is not { } task)
+                return;
+            Resume(task, note: null);
+            Sender.Tell(StatsOf(task));
         });
         Receive<PauseExpired>(e =>
         {
-            if (e.Index < _tasks.Count && _tasks[e.Index] is { Pause.Until: { } until } task && until == e.Until)
+            if (_tasks[e.Index] is { Pause.Until: { } until } task && until == e.Until && _tasks.IsLive(task))
                 Resume(task, "expired");
         });
     }
 
-    private void OnTickRunning(Tick tick)
+    private void StopDispatching(Phase phase)
+    {
+        _phase = phase;
+        foreach (var task in _tasks.All)
+            task.Pending = null;
+        if (phase == Phase.Stopped)
+        {
+            Timers.Cancel(StopTimeoutElapsed.Instance);
+            foreach (var requester in _stopRequesters)
+                requester.Tell(new TasksStopped(_setName, _running));
+            _stopRequesters.Clear();
+        }
+
+        Become(NotDispatching);
+    }
+
+    private void BeginStop()
+    {
+        _stopRequesters.Add(Sender);
+        if (_ticker is not null)
+            Context.Stop(_ticker);
+        foreach (var task in _tasks.All)
+            task.Child?.Tell(CancelRun.Instance);
+        if (_running == 0)
+        {
+            StopDispatching(Phase.Stopped);
+            return;
+        }
+
+        Timers.StartSingleTimer(StopTimeoutElapsed.Instance, StopTimeoutElapsed.Instance, _settings.ShutdownTimeout);
+        StopDispatching(Phase.Stopping);
+    }
+
+    private void Refuse(string? task)
+    {
+        var why = _phase switch { Phase.Stopping => "it is stopping", Phase.Stopped => "it is stopped", _ => "raise-on-error halted it" };
+        Sender.Tell(new Status.Failure(new TaskSetUnavailableException(task is null
+            ? $"task set '{_setName}' cannot change its tasks: {why}."
+            : $"task set '{_setName}' cannot run '{task}': {why}.")));
+    }
+
+    // ---- ticks and dispatch -----------------------------------------------------------------------------------------
+
+    private void OnTick(Tick tick)
     {
         if (!RecordTick(tick))
             return;
         Dispatch(_currentTick);
         if (_currentTick >= _nextSweepTick)
         {
-            PassivateIdleRunners(_currentTick);
+            _runners.Passivate(_currentTick);
             _nextSweepTick = _currentTick + _passivateAfterTicks;
         }
     }
 
-    /// <summary>
-    /// Takes the tick's number and answers those waiting for it; false for a tick that does not increase. Ticks are
-    /// numbered from the store's tick base outside (they continue across restarts) and from 0 inside.
-    /// </summary>
+    /// <summary>Takes the tick's number and answers those waiting for it; false for a tick that does not increase.</summary>
     private bool RecordTick(Tick tick)
     {
-        var number = tick.Number - _tickBase;
+        var number = _store.Inside(tick.Number);
         if (number <= _currentTick)
         {
-            _log.Warning("{0}: tick {1} ignored: tick {2} was already processed (ticks must increase)", _setName, tick.Number, Math.Max(_currentTick + _tickBase, _tickBase - 1));
+            _telemetry.Log.Warning("{0}: tick {1} ignored: tick {2} was already processed (ticks must increase)",
+                _setName, tick.Number, _store.Outside(Math.Max(_currentTick, -1)));
             return false;
         }
 
@@ -270,61 +271,48 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         return true;
     }
 
+    private void OnNotifyWhenTicked(NotifyWhenTicked request)
+    {
+        if (_currentTick >= 0 && _store.Outside(_currentTick) >= request.Tick)
+            Sender.Tell(new Ticked(_store.Outside(_currentTick)));
+        else
+            _tickWaiters.Add((request.Tick, Sender));
+    }
+
     private void Dispatch(long tick)
     {
         _due.Clear();
-        _schedule.Advance(tick, _due);
+        _tasks.Schedule.Advance(tick, _due);
         var run = _runs.For(tick);
-        var scheduledAt = run.ScheduledAt;
         var now = Context.System.Scheduler.Now;
-        if (_store is not null)
-            SavePlaces(tick, scheduledAt);
-        var logged = _log.IsDebugEnabled;
-        var next = 0;
+        _store.TickDispatched(_tasks, tick, _due, run.ScheduledAt, _start.At);
+        _telemetry.LogTick(_tasks, tick, _due);
         foreach (var due in _due)
         {
             var task = _tasks[due.Index];
-            if (logged)
-                next = LogSkipped(tick, next, due.Index);
             if (task.Pause is { } pause)
             {
-                if (pause.Until is { } until && until <= scheduledAt)
-                {
-                    Resume(task, "expired");
-                }
-                else
+                if (pause.Until is not { } until || until > run.ScheduledAt)
                 {
                     // A pause masks the due run (and any it coalesces); the schedule has moved on as usual.
                     task.Counters.SkippedPaused(1 + due.Missed);
                     continue;
                 }
+
+                Resume(task, "expired");
             }
 
             if (due.Missed > 0)
-                CountMissed(task, tick, scheduledAt, due.Missed);
+                CountMissed(task, tick, run.ScheduledAt, due.Missed);
             Offer(task, run, now);
         }
-
-        if (logged)
-            LogSkipped(tick, next, _tasks.Count);
-    }
-
-    /// <summary>Nova's debug lines: "Skipping" for the tasks before <paramref name="upTo"/>, "Running" for it.</summary>
-    private int LogSkipped(long tick, int from, int upTo)
-    {
-        for (var i = from; i < upTo; i++)
-            if (_schedule.NextDueTick(i) is not null)
-                _log.Debug("Skipping {0}.{1}, {2} ticks left until next run", _setName, _tasks[i].Name, _schedule.TicksLeft(i, tick));
-        if (upTo < _tasks.Count)
-            _log.Debug(_tasks[upTo].Pause is null ? "Running periodic task {0}.{1}" : "Skipping {0}.{1}: paused", _setName, _tasks[upTo].Name);
-        return upTo + 1;
     }
 
     /// <summary>Starts the run, or, with a run in flight, queues it (overlap = queue, none pending) or counts an overrun.</summary>
     private bool Offer(TaskState task, Run run, DateTimeOffset now)
     {
         task.LastDispatchTick = Math.Max(0, _currentTick);
-        if (!task.Running)
+        if (!task.InFlight)
         {
             Start(task, run, now);
             return true;
@@ -337,100 +325,83 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         }
 
         task.Counters.Overran();
-        PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Overruns, _setName, task.Name, 1);
-        _log.Warning("{0}.{1} is due on tick {2} but its run of tick {3} is still in flight: skipped (overrun)", _setName, task.Name, run.Tick, task.CurrentRun?.Tick);
-        Context.System.EventStream.Publish(new PeriodicTaskOverrun(_setName, task.Name, run.Tick, run.ScheduledAt));
+        _telemetry.Overran(task, run);
         return false;
     }
 
+    private void OnTrigger(TriggerTask trigger)
+    {
+        if (Find(trigger.Task) is not { } task)
+            return;
+        var tick = _store.Outside(Math.Max(0, _currentTick));
+        var now = Context.System.Scheduler.Now;
+        var started = Offer(task, new Run(tick, now), now);
+        Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
+        _telemetry.Triggered(task, now, tick, started);
+    }
+
+    // ---- a run: start, recorded start, end --------------------------------------------------------------------------
+
     /// <summary>
     /// Starts a run. A store that records a start before its run (cluster tasks, docs/cluster.md, "Never two runs") is
-    /// told first: the Run goes to the runner when it answers <see cref="RunStartRecorded"/>; until then the task counts
-    /// as running. Other stores are told beside the run.
+    /// told first, and the Run goes to the runner when it answers <see cref="RunStartRecorded"/>; other stores are told
+    /// beside the run.
     /// </summary>
     private void Start(TaskState task, Run run, DateTimeOffset now)
     {
-        task.Running = true;
-        task.CurrentRun = run;
+        task.Start(run, _store.RecordsStartBeforeRun);
         task.Counters.Started(now);
         _running++;
-        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, 1);
-        _store?.RunStarting(task.Index, task.Name, run, now, Deadline(task.Definition.Options, now));
-        if (_store is { RecordsStartBeforeRun: true })
-            task.AwaitingStart = true;
-        else
-            RunnerOf(task).Tell(run);
+        _telemetry.RunStarted();
+        _store.RunStarting(task, run, now);
+        if (task.State == RunState.Running)
+            _runners.Of(task).Tell(run);
     }
 
-    /// <summary>The latest a run started at <paramref name="now"/> can end: every attempt timing out, with its backoffs.</summary>
-    internal static DateTimeOffset? Deadline(PeriodicTaskOptions options, DateTimeOffset now)
-    {
-        if (options.Timeout is not { } timeout)
-            return null;
-        var total = timeout;
-        var backoff = options.RetryBackoff;
-        for (var i = 0; i < options.Retries; i++)
-        {
-            total += backoff + timeout;
-            backoff = backoff * 2 < options.RetryMaxBackoff ? backoff * 2 : options.RetryMaxBackoff;
-        }
-
-        return now + total;
-    }
-
-    /// <summary>The task whose recorded start is awaited, or null (a start already ended, or a removed task's: ended here).</summary>
-    private TaskState? Recorded(RunStartRecorded recorded)
-    {
-        if (TakeAwaitedStart(recorded) is not { } task)
-            return null;
-        if (!task.Removed)
-            return task;
-        OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
-        return null;
-    }
-
-    /// <summary>A start recorded after the set stopped dispatching: the run never begins and ends as cancelled.</summary>
-    private void NotStarted(RunStartRecorded recorded)
-    {
-        if (TakeAwaitedStart(recorded) is { } task)
-            Self.Tell(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
-    }
-
-    /// <summary>The task whose recorded start it was, no longer awaiting it; null when that run has already ended.</summary>
-    private TaskState? TakeAwaitedStart(RunStartRecorded recorded)
+    /// <summary>The store recorded a start: the run begins, unless the set stopped dispatching or lost the task meanwhile.</summary>
+    private void OnStartRecorded(RunStartRecorded recorded)
     {
         var task = _tasks[recorded.Index];
-        if (!task.AwaitingStart)
-            return null;
-        task.AwaitingStart = false;
-        return task;
+        if (task.State != RunState.RecordingStart)
+            return; // that run has already ended
+        task.StartRecorded();
+        if (IsDispatching && _tasks.IsLive(task))
+            _runners.Of(task).Tell(recorded.Run);
+        else
+            OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
     }
 
     /// <summary>
-    /// Counts the end of a run, retires an outdated runner and applies pause-after-failures; returns the task, or null
-    /// for an end already counted.
+    /// The one path by which a run ends (its runner's answer, a cancelled recorded start, a runner restarted by
+    /// supervision): counts it, retires an outdated runner, applies pause-after-failures, then starts a queued run or
+    /// completes a stop.
     /// </summary>
-    private TaskState? OnRunEnded(RunEnded ended)
+    private void OnRunEnded(RunEnded ended)
     {
         var task = _tasks[ended.Index];
-        if (!task.Running)
-            return null;
-        task.Running = false;
+        if (!task.InFlight)
+            return; // an end already counted
+        if (task.End())
+            _runners.Stop(task);
         _running--;
-        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, -1);
         task.Counters.Ended(ended.Outcome, ended.Duration, ended.Attempts);
-        PeriodicTaskMetrics.RunEnded(_setName, task.Name, OutcomeName(ended.Outcome), ended.Duration);
-        if (_store is not null && task.CurrentRun is { } run)
-            _store.RunEnded(task.Name, Context.System.Scheduler.Now, new EndedRun(
-                run.Tick, run.ScheduledAt, task.Counters.LastStart ?? run.ScheduledAt, ended.Duration, ended.Outcome, ended.Attempts,
-                task.Counters.ToRecord()));
-        if (task.Removed || task.RetireRunner)
-            StopRunner(task);
+        _telemetry.RunEnded(task, ended);
+        _store.RunEnded(task, ended, Context.System.Scheduler.Now);
+        var live = _tasks.IsLive(task);
         if (ended.Outcome == RunOutcome.Succeeded)
             task.ConsecutiveFailures = 0;
-        else if (ended.Outcome is RunOutcome.Failed or RunOutcome.TimedOut && !task.Removed)
+        else if (ended.Outcome is RunOutcome.Failed or RunOutcome.TimedOut && live)
             CountFailedOccurrence(task);
-        return task.Removed ? null : task;
+
+        if (IsDispatching && live && task.Pending is { } pending)
+        {
+            task.Pending = null;
+            Start(task, pending, Context.System.Scheduler.Now);
+        }
+        else if (_phase == Phase.Stopping && _running == 0)
+        {
+            StopDispatching(Phase.Stopped);
+        }
     }
 
     /// <summary>pause-after-failures = K: the K-th failed occurrence in a row pauses the task.</summary>
@@ -441,126 +412,19 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (limit <= 0 || task.ConsecutiveFailures < limit || task.Pause is not null)
             return;
         var note = $"paused after {limit} consecutive failures";
-        _log.Warning("{0}.{1} {2}; resume it to run it again", _setName, task.Name, note);
+        _telemetry.PausedAfterFailures(task, note);
         Pause(task, note, until: null);
     }
 
     private void CountMissed(TaskState task, long tick, DateTimeOffset scheduledAt, int missed)
     {
         task.Counters.MissedDueTimes(missed);
-        PeriodicTaskMetrics.Count(PeriodicTaskMetrics.Missed, _setName, task.Name, missed);
-        Context.System.EventStream.Publish(new PeriodicTaskMissed(_setName, task.Name, tick + _tickBase, scheduledAt, missed));
+        _telemetry.Missed(task, _store.Outside(tick), scheduledAt, missed);
     }
 
-    internal static string OutcomeName(RunOutcome outcome) => outcome switch
-    {
-        RunOutcome.Succeeded => "succeeded",
-        RunOutcome.Failed => "failed",
-        RunOutcome.Cancelled => "cancelled",
-        _ => "timed-out",
-    };
+    // ---- pause and resume ---------------------------------------------------------------------------------------------
 
-    /// <summary>The task's runner, created on its first run (and on the first run after a passivation or an update).</summary>
-    private IActorRef RunnerOf(TaskState task)
-    {
-        if (task.Child is { } child)
-            return child;
-        // A stopped runner's name stays taken until it has stopped (and a removed task's runner may still run under it):
-        // a new incarnation gets a name of its own.
-        var baseName = RunnerName(task.Name);
-        string name;
-        do
-        {
-            name = task.Incarnation == 0 ? baseName : $"task~{task.Incarnation + 1}-{baseName["task-".Length..]}";
-            task.Incarnation++;
-        }
-        while (!Context.Child(name).IsNobody());
-
-        task.Child = Context.ActorOf(TaskRunner.Props(_setName, task.Index, task.Definition), name);
-        _live.Add(task);
-        return task.Child;
-    }
-
-    private void StopRunner(TaskState task)
-    {
-        task.RetireRunner = false;
-        if (task.Child is not { } child)
-            return;
-        Context.Stop(child);
-        task.Child = null;
-        _live.Remove(task);
-    }
-
-    private static string RunnerName(string task)
-    {
-        var name = "task-" + task;
-        return ActorPath.IsValidPathElement(name) ? name : "task-" + Uri.EscapeDataString(task).Replace('%', '~');
-    }
-
-    private TaskState? TaskOf(IActorRef child)
-    {
-        foreach (var task in _live)
-            if (child.Equals(task.Child))
-                return task;
-        return null;
-    }
-
-    /// <summary>Stops the runners of tasks not dispatched for PassivateIdleAfter and not running; counters stay here.</summary>
-    private void PassivateIdleRunners(long tick)
-    {
-        for (var i = _live.Count - 1; i >= 0; i--)
-        {
-            var task = _live[i];
-            if (task.Running || tick - task.LastDispatchTick < _passivateAfterTicks)
-                continue;
-            Context.Stop(task.Child!);
-            task.Child = null;
-            _live[i] = _live[^1];
-            _live.RemoveAt(_live.Count - 1);
-        }
-    }
-
-    private void OnNotifyWhenTicked(NotifyWhenTicked request)
-    {
-        if (_currentTick >= 0 && _currentTick + _tickBase >= request.Tick)
-            Sender.Tell(new Ticked(_currentTick + _tickBase));
-        else
-            _tickWaiters.Add((request.Tick, Sender));
-    }
-
-    private void OnTrigger(TriggerTask trigger)
-    {
-        if (Find(trigger.Task) is not { } task)
-            return;
-        var tick = Math.Max(0, _currentTick) + _tickBase;
-        var now = Context.System.Scheduler.Now;
-        var started = Offer(task, new Run(tick, now), now);
-        Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
-        Context.System.EventStream.Publish(new PeriodicTaskTriggered(_setName, task.Name, now, tick, started));
-    }
-
-    /// <summary>The live task named <paramref name="name"/>; otherwise the sender gets a failure naming the closest task.</summary>
-    private TaskState? Find(string name)
-    {
-        if (_indexByName.TryGetValue(name, out var index))
-            return _tasks[index];
-        Sender.Tell(new Status.Failure(NotFound(name)));
-        return null;
-    }
-
-    private PeriodicTaskNotFoundException NotFound(string name)
-    {
-        var closest = Suggestions.Closest(name, _indexByName.Keys);
-        return new PeriodicTaskNotFoundException(_setName, name,
-            $"no task named '{name}' in task set '{_setName}'{(closest is null ? "" : $"; did you mean '{closest}'?")}");
-    }
-
-    private void Refuse(string? task, string why) =>
-        Sender.Tell(new Status.Failure(new TaskSetUnavailableException(task is null
-            ? $"task set '{_setName}' cannot change its tasks: {why}."
-            : $"task set '{_setName}' cannot run '{task}': {why}.")));
-
-    private void OnPause(PauseTask request, bool dispatching)
+    private void OnPause(PauseTask request)
     {
         var now = Context.System.Scheduler.Now;
         if (request.Until is { } until && until <= now)
@@ -573,25 +437,20 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (Find(request.Task) is not { } task)
             return;
         Pause(task, string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim(), request.Until);
-        Sender.Tell(StatsOf(task, dispatching));
+        Sender.Tell(StatsOf(task));
     }
 
     /// <summary>Pauses (or re-pauses with a new note and until) a task; its schedule goes on.</summary>
     private void Pause(TaskState task, string? note, DateTimeOffset? until)
     {
-        var pause = new TaskPause(note, until);
         if (task.Pause is null)
-            PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, 1);
-        task.Pause = pause;
+            _telemetry.PausedCount(1);
+        task.Pause = new TaskPause(note, until);
         Timers.Cancel(PauseTimerKey(task));
         if (until is { } u)
             StartPauseTimer(task, u);
-        _store?.PauseChanged(task.Name, pause);
-        _log.Debug("{0}.{1} paused{2}{3}", _setName, task.Name,
-            note is null ? "" : $" ({note})", until is null ? "" : $" until {Utc(until.Value)}");
-        Context.System.EventStream.Publish(new PeriodicTaskPaused(_setName, task.Name, Context.System.Scheduler.Now, note, until));
-
-        static string Utc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+        _store.PauseChanged(task);
+        _telemetry.Paused(task, Context.System.Scheduler.Now);
     }
 
     private void Resume(TaskState task, string? note)
@@ -599,11 +458,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         if (task.Pause is null)
             return;
         task.Pause = null;
-        PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, -1);
+        _telemetry.PausedCount(-1);
         Timers.Cancel(PauseTimerKey(task));
-        _store?.PauseChanged(task.Name, null);
-        _log.Debug("{0}.{1} resumed{2}", _setName, task.Name, note is null ? "" : $" ({note})");
-        Context.System.EventStream.Publish(new PeriodicTaskResumed(_setName, task.Name, Context.System.Scheduler.Now, note));
+        _store.PauseChanged(task);
+        _telemetry.Resumed(task, note, Context.System.Scheduler.Now);
     }
 
     private void StartPauseTimer(TaskState task, DateTimeOffset until)
@@ -614,12 +472,14 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private static string PauseTimerKey(TaskState task) => "pause-" + task.Index;
 
+    // ---- run-time changes ---------------------------------------------------------------------------------------------
+
     /// <summary>Applies a change whole, or refuses it whole (the set is then exactly as before).</summary>
     private void OnChangeTasks(ChangeTasks request)
     {
         try
         {
-            CheckChanges(request.Changes);
+            _tasks.Check(request.Changes);
         }
         catch (Exception e) when (e is PeriodicTaskDefinitionException or PeriodicTaskNotFoundException or ArgumentException)
         {
@@ -634,201 +494,59 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             switch (change)
             {
                 case AddTask add:
-                    var task = new TaskState(add.Definition, _tasks.Count, _settings.PeriodicInterval);
-                    _tasks.Add(task);
-                    _indexByName.Add(task.Name, task.Index);
-                    _schedule.Add(add.Definition.Options, _currentTick);
-                    added.Add(task.Name);
-                    Context.System.EventStream.Publish(new PeriodicTaskAdded(_setName, task.Name, now, task.Schedule));
+                    _telemetry.Added(_tasks.Add(add, _currentTick), now);
+                    added.Add(add.Task);
                     break;
                 case UpdateTask update:
-                    Update(_tasks[_indexByName[update.Task]], update);
+                    var task = _tasks.Update(update, _currentTick);
+                    RetireRunner(task);
+                    _telemetry.Updated(task, now);
                     updated.Add(update.Task);
                     break;
                 case RemoveTask remove:
-                    Remove(_tasks[_indexByName[remove.Task]]);
+                    Remove(_tasks.Remove(remove.Task), now);
                     removed.Add(remove.Task);
                     break;
             }
         }
 
-        _log.Info("{0}: tasks changed: {1} added, {2} updated, {3} removed", _setName, added.Count, updated.Count, removed.Count);
+        _telemetry.Log.Info("{0}: tasks changed: {1} added, {2} updated, {3} removed", _setName, added.Count, updated.Count, removed.Count);
         Sender.Tell(new TasksChanged(_setName, added, updated, removed));
     }
 
-    /// <summary>Checks every change against the set as it is, and against the other changes of the request.</summary>
-    private void CheckChanges(IReadOnlyList<TaskChange> changes)
+    /// <summary>The runner of an outdated definition stops now, or once its run has ended.</summary>
+    private void RetireRunner(TaskState task)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var change in changes)
-        {
-            ArgumentNullException.ThrowIfNull(change, nameof(changes));
-            if (!seen.Add(change.Task))
-                throw new ArgumentException($"task '{change.Task}' appears more than once in one change.", nameof(changes));
-            switch (change)
-            {
-                case AddTask add:
-                    if (_indexByName.ContainsKey(add.Task))
-                        throw new ArgumentException($"task set '{_setName}' already has a task named '{add.Task}'.", nameof(changes));
-                    CheckScope(add.Task, add.Options);
-                    break;
-                case UpdateTask update:
-                    if (!_indexByName.TryGetValue(update.Task, out var index))
-                        throw NotFound(update.Task);
-                    ArgumentNullException.ThrowIfNull(update.Options, nameof(changes));
-                    OptionsValidation.Validate(Updated(_tasks[index], update.Options), $"task '{update.Task}'");
-                    break;
-                case RemoveTask remove:
-                    if (!_indexByName.ContainsKey(remove.Task))
-                        throw NotFound(remove.Task);
-                    break;
-                default:
-                    throw new ArgumentException($"unknown change {change.GetType().Name}.", nameof(changes));
-            }
-        }
-    }
-
-    private void CheckScope(string task, PeriodicTaskOptions options)
-    {
-        if (options.Scope != _scope)
-            throw new PeriodicTaskDefinitionException(_scope == TaskScope.Node
-                ? $"task '{task}': scope = cluster tasks run in the cluster package's singleton; this set runs scope = node tasks."
-                : $"task '{task}': this cluster singleton runs scope = cluster tasks, not scope = node ones.");
-    }
-
-    /// <summary>
-    /// The options an update gives <paramref name="task"/>: a task keeps its scope and role (it cannot move between this
-    /// node and the cluster while the set runs); options that ask for another scope or role are refused.
-    /// </summary>
-    private static PeriodicTaskOptions Updated(TaskState task, PeriodicTaskOptions options)
-    {
-        var current = task.Definition.Options;
-        if ((options.Scope, options.Role) != (current.Scope, current.Role) && (options.Scope, options.Role) != (TaskScope.Node, ""))
-            throw new PeriodicTaskDefinitionException(
-                $"task '{task.Name}': scope and role cannot change while the set runs (remove the task and add it where it belongs).");
-        return options with { Scope = current.Scope, Role = current.Role };
-    }
-
-    /// <summary>New options (and body) from the next due run on; a run in flight ends with the old ones.</summary>
-    private void Update(TaskState task, UpdateTask update)
-    {
-        var options = Updated(task, update.Options);
-        task.Redefine(new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source), _settings.PeriodicInterval);
-        _schedule.Update(task.Index, options, _currentTick);
-        if (task.Running)
-            task.RetireRunner = true;
+        if (task.State is RunState.Running or RunState.Retiring)
+            task.Retire();
         else
-            StopRunner(task);
-        if (options.Overlap == OverlapMode.Skip)
-            task.Pending = null;
-        Context.System.EventStream.Publish(new PeriodicTaskUpdated(_setName, task.Name, Context.System.Scheduler.Now, task.Schedule));
+            _runners.Stop(task);
     }
 
     /// <summary>The task never starts again; its run in flight ends normally (a pending retry is dropped).</summary>
-    private void Remove(TaskState task)
+    private void Remove(TaskState task, DateTimeOffset now)
     {
-        task.Removed = true;
-        task.Pending = null;
         if (task.Pause is not null)
-            PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, -1);
-        _indexByName.Remove(task.Name);
-        _schedule.Remove(task.Index);
+            _telemetry.PausedCount(-1);
         Timers.Cancel(PauseTimerKey(task));
-        if (task.Running)
+        if (task.State is RunState.Running or RunState.Retiring)
             task.Child?.Tell(DropRetries.Instance);
-        else
-            StopRunner(task);
-        Context.System.EventStream.Publish(new PeriodicTaskRemoved(_setName, task.Name, Context.System.Scheduler.Now));
+        RetireRunner(task);
+        _telemetry.Removed(task, now);
     }
 
+    // ---- lookups --------------------------------------------------------------------------------------------------------
 
-    private void BeginStop()
+    /// <summary>The live task named <paramref name="name"/>; otherwise the sender gets a failure naming the closest task.</summary>
+    private TaskState? Find(string name)
     {
-        _stopRequesters.Add(Sender);
-        if (_ticker is not null)
-            Context.Stop(_ticker);
-        foreach (var task in _tasks)
-        {
-            task.Pending = null;
-            task.Child?.Tell(CancelRun.Instance);
-        }
-
-        if (_running == 0)
-        {
-            Stopped();
-            return;
-        }
-
-        Timers.StartSingleTimer(StopTimeoutElapsed.Instance, StopTimeoutElapsed.Instance, _settings.ShutdownTimeout);
-        Stopping();
+        if (_tasks.Find(name) is { } task)
+            return task;
+        Sender.Tell(new Status.Failure(_tasks.NotFound(name)));
+        return null;
     }
 
-    private TaskStatsReport Report(bool dispatching) =>
-        new(_setName, _currentTick < 0 ? _currentTick : _currentTick + _tickBase, _tasks.Where(t => !t.Removed).Select(t => StatsOf(t, dispatching)).ToList());
-
-    private TaskStats StatsOf(TaskState t, bool dispatching)
-    {
-        var next = dispatching ? _schedule.NextDueTick(t.Index) : null;
-        return t.Counters.ToStats(
-            t.Name,
-            t.Schedule,
-            !t.Definition.Options.IsDisabled,
-            t.Running,
-            next + _tickBase,
-            next is { } n ? _start.At + _schedule.Clock.OffsetOf(n) : null,
-            t.Pause);
-    }
-
-    private void Restore(IReadOnlyDictionary<string, RestoredPlace> restored)
-    {
-        var places = new TaskPlace?[_tasks.Count];
-        foreach (var task in _tasks)
-            if (restored.TryGetValue(task.Name, out var p))
-            {
-                places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - _start.At, p.NotBefore - _start.At);
-                if (p.Counters is { } counters)
-                    task.Counters.Restore(counters);
-                task.Counters.LastStart = p.LastRunAt;
-                task.Pause = p.Pause;
-                if (p.Pause is not null)
-                    PeriodicTaskMetrics.Change(PeriodicTaskMetrics.Paused, _setName, 1);
-            }
-
-        foreach (var missed in _schedule.Restore(places))
-            CountMissed(_tasks[missed.Index], 0, _start.At, missed.Missed);
-    }
-
-    /// <summary>Saves the places of the tasks due on the tick (of every task, the first time), before their runs start.</summary>
-    private void SavePlaces(long tick, DateTimeOffset scheduledAt)
-    {
-        var places = new List<PlaceReport>(_reportedAllPlaces ? _due.Count : _tasks.Count);
-        if (_reportedAllPlaces)
-        {
-            foreach (var run in _due)
-                AddPlace(places, run.Index, scheduledAt);
-        }
-        else
-        {
-            var due = 0;
-            foreach (var task in _tasks)
-            {
-                var ran = due < _due.Count && _due[due].Index == task.Index;
-                if (ran)
-                    due++;
-                AddPlace(places, task.Index, ran ? scheduledAt : null);
-            }
-
-            _reportedAllPlaces = true;
-        }
-
-        _store!.TickDispatched(tick, places);
-    }
-
-    private void AddPlace(List<PlaceReport> places, int index, DateTimeOffset? ranAt)
-    {
-        if (_schedule.PlaceOf(index) is { } place)
-            places.Add(new PlaceReport(_tasks[index].Name, _schedule.NextDueTick(index), _start.At + place.NextDueTime, ranAt));
-    }
+    private TaskStats StatsOf(TaskState task) => _tasks.StatsOf(task, IsDispatching, _store, _start.At);
 
     private sealed class Producer(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,

@@ -36,3 +36,14 @@ internal sealed record DropRetries
 {
     public static readonly DropRetries Instance = new();
 }
+
+internal static class RunOutcomeNames
+{
+    public static string Name(this RunOutcome outcome) => outcome switch
+    {
+        RunOutcome.Succeeded => "succeeded",
+        RunOutcome.Failed => "failed",
+        RunOutcome.Cancelled => "cancelled",
+        _ => "timed-out",
+    };
+}

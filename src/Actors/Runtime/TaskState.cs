@@ -5,12 +5,31 @@ using Akka.Actor;
 namespace ActorScheduler.Runtime;
 
 /// <summary>
-/// INTERNAL API. What a manager knows of one task: its child, its run in flight, its pending run, its pause and its
-/// counters.
+/// INTERNAL API. Where a task's run is, as the manager sees it (docs/architecture.md, "A task's run state"). Each state
+/// is left only by the transitions <see cref="TaskState"/> checks.
+/// </summary>
+internal enum RunState
+{
+    /// <summary>No run in flight: the next due run starts at once.</summary>
+    Idle,
+
+    /// <summary>The store records the run's start; its Run goes to the runner once it is (cluster tasks with a store).</summary>
+    RecordingStart,
+
+    /// <summary>The runner has the run.</summary>
+    Running,
+
+    /// <summary>The runner has a run of an outdated or removed definition: it is stopped once the run ends.</summary>
+    Retiring,
+}
+
+/// <summary>
+/// INTERNAL API. What a manager knows of one task, kept by reference in its <see cref="TaskTable"/>: its definition,
+/// run state, run in flight and queued run, runner, pause and counters.
 /// </summary>
 internal sealed class TaskState(PeriodicTaskDefinition definition, int index, TimeSpan periodicInterval)
 {
-    /// <summary>Replaced by an update (<see cref="Redefine"/>); the runner is replaced with it (see <see cref="RetireRunner"/>).</summary>
+    /// <summary>Replaced by an update (<see cref="Redefine"/>), which retires the runner.</summary>
     public PeriodicTaskDefinition Definition { get; private set; } = definition;
 
     /// <summary>The schedule in words, made once per definition (stats are asked for often; a cron is parsed to say it).</summary>
@@ -20,19 +39,18 @@ internal sealed class TaskState(PeriodicTaskDefinition definition, int index, Ti
 
     public string Name => Definition.Name;
 
-    /// <summary>The runner, created on the first run and again after a passivation; null while passivated.</summary>
+    public RunState State { get; private set; }
+
+    /// <summary>True from the run's start (its Run sent, or its start being recorded) until its RunEnded.</summary>
+    public bool InFlight => State != RunState.Idle;
+
+    /// <summary>The runner, created on the first run and again after a passivation or an update; null until then.</summary>
     public IActorRef? Child { get; set; }
 
     public int Incarnation { get; set; }
 
-    /// <summary>True from the run's start (its Run sent, or its start being recorded) until its RunEnded.</summary>
-    public bool Running { get; set; }
-
-    /// <summary>The run's start is being recorded by the store: its Run goes to the runner once it is.</summary>
-    public bool AwaitingStart { get; set; }
-
     /// <summary>The run in flight (or the last run).</summary>
-    public Run? CurrentRun { get; set; }
+    public Run? CurrentRun { get; private set; }
 
     /// <summary>With overlap = queue: the run that starts when the running one ends (at most one).</summary>
     public Run? Pending { get; set; }
@@ -45,18 +63,49 @@ internal sealed class TaskState(PeriodicTaskDefinition definition, int index, Ti
     /// <summary>Occurrences failed in a row (after their retries), for pause-after-failures.</summary>
     public int ConsecutiveFailures { get; set; }
 
-    /// <summary>Removed from the set: it is never dispatched again and its runner stops after the run in flight.</summary>
-    public bool Removed { get; set; }
-
-    /// <summary>The runner runs an outdated definition: stop it once its run has ended.</summary>
-    public bool RetireRunner { get; set; }
-
     public TaskCounters Counters { get; } = new();
+
+    /// <summary>Idle to Running, or to RecordingStart when the store records the start first.</summary>
+    public void Start(Run run, bool recordFirst)
+    {
+        Expect(State == RunState.Idle, "start");
+        CurrentRun = run;
+        State = recordFirst ? RunState.RecordingStart : RunState.Running;
+    }
+
+    /// <summary>RecordingStart to Running: the store has recorded the start.</summary>
+    public void StartRecorded()
+    {
+        Expect(State == RunState.RecordingStart, "record the start of");
+        State = RunState.Running;
+    }
+
+    /// <summary>Running to Retiring: the runner is stopped when the run ends.</summary>
+    public void Retire()
+    {
+        Expect(State is RunState.Running or RunState.Retiring, "retire the runner of");
+        State = RunState.Retiring;
+    }
+
+    /// <summary>Any state with a run in flight back to Idle; true when the runner must be stopped now.</summary>
+    public bool End()
+    {
+        Expect(InFlight, "end");
+        var retire = State == RunState.Retiring;
+        State = RunState.Idle;
+        return retire;
+    }
 
     public void Redefine(PeriodicTaskDefinition definition, TimeSpan periodicInterval)
     {
         Definition = definition;
         Schedule = definition.Options.DescribeSchedule(periodicInterval);
+    }
+
+    private void Expect(bool allowed, string what)
+    {
+        if (!allowed)
+            throw new InvalidOperationException($"cannot {what} a run of task '{Name}' in state {State}.");
     }
 }
 

@@ -1,0 +1,128 @@
+using ActorScheduler.Scheduling;
+
+namespace ActorScheduler.Runtime;
+
+/// <summary>
+/// INTERNAL API. A manager's link to its <see cref="IScheduleStore"/>: what it restores, and the places, starts, ends and
+/// pauses it reports. Without a store, <see cref="None"/> does nothing. Tick numbers are translated here only: inside a
+/// manager ticks count from 0; outside (events, stats, a store) they continue from the store's tick base.
+/// </summary>
+internal class StoreLink
+{
+    /// <summary>The link of a manager without a store.</summary>
+    public static readonly StoreLink None = new(0);
+
+    private StoreLink(long tickBase)
+    {
+        TickBase = tickBase;
+    }
+
+    /// <summary>The number the manager's tick 0 has outside.</summary>
+    public long TickBase { get; }
+
+    /// <summary>True when a run goes to its runner only once the store has recorded its start.</summary>
+    public virtual bool RecordsStartBeforeRun => false;
+
+    public static StoreLink For(IScheduleStore? store) => store is null ? None : new Stored(store);
+
+    /// <summary>A tick number as shown outside.</summary>
+    public long Outside(long tick) => tick + TickBase;
+
+    /// <summary>A tick number from outside (a <see cref="Messages.Tick"/>, a waiter's) in the manager's numbering.</summary>
+    public long Inside(long number) => number - TickBase;
+
+    /// <summary>
+    /// Puts the saved places, counters, last starts and pauses back into <paramref name="table"/> before the first tick;
+    /// returns the due times the schedule missed while nothing ran.
+    /// </summary>
+    public virtual IReadOnlyList<DueRun> Restore(TaskTable table, DateTimeOffset start) => [];
+
+    /// <summary>Tick <paramref name="tick"/> was dispatched with <paramref name="due"/>: saves their new places before their runs start.</summary>
+    public virtual void TickDispatched(TaskTable table, long tick, IReadOnlyList<DueRun> due, DateTimeOffset scheduledAt, DateTimeOffset start)
+    {
+    }
+
+    public virtual void RunStarting(TaskState task, Run run, DateTimeOffset now)
+    {
+    }
+
+    /// <summary>A run of <paramref name="task"/> ended (or never began), with the counters after it.</summary>
+    public virtual void RunEnded(TaskState task, RunEnded ended, DateTimeOffset now)
+    {
+    }
+
+    public virtual void PauseChanged(TaskState task)
+    {
+    }
+
+    private sealed class Stored(IScheduleStore store) : StoreLink(store.TickBase)
+    {
+        private bool _reportedAllPlaces;
+
+        public override bool RecordsStartBeforeRun => store.RecordsStartBeforeRun;
+
+        public override IReadOnlyList<DueRun> Restore(TaskTable table, DateTimeOffset start)
+        {
+            if (store.Restored is not { } restored)
+                return [];
+            var places = new TaskPlace?[table.All.Count];
+            foreach (var task in table.All)
+            {
+                if (!restored.TryGetValue(task.Name, out var p))
+                    continue;
+                places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - start, p.NotBefore - start);
+                if (p.Counters is { } counters)
+                    task.Counters.Restore(counters);
+                task.Counters.LastStart = p.LastRunAt;
+                task.Pause = p.Pause;
+            }
+
+            return table.Schedule.Restore(places);
+        }
+
+        /// <summary>The places of the tasks due on the tick (of every task, the first time).</summary>
+        public override void TickDispatched(TaskTable table, long tick, IReadOnlyList<DueRun> due, DateTimeOffset scheduledAt, DateTimeOffset start)
+        {
+            var places = new List<PlaceReport>(_reportedAllPlaces ? due.Count : table.All.Count);
+            if (_reportedAllPlaces)
+            {
+                foreach (var run in due)
+                    AddPlace(places, table, run.Index, scheduledAt, start);
+            }
+            else
+            {
+                var next = 0;
+                foreach (var task in table.All)
+                {
+                    var ran = next < due.Count && due[next].Index == task.Index;
+                    if (ran)
+                        next++;
+                    AddPlace(places, table, task.Index, ran ? scheduledAt : null, start);
+                }
+
+                _reportedAllPlaces = true;
+            }
+
+            store.TickDispatched(tick, places);
+        }
+
+        public override void RunStarting(TaskState task, Run run, DateTimeOffset now) =>
+            store.RunStarting(task.Index, task.Name, run, now, RetryPolicy.Deadline(task.Definition.Options, now));
+
+        public override void RunEnded(TaskState task, RunEnded ended, DateTimeOffset now)
+        {
+            if (task.CurrentRun is { } run)
+                store.RunEnded(task.Name, now, new EndedRun(
+                    run.Tick, run.ScheduledAt, task.Counters.LastStart ?? run.ScheduledAt, ended.Duration, ended.Outcome, ended.Attempts,
+                    task.Counters.ToRecord()));
+        }
+
+        public override void PauseChanged(TaskState task) => store.PauseChanged(task.Name, task.Pause);
+
+        private static void AddPlace(List<PlaceReport> places, TaskTable table, int index, DateTimeOffset? ranAt, DateTimeOffset start)
+        {
+            if (table.Schedule.PlaceOf(index) is { } place)
+                places.Add(new PlaceReport(table[index].Name, table.Schedule.NextDueTick(index), start + place.NextDueTime, ranAt));
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Scheduling;
+using ActorScheduler.Tasks;
+
+namespace ActorScheduler.Runtime;
+
+/// <summary>
+/// INTERNAL API. A manager's tasks: one <see cref="TaskState"/> per task by index (a removed task keeps its slot until
+/// its run ends), the name index, the skip table, lookups that suggest the closest name, changes checked whole and then
+/// applied, and stats. Plain data, used from the manager's thread only.
+/// </summary>
+internal sealed class TaskTable
+{
+    private readonly string _setName;
+    private readonly TimeSpan _interval;
+    private readonly TaskScope _scope;
+    private readonly List<TaskState> _tasks;
+    private readonly Dictionary<string, int> _indexByName;
+
+    public TaskTable(string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, TimeSpan interval, TaskScope scope, TaskSchedule schedule)
+    {
+        _setName = setName;
+        _interval = interval;
+        _scope = scope;
+        _tasks = tasks.Select((t, i) => new TaskState(t, i, interval)).ToList();
+        _indexByName = _tasks.ToDictionary(t => t.Name, t => t.Index, StringComparer.Ordinal);
+        Schedule = schedule;
+    }
+
+    /// <summary>The skip table: which task is due on which tick.</summary>
+    public TaskSchedule Schedule { get; }
+
+    /// <summary>Every slot, removed tasks' included.</summary>
+    public IReadOnlyList<TaskState> All => _tasks;
+
+    public TaskState this[int index] => _tasks[index];
+
+    /// <summary>The tasks of the set (not removed), in definition order.</summary>
+    public IEnumerable<TaskState> Live => _tasks.Where(IsLive);
+
+    public int LiveCount => _indexByName.Count;
+
+    /// <summary>True while <paramref name="task"/> belongs to the set (it was not removed).</summary>
+    public bool IsLive(TaskState task) => _indexByName.TryGetValue(task.Name, out var index) && index == task.Index;
+
+    public TaskState? Find(string name) => _indexByName.TryGetValue(name, out var index) ? _tasks[index] : null;
+
+    /// <summary>The error for a task that is not there, naming the closest task.</summary>
+    public PeriodicTaskNotFoundException NotFound(string name)
+    {
+        var closest = Suggestions.Closest(name, _indexByName.Keys);
+        return new PeriodicTaskNotFoundException(_setName, name,
+            $"no task named '{name}' in task set '{_setName}'{(closest is null ? "" : $"; did you mean '{closest}'?")}");
+    }
+
+    /// <summary>
+    /// Checks every change against the set as it is and against the other changes of the request; throws
+    /// <see cref="ArgumentException"/>, <see cref="PeriodicTaskDefinitionException"/> or
+    /// <see cref="PeriodicTaskNotFoundException"/> for the first bad one.
+    /// </summary>
+    public void Check(IReadOnlyList<TaskChange> changes)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var change in changes)
+        {
+            ArgumentNullException.ThrowIfNull(change, nameof(changes));
+            if (!seen.Add(change.Task))
+                throw new ArgumentException($"task '{change.Task}' appears more than once in one change.", nameof(changes));
+            switch (change)
+            {
+                case AddTask add:
+                    if (_indexByName.ContainsKey(add.Task))
+                        throw new ArgumentException($"task set '{_setName}' already has a task named '{add.Task}'.", nameof(changes));
+                    CheckScope(add.Task, add.Options);
+                    break;
+                case UpdateTask update:
+                    if (Find(update.Task) is not { } task)
+                        throw NotFound(update.Task);
+                    ArgumentNullException.ThrowIfNull(update.Options, nameof(changes));
+                    OptionsValidation.Validate(Updated(task, update.Options), $"task '{update.Task}'");
+                    break;
+                case RemoveTask remove:
+                    if (!_indexByName.ContainsKey(remove.Task))
+                        throw NotFound(remove.Task);
+                    break;
+                default:
+                    throw new ArgumentException($"unknown change {change.GetType().Name}.", nameof(changes));
+            }
+        }
+    }
+
+    /// <summary>Adds a checked task; it is first due after <paramref name="afterTick"/> by its options.</summary>
+    public TaskState Add(AddTask add, long afterTick)
+    {
+        var task = new TaskState(add.Definition, _tasks.Count, _interval);
+        _tasks.Add(task);
+        _indexByName.Add(task.Name, task.Index);
+        Schedule.Add(add.Definition.Options, afterTick);
+        return task;
+    }
+
+    /// <summary>New options (and body) from the next due run on; the caller replaces the runner.</summary>
+    public TaskState Update(UpdateTask update, long afterTick)
+    {
+        var task = _tasks[_indexByName[update.Task]];
+        var options = Updated(task, update.Options);
+        task.Redefine(new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source), _interval);
+        Schedule.Update(task.Index, options, afterTick);
+        if (options.Overlap == OverlapMode.Skip)
+            task.Pending = null;
+        return task;
+    }
+
+    /// <summary>The task leaves the set and is never due again; its slot stays for its run in flight.</summary>
+    public TaskState Remove(string name)
+    {
+        var task = _tasks[_indexByName[name]];
+        _indexByName.Remove(name);
+        Schedule.Remove(task.Index);
+        task.Pending = null;
+        return task;
+    }
+
+    /// <summary>A task's stats; its next due tick and time only while the set dispatches.</summary>
+    public TaskStats StatsOf(TaskState task, bool dispatching, StoreLink store, DateTimeOffset start)
+    {
+        var next = dispatching ? Schedule.NextDueTick(task.Index) : null;
+        return task.Counters.ToStats(
+            task.Name,
+            task.Schedule,
+            !task.Definition.Options.IsDisabled,
+            task.InFlight,
+            next is { } tick ? store.Outside(tick) : null,
+            next is { } n ? start + Schedule.Clock.OffsetOf(n) : null,
+            task.Pause);
+    }
+
+    private void CheckScope(string task, PeriodicTaskOptions options)
+    {
+        if (options.Scope != _scope)
+            throw new PeriodicTaskDefinitionException(_scope == TaskScope.Node
+                ? $"task '{task}': scope = cluster tasks run in the cluster package's singleton; this set runs scope = node tasks."
+                : $"task '{task}': this cluster singleton runs scope = cluster tasks, not scope = node ones.");
+    }
+
+    /// <summary>
+    /// The options an update gives <paramref name="task"/>: a task keeps its scope and role (it cannot move between this
+    /// node and the cluster while the set runs); options that ask for another scope or role are refused.
+    /// </summary>
+    private static PeriodicTaskOptions Updated(TaskState task, PeriodicTaskOptions options)
+    {
+        var current = task.Definition.Options;
+        if ((options.Scope, options.Role) != (current.Scope, current.Role) && (options.Scope, options.Role) != (TaskScope.Node, ""))
+            throw new PeriodicTaskDefinitionException(
+                $"task '{task.Name}': scope and role cannot change while the set runs (remove the task and add it where it belongs).");
+        return options with { Scope = current.Scope, Role = current.Role };
+    }
+}
