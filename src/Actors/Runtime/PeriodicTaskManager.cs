@@ -26,12 +26,13 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     private readonly StoreLink _store;
     private readonly TaskRunners _runners;
     private readonly ManagerTelemetry _telemetry;
+    private readonly TaskPauses _pauses;
     private readonly RunOrders _runs;
     private readonly bool _withTicker;
     private readonly SetStart.Moment _start;
     private readonly long _passivateAfterTicks;
     private readonly List<DueRun> _due = [];
-    private readonly List<(long Tick, IActorRef Requester)> _tickWaiters = [];
+    private readonly TickWaiters _tickWaiters = new();
     private readonly List<IActorRef> _stopRequesters = [];
     private IActorRef? _ticker;
     private Phase _phase = Phase.Dispatching;
@@ -53,6 +54,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + interval.Ticks - 1) / interval.Ticks);
         _nextSweepTick = _passivateAfterTicks;
         _runners = new TaskRunners(Context, setName, _passivateAfterTicks);
+        _pauses = new TaskPauses(this, Context.System.Scheduler, _store, _telemetry);
         var fuzzy = settings.FuzzyDelay > TimeSpan.Zero
             ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
             : TimeSpan.Zero;
@@ -103,9 +105,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         if (_withTicker)
             _ticker = Context.ActorOf(Ticker.Props(_tasks.Schedule.Clock, _settings.TickSource, Self, _start, _store.TickBase), "ticker");
-        foreach (var task in _tasks.All)
-            if (task.Pause?.Until is { } until)
-                StartPauseTimer(task, until); // a pause restored from the store
+        _pauses.StartRestored(_tasks.All);
         _telemetry.Log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.All.Count, Durations.Format(_settings.PeriodicInterval));
     }
 
@@ -172,7 +172,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         Receive<RunStartRecorded>(OnStartRecorded);
         Receive<GetTaskStats>(_ => Sender.Tell(new TaskStatsReport(_setName, _currentTick < 0 ? _currentTick : _store.Outside(_currentTick),
             _tasks.Live.Select(t => StatsOf(t)).ToList())));
-        Receive<NotifyWhenTicked>(OnNotifyWhenTicked);
+        Receive<NotifyWhenTicked>(n => _tickWaiters.Add(n, Sender, _currentTick < 0 ? null : _store.Outside(_currentTick)));
         Receive<GetRecentRuns>(q =>
         {
             if (Find(q.Task) is not null)
@@ -183,14 +183,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         {
             if (Find(r.Task) is not { } task)
                 return;
-            Resume(task, note: null);
+            _pauses.Resume(task, note: null);
             Sender.Tell(StatsOf(task));
         });
-        Receive<PauseExpired>(e =>
-        {
-            if (_tasks[e.Index] is { Pause.Until: { } until } task && until == e.Until && _tasks.IsLive(task))
-                Resume(task, "expired");
-        });
+        Receive<TaskPauses.Expired>(e => _pauses.OnExpired(e, _tasks));
     }
 
     private void StopDispatching(Phase phase)
@@ -260,23 +256,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         }
 
         _currentTick = number;
-        for (var i = _tickWaiters.Count - 1; i >= 0; i--)
-        {
-            if (_tickWaiters[i].Tick > tick.Number)
-                continue;
-            _tickWaiters[i].Requester.Tell(new Ticked(tick.Number));
-            _tickWaiters.RemoveAt(i);
-        }
-
+        _tickWaiters.Ticked(tick.Number);
         return true;
-    }
-
-    private void OnNotifyWhenTicked(NotifyWhenTicked request)
-    {
-        if (_currentTick >= 0 && _store.Outside(_currentTick) >= request.Tick)
-            Sender.Tell(new Ticked(_store.Outside(_currentTick)));
-        else
-            _tickWaiters.Add((request.Tick, Sender));
     }
 
     private void Dispatch(long tick)
@@ -299,7 +280,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
                     continue;
                 }
 
-                Resume(task, "expired");
+                _pauses.Resume(task, "expired");
             }
 
             if (due.Missed > 0)
@@ -413,7 +394,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             return;
         var note = $"paused after {limit} consecutive failures";
         _telemetry.PausedAfterFailures(task, note);
-        Pause(task, note, until: null);
+        _pauses.Pause(task, note, until: null);
     }
 
     private void CountMissed(TaskState task, long tick, DateTimeOffset scheduledAt, int missed)
@@ -426,51 +407,14 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private void OnPause(PauseTask request)
     {
-        var now = Context.System.Scheduler.Now;
-        if (request.Until is { } until && until <= now)
+        if (_pauses.CheckUntil(request.Until) is { } error)
+            Sender.Tell(new Status.Failure(error));
+        else if (Find(request.Task) is { } task)
         {
-            Sender.Tell(new Status.Failure(new ArgumentException(
-                $"until: {until.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} is not in the future (now is {now.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}).", "until")));
-            return;
+            _pauses.Pause(task, string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim(), request.Until);
+            Sender.Tell(StatsOf(task));
         }
-
-        if (Find(request.Task) is not { } task)
-            return;
-        Pause(task, string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim(), request.Until);
-        Sender.Tell(StatsOf(task));
     }
-
-    /// <summary>Pauses (or re-pauses with a new note and until) a task; its schedule goes on.</summary>
-    private void Pause(TaskState task, string? note, DateTimeOffset? until)
-    {
-        if (task.Pause is null)
-            _telemetry.PausedCount(1);
-        task.Pause = new TaskPause(note, until);
-        Timers.Cancel(PauseTimerKey(task));
-        if (until is { } u)
-            StartPauseTimer(task, u);
-        _store.PauseChanged(task);
-        _telemetry.Paused(task, Context.System.Scheduler.Now);
-    }
-
-    private void Resume(TaskState task, string? note)
-    {
-        if (task.Pause is null)
-            return;
-        task.Pause = null;
-        _telemetry.PausedCount(-1);
-        Timers.Cancel(PauseTimerKey(task));
-        _store.PauseChanged(task);
-        _telemetry.Resumed(task, note, Context.System.Scheduler.Now);
-    }
-
-    private void StartPauseTimer(TaskState task, DateTimeOffset until)
-    {
-        var delay = until - Context.System.Scheduler.Now;
-        Timers.StartSingleTimer(PauseTimerKey(task), new PauseExpired(task.Index, until), delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
-    }
-
-    private static string PauseTimerKey(TaskState task) => "pause-" + task.Index;
 
     // ---- run-time changes ---------------------------------------------------------------------------------------------
 
@@ -488,30 +432,21 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         }
 
         var now = Context.System.Scheduler.Now;
-        var (added, updated, removed) = (new List<string>(), new List<string>(), new List<string>());
-        foreach (var change in request.Changes)
+        var (added, updated, removed) = _tasks.Apply(request.Changes, _currentTick);
+        foreach (var task in added)
+            _telemetry.Added(task, now);
+        foreach (var task in updated)
         {
-            switch (change)
-            {
-                case AddTask add:
-                    _telemetry.Added(_tasks.Add(add, _currentTick), now);
-                    added.Add(add.Task);
-                    break;
-                case UpdateTask update:
-                    var task = _tasks.Update(update, _currentTick);
-                    RetireRunner(task);
-                    _telemetry.Updated(task, now);
-                    updated.Add(update.Task);
-                    break;
-                case RemoveTask remove:
-                    Remove(_tasks.Remove(remove.Task), now);
-                    removed.Add(remove.Task);
-                    break;
-            }
+            RetireRunner(task);
+            _telemetry.Updated(task, now);
         }
 
+        foreach (var task in removed)
+            Remove(task, now);
         _telemetry.Log.Info("{0}: tasks changed: {1} added, {2} updated, {3} removed", _setName, added.Count, updated.Count, removed.Count);
-        Sender.Tell(new TasksChanged(_setName, added, updated, removed));
+        Sender.Tell(new TasksChanged(_setName, Names(added), Names(updated), Names(removed)));
+
+        static List<string> Names(List<TaskState> tasks) => tasks.ConvertAll(t => t.Name);
     }
 
     /// <summary>The runner of an outdated definition stops now, or once its run has ended.</summary>
@@ -526,9 +461,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>The task never starts again; its run in flight ends normally (a pending retry is dropped).</summary>
     private void Remove(TaskState task, DateTimeOffset now)
     {
-        if (task.Pause is not null)
-            _telemetry.PausedCount(-1);
-        Timers.Cancel(PauseTimerKey(task));
+        _pauses.Forget(task);
         if (task.State is RunState.Running or RunState.Retiring)
             task.Child?.Tell(DropRetries.Instance);
         RetireRunner(task);
@@ -565,7 +498,4 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     {
         public static readonly StopTimeoutElapsed Instance = new();
     }
-
-    /// <summary>The until time of task <paramref name="Index"/>'s pause has come.</summary>
-    private sealed record PauseExpired(int Index, DateTimeOffset Until);
 }

@@ -90,6 +90,29 @@ internal sealed class TaskTable
         }
     }
 
+    /// <summary>Applies checked changes in order: the tasks added, updated (the caller replaces their runners) and removed.</summary>
+    public (List<TaskState> Added, List<TaskState> Updated, List<TaskState> Removed) Apply(IReadOnlyList<TaskChange> changes, long afterTick)
+    {
+        var (added, updated, removed) = (new List<TaskState>(), new List<TaskState>(), new List<TaskState>());
+        foreach (var change in changes)
+        {
+            switch (change)
+            {
+                case AddTask add:
+                    added.Add(Add(add, afterTick));
+                    break;
+                case UpdateTask update:
+                    updated.Add(Update(update, afterTick));
+                    break;
+                case RemoveTask remove:
+                    removed.Add(Remove(remove.Task));
+                    break;
+            }
+        }
+
+        return (added, updated, removed);
+    }
+
     /// <summary>Adds a checked task; it is first due after <paramref name="afterTick"/> by its options.</summary>
     public TaskState Add(AddTask add, long afterTick)
     {
