@@ -74,8 +74,8 @@ public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(o
             Timeout = TimeSpan.FromSeconds(5), Retries = 3, RetryBackoff = TimeSpan.FromSeconds(10), RetryMaxBackoff = TimeSpan.FromSeconds(15),
         };
         // 4 attempts of 5 s, backoffs 10 s, 15 s (20 capped), 15 s.
-        Assert.Equal(now + TimeSpan.FromSeconds(20 + 10 + 15 + 15), PeriodicTaskManager.Deadline(options, now));
-        Assert.Null(PeriodicTaskManager.Deadline(new PeriodicTaskOptions(), now));
+        Assert.Equal(now + TimeSpan.FromSeconds(20 + 10 + 15 + 15), RetryPolicy.Deadline(options, now));
+        Assert.Null(RetryPolicy.Deadline(new PeriodicTaskOptions(), now));
     }
 
     [Fact]

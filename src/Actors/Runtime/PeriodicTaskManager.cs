@@ -355,27 +355,11 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         task.Counters.Started(now);
         _running++;
         PeriodicTaskMetrics.Change(PeriodicTaskMetrics.InFlight, _setName, 1);
-        _store?.RunStarting(task.Index, task.Name, run, now, Deadline(task.Definition.Options, now));
+        _store?.RunStarting(task.Index, task.Name, run, now, RetryPolicy.Deadline(task.Definition.Options, now));
         if (_store is { RecordsStartBeforeRun: true })
             task.AwaitingStart = true;
         else
             RunnerOf(task).Tell(run);
-    }
-
-    /// <summary>The latest a run started at <paramref name="now"/> can end: every attempt timing out, with its backoffs.</summary>
-    internal static DateTimeOffset? Deadline(PeriodicTaskOptions options, DateTimeOffset now)
-    {
-        if (options.Timeout is not { } timeout)
-            return null;
-        var total = timeout;
-        var backoff = options.RetryBackoff;
-        for (var i = 0; i < options.Retries; i++)
-        {
-            total += backoff + timeout;
-            backoff = backoff * 2 < options.RetryMaxBackoff ? backoff * 2 : options.RetryMaxBackoff;
-        }
-
-        return now + total;
     }
 
     /// <summary>The task whose recorded start is awaited, or null (a start already ended, or a removed task's: ended here).</summary>
