@@ -2,6 +2,7 @@ using ActorScheduler.Runtime;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
+using Akka.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -134,6 +135,86 @@ public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
         Assert.Equal(("compute", "t", 1L, succeeded.ScheduledAt), (seen!.SetName, seen.TaskName, seen.Tick, seen.ScheduledAt));
         Assert.Same(Sys, seen.System);
         Assert.NotNull(seen.Log);
+    }
+
+    private static readonly PeriodicTaskOptions RetryingOnce = new()
+    {
+        Retries = 1, RetryBackoff = TimeSpan.FromSeconds(10), Timeout = TimeSpan.FromSeconds(5),
+    };
+
+    /// <summary>A runner of task "t" whose manager is a probe, which resumes it after a failure.</summary>
+    private (TestProbe Manager, IActorRef Runner) Runner(Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions options)
+    {
+        var manager = CreateTestProbe();
+        var runner = manager.ChildActorOf(
+            TaskRunner.Props("compute", 0, new PeriodicTaskDefinition("t", options, body, "test")), new OneForOneStrategy(_ => Directive.Resume));
+        return (manager, runner);
+    }
+
+    [Theory]
+    [InlineData("stop")]
+    [InlineData("removal")]
+    public void A_stop_or_a_removal_while_a_timed_out_body_still_runs_ends_the_run_timed_out_when_it_returns_and_drops_the_retry(string cause)
+    {
+        using var gate = new Gate();
+        var (manager, runner) = Runner((_, t) => gate.Wait(t, honourCancellation: false), RetryingOnce);
+        Subscribe<PeriodicTaskEvent>();
+        runner.Tell(new Run(1, DateTimeOffset.UnixEpoch));
+        ExpectMsg<PeriodicTaskStarted>();
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, ExpectMsg<PeriodicTaskTimedOut>().Attempt); // the retry's timer is armed
+        runner.Tell(cause == "stop" ? CancelRun.Instance : DropRetries.Instance);
+        manager.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the body still runs
+        gate.Release();
+        var ended = manager.ExpectMsg<RunEnded>();
+        Assert.Equal((RunOutcome.TimedOut, 1), (ended.Outcome, ended.Attempts));
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // past the retry's backoff
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void A_removal_while_an_attempt_runs_makes_it_the_last()
+    {
+        using var gate = new Gate();
+        var (manager, runner) = Runner(async (_, t) =>
+        {
+            await gate.Wait(t);
+            throw new InvalidOperationException("flaky");
+        }, RetryingOnce with { Timeout = null });
+        Subscribe<PeriodicTaskEvent>();
+        runner.Tell(new Run(1, DateTimeOffset.UnixEpoch));
+        ExpectMsg<PeriodicTaskStarted>();
+        runner.Tell(DropRetries.Instance);
+        gate.Release();
+        var ended = manager.ExpectMsg<RunEnded>();
+        Assert.Equal((RunOutcome.Failed, 1), (ended.Outcome, ended.Attempts));
+        Assert.Equal(1, ExpectMsg<PeriodicTaskFailed>().Attempt);
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // past the retry's backoff
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public async Task A_run_sent_while_one_is_in_flight_or_after_a_stop_is_refused_and_logged_as_an_error()
+    {
+        using var gate = new Gate();
+        var (manager, runner) = Runner((_, t) => gate.Wait(t), new PeriodicTaskOptions());
+        Subscribe<PeriodicTaskStarted>();
+        runner.Tell(new Run(1, DateTimeOffset.UnixEpoch));
+        ExpectMsg<PeriodicTaskStarted>();
+        await EventFilter.Error(contains: "run of tick 2 refused").ExpectOneAsync(() =>
+        {
+            runner.Tell(new Run(2, DateTimeOffset.UnixEpoch));
+            return Task.CompletedTask;
+        });
+        gate.Release();
+        Assert.Equal(RunOutcome.Succeeded, manager.ExpectMsg<RunEnded>().Outcome);
+        runner.Tell(CancelRun.Instance);
+        await EventFilter.Error(contains: "run of tick 3 refused").ExpectOneAsync(() =>
+        {
+            runner.Tell(new Run(3, DateTimeOffset.UnixEpoch));
+            return Task.CompletedTask;
+        });
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // no PeriodicTaskStarted
     }
 
     /// <summary>Waits until the manager has heard that the task's run ended, timed out.</summary>

@@ -25,6 +25,19 @@ internal enum RunOutcome
     Cancelled,
 }
 
+internal static class RunOutcomes
+{
+    /// <summary>The outcome as spans, metrics and records spell it: succeeded, failed, cancelled or timed-out.</summary>
+    public static string Name(this RunOutcome outcome) => outcome switch
+    {
+        RunOutcome.Succeeded => "succeeded",
+        RunOutcome.Failed => "failed",
+        RunOutcome.Cancelled => "cancelled",
+        RunOutcome.TimedOut => "timed-out",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
+    };
+}
+
 /// <summary>Manager to runner during a graceful stop: cancel the run in flight and start no other.</summary>
 internal sealed record CancelRun
 {
@@ -35,15 +48,4 @@ internal sealed record CancelRun
 internal sealed record DropRetries
 {
     public static readonly DropRetries Instance = new();
-}
-
-internal static class RunOutcomeNames
-{
-    public static string Name(this RunOutcome outcome) => outcome switch
-    {
-        RunOutcome.Succeeded => "succeeded",
-        RunOutcome.Failed => "failed",
-        RunOutcome.Cancelled => "cancelled",
-        _ => "timed-out",
-    };
 }
