@@ -107,7 +107,7 @@ public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(o
     private IActorRef Start(PeriodicTaskSet set, IScheduleStore store, long firstTick = 0)
     {
         var settings = Settings();
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set.Name, settings.Resolve(set), settings, withTicker: false, store));
+        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set.Name, settings.Resolve(set), settings, withTicker: false, FixedStore.Props(store)));
         manager.Tell(new Tick(firstTick));
         return manager;
     }

@@ -60,7 +60,7 @@ public class StartBeforeRunTests(ITestOutputHelper output) : VirtualTimeTestKit(
     private IActorRef Start(PeriodicTaskSet set, GatedStore store)
     {
         var settings = Settings();
-        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set.Name, settings.Resolve(set), settings, withTicker: false, store));
+        var manager = Sys.ActorOf(PeriodicTaskManager.Props(set.Name, settings.Resolve(set), settings, withTicker: false, FixedStore.Props(store)));
         store.Manager = manager;
         manager.Tell(new Tick(0));
         return manager;

@@ -89,3 +89,11 @@ public sealed class Gate : IDisposable
 
     public void Dispose() => _release.Dispose();
 }
+
+/// <summary>A manager's store child over an in-memory <see cref="IScheduleStore"/>: recovered at once.</summary>
+internal sealed class FixedStore(IScheduleStore store) : ReceiveActor
+{
+    public static Props Props(IScheduleStore store) => Akka.Actor.Props.Create(() => new FixedStore(store));
+
+    protected override void PreStart() => Context.Parent.Tell(new StoreRecovered(store));
+}

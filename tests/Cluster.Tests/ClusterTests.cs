@@ -1,3 +1,4 @@
+using ActorScheduler.Runtime;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
 using ActorScheduler.Tasks;

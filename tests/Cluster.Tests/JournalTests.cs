@@ -1,3 +1,4 @@
+using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
@@ -41,7 +42,7 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
         var set = new PeriodicTaskSet("batch");
         for (var i = 0; i < 200; i++)
             set.Add("t" + i, _ => { });
-        Props Keeper() => ScheduleKeeper.Props("test/batch", "batch", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false);
+        Props Keeper() => ScheduleKeeper.ManagerProps("test/batch", "batch", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false);
         var keeper = Sys.ActorOf(Keeper());
         keeper.Tell(new Tick(0));
         await keeper.Ask<Ticked>(new NotifyWhenTicked(0), Wait);
@@ -72,15 +73,16 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
         var set = new PeriodicTaskSet("together");
         foreach (var name in names)
             set.Add(name, _ => { });
-        Props Keeper() => ScheduleKeeper.Props(id, "together", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false);
+        Props Keeper() => ScheduleKeeper.ManagerProps(id, "together", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false);
 
         // The keeper's recovery waits at the journal: what it is sent meanwhile is stashed, and all of it is back in its
         // mailbox at once when recovery ends. 1,200 reports that arrive together, whatever the machine's speed.
         var recovery = DeleteRecordingJournal.HoldRecovery(id);
         var keeper = Sys.ActorOf(Keeper());
         await recovery.Asked.Task.WaitAsync(Wait);
+        var store = await Sys.ActorSelection(keeper.Path / "keeper").ResolveOne(Wait); // the manager's store child
         foreach (var name in names)
-            keeper.Tell(new PauseRecorded(name, true, "note of " + name, null));
+            store.Tell(new PauseRecorded(name, true, "note of " + name, null));
         recovery.Release();
         await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
 
@@ -90,7 +92,7 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
         Assert.Equal(names, batches.SelectMany(b => b.Records()).Select(r => Assert.IsType<PauseRecorded>(r).Task)); // in their order
 
         // A record with nothing behind it is written at once, as itself.
-        keeper.Tell(new PauseRecorded("t7", false, null, null));
+        store.Tell(new PauseRecorded("t7", false, null, null));
         await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
         Assert.Equal(4, DeleteRecordingJournal.EventsOf(id).Count);
         Assert.Equal(new PauseRecorded("t7", false, null, null), DeleteRecordingJournal.EventsOf(id)[^1]);
@@ -110,7 +112,7 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
         var settings = PeriodicTaskSettings.Create(Sys.Settings.Config, "trim", ClusterConfiguration.Keys);
         var plugins = StatePlugins.Ensure(Sys, settings.State);
         var set = new PeriodicTaskSet("trim").Add("count", _ => { });
-        var keeper = Sys.ActorOf(ScheduleKeeper.Props(
+        var keeper = Sys.ActorOf(ScheduleKeeper.ManagerProps(
             "test/trim", "trim", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false));
 
         for (var tick = 0; tick <= 8; tick++)

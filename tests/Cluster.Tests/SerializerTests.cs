@@ -1,3 +1,4 @@
+using ActorScheduler.Runtime;
 using System.Text;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;

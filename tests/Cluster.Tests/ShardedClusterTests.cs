@@ -1,3 +1,4 @@
+using ActorScheduler.Runtime;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ActorScheduler.Messages;

@@ -501,7 +501,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         {
             var settings = PeriodicTaskSettings.Create(System.Settings.Config, setName, ClusterConfiguration.Keys);
             var plugins = StatePlugins.Ensure(System, settings.State);
-            return System.ActorOf(ScheduleKeeper.Props(
+            return System.ActorOf(ScheduleKeeper.ManagerProps(
                 "test/" + setName, setName, settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker));
         }
 

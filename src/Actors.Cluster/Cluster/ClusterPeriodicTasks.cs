@@ -139,7 +139,7 @@ public static class ClusterPeriodicTasks
             StateSerialization.Register(system);
 
         var nodeProps = persistent
-            ? ScheduleKeeper.Props(NodePersistenceId(system, set.Name, settings.State), set.Name, nodeTasks, settings, plugins.Journal, plugins.Snapshot)
+            ? ScheduleKeeper.ManagerProps(NodePersistenceId(system, set.Name, settings.State), set.Name, nodeTasks, settings, plugins.Journal, plugins.Snapshot, start: start)
             : PeriodicTaskManager.Props(set.Name, nodeTasks, settings, withTicker: true, store: null, start);
         var node = PeriodicTasks.Start(system, factory, set.Name, nodeProps, settings.ShutdownTimeout, stopOnCoordinatedShutdown);
 
@@ -164,7 +164,7 @@ public static class ClusterPeriodicTasks
 
                 var singleton = TaskSetHost.Props(
                     persistent
-                        ? ScheduleKeeper.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot, scope: TaskScope.Cluster)
+                        ? ScheduleKeeper.ManagerProps(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot, scope: TaskScope.Cluster)
                         : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true, scope: TaskScope.Cluster),
                     persistent);
                 if (hosts)
@@ -201,7 +201,7 @@ public static class ClusterPeriodicTasks
             var bucket = TaskBuckets.FromEntityId(entityId);
             var tasks = buckets.TryGetValue(bucket, out var own) ? own : [];
             var set = plugins is { } p
-                ? ScheduleKeeper.Props(ShardPersistenceId(setName, role, bucket), setName, tasks, bucketSettings, p.Journal, p.Snapshot, scope: TaskScope.Cluster)
+                ? ScheduleKeeper.ManagerProps(ShardPersistenceId(setName, role, bucket), setName, tasks, bucketSettings, p.Journal, p.Snapshot, scope: TaskScope.Cluster)
                 : PeriodicTaskManager.Props(setName, tasks, bucketSettings, withTicker: true, scope: TaskScope.Cluster);
             return TaskSetHost.Props(set, plugins is not null, $"{setName}/cluster/{(role.Length == 0 ? "-" : role)}/shard-{bucket}");
         }

@@ -1,5 +1,6 @@
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
+using ActorScheduler.Runtime;
 using Akka.Actor;
 using Akka.Event;
 
@@ -7,9 +8,9 @@ namespace ActorScheduler.Cluster;
 
 /// <summary>
 /// INTERNAL API. The cluster singleton of a set's cluster tasks, or the sharding entity of one bucket of them: holds the
-/// set's actor (a manager, or a schedule keeper with its manager) as its child and forwards every message to it. On
-/// <see cref="HandOver"/> it stops the set gracefully, lets the keeper write its last events, then stops, so the next
-/// owner starts from the final state.
+/// set's manager (with its state store child, if any) and passes messages to it. On <see cref="HandOver"/> it stops the
+/// set gracefully, lets the store write its last events (<see cref="FlushState"/>), then stops, so the next owner starts
+/// from the final state.
 /// </summary>
 internal sealed class TaskSetHost : ReceiveActor
 {
@@ -21,7 +22,7 @@ internal sealed class TaskSetHost : ReceiveActor
     {
         _persistent = persistent;
         _name = name;
-        _set = Context.ActorOf(set, persistent ? "keeper" : "manager");
+        _set = Context.ActorOf(set, "manager");
         Receive<HandOver>(_ =>
         {
             Context.GetLogger().Info("{0}: handing over: stopping the task set gracefully", _name ?? Self.Path.Parent.Name);
@@ -47,10 +48,7 @@ internal sealed class TaskSetHost : ReceiveActor
                 Context.GetLogger().Warning(
                     "{0}: handed over with {1} runs still in flight; {2}", _name ?? stopped.SetName, stopped.StillRunning,
                     _persistent ? "the next owner holds them until their deadline" : "without a state store the next owner does not know of them");
-            if (_persistent)
-                _set.Tell(FlushState.Instance);
-            else
-                Context.Stop(Self);
+            _set.Tell(FlushState.Instance); // answered at once without a store
         });
         Receive<StateFlushed>(_ => Context.Stop(Self));
         ReceiveAny(message => _set.Forward(message));

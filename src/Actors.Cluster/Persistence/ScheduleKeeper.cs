@@ -1,4 +1,5 @@
 using ActorScheduler.Runtime;
+using ActorScheduler.Scheduling;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -9,9 +10,9 @@ using Akka.Persistence;
 namespace ActorScheduler.Persistence;
 
 /// <summary>
-/// INTERNAL API. Keeps a task set's place in its schedule with Akka.Persistence: recovers it (snapshot plus journal),
-/// starts the manager from it, and journals what the manager reports through <see cref="IScheduleStore"/>, the reports
-/// that arrive together as one event. A cluster task's start is journaled before its run begins; a run recorded as
+/// INTERNAL API. Keeps a task set's place in its schedule with Akka.Persistence, as its manager's child: recovers it
+/// (snapshot plus journal), answers the manager <see cref="StoreRecovered"/> with the places to start from, and journals
+/// what the manager reports through <see cref="IScheduleStore"/>, the reports that arrive together as one event. A cluster task's start is journaled before its run begins; a run recorded as
 /// started but not ended holds its task until the run's deadline, unless the process that ran it is gone
 /// (docs/cluster.md, "Never two runs of one cluster task").
 /// </summary>
@@ -28,7 +29,6 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private readonly IReadOnlyList<PeriodicTaskDefinition> _tasks;
     private readonly Dictionary<string, string> _scheduleKeys;
     private readonly PeriodicTaskSettings _settings;
-    private readonly bool _withTicker;
     private readonly TaskScope _scope;
     private readonly ScheduleState _state = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -38,7 +38,6 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     private readonly List<object> _unsaved = [];
     private readonly List<(IActorRef Manager, RunStartRecorded Recorded)> _startsUnsaved = [];
-    private IActorRef _manager = ActorRefs.Nobody;
     private long _tickBase;
     private int _eventsSinceSnapshot;
     private long _trimTo;       // the newest saved snapshot's sequence number: what is older may be deleted
@@ -47,14 +46,13 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     public ScheduleKeeper(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
-        string journalPluginId, string snapshotPluginId, bool withTicker, TaskScope scope)
+        string journalPluginId, string snapshotPluginId, TaskScope scope)
     {
         _scope = scope;
         _persistenceId = persistenceId;
         _setName = setName;
         _tasks = tasks;
         _settings = settings;
-        _withTicker = withTicker;
         _scheduleKeys = tasks.ToDictionary(t => t.Name, t => ScheduleState.ScheduleKey(t.Options), StringComparer.Ordinal);
         JournalPluginId = journalPluginId;
         SnapshotPluginId = snapshotPluginId;
@@ -74,7 +72,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Recover<RunRecorded>(e => _state.Apply(e));
         Recover<PauseRecorded>(e => _state.Apply(e));
         Recover<RecordedBatch>(e => _state.Apply(e));
-        Recover<RecoveryCompleted>(_ => StartManager());
+        Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new StoreRecovered(Recovered())));
 
         Command<ScheduleAdvanced>(OnScheduleAdvanced);
         Command<RecordRunStart>(OnRecordRunStart);
@@ -94,7 +92,6 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsSuccess>(_ => TrimDone());
         Command<DeleteSnapshotsFailure>(f => TrimFailed("old snapshots", f.Cause));
         Command<RetryTrim>(_ => Trim());
-        CommandAny(message => _manager.Forward(message));
     }
 
     /// <summary>
@@ -107,16 +104,19 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props of a keeper of <paramref name="tasks"/> (already resolved and filtered) under <paramref name="persistenceId"/>.</summary>
-    public static Props Props(
+    /// <summary>
+    /// Props of a manager of <paramref name="tasks"/> (already resolved and filtered) with a keeper under
+    /// <paramref name="persistenceId"/> as its state store.
+    /// </summary>
+    public static Props ManagerProps(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
-        string journalPluginId, string snapshotPluginId, bool withTicker = true, TaskScope scope = TaskScope.Node) =>
-        Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, withTicker, scope));
+        string journalPluginId, string snapshotPluginId, bool withTicker = true, TaskScope scope = TaskScope.Node, SetStart? start = null) =>
+        PeriodicTaskManager.Props(setName, tasks, settings, withTicker,
+            Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, scope)),
+            start, scope);
 
-    /// <summary>raise-on-error = on escalates through the keeper to its own parent, as it would from the manager.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
-
-    private void StartManager()
+    /// <summary>The store the manager starts from: the recovered places by task, the tick base, and this keeper to report to.</summary>
+    private KeeperStore Recovered()
     {
         var now = Context.System.Scheduler.Now;
         _tickBase = _state.LastTick + 1; // tick numbers continue after the last one recorded
@@ -155,8 +155,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
                 _setName, restored.Count, _tasks.Count, _state.LastTick);
         }
 
-        _manager = Context.ActorOf(
-            PeriodicTaskManager.Props(_setName, _tasks, _settings, _withTicker, new KeeperStore(Self, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster), scope: _scope), "manager");
+        return new KeeperStore(Self, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster);
     }
 
     /// <summary>
@@ -190,12 +189,11 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Save(new RunRecorded(start.Task, true, start.At, start.Deadline, _node, RunLifetime.ProcessId, start.Run.Tick, start.Run.ScheduledAt));
     }
 
+    /// <summary>The manager forwards a query for one of its tasks; a task added at run time has no kept runs (docs/cluster.md).</summary>
     private void OnGetRecentRuns(GetRecentRuns query)
     {
-        if (_scheduleKeys.ContainsKey(query.Task) || _state.Recent.ContainsKey(query.Task))
-            Sender.Tell(new RecentRunsReport(_setName, query.Task, true, _state.RecentOf(query.Task)));
-        else
-            _manager.Forward(query); // a task added at run time, or none: the manager answers
+        var kept = _scheduleKeys.ContainsKey(query.Task) || _state.Recent.ContainsKey(query.Task);
+        Sender.Tell(new RecentRunsReport(_setName, query.Task, kept, kept ? _state.RecentOf(query.Task) : []));
     }
 
     private void OnScheduleAdvanced(ScheduleAdvanced advanced)
@@ -328,25 +326,6 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private sealed record RecordRunStart(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline);
 
     private sealed record RunEndedHere(string Task, DateTimeOffset At, PeriodicTaskRun Run, CounterRecord Counters);
-}
-
-/// <summary>Answered with <see cref="StateFlushed"/> once every event reported before it is written.</summary>
-internal sealed record FlushState
-{
-    public static readonly FlushState Instance = new();
-
-    private FlushState()
-    {
-    }
-}
-
-internal sealed record StateFlushed
-{
-    public static readonly StateFlushed Instance = new();
-
-    private StateFlushed()
-    {
-    }
 }
 
 /// <summary>The termination message of a cluster task set's singleton (sent by ClusterSingletonManager): hand over.</summary>

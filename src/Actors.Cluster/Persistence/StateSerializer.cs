@@ -1,3 +1,4 @@
+using ActorScheduler.Runtime;
 using System.IO.Compression;
 using System.Text.Json;
 using ActorScheduler.Messages;

@@ -52,3 +52,29 @@ internal sealed record PlaceReport(string Task, long? DueTick, DateTimeOffset? N
 /// </summary>
 internal sealed record EndedRun(
     long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, RunOutcome Outcome, int Attempts, CounterRecord Counters);
+
+/// <summary>
+/// The manager's store child to the manager, once, when it has recovered: the manager starts from
+/// <paramref name="Store"/> (its places and tick base) and reports to it from then on (docs/architecture.md, "The store
+/// as a child").
+/// </summary>
+internal sealed record StoreRecovered(IScheduleStore Store);
+
+/// <summary>Answered with <see cref="StateFlushed"/> once every record reported before it is written (at once without a store).</summary>
+internal sealed record FlushState
+{
+    public static readonly FlushState Instance = new();
+
+    private FlushState()
+    {
+    }
+}
+
+internal sealed record StateFlushed
+{
+    public static readonly StateFlushed Instance = new();
+
+    private StateFlushed()
+    {
+    }
+}

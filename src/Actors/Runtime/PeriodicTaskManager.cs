@@ -11,23 +11,29 @@ namespace ActorScheduler.Runtime;
 /// INTERNAL API. The manager of one task set: nova's <c>run_periodic_tasks</c> as an actor. On each <see cref="Tick"/>
 /// it asks its skip table what is due, decides overlap, and sends <see cref="Run"/> to the runner of each task that may
 /// start; each runner answers once with <see cref="RunEnded"/>. It also pauses, resumes, triggers, adds, updates and
-/// removes tasks. Two behaviours: dispatching, and not dispatching with its reason (stopping, stopped, or halted after
-/// raise-on-error escalated). Its data lives in collaborators: the <see cref="TaskTable"/>, the <see cref="StoreLink"/>,
+/// removes tasks. With a state store it first recovers: its store child answers <see cref="StoreRecovered"/> while
+/// every other message waits in the stash. Then two behaviours: dispatching, and not dispatching with its reason
+/// (stopping, stopped, or halted after raise-on-error escalated). Its data lives in collaborators: the <see cref="TaskTable"/>, the <see cref="StoreLink"/>,
 /// the <see cref="TaskRunners"/> and the <see cref="ManagerTelemetry"/> (docs/architecture.md, "The manager").
 /// </summary>
-internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
+internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     /// <summary>A task's runner not dispatched for this long is stopped; its next run creates it again.</summary>
     public static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(1);
 
+    /// <summary>A cluster run whose start the store has not recorded within this time does not begin (docs/cluster.md).</summary>
+    public static readonly TimeSpan RecordStartTimeout = TimeSpan.FromSeconds(30);
+
     private readonly string _setName;
     private readonly PeriodicTaskSettings _settings;
     private readonly TaskTable _tasks;
-    private readonly StoreLink _store;
+    private readonly Props? _storeProps;
     private readonly TaskRunners _runners;
     private readonly ManagerTelemetry _telemetry;
-    private readonly TaskPauses _pauses;
-    private readonly RunOrders _runs;
+    private StoreLink _store = StoreLink.None;
+    private TaskPauses _pauses = null!;
+    private RunOrders _runs = null!;
+    private IActorRef? _keeper;
     private readonly bool _withTicker;
     private readonly SetStart.Moment _start;
     private readonly long _passivateAfterTicks;
@@ -42,19 +48,18 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private PeriodicTaskManager(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        IScheduleStore? store, SetStart? start, TaskScope scope)
+        Props? store, SetStart? start, TaskScope scope)
     {
         _start = SetStart.For(start, Context.System);
+        _storeProps = store;
         _setName = setName;
         _settings = settings;
         _withTicker = withTicker;
-        _store = StoreLink.For(store);
         _telemetry = new ManagerTelemetry(setName, Context.System.EventStream, Context.GetLogger());
         var interval = settings.PeriodicInterval;
         _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + interval.Ticks - 1) / interval.Ticks);
         _nextSweepTick = _passivateAfterTicks;
         _runners = new TaskRunners(Context, setName, _passivateAfterTicks);
-        _pauses = new TaskPauses(this, Context.System.Scheduler, _store, _telemetry);
         var fuzzy = settings.FuzzyDelay > TimeSpan.Zero
             ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
             : TimeSpan.Zero;
@@ -62,23 +67,22 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
             _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
         var schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, interval), _start.At);
         _tasks = new TaskTable(setName, tasks, interval, scope, schedule);
-        _runs = new RunOrders(schedule.Clock, _start.At, _store.TickBase);
-        foreach (var missed in _store.Restore(_tasks, _start.At))
-            CountMissed(_tasks[missed.Index], 0, _start.At, missed.Missed);
-        _telemetry.PausedCount(_tasks.All.Count(t => t.Pause is not null));
-        Dispatching();
+        Recovering();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
 
     /// <summary>
     /// Props of a manager of resolved <paramref name="tasks"/>. Ticks count from <paramref name="start"/> when given,
     /// else from the manager's construction; without <paramref name="withTicker"/> the caller sends <see cref="Tick"/>.
     /// Tasks added at run time must have <paramref name="scope"/> (a cluster singleton's manager runs cluster tasks).
+    /// <paramref name="store"/> is the Props of the state store child, which answers <see cref="StoreRecovered"/>.
     /// </summary>
     public static Props Props(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        IScheduleStore? store = null, SetStart? start = null, TaskScope scope = TaskScope.Node) =>
+        Props? store = null, SetStart? start = null, TaskScope scope = TaskScope.Node) =>
         Akka.Actor.Props.CreateBy(new Producer(setName, tasks, settings, withTicker, store, start, scope));
 
     public static string ActorName(string setName) => "periodic-tasks-" + setName;
@@ -103,10 +107,29 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        if (_withTicker)
-            _ticker = Context.ActorOf(Ticker.Props(_tasks.Schedule.Clock, _settings.TickSource, Self, _start, _store.TickBase), "ticker");
+        if (_storeProps is null)
+        {
+            Begin(StoreLink.None);
+            return;
+        }
+
+        _keeper = Context.Watch(Context.ActorOf(_storeProps, "keeper"));
+    }
+
+    /// <summary>Starts from the store's places (none without a store): the ticker starts, and dispatching begins.</summary>
+    private void Begin(StoreLink store)
+    {
+        _store = store;
+        _pauses = new TaskPauses(this, Context.System.Scheduler, store, _telemetry);
+        _runs = new RunOrders(_tasks.Schedule.Clock, _start.At, store.TickBase);
+        foreach (var missed in store.Restore(_tasks, _start.At))
+            CountMissed(_tasks[missed.Index], 0, _start.At, missed.Missed);
+        _telemetry.PausedCount(_tasks.All.Count(t => t.Pause is not null));
         _pauses.StartRestored(_tasks.All);
+        if (_withTicker)
+            _ticker = Context.ActorOf(Ticker.Props(_tasks.Schedule.Clock, _settings.TickSource, Self, _start, store.TickBase), "ticker");
         _telemetry.Log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.All.Count, Durations.Format(_settings.PeriodicInterval));
+        Become(Dispatching);
     }
 
     protected override void PostStop() => _telemetry.Gone(_running, _tasks.Live.Count(t => t.Pause is not null));
@@ -114,6 +137,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     /// <summary>raise_on_error as supervision: a failed run is logged in nova's words, then resumed or escalated.</summary>
     private Directive Decide(Exception error)
     {
+        if (Sender.Equals(_keeper))
+            return Directive.Escalate; // the store failed: the set's own supervisor decides, as for the set
         if (error is not PeriodicTaskFailedException failed)
         {
             _telemetry.Log.Error(error, "{0}: task runner failed unexpectedly; restarting it", _setName);
@@ -131,6 +156,18 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
     }
 
     // ---- behaviours ------------------------------------------------------------------------------------------------
+
+    /// <summary>Until the store child has recovered, every other message waits.</summary>
+    private void Recovering()
+    {
+        Receive<StoreRecovered>(recovered =>
+        {
+            Begin(StoreLink.For(recovered.Store));
+            Stash.UnstashAll();
+        });
+        Receive<Terminated>(OnTerminated);
+        ReceiveAny(_ => Stash.Stash());
+    }
 
     private void Dispatching()
     {
@@ -175,9 +212,22 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         Receive<NotifyWhenTicked>(n => _tickWaiters.Add(n, Sender, _currentTick < 0 ? null : _store.Outside(_currentTick)));
         Receive<GetRecentRuns>(q =>
         {
-            if (Find(q.Task) is not null)
-                Sender.Tell(new RecentRunsReport(_setName, q.Task, false, [])); // a store keeps them (ScheduleKeeper)
+            if (Find(q.Task) is null)
+                return;
+            if (_keeper is null)
+                Sender.Tell(new RecentRunsReport(_setName, q.Task, false, [])); // only a store keeps them
+            else
+                _keeper.Forward(q);
         });
+        Receive<FlushState>(f =>
+        {
+            if (_keeper is null)
+                Sender.Tell(StateFlushed.Instance);
+            else
+                _keeper.Forward(f);
+        });
+        Receive<RecordStartTimedOut>(OnRecordStartTimedOut);
+        Receive<Terminated>(OnTerminated);
         Receive<PauseTask>(OnPause);
         Receive<ResumeTask>(r =>
         {
@@ -337,19 +387,44 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         _store.RunStarting(task, run, now);
         if (task.State == RunState.Running)
             _runners.Of(task).Tell(run);
+        else
+            Timers.StartSingleTimer(RecordTimerKey(task), new RecordStartTimedOut(task.Index, run), RecordStartTimeout);
     }
+
+    private static string RecordTimerKey(TaskState task) => "record-" + task.Index;
 
     /// <summary>The store recorded a start: the run begins, unless the set stopped dispatching or lost the task meanwhile.</summary>
     private void OnStartRecorded(RunStartRecorded recorded)
     {
         var task = _tasks[recorded.Index];
-        if (task.State != RunState.RecordingStart)
+        if (task.State != RunState.RecordingStart || !Equals(task.CurrentRun, recorded.Run))
             return; // that run has already ended
+        Timers.Cancel(RecordTimerKey(task));
         task.StartRecorded();
         if (IsDispatching && _tasks.IsLive(task))
             _runners.Of(task).Tell(recorded.Run);
         else
             OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
+    }
+
+    /// <summary>The store did not record a start in time: the run does not begin, and ends as cancelled.</summary>
+    private void OnRecordStartTimedOut(RecordStartTimedOut timedOut)
+    {
+        var task = _tasks[timedOut.Index];
+        if (task.State != RunState.RecordingStart || !Equals(task.CurrentRun, timedOut.Run))
+            return;
+        _telemetry.Log.Warning("{0}.{1}: the state store did not record the start of the run of tick {2} within {3}: the run does not begin",
+            _setName, task.Name, timedOut.Run.Tick, Durations.Format(RecordStartTimeout));
+        OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
+    }
+
+    /// <summary>The store child stopped (a journal write failed, which stops it): the set stops with it, as before it has no record.</summary>
+    private void OnTerminated(Terminated terminated)
+    {
+        if (!terminated.ActorRef.Equals(_keeper))
+            return;
+        _telemetry.Log.Error("{0}: the state store stopped (see the error before this one): the task set stops", _setName);
+        Context.Stop(Self);
     }
 
     /// <summary>
@@ -483,7 +558,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
 
     private sealed class Producer(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        IScheduleStore? store, SetStart? start, TaskScope scope) : IIndirectActorProducer
+        Props? store, SetStart? start, TaskScope scope) : IIndirectActorProducer
     {
         public Type ActorType => typeof(PeriodicTaskManager);
 
@@ -493,6 +568,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers
         {
         }
     }
+
+    private sealed record RecordStartTimedOut(int Index, Run Run);
 
     private sealed record StopTimeoutElapsed
     {

@@ -1,3 +1,4 @@
+using ActorScheduler.Runtime;
 using System.Diagnostics;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
