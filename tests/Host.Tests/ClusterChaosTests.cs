@@ -1,4 +1,5 @@
 using System.Globalization;
+using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
 using static ActorScheduler.Host.Tests.ClusterHarness;
@@ -48,7 +49,7 @@ public sealed class ClusterChaosTests(ITestOutputHelper output)
         ClusterNode StartNode(IReadOnlyList<int> seeds)
         {
             var index = nodes.Count;
-            var port = FreePorts(1)[0];
+            var port = FreePorts.One();
             var node = Start(dir, index, port, NodeConfig(setName, port, seeds.Count == 0 ? [port] : seeds, "", state, Tasks(dir, index)));
             nodes.Add(node);
             return node;

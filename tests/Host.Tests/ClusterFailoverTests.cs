@@ -1,3 +1,4 @@
+using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
 using static ActorScheduler.Host.Tests.ClusterHarness;
@@ -39,7 +40,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         using var dir = new TempDir();
         var setName = "failover-" + Guid.NewGuid().ToString("N")[..8];
         var stateBody = state(dir);
-        var ports = FreePorts(3);
+        var ports = FreePorts.Take(3);
         var marks = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("N")).ToArray();
         var nodes = new List<ClusterNode>();
         try

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Xunit;
 
 namespace ActorScheduler.Host.Tests;
@@ -187,15 +185,6 @@ public static class ClusterHarness
                             string.Join("\n", nodes.Select(n => $"--- node {n.Index} stdout:\n{n.Process.Stdout}\nstderr:\n{n.Process.Stderr}")));
             await Task.Delay(100);
         }
-    }
-
-    public static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }
 

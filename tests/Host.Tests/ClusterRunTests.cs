@@ -1,3 +1,4 @@
+using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -27,7 +28,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     public async Task Three_host_processes_run_a_cluster_task_once_per_due_time_and_keep_doing_so_after_SIGKILL_of_the_oldest()
     {
         using var dir = new TempDir();
-        var ports = ClusterHarness.FreePorts(3);
+        var ports = FreePorts.Take(3);
         var nodes = new List<HostProcess>();
         try
         {
@@ -91,7 +92,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     private async Task FreezeAndDown(bool checkRuns)
     {
         using var dir = new TempDir();
-        var ports = ClusterHarness.FreePorts(3);
+        var ports = FreePorts.Take(3);
         var nodes = new List<HostProcess>();
         try
         {
@@ -141,7 +142,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     public async Task Raise_on_error_in_a_cluster_scoped_task_ends_run_on_its_owner_with_exit_1_naming_the_task()
     {
         using var dir = new TempDir();
-        var port = ClusterHarness.FreePorts(1)[0];
+        var port = FreePorts.One();
         var config = dir.Write("solo.conf", $$"""
             akka {
               actor.provider = cluster

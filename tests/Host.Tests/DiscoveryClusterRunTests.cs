@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
 using static ActorScheduler.Host.Tests.ClusterHarness;
@@ -21,7 +22,7 @@ public sealed class DiscoveryClusterRunTests(ITestOutputHelper output)
     public async Task Three_host_processes_without_seed_nodes_form_one_cluster_through_config_discovery()
     {
         using var dir = new TempDir();
-        var ports = ClusterHarness.FreePorts(6);
+        var ports = FreePorts.Take(6);
         var remoting = ports[..3];
         var management = ports[3..];
         var nodes = new List<HostProcess>();

@@ -1,45 +1,21 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
+using ActorScheduler.Testing.Support;
 
 namespace ActorScheduler.Host.Tests;
 
 /// <summary>The built host, run as the operator runs it: <c>dotnet actor-scheduler.dll ARGS</c> in its own process.</summary>
 public sealed class HostProcess : IDisposable
 {
-    private static readonly Lazy<string> RepoRoot = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ActorScheduler.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("ActorScheduler.sln not found above " + AppContext.BaseDirectory);
-    });
-
-    private readonly Process _process;
-    private readonly StringBuilder _stdout = new();
-    private readonly StringBuilder _stderr = new();
-    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CapturedProcess _process;
 
     static HostProcess()
     {
-        // A test run started in the background by a non-interactive shell inherits SIGINT as ignored, every child
-        // inherits that, and .NET keeps an ignored SIGINT ignored: the host could never see Ctrl+C. Give the hosts the
-        // default disposition back (only when it is ignored here, so the test runner's own handler is left alone).
-        if (OperatingSystem.IsLinux() && SignalIgnored(SigInt))
-            Native.signal(SigInt, IntPtr.Zero /* SIG_DFL */);
+        // The hosts are stopped with SIGINT, as by Ctrl+C: even when this test run has SIGINT ignored.
+        Signals.DefaultSigIntForChildren();
     }
 
-    private HostProcess(Process process)
+    private HostProcess(CapturedProcess process)
     {
         _process = process;
-    }
-
-    private static bool SignalIgnored(int signal)
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        return line is not null
-               && ulong.TryParse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, null, out var mask)
-               && (mask & (1UL << (signal - 1))) != 0;
     }
 
     /// <summary>Debug or Release: the configuration this test assembly was built in (the host was built with it).</summary>
@@ -47,61 +23,22 @@ public sealed class HostProcess : IDisposable
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
 
     /// <summary>The repository's root folder.</summary>
-    public static string RepoPath => RepoRoot.Value;
+    public static string RepoPath => Repository.Root;
 
-    public static string HostDll => Path.Combine(RepoRoot.Value, "src", "Host", "bin", Configuration, "net10.0", "actor-scheduler.dll");
+    public static string HostDll => Path.Combine(Repository.Root, "src", "Host", "bin", Configuration, "net10.0", "actor-scheduler.dll");
 
     public static string SampleTasksDll =>
-        Path.Combine(RepoRoot.Value, "tests", "SampleTasks", "bin", Configuration, "net10.0", "SampleTasks.dll");
+        Path.Combine(Repository.Root, "tests", "SampleTasks", "bin", Configuration, "net10.0", "SampleTasks.dll");
 
     public int Id => _process.Id;
 
-    public string Stdout
-    {
-        get
-        {
-            lock (_stdout)
-                return _stdout.ToString();
-        }
-    }
+    public string Stdout => _process.Stdout;
 
-    public string Stderr
-    {
-        get
-        {
-            lock (_stderr)
-                return _stderr.ToString();
-        }
-    }
+    public string Stderr => _process.Stderr;
 
-    public static HostProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        start.ArgumentList.Add(HostDll);
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-            start.Environment[key] = value;
-        start.Environment["DOTNET_NOLOGO"] = "1";
-
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var host = new HostProcess(process);
-        process.OutputDataReceived += (_, e) => host.Append(host._stdout, e.Data);
-        process.ErrorDataReceived += (_, e) => host.Append(host._stderr, e.Data);
-        process.Exited += (_, _) => host._exited.TrySetResult();
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return host;
-    }
+    public static HostProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        new(CapturedProcess.Start("dotnet", [HostDll, .. args], workingDirectory,
+            (environment ?? new Dictionary<string, string>()).Append(KeyValuePair.Create("DOTNET_NOLOGO", "1"))));
 
     /// <summary>Runs the host to its end (killed after <paramref name="timeout"/>, default 30 s).</summary>
     public static async Task<HostResult> RunAsync(string workingDirectory, string[] args,
@@ -127,51 +64,36 @@ public sealed class HostProcess : IDisposable
     }
 
     /// <summary>True once the process has exited.</summary>
-    public bool HasExited => _exited.Task.IsCompleted;
+    public bool HasExited => _process.HasExited;
 
     /// <summary>Polls <paramref name="condition"/>; fails with the output when the host exits first or after <paramref name="timeout"/> (default 20 s).</summary>
     public async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(20);
-        var deadline = DateTime.UtcNow + limit;
-        while (!condition())
+        switch (await _process.WaitUntilAsync(condition, limit, TimeSpan.FromMilliseconds(50)))
         {
-            if (HasExited)
-            {
-                _process.WaitForExit();
+            case WaitOutcome.Exited:
                 throw new Xunit.Sdk.XunitException(
                     $"the host exited (code {_process.ExitCode}) before: {what}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-            }
-
-            if (DateTime.UtcNow > deadline)
+            case WaitOutcome.TimedOut:
                 throw new TimeoutException($"not within {limit.TotalSeconds} s: {what}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-            await Task.Delay(50);
         }
     }
 
     /// <summary>Waits for the exit code; kills the process tree and fails when it does not come in time.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
-        if (await Task.WhenAny(_exited.Task, Task.Delay(timeout)) != _exited.Task)
-        {
-            Kill();
+        if (!await _process.WaitForExitAsync(timeout))
             throw new TimeoutException($"the host did not exit within {timeout}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-        }
-
-        _process.WaitForExit(); // drains the redirected output
         return _process.ExitCode;
     }
 
     /// <summary>Sends a POSIX signal (SIGHUP = 1, SIGINT = 2, SIGTERM = 15) to the host, as Ctrl+C or a service manager would.</summary>
-    public void Signal(int signal)
-    {
-        if (Native.kill(_process.Id, signal) != 0)
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
-    }
+    public void Signal(int signal) => _process.Signal(signal);
 
-    public const int SigHup = 1;
-    public const int SigInt = 2;
-    public const int SigTerm = 15;
+    public const int SigHup = Signals.SigHup;
+    public const int SigInt = Signals.SigInt;
+    public const int SigTerm = Signals.SigTerm;
 
     /// <summary>True when a process with this id exists and is not a zombie.</summary>
     public static bool IsAlive(int pid)
@@ -191,40 +113,7 @@ public sealed class HostProcess : IDisposable
         }
     }
 
-    private void Append(StringBuilder buffer, string? line)
-    {
-        if (line is null)
-            return;
-        lock (buffer)
-            buffer.AppendLine(line);
-    }
-
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
-
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-    }
-
-    private static class Native
-    {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int kill(int pid, int sig);
-
-        [DllImport("libc")]
-        public static extern IntPtr signal(int signum, IntPtr handler);
-    }
+    public void Dispose() => _process.Dispose();
 }
 
 public sealed record HostResult(int ExitCode, string Stdout, string Stderr)

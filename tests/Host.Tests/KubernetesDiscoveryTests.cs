@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
 using static ActorScheduler.Host.Tests.ClusterHarness;
@@ -27,7 +28,7 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output)
     public async Task Three_host_processes_form_one_cluster_through_the_Kubernetes_API()
     {
         using var dir = new TempDir();
-        var ports = ClusterHarness.FreePorts(6);
+        var ports = FreePorts.Take(6);
         var remoting = ports[..3];
         var management = ports[3..];
         var (authority, server) = FakeKubernetesApi.Certificates();
@@ -87,7 +88,7 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output)
     public async Task A_failing_lookup_is_one_line_naming_its_cause_and_the_node_keeps_trying(string failure, string expected)
     {
         using var dir = new TempDir();
-        var ports = ClusterHarness.FreePorts(2);
+        var ports = FreePorts.Take(2);
         var (authority, server) = FakeKubernetesApi.Certificates();
         await using var api = await FakeKubernetesApi.StartAsync(server, Token, Namespace, LabelSelector, [ports[1]],
             failure == "forbidden" ? HttpStatusCode.Forbidden : null);

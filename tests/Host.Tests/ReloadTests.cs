@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ActorScheduler.Testing.Support;
 using Xunit;
 
 namespace ActorScheduler.Host.Tests;
@@ -107,7 +108,7 @@ public class ReloadTests
     public async Task A_change_to_a_cluster_scoped_task_is_refused_naming_the_task_and_its_old_definition_runs_on()
     {
         using var dir = new TempDir();
-        var port = ClusterHarness.FreePorts(1)[0];
+        var port = FreePorts.One();
         string Node(string guarded, string local) => ClusterHarness.NodeConfig("reload", port, [port], "", ClusterHarness.NoState, $$"""
                 guarded { command = "{{guarded}}", scope = cluster }
                 local { command = "{{local}}" }

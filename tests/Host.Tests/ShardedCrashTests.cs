@@ -1,4 +1,5 @@
 using System.Text;
+using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
 using static ActorScheduler.Host.Tests.ClusterHarness;
@@ -36,7 +37,7 @@ public sealed class ShardedCrashTests(ITestOutputHelper output)
         var locked = new LockedRuns(dir);
         var setName = "sharded-crash-" + Guid.NewGuid().ToString("N")[..8];
         var state = store == "SQLite" ? SqliteState(dir.File("state.db")) : NoState;
-        var ports = FreePorts(3);
+        var ports = FreePorts.Take(3);
         var marks = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("N")).ToArray();
         var nodes = new List<ClusterNode>();
         try

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using ActorScheduler.Cluster;
+using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -34,7 +33,7 @@ public sealed class ShardedRunTests(ITestOutputHelper output)
     public async Task Three_host_processes_share_sharded_cluster_tasks_hand_a_leaving_node_s_tasks_over_and_get_tasks_again_when_it_returns_never_running_one_twice_at_once()
     {
         using var dir = new TempDir();
-        var ports = FreePorts(3);
+        var ports = FreePorts.BelowEphemeralRange(3);
         var watch = Stopwatch.StartNew();
         var nodes = new List<Node>();
         try
@@ -219,34 +218,4 @@ public sealed class ShardedRunTests(ITestOutputHelper output)
     /// <summary>A process's output without its overrun warnings (a loaded machine writes many).</summary>
     private static string Log(HostProcess node) =>
         string.Join("\n", (node.Stdout + node.Stderr).Split('\n').Where(l => !l.Contains("skipped (overrun)", StringComparison.Ordinal)));
-
-    /// <summary>
-    /// Free ports below the ephemeral range (32768 and up on Linux): a port in it can be taken between this check and the
-    /// host's bind by any process's outgoing connection, a seed node's attempts to reach a node not started yet included.
-    /// </summary>
-    private static int[] FreePorts(int count)
-    {
-        var ports = new List<int>();
-        while (ports.Count < count)
-        {
-            var port = Random.Shared.Next(20000, 32000);
-            if (ports.Contains(port))
-                continue;
-            var listener = new TcpListener(IPAddress.Loopback, port);
-            try
-            {
-                listener.Start();
-                ports.Add(port);
-            }
-            catch (SocketException)
-            {
-            }
-            finally
-            {
-                listener.Stop();
-            }
-        }
-
-        return [.. ports];
-    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using ActorScheduler.Testing.Support;
 using Xunit;
 
 namespace ActorScheduler.Packaging.Tests;
@@ -36,7 +37,7 @@ public sealed class PackagesFixture : IAsyncLifetime
     }
 
     /// <summary>The repository's root folder (the one with ActorScheduler.sln).</summary>
-    public static string RepoPath { get; } = FindRepo();
+    public static string RepoPath { get; } = Repository.Root;
 
     /// <summary>The one version, as version.props sets it (property ActorSchedulerVersion).</summary>
     public static string Version { get; } = ReadVersion();
@@ -156,17 +157,9 @@ public sealed class PackagesFixture : IAsyncLifetime
         return "https://api.nuget.org/v3/index.json";
     }
 
-    private static string FindRepo()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ActorScheduler.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("ActorScheduler.sln not found above " + AppContext.BaseDirectory);
-    }
-
     private static string ReadVersion()
     {
-        var props = XDocument.Load(Path.Combine(FindRepo(), "version.props"));
+        var props = XDocument.Load(Path.Combine(Repository.Root, "version.props"));
         var version = props.Descendants("ActorSchedulerVersion").Single().Value.Trim();
         Debug.Assert(Regex.IsMatch(version, @"^\d+\.\d+\.\d+"));
         return version;

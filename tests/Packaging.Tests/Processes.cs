@@ -1,6 +1,4 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
+using ActorScheduler.Testing.Support;
 
 namespace ActorScheduler.Packaging.Tests;
 
@@ -18,47 +16,29 @@ public sealed record ProcessResult(string Command, int ExitCode, string Stdout, 
 /// <summary>A child process (dotnet, the installed tool, a sample) with its output captured and a bounded lifetime.</summary>
 public sealed class ChildProcess : IDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _stdout = new();
-    private readonly StringBuilder _stderr = new();
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>How long the rest of the output is waited for after the exit.</summary>
+    private static readonly TimeSpan OutputDrain = TimeSpan.FromSeconds(10);
+
+    private readonly CapturedProcess _process;
 
     static ChildProcess()
     {
-        // A test run started in the background by a non-interactive shell has SIGINT ignored, and its children inherit
-        // that: give them the default disposition back so that a sample can be stopped with SIGINT.
-        if (OperatingSystem.IsLinux() && SigIntIgnored())
-            Native.signal(SigInt, IntPtr.Zero);
+        // So that a sample can be stopped with SIGINT, even when this test run has SIGINT ignored.
+        Signals.DefaultSigIntForChildren();
     }
 
-    private ChildProcess(Process process, string command)
+    private ChildProcess(CapturedProcess process)
     {
         _process = process;
-        Command = command;
     }
 
-    public string Command { get; }
+    public string Command => _process.Command;
 
-    public string Stdout
-    {
-        get
-        {
-            lock (_stdout)
-                return _stdout.ToString();
-        }
-    }
+    public string Stdout => _process.Stdout;
 
-    public string Stderr
-    {
-        get
-        {
-            lock (_stderr)
-                return _stderr.ToString();
-        }
-    }
+    public string Stderr => _process.Stderr;
 
-    public bool HasExited => _exited.Task.IsCompleted;
+    public bool HasExited => _process.HasExited;
 
     /// <summary>The environment every child gets: no telemetry or logo, and no MSBuild or compiler servers left behind.</summary>
     public static readonly IReadOnlyDictionary<string, string> QuietDotnet = new Dictionary<string, string>
@@ -72,35 +52,9 @@ public sealed class ChildProcess : IDisposable
     };
 
     public static ChildProcess Start(string fileName, IEnumerable<string> args, string workingDirectory,
-        IReadOnlyDictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        foreach (var (key, value) in QuietDotnet)
-            start.Environment[key] = value;
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-            start.Environment[key] = value;
-
-        var command = fileName + " " + string.Join(' ', start.ArgumentList);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var child = new ChildProcess(process, command);
-        process.OutputDataReceived += (_, e) => Append(child._stdout, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(child._stderr, e.Data);
-        process.Exited += (_, _) => child._exited.TrySetResult();
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return child;
-    }
+        IReadOnlyDictionary<string, string>? environment = null) =>
+        new(CapturedProcess.Start(fileName, args, workingDirectory,
+            QuietDotnet.Concat(environment ?? new Dictionary<string, string>()), OutputDrain));
 
     /// <summary>Runs a process to its end; kills it (and its children) and fails when it takes longer than <paramref name="timeout"/>.</summary>
     public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> args, string workingDirectory,
@@ -114,30 +68,19 @@ public sealed class ChildProcess : IDisposable
     /// <summary>Waits for the exit; kills the process tree and throws with the output so far after <paramref name="timeout"/>.</summary>
     public async Task WaitForExitAsync(TimeSpan timeout)
     {
-        if (await Task.WhenAny(_exited.Task, Task.Delay(timeout)) != _exited.Task)
-        {
-            Kill();
+        if (!await _process.WaitForExitAsync(timeout))
             throw new TimeoutException($"not finished within {timeout.TotalSeconds:0} s (killed): {Command}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-        }
-
-        _process.WaitForExit(10_000); // the rest of the redirected output
     }
 
     /// <summary>Polls <paramref name="condition"/>; fails with the output when the process exits first or after <paramref name="timeout"/>.</summary>
     public async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
+        switch (await _process.WaitUntilAsync(condition, timeout, TimeSpan.FromMilliseconds(100)))
         {
-            if (HasExited)
-            {
-                _process.WaitForExit(10_000);
+            case WaitOutcome.Exited:
                 throw new Xunit.Sdk.XunitException($"exited (code {_process.ExitCode}) before: {what}: {Command}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-            }
-
-            if (DateTime.UtcNow > deadline)
+            case WaitOutcome.TimedOut:
                 throw new TimeoutException($"not within {timeout.TotalSeconds:0} s: {what}: {Command}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-            await Task.Delay(100);
         }
     }
 
@@ -146,66 +89,13 @@ public sealed class ChildProcess : IDisposable
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
             throw new PlatformNotSupportedException("SIGINT needs Linux or macOS");
-        if (Native.kill(_process.Id, SigInt) != 0)
-            throw new InvalidOperationException($"kill({_process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
+        Signals.Send(_process.Id, Signals.SigInt, "SIGINT");
     }
 
     /// <summary>Asks the process to stop as Ctrl+C does; kills it when it has not exited after <paramref name="grace"/>.</summary>
-    public async Task StopAsync(TimeSpan grace)
-    {
-        if (HasExited)
-            return;
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
-            Native.kill(_process.Id, SigInt);
-        if (await Task.WhenAny(_exited.Task, Task.Delay(grace)) != _exited.Task)
-            Kill();
-        _process.WaitForExit(10_000);
-    }
+    public Task StopAsync(TimeSpan grace) => _process.StopAsync(grace);
 
-    public ProcessResult Result() => new(Command, HasExited ? _process.ExitCode : -1, Stdout, Stderr, _clock.Elapsed);
+    public ProcessResult Result() => new(Command, HasExited ? _process.ExitCode : -1, Stdout, Stderr, _process.Elapsed);
 
-    private static void Append(StringBuilder buffer, string? line)
-    {
-        if (line is null)
-            return;
-        lock (buffer)
-            buffer.AppendLine(line);
-    }
-
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
-
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-    }
-
-    private const int SigInt = 2;
-
-    private static bool SigIntIgnored()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        return line is not null
-               && ulong.TryParse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, null, out var mask)
-               && (mask & (1UL << (SigInt - 1))) != 0;
-    }
-
-    private static class Native
-    {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int kill(int pid, int sig);
-
-        [DllImport("libc")]
-        public static extern IntPtr signal(int signum, IntPtr handler);
-    }
+    public void Dispose() => _process.Dispose();
 }

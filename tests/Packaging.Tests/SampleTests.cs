@@ -1,7 +1,7 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using ActorScheduler.Testing.Support;
 using Xunit;
 
 namespace ActorScheduler.Packaging.Tests;
@@ -94,7 +94,7 @@ public sealed class SampleTests(PackagesFixture packages, Xunit.Abstractions.ITe
             ?? throw new Xunit.Sdk.XunitException($"built, but no *.runtimeconfig.json under {artifacts}/bin: not an application\n{build}");
         var dll = runtimeConfig[..^".runtimeconfig.json".Length] + ".dll";
 
-        var port = FreePort();
+        var port = FreePorts.One();
         var environment = new Dictionary<string, string>(packages.RestoreEnvironment)
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
@@ -194,12 +194,5 @@ public sealed class SampleTests(PackagesFixture packages, Xunit.Abstractions.ITe
 
         if (ours.Count == 0)
             throw new Xunit.Sdk.XunitException("references no ActorScheduler package");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

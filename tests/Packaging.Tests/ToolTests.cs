@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ActorScheduler.Testing.Support;
 using Xunit;
 
 namespace ActorScheduler.Packaging.Tests;
@@ -130,7 +131,7 @@ public sealed class ToolTests(PackagesFixture packages) : IDisposable
     {
         // Akka.Management's endpoint, Cluster Bootstrap and config discovery, from the tool's own dependencies.
         // Bootstrap timings tuned for this test only (production values: docs/cluster.md).
-        var (remoting, management) = (FreePort(), FreePort());
+        var (remoting, management) = (FreePorts.One(), FreePorts.One());
         var config = Write("bootstrap.conf", $$"""
             actor-scheduler-host { cluster.bootstrap = on, http.endpoint = off }
             akka {
@@ -153,13 +154,6 @@ public sealed class ToolTests(PackagesFixture packages) : IDisposable
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains($"Initiating new cluster, self-joining [akka.tcp://actor-scheduler@127.0.0.1:{remoting}]", result.Output);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose()

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using ActorScheduler.Benchmarks.Harness;
+using ActorScheduler.Testing.Support;
 using static ActorScheduler.Benchmarks.Harness.Orchestrator;
 
 namespace ActorScheduler.Benchmarks.Cluster;
@@ -98,7 +97,7 @@ internal static class Failover
         var dir = Directory.CreateTempSubdirectory("actor-scheduler-failover-");
         var nodes = new HostNode?[3];
         var incarnations = new int[3];
-        var ports = FreePorts(6);
+        var ports = FreePorts.Take(6);
         try
         {
             var clock = Stopwatch.StartNew();
@@ -307,16 +306,6 @@ internal static class Failover
 
     private static string Seconds(TimeSpan? t, bool unit = true) =>
         t is { } v ? Inv($"{v.TotalSeconds:0.0}{(unit ? " s" : "")}") : Inv($"> {Limit.TotalSeconds:0}{(unit ? " s" : "")}");
-
-    /// <summary>Free ports on 127.0.0.1, as the operating system hands them out.</summary>
-    internal static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
-    }
 
     private sealed class FailoverException(string message, string? output) : Exception(message)
     {

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ActorScheduler.Testing.Support;
 
 namespace ActorScheduler.Benchmarks.Cluster;
 
@@ -12,10 +12,9 @@ internal sealed class HostNode : IDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
-    private readonly Process _process;
-    private readonly System.Text.StringBuilder _output = new();
+    private readonly CapturedProcess _process;
 
-    private HostNode(int index, Process process, string events, int httpPort)
+    private HostNode(int index, CapturedProcess process, string events, int httpPort)
     {
         Index = index;
         _process = process;
@@ -31,41 +30,15 @@ internal sealed class HostNode : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-                return _output.ToString();
-        }
-    }
+    /// <summary>Standard output and error together.</summary>
+    public string Output => _process.Output;
 
     /// <summary>The host's dll, built with <c>dotnet build src/Host -c Release</c>.</summary>
     public static string HostDll(string root) => Path.Combine(root, "src", "Host", "bin", "Release", "net10.0", "actor-scheduler.dll");
 
-    public static HostNode Start(string dll, int index, string config, string events, int httpPort, string workingDirectory)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var a in new[] { dll, "run", "--config", config, "--events", events, "--http", $"127.0.0.1:{httpPort}" })
-            start.ArgumentList.Add(a);
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        var process = new Process { StartInfo = start };
-        var node = new HostNode(index, process, events, httpPort);
-        process.OutputDataReceived += (_, e) => node.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => node.Append(e.Data);
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return node;
-    }
+    public static HostNode Start(string dll, int index, string config, string events, int httpPort, string workingDirectory) =>
+        new(index, CapturedProcess.Start("dotnet", [dll, "run", "--config", config, "--events", events, "--http", $"127.0.0.1:{httpPort}"],
+            workingDirectory, [KeyValuePair.Create("DOTNET_NOLOGO", "1")]), events, httpPort);
 
     /// <summary>GET /readyz answers 200: the task set runs and the node is Up.</summary>
     public async Task<bool> ReadyAsync()
@@ -116,31 +89,7 @@ internal sealed class HostNode : IDisposable
     }
 
     /// <summary>SIGKILL: the process ends at once, as on a crash or an OOM kill.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited)
-            _process.Kill(entireProcessTree: false);
-    }
+    public void Kill() => _process.Kill(entireProcessTree: false);
 
-    private void Append(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_output)
-            _output.AppendLine(line);
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 }

@@ -6,6 +6,7 @@ using ActorScheduler.Configuration;
 using ActorScheduler.Persistence;
 using ActorScheduler.Tasks;
 using ActorScheduler.Benchmarks.Harness;
+using ActorScheduler.Testing.Support;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
@@ -106,7 +107,7 @@ internal static class ShardedThroughput
         var count = a.Mode == NodeScoped ? 1 : 3;
         var period = TimeSpan.FromMilliseconds(a.PeriodMs);
         var recorder = new ThroughputRecorder(a.Tasks, period);
-        var ports = Failover.FreePorts(count);
+        var ports = FreePorts.Take(count);
         var systems = new List<ActorSystem>();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)

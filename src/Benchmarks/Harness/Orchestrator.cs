@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using ActorScheduler.Benchmarks.Engines;
+using ActorScheduler.Testing.Support;
 
 namespace ActorScheduler.Benchmarks.Harness;
 
@@ -274,19 +275,8 @@ public static class Orchestrator
     }
 
     /// <summary>The directory holding ActorScheduler.sln, from the working directory up (docs/ is written there).</summary>
-    public static string RepositoryRoot()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "ActorScheduler.sln")))
-                    return dir.FullName;
-            }
-        }
-
-        return Environment.CurrentDirectory;
-    }
+    public static string RepositoryRoot() =>
+        Repository.RootAbove(Environment.CurrentDirectory) ?? Repository.RootAbove(AppContext.BaseDirectory) ?? Environment.CurrentDirectory;
 
     internal static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

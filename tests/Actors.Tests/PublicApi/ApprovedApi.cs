@@ -1,3 +1,4 @@
+using ActorScheduler.Testing.Support;
 using PublicApiGenerator;
 using Xunit;
 
@@ -10,7 +11,7 @@ public static class ApprovedApi
     {
         var api = assembly.GeneratePublicApi(new ApiGeneratorOptions { ExcludeAttributes = ["System.Runtime.Versioning.TargetFrameworkAttribute", "System.Runtime.CompilerServices.InternalsVisibleToAttribute"] })
             .ReplaceLineEndings("\n");
-        var approvedFile = Path.Combine(RepositoryRoot(), approvedPath);
+        var approvedFile = Path.Combine(Repository.Root, approvedPath);
         var approved = File.Exists(approvedFile) ? File.ReadAllText(approvedFile).ReplaceLineEndings("\n") : "";
         var received = Path.ChangeExtension(approvedFile, null).Replace(".approved", "") + ".received.txt";
         if (api == approved)
@@ -21,13 +22,5 @@ public static class ApprovedApi
 
         File.WriteAllText(received, api);
         Assert.Fail($"The public API of {assembly.GetName().Name} changed. Review {received} and, if the change is meant, copy it over {approvedFile}.");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ActorScheduler.sln")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("ActorScheduler.sln not found above " + AppContext.BaseDirectory);
     }
 }
