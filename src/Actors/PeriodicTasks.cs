@@ -27,7 +27,7 @@ public static class PeriodicTasks
 
     /// <summary>
     /// Props of the manager of <paramref name="set"/>, to create it yourself (under your own supervisor, or in a test).
-    /// With <paramref name="withTicker"/> false nothing ticks: send <see cref="Tick"/> yourself, numbers increasing.
+    /// With <paramref name="withTicker"/> false nothing ticks: send <see cref="Testing.Tick"/> yourself, numbers increasing.
     /// </summary>
     /// <exception cref="PeriodicTaskConfigurationException">a configuration mistake, naming its path.</exception>
     public static Props Props(PeriodicTaskSet set, PeriodicTaskSettings settings, bool withTicker = true) =>

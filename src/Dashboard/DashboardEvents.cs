@@ -39,16 +39,16 @@ internal sealed class DashboardEvents(IOptions<PeriodicTaskDashboardOptions> opt
         Runs.Add(e, Node);
         var subscribers = _subscribers;
         if (subscribers.Items.Length > 0)
-            subscribers.Send(e.Set, EventJson.Of(e, Remote ? Node : null));
+            subscribers.Send(e.SetName, EventJson.Of(e, Remote ? Node : null));
     }
 
     public void Publish(PeriodicTaskControlEvent e)
     {
         if (e is PeriodicTaskRemoved)
-            Runs.Remove(e.Set, e.Task);
+            Runs.Remove(e.SetName, e.Task);
         var subscribers = _subscribers;
         if (subscribers.Items.Length > 0)
-            subscribers.Send(e.Set, EventJson.Of(e));
+            subscribers.Send(e.SetName, EventJson.Of(e));
     }
 
     /// <summary>A stream of the events of set <paramref name="set"/>, as JSON; a slow reader loses the oldest ones.</summary>

@@ -28,9 +28,9 @@ internal sealed class RecentRuns(int capacity)
             _ => null,
         };
         if (ended is not null)
-            _tasks.GetOrAdd((e.Set, e.Task), _ => new Ring(Capacity)).End(ended);
+            _tasks.GetOrAdd((e.SetName, e.Task), _ => new Ring(Capacity)).End(ended);
         else if (e is PeriodicTaskStarted started)
-            _tasks.GetOrAdd((e.Set, e.Task), _ => new Ring(Capacity))
+            _tasks.GetOrAdd((e.SetName, e.Task), _ => new Ring(Capacity))
                 .Start(new RunRecord(e.Tick, e.Attempt, e.ScheduledAt, started.StartedAt, null, "running", null, node));
     }
 

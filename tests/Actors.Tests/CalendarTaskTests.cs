@@ -1,6 +1,7 @@
 using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;

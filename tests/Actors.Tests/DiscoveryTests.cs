@@ -21,7 +21,7 @@ public class DiscoveryTests
         [PeriodicTask(Spacing = "10m", RunImmediately = true, Timeout = "30s", Overlap = OverlapMode.Queue)]
         public Task HealInstanceInfoCache(CancellationToken token) { Calls.Add("base.heal"); return Task.CompletedTask; }
 
-        [PeriodicTask(Name = "poll-shelved", SpacingSeconds = 3600, Enabled = false)]
+        [PeriodicTask(Name = "poll-shelved", Spacing = "1h", Enabled = false)]
         private ValueTask PollShelved(PeriodicTaskContext context, CancellationToken token) { Calls.Add("base.poll"); return ValueTask.CompletedTask; }
 
         public void NotATask() { }

@@ -152,7 +152,7 @@ public class HostingTests
             .ConfigureServices(services => services.AddSingleton(new RunLog()))
             .Build();
         var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
-        var configError = Assert.IsType<ActorScheduler.Configuration.PeriodicTaskConfigurationException>(error.GetBaseException());
+        var configError = Assert.IsType<PeriodicTaskConfigurationException>(error.GetBaseException());
         Assert.Equal("actor-scheduler.sets.ComputeManager.tasks.SyncPowerState", configError.Path);
         Assert.Contains("did you mean 'SyncPowerStates'?", configError.Message);
     }

@@ -2,6 +2,7 @@ using ActorScheduler.Runtime;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Xunit;
 

@@ -1,5 +1,6 @@
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;

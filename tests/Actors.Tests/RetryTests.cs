@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;

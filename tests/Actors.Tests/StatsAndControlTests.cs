@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using ActorScheduler.Runtime;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,6 +1,7 @@
 using ActorScheduler.Runtime;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Akka.TestKit;
 using Xunit;

@@ -3,6 +3,7 @@ using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence.Journal;

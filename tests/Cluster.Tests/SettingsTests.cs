@@ -84,6 +84,16 @@ public class SettingsTests
     }
 
     [Fact]
+    public void CreateSettings_reads_a_set_with_the_cluster_keys()
+    {
+        var config = ConfigurationFactory.ParseString("actor-scheduler.sets.set.tasks.job { scope = cluster, role = backend }");
+        var options = ClusterConfiguration.CreateSettings(config, "set").Resolve(OneTask())[0].Options;
+        Assert.Equal((TaskScope.Cluster, "backend"), (options.Scope, options.Role));
+        Assert.Equal("actor-scheduler.sets.set.tasks.job.scope",
+            Fails(() => PeriodicTaskSettings.Create(config, "set")).Path);
+    }
+
+    [Fact]
     public void A_misspelt_scope_is_an_error_naming_its_path_and_the_allowed_values()
     {
         var error = Fails(() => Read("actor-scheduler.tasks.job.scope = clustr"));

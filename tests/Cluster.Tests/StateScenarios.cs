@@ -4,6 +4,7 @@ using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
 using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;

@@ -77,7 +77,7 @@ public static class ClusterPeriodicTasks
     /// </summary>
     /// <param name="context">The parent actor's context: call from its constructor or PreStart.</param>
     /// <param name="set">The task set.</param>
-    /// <param name="settings">The settings to use, read with <see cref="ClusterConfiguration.Keys"/> (default: read from the
+    /// <param name="settings">The settings to use, read with <see cref="ClusterConfiguration.CreateSettings"/> (default: read from the
     /// system's configuration for the set).</param>
     /// <param name="stopOnCoordinatedShutdown">Also stop the node-scoped tasks gracefully in CoordinatedShutdown (the
     /// singleton always hands over gracefully when the node leaves).</param>

@@ -11,9 +11,9 @@ public static class ClusterConfiguration
 {
     /// <summary>
     /// The keys to pass to <see cref="PeriodicTaskSettings.Create(Config, string?, ConfigKeys[])"/> for settings given to
-    /// StartClusterPeriodicTasks (which reads its own with them when given none).
+    /// StartClusterPeriodicTasks (which reads its own with them when given none); users call <see cref="CreateSettings"/>.
     /// </summary>
-    public static ConfigKeys Keys { get; } = new(
+    internal static ConfigKeys Keys { get; } = new(
         "ActorScheduler.Cluster",
         Hocon.Embedded(typeof(ClusterConfiguration).Assembly, "ActorScheduler.Cluster.reference.conf"),
         sectionKeys: ["cluster", "state"],
@@ -23,6 +23,15 @@ public static class ClusterConfiguration
 
     /// <summary>The embedded cluster-reference.conf: every key of the cluster package with its default.</summary>
     public static Config DefaultConfig() => Keys.DefaultConfig;
+
+    /// <summary>
+    /// Reads and validates the settings of task set <paramref name="setName"/> as
+    /// <see cref="PeriodicTaskSettings.Create(Config, string?)"/> does, with the cluster package's keys too (scope and
+    /// role of a task, cluster and state): the settings to give StartClusterPeriodicTasks.
+    /// </summary>
+    /// <exception cref="PeriodicTaskConfigurationException">a bad value or an unknown key, naming its full path.</exception>
+    public static PeriodicTaskSettings CreateSettings(Config config, string? setName = null) =>
+        PeriodicTaskSettings.Create(config, setName, Keys);
 
     /// <summary>scope and role of one task entry, laid over the declared options; a role needs scope = cluster.</summary>
     private static Func<PeriodicTaskOptions, PeriodicTaskOptions>? ReadTask(ConfigReader entry)

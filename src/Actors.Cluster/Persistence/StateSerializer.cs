@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using System.Runtime.Serialization;
 using Akka.Serialization;

@@ -5,10 +5,10 @@ namespace ActorScheduler.Configuration;
 
 /// <summary>
 /// The configuration keys a package adds to the core's: keys directly under <c>actor-scheduler</c> and keys of a task
-/// entry, each read and validated by the package, with the package's defaults. Immutable; a package exposes one and
-/// passes it to <see cref="PeriodicTaskSettings.Create(Config, string?, ConfigKeys[])"/>.
+/// entry, each read and validated by the package, with the package's defaults. Immutable; a package (the cluster
+/// package, the console host) has one and passes it to <see cref="PeriodicTaskSettings.Create(Config, string?, ConfigKeys[])"/>.
 /// </summary>
-public sealed class ConfigKeys
+internal sealed class ConfigKeys
 {
     /// <summary>Keys of our other packages, so that reading them without that package says where they belong.</summary>
     private static readonly IReadOnlyDictionary<string, string> SectionKeysElsewhere = new Dictionary<string, string>

@@ -81,7 +81,10 @@ public sealed class PeriodicTaskSettings
     /// <summary>Settings with all defaults (tests, and users who configure nothing).</summary>
     public static PeriodicTaskSettings Create() => Create(Config.Empty);
 
-    /// <summary>Reads and validates the settings of task set <paramref name="setName"/> with the core's keys only.</summary>
+    /// <summary>
+    /// Reads and validates the settings of task set <paramref name="setName"/> with the core's keys only (for a set with
+    /// the cluster package's keys, ClusterConfiguration.CreateSettings).
+    /// </summary>
     public static PeriodicTaskSettings Create(Config config, string? setName = null) => Create(config, setName, []);
 
     /// <summary>
@@ -89,7 +92,7 @@ public sealed class PeriodicTaskSettings
     /// section exists (its scalar keys fall back to actor-scheduler's, its tasks are its own), else actor-scheduler.
     /// The <paramref name="extensions"/> add their packages' keys and defaults; any other key is an error.
     /// </summary>
-    public static PeriodicTaskSettings Create(Config config, string? setName, params ConfigKeys[] extensions)
+    internal static PeriodicTaskSettings Create(Config config, string? setName, params ConfigKeys[] extensions)
     {
         ArgumentNullException.ThrowIfNull(extensions);
         extensions = extensions.Distinct().ToArray();

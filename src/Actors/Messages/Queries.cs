@@ -45,14 +45,6 @@ public sealed record TaskStats(
     long SkippedWhilePaused,
     long Retries);
 
-/// <summary>Asks a manager to answer <see cref="Ticked"/> once it has processed tick <paramref name="Tick"/>.</summary>
-/// <remarks>Tests use it to know the ticker has started (tick 0) before advancing a TestScheduler, and that a tick has
-/// been dispatched before asserting.</remarks>
-public sealed record NotifyWhenTicked(long Tick);
-
-/// <summary>The answer to <see cref="NotifyWhenTicked"/>.</summary>
-public sealed record Ticked(long Tick);
-
 /// <summary>
 /// Runs a task now, outside its schedule, as if it were due on the current tick (overlap, timeout and retries apply;
 /// a paused task runs too). The answer is <see cref="TaskTriggered"/>, or <c>Status.Failure</c> with a

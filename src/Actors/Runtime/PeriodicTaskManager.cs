@@ -2,6 +2,7 @@ using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Akka.Event;
 

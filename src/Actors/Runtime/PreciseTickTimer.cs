@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorScheduler.Messages;
 using ActorScheduler.Scheduling;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Akka.Event;
 

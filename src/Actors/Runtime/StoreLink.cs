@@ -28,7 +28,7 @@ internal class StoreLink
     /// <summary>A tick number as shown outside.</summary>
     public long Outside(long tick) => tick + TickBase;
 
-    /// <summary>A tick number from outside (a <see cref="Messages.Tick"/>, a waiter's) in the manager's numbering.</summary>
+    /// <summary>A tick number from outside (a <see cref="Testing.Tick"/>, a waiter's) in the manager's numbering.</summary>
     public long Inside(long number) => number - TickBase;
 
     /// <summary>

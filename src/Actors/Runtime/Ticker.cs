@@ -1,6 +1,7 @@
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Scheduling;
+using ActorScheduler.Testing;
 using Akka.Actor;
 
 namespace ActorScheduler.Runtime;

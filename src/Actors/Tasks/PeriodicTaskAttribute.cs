@@ -16,7 +16,6 @@ public sealed class PeriodicTaskAttribute : Attribute
 {
     private int? _ticksBetweenRuns;
     private string? _spacing;
-    private double? _spacingSeconds;
     private string? _timeout;
     private string? _timeZone;
 
@@ -28,9 +27,6 @@ public sealed class PeriodicTaskAttribute : Attribute
 
     /// <summary>Spacing in HOCON duration syntax ("90s", "10m", "1h"); "-1s" disables the task.</summary>
     public string? Spacing { get => _spacing; set => _spacing = value; }
-
-    /// <summary>The typed form of <see cref="Spacing"/>, in seconds.</summary>
-    public double SpacingSeconds { get => _spacingSeconds ?? 0; set => _spacingSeconds = value; }
 
     /// <summary>A cron expression: 5 fields, or 6 with seconds first ("30 2 * * *", "@daily"). Unset: not a calendar task.</summary>
     public string? Cron { get; set; }
@@ -73,11 +69,7 @@ public sealed class PeriodicTaskAttribute : Attribute
     /// <summary>The options this attribute declares; <paramref name="where"/> names the method in errors.</summary>
     internal PeriodicTaskOptions ToOptions(string where)
     {
-        if (_spacing is not null && _spacingSeconds is not null)
-            throw new PeriodicTaskDefinitionException($"{where}: set Spacing or SpacingSeconds, not both.");
-        TimeSpan? spacing = _spacingSeconds is { } secs ? TimeSpan.FromSeconds(secs)
-            : _spacing is { } text ? ParseDuration(text, where, nameof(Spacing))
-            : null;
+        TimeSpan? spacing = _spacing is { } text ? ParseDuration(text, where, nameof(Spacing)) : null;
         if (_timeZone is not null && Cron is null)
             throw new PeriodicTaskDefinitionException($"{where}: TimeZone applies only to a task with Cron; set Cron, or remove TimeZone.");
         TimeSpan? timeout = _timeout is null || _timeout.Trim() == "infinite" ? null : ParseDuration(_timeout, where, nameof(Timeout));

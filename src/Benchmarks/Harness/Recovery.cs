@@ -5,6 +5,7 @@ using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
 using ActorScheduler.Tasks;
+using ActorScheduler.Testing;
 using Akka.Actor;
 using Akka.Configuration;
 

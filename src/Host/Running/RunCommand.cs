@@ -239,9 +239,9 @@ internal static class RunCommand
             if (!clusterTasks.Contains(e.Task))
                 return;
             if (e is PeriodicTaskFailed f)
-                failure.TrySetResult(new PeriodicTaskFailedException(e.Set, e.Task, e.Tick, f.Error));
+                failure.TrySetResult(new PeriodicTaskFailedException(e.SetName, e.Task, e.Tick, f.Error));
             else if (e is PeriodicTaskTimedOut t)
-                failure.TrySetResult(new PeriodicTaskTimeoutException(e.Set, e.Task, e.Tick, t.Timeout));
+                failure.TrySetResult(new PeriodicTaskTimeoutException(e.SetName, e.Task, e.Tick, t.Timeout));
         };
     }
 

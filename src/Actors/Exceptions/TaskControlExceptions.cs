@@ -1,4 +1,4 @@
-namespace ActorScheduler.Messages;
+namespace ActorScheduler;
 
 /// <summary>A control request named a task the set does not have; the message suggests the closest name.</summary>
 public sealed class PeriodicTaskNotFoundException(string setName, string taskName, string message) : KeyNotFoundException(message)

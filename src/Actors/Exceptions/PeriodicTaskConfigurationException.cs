@@ -1,4 +1,4 @@
-namespace ActorScheduler.Configuration;
+namespace ActorScheduler;
 
 /// <summary>A configuration mistake, naming the full HOCON path and what is allowed there.</summary>
 public sealed class PeriodicTaskConfigurationException : Exception
