@@ -1,4 +1,4 @@
-using ActorScheduler.Messages;
+using ActorScheduler.Testing;
 using Akka.Actor;
 
 namespace ActorScheduler.Runtime;
