@@ -443,7 +443,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         _running--;
         task.Counters.Ended(ended.Outcome, ended.Duration, ended.Attempts);
         _telemetry.RunEnded(task, ended);
-        _store.RunEnded(task, ended, Context.System.Scheduler.Now);
+        _store.RunEnded(task, ended, Context.System.Scheduler);
         var live = _tasks.IsLive(task);
         if (ended.Outcome == RunOutcome.Succeeded)
             task.ConsecutiveFailures = 0;

@@ -46,8 +46,8 @@ internal class StoreLink
     {
     }
 
-    /// <summary>A run of <paramref name="task"/> ended (or never began), with the counters after it.</summary>
-    public virtual void RunEnded(TaskState task, RunEnded ended, DateTimeOffset now)
+    /// <summary>A run of <paramref name="task"/> ended (or never began), with the counters after it; <paramref name="clock"/> says when.</summary>
+    public virtual void RunEnded(TaskState task, RunEnded ended, Akka.Actor.IScheduler clock)
     {
     }
 
@@ -109,10 +109,10 @@ internal class StoreLink
         public override void RunStarting(TaskState task, Run run, DateTimeOffset now) =>
             store.RunStarting(task.Index, task.Name, run, now, RetryPolicy.Deadline(task.Definition.Options, now));
 
-        public override void RunEnded(TaskState task, RunEnded ended, DateTimeOffset now)
+        public override void RunEnded(TaskState task, RunEnded ended, Akka.Actor.IScheduler clock)
         {
             if (task.CurrentRun is { } run)
-                store.RunEnded(task.Name, now, new EndedRun(
+                store.RunEnded(task.Name, clock.Now, new EndedRun(
                     run.Tick, run.ScheduledAt, task.Counters.LastStart ?? run.ScheduledAt, ended.Duration, ended.Outcome, ended.Attempts,
                     task.Counters.ToRecord()));
         }

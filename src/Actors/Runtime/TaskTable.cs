@@ -17,6 +17,7 @@ internal sealed class TaskTable
     private readonly TaskScope _scope;
     private readonly List<TaskState> _tasks;
     private readonly Dictionary<string, int> _indexByName;
+    private readonly List<bool> _removed;
 
     public TaskTable(string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, TimeSpan interval, TaskScope scope, TaskSchedule schedule)
     {
@@ -25,6 +26,7 @@ internal sealed class TaskTable
         _scope = scope;
         _tasks = tasks.Select((t, i) => new TaskState(t, i, interval)).ToList();
         _indexByName = _tasks.ToDictionary(t => t.Name, t => t.Index, StringComparer.Ordinal);
+        _removed = _tasks.ConvertAll(_ => false);
         Schedule = schedule;
     }
 
@@ -42,7 +44,7 @@ internal sealed class TaskTable
     public int LiveCount => _indexByName.Count;
 
     /// <summary>True while <paramref name="task"/> belongs to the set (it was not removed).</summary>
-    public bool IsLive(TaskState task) => _indexByName.TryGetValue(task.Name, out var index) && index == task.Index;
+    public bool IsLive(TaskState task) => !_removed[task.Index];
 
     public TaskState? Find(string name) => _indexByName.TryGetValue(name, out var index) ? _tasks[index] : null;
 
@@ -118,6 +120,7 @@ internal sealed class TaskTable
     {
         var task = new TaskState(add.Definition, _tasks.Count, _interval);
         _tasks.Add(task);
+        _removed.Add(false);
         _indexByName.Add(task.Name, task.Index);
         Schedule.Add(add.Definition.Options, afterTick);
         return task;
@@ -140,6 +143,7 @@ internal sealed class TaskTable
     {
         var task = _tasks[_indexByName[name]];
         _indexByName.Remove(name);
+        _removed[task.Index] = true;
         Schedule.Remove(task.Index);
         task.Pending = null;
         return task;
