@@ -27,17 +27,22 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
 
     private readonly string _setName;
     private readonly PeriodicTaskSettings _settings;
-    private readonly TaskTable _tasks;
+    private readonly IReadOnlyList<PeriodicTaskDefinition> _definitions;
+    private readonly TaskScope _scope;
+    private readonly SetStart? _setStart;
     private readonly Props? _storeProps;
     private readonly TaskRunners _runners;
     private readonly ManagerTelemetry _telemetry;
+    private readonly bool _withTicker;
+    private readonly long _passivateAfterTicks;
+
+    // Made when the set begins (at once, or once its store has recovered).
+    private TaskTable _tasks = null!;
     private StoreLink _store = StoreLink.None;
     private TaskPauses _pauses = null!;
     private RunOrders _runs = null!;
+    private SetStart.Moment _start;
     private IActorRef? _keeper;
-    private readonly bool _withTicker;
-    private readonly SetStart.Moment _start;
-    private readonly long _passivateAfterTicks;
     private readonly List<DueRun> _due = [];
     private readonly TickWaiters _tickWaiters = new();
     private readonly List<IActorRef> _stopRequesters = [];
@@ -51,23 +56,18 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
         Props? store, SetStart? start, TaskScope scope)
     {
-        _start = SetStart.For(start, Context.System);
+        _setStart = start;
         _storeProps = store;
         _setName = setName;
         _settings = settings;
+        _definitions = tasks;
+        _scope = scope;
         _withTicker = withTicker;
         _telemetry = new ManagerTelemetry(setName, Context.System.EventStream, Context.GetLogger());
         var interval = settings.PeriodicInterval;
         _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + interval.Ticks - 1) / interval.Ticks);
         _nextSweepTick = _passivateAfterTicks;
         _runners = new TaskRunners(Context, setName, _passivateAfterTicks);
-        var fuzzy = settings.FuzzyDelay > TimeSpan.Zero
-            ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks))
-            : TimeSpan.Zero;
-        if (fuzzy > TimeSpan.Zero)
-            _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", setName, (long)fuzzy.TotalMilliseconds);
-        var schedule = new TaskSchedule(tasks.Select(t => t.Options).ToList(), new TickClock(settings.InitialDelay + fuzzy, interval), _start.At);
-        _tasks = new TaskTable(setName, tasks, interval, scope, schedule);
         Recovering();
     }
 
@@ -117,9 +117,21 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         _keeper = Context.Watch(Context.ActorOf(_storeProps, "keeper"));
     }
 
-    /// <summary>Starts from the store's places (none without a store): the ticker starts, and dispatching begins.</summary>
+    /// <summary>
+    /// Starts from the store's places (none without a store): the ticker starts, and dispatching begins. Ticks count from
+    /// the set's start, or, with a store, from the end of its recovery (docs/architecture.md, "When a set starts").
+    /// </summary>
     private void Begin(StoreLink store)
     {
+        _start = SetStart.For(_storeProps is null ? _setStart : null, Context.System);
+        var interval = _settings.PeriodicInterval;
+        var fuzzy = _settings.FuzzyDelay > TimeSpan.Zero
+            ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * _settings.FuzzyDelay.Ticks))
+            : TimeSpan.Zero;
+        if (fuzzy > TimeSpan.Zero)
+            _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", _setName, (long)fuzzy.TotalMilliseconds);
+        var schedule = new TaskSchedule(_definitions.Select(t => t.Options).ToList(), new TickClock(_settings.InitialDelay + fuzzy, interval), _start.At);
+        _tasks = new TaskTable(_setName, _definitions, interval, _scope, schedule);
         _store = store;
         _pauses = new TaskPauses(this, Context.System.Scheduler, store, _telemetry);
         _runs = new RunOrders(_tasks.Schedule.Clock, _start.At, store.TickBase);
@@ -133,7 +145,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         Become(Dispatching);
     }
 
-    protected override void PostStop() => _telemetry.Gone(_running, _tasks.Live.Count(t => t.Pause is not null));
+    protected override void PostStop() => _telemetry.Gone(_running, _tasks?.Live.Count(t => t.Pause is not null) ?? 0);
 
     /// <summary>raise_on_error as supervision: a failed run is logged in nova's words, then resumed or escalated.</summary>
     private Directive Decide(Exception error)
