@@ -184,7 +184,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnRecordRunStart(RecordRunStart start)
     {
-        if (_scope == TaskScope.Cluster) // the manager waits for this answer before it sends the run
+        if (start.Awaited) // the manager waits for this answer before it sends the run
             _startsUnsaved.Add((Sender, new RunStartRecorded(start.Index, start.Run)));
         Save(new RunRecorded(start.Task, true, start.At, start.Deadline, _node, RunLifetime.ProcessId, start.Run.Tick, start.Run.ScheduledAt));
     }
@@ -311,7 +311,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places) => keeper.Tell(new ScheduleAdvanced(tick, places));
 
         public void RunStarting(int index, string task, Run run, DateTimeOffset at, DateTimeOffset? deadline) =>
-            keeper.Tell(new RecordRunStart(index, task, run, at, deadline), ActorCell.GetCurrentSelfOrNoSender());
+            keeper.Tell(new RecordRunStart(index, task, run, at, deadline, startBeforeRun), ActorCell.GetCurrentSelfOrNoSender());
 
         public void RunEnded(string task, DateTimeOffset at, EndedRun run) =>
             keeper.Tell(new RunEndedHere(task, at, new PeriodicTaskRun(
@@ -323,7 +323,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     private sealed record ScheduleAdvanced(long Tick, IReadOnlyList<PlaceReport> Places);
 
-    private sealed record RecordRunStart(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline);
+    /// <summary>A run's start to journal; <paramref name="Awaited"/>: the manager sends the run only once it is (RecordsStartBeforeRun).</summary>
+    private sealed record RecordRunStart(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline, bool Awaited);
 
     private sealed record RunEndedHere(string Task, DateTimeOffset At, PeriodicTaskRun Run, CounterRecord Counters);
 }

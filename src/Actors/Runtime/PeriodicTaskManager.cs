@@ -525,7 +525,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             _telemetry.Added(task, now);
         foreach (var task in updated)
         {
-            RetireRunner(task);
+            _runners.Retire(task);
             _telemetry.Updated(task, now);
         }
 
@@ -537,22 +537,13 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         static List<string> Names(List<TaskState> tasks) => tasks.ConvertAll(t => t.Name);
     }
 
-    /// <summary>The runner of an outdated definition stops now, or once its run has ended.</summary>
-    private void RetireRunner(TaskState task)
-    {
-        if (task.State is RunState.Running or RunState.Retiring)
-            task.Retire();
-        else
-            _runners.Stop(task);
-    }
-
     /// <summary>The task never starts again; its run in flight ends normally (a pending retry is dropped).</summary>
     private void Remove(TaskState task, DateTimeOffset now)
     {
         _pauses.Forget(task);
         if (task.State is RunState.Running or RunState.Retiring)
             task.Child?.Tell(DropRetries.Instance);
-        RetireRunner(task);
+        _runners.Retire(task);
         _telemetry.Removed(task, now);
     }
 

@@ -40,6 +40,15 @@ internal sealed class TaskRunners(IActorContext context, string setName, long pa
     /// <summary>The task whose runner <paramref name="child"/> is, or null.</summary>
     public TaskState? TaskOf(IActorRef child) => _byRef.GetValueOrDefault(child);
 
+    /// <summary>The runner of an outdated or removed definition: stopped now, or once its run has ended (Retiring).</summary>
+    public void Retire(TaskState task)
+    {
+        if (task.State is RunState.Running or RunState.Retiring)
+            task.Retire();
+        else
+            Stop(task);
+    }
+
     public void Stop(TaskState task)
     {
         if (task.Child is not { } child)
