@@ -15,6 +15,9 @@ public static class Program
             return 0;
         }
 
+        if (args.Length > 0 && args[0] == "--hops")
+            return await Hops.HopCosts.RunAsync(args.Skip(1).ToArray()).ConfigureAwait(false);
+
         if (args.Length > 0 && ClusterBenchmarks.Modes.Contains(args[0]))
             return await ClusterBenchmarks.RunAsync(args[0], args.Skip(1).ToArray()).ConfigureAwait(false);
 

@@ -25,6 +25,7 @@ public class ConfigurationTests
         Assert.False(settings.RaiseOnError);
         Assert.Equal(TimeSpan.FromSeconds(10), settings.ShutdownTimeout);
         Assert.Equal(TickSource.Auto, settings.TickSource);
+        Assert.Equal(RunEvents.All, settings.RunEvents);
         Assert.Empty(settings.Tasks);
     }
 
@@ -33,7 +34,7 @@ public class ConfigurationTests
     {
         var settings = Read("""
             actor-scheduler { periodic-interval = 5s, initial-delay = 0s, fuzzy-delay = 2s, raise-on-error = on,
-                              shutdown-timeout = 3s, tick-source = scheduler }
+                              shutdown-timeout = 3s, tick-source = scheduler, run-events = off }
             """);
         Assert.Equal(TimeSpan.FromSeconds(5), settings.PeriodicInterval);
         Assert.Equal(TimeSpan.Zero, settings.InitialDelay);
@@ -41,6 +42,8 @@ public class ConfigurationTests
         Assert.True(settings.RaiseOnError);
         Assert.Equal(TimeSpan.FromSeconds(3), settings.ShutdownTimeout);
         Assert.Equal(TickSource.Scheduler, settings.TickSource);
+        Assert.Equal(RunEvents.Off, settings.RunEvents);
+        Assert.Equal(RunEvents.Failures, Read("actor-scheduler.run-events = failures").RunEvents);
     }
 
     [Fact]
@@ -87,6 +90,7 @@ public class ConfigurationTests
     [InlineData("actor-scheduler.raise-on-error = maybe", "actor-scheduler.raise-on-error", "use on or off")]
     [InlineData("actor-scheduler.shutdown-timeout = x", "actor-scheduler.shutdown-timeout", "is not a duration")]
     [InlineData("actor-scheduler.tick-source = fast", "actor-scheduler.tick-source", "auto, precise, scheduler")]
+    [InlineData("actor-scheduler.run-events = some", "actor-scheduler.run-events", "all, failures, off")]
     [InlineData("actor-scheduler.periodic-intervall = 1s", "actor-scheduler.periodic-intervall", "did you mean 'periodic-interval'?")]
     [InlineData("actor-scheduler.tasks.backup = 5", "actor-scheduler.tasks.backup", "must be an object")]
     [InlineData("actor-scheduler.tasks.backup.ticks-between-runs = -1", "actor-scheduler.tasks.backup.ticks-between-runs", ">= 0")]

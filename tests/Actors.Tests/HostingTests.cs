@@ -173,4 +173,12 @@ public class HostingTests
         Assert.Equal((2, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), 3),
             (resolved.Retries, resolved.RetryBackoff, resolved.RetryMaxBackoff, resolved.PauseAfterFailures));
     }
+
+    [Fact]
+    public void Set_options_carry_tick_source_and_run_events_into_the_settings()
+    {
+        var options = new PeriodicTaskSetOptions { TickSource = Configuration.TickSource.Scheduler, RunEvents = Configuration.RunEvents.Failures };
+        var settings = Configuration.PeriodicTaskSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString(options.ToHocon("jobs")), "jobs");
+        Assert.Equal((Configuration.TickSource.Scheduler, Configuration.RunEvents.Failures), (settings.TickSource, settings.RunEvents));
+    }
 }

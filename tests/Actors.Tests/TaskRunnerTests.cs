@@ -138,6 +138,27 @@ public class TaskRunnerTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
         Assert.NotNull(seen.Log);
     }
 
+    [Theory]
+    [InlineData("all", new[] { "started", "succeeded", "started", "failed" })]
+    [InlineData("failures", new[] { "failed" })]
+    [InlineData("off", new string[0])]
+    public async Task Run_events_are_published_as_run_events_says_and_stats_count_every_run_whatever_it_says(string runEvents, string[] expected)
+    {
+        var manager = ManualManager(new PeriodicTaskSet("compute")
+            .Add("ok", _ => { })
+            .Add("fails", (_, _) => throw new InvalidOperationException("boom")), $"actor-scheduler.run-events = {runEvents}");
+        Subscribe<PeriodicTaskEvent>();
+        manager.Tell(new Tick(1));
+        var seen = expected.Select(_ => ExpectMsg<PeriodicTaskEvent>().EventName).ToList();
+        Assert.Equal(expected.Order(), seen.Order());
+        await AwaitAssertAsync(async () =>
+        {
+            var report = await manager.Ask<TaskStatsReport>(GetTaskStats.Instance);
+            Assert.Equal((1, 1), (report["ok"].Succeeded, report["fails"].Failed));
+        });
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
     private static readonly PeriodicTaskOptions RetryingOnce = new()
     {
         Retries = 1, RetryBackoff = TimeSpan.FromSeconds(10), Timeout = TimeSpan.FromSeconds(5),

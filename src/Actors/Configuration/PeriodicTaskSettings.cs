@@ -16,6 +16,19 @@ public enum TickSource
     Scheduler,
 }
 
+/// <summary>Which run events a set publishes on the EventStream (actor-scheduler.run-events).</summary>
+public enum RunEvents
+{
+    /// <summary>Every step of every run: started, succeeded, failed, timed-out.</summary>
+    All,
+
+    /// <summary>Only failed and timed-out runs (and their retries).</summary>
+    Failures,
+
+    /// <summary>None of the four: a run allocates no event.</summary>
+    Off,
+}
+
 /// <summary>
 /// The settings of one task set, read once from HOCON (<c>actor-scheduler</c>, or <c>actor-scheduler.sets.NAME</c>
 /// over it) and validated: every mistake is a <see cref="PeriodicTaskConfigurationException"/> naming its full path.
@@ -28,7 +41,7 @@ public sealed class PeriodicTaskSettings
     internal static readonly IReadOnlyList<string> KnownKeys =
     [
         "periodic-interval", "initial-delay", "fuzzy-delay", "raise-on-error", "shutdown-timeout", "tick-source",
-        "tasks", "sets",
+        "run-events", "tasks", "sets",
     ];
 
     private static readonly Lazy<Config> Reference =
@@ -38,7 +51,7 @@ public sealed class PeriodicTaskSettings
 
     private PeriodicTaskSettings(
         string path, TimeSpan periodicInterval, TimeSpan initialDelay, TimeSpan fuzzyDelay, bool raiseOnError,
-        TimeSpan shutdownTimeout, TickSource tickSource, IReadOnlyList<TaskOverride> tasks, IReadOnlyList<ConfigKeys> extensions,
+        TimeSpan shutdownTimeout, TickSource tickSource, RunEvents runEvents, IReadOnlyList<TaskOverride> tasks, IReadOnlyList<ConfigKeys> extensions,
         IReadOnlyDictionary<ConfigKeys, object?> sections)
     {
         Path = path;
@@ -48,6 +61,7 @@ public sealed class PeriodicTaskSettings
         RaiseOnError = raiseOnError;
         ShutdownTimeout = shutdownTimeout;
         TickSource = tickSource;
+        RunEvents = runEvents;
         Tasks = tasks;
         Extensions = extensions;
         _sections = sections;
@@ -71,6 +85,9 @@ public sealed class PeriodicTaskSettings
     public TimeSpan ShutdownTimeout { get; }
 
     public TickSource TickSource { get; }
+
+    /// <summary>Which run events are published (docs/semantics.md, "Events, stats and metrics").</summary>
+    public RunEvents RunEvents { get; }
 
     /// <summary>The actor-scheduler.tasks entries, in file order.</summary>
     internal IReadOnlyList<TaskOverride> Tasks { get; }
@@ -134,6 +151,8 @@ public sealed class PeriodicTaskSettings
         var tickSource = section.Enum(
             "tick-source", TickSource.Auto,
             ("auto", TickSource.Auto), ("precise", TickSource.Precise), ("scheduler", TickSource.Scheduler));
+        var runEvents = section.Enum(
+            "run-events", RunEvents.All, ("all", RunEvents.All), ("failures", RunEvents.Failures), ("off", RunEvents.Off));
 
         var tasks = new List<TaskOverride>();
         foreach (var name in tasksSection.Keys)
@@ -147,7 +166,7 @@ public sealed class PeriodicTaskSettings
         }
 
         return new PeriodicTaskSettings(
-            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, tasks, extensions, sections);
+            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, runEvents, tasks, extensions, sections);
     }
 
     /// <summary>These settings with another tick source (the cluster package's sharded buckets use the scheduler's for auto).</summary>
@@ -155,7 +174,7 @@ public sealed class PeriodicTaskSettings
         tickSource == TickSource
             ? this
             : new PeriodicTaskSettings(
-                Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, tickSource, Tasks, Extensions, _sections);
+                Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, tickSource, RunEvents, Tasks, Extensions, _sections);
 
     /// <summary>What <paramref name="extension"/> kept of actor-scheduler, or null when these settings were read without it.</summary>
     internal object? SectionOf(ConfigKeys extension) => _sections.GetValueOrDefault(extension);

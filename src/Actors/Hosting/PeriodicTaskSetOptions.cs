@@ -23,6 +23,7 @@ public sealed class PeriodicTaskSetOptions
     public bool? RaiseOnError { get; set; }
     public TimeSpan? ShutdownTimeout { get; set; }
     public TickSource? TickSource { get; set; }
+    public RunEvents? RunEvents { get; set; }
 
     /// <summary>Overrides of declared tasks by name, as an operator would write them under tasks.NAME.</summary>
     public Dictionary<string, TaskOptionsOverride> Tasks { get; } = new(StringComparer.Ordinal);
@@ -75,6 +76,7 @@ public sealed class PeriodicTaskSetOptions
         Duration(sb, "shutdown-timeout", ShutdownTimeout);
         if (RaiseOnError is { } raise) sb.Append("  raise-on-error = ").AppendLine(raise ? "on" : "off");
         if (TickSource is { } source) sb.Append("  tick-source = ").AppendLine(source.ToString().ToLowerInvariant());
+        if (RunEvents is { } events) sb.Append("  run-events = ").AppendLine(events.ToString().ToLowerInvariant());
         sb.AppendLine("  tasks {");
         foreach (var (name, o) in Tasks)
         {

@@ -67,7 +67,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         var interval = settings.PeriodicInterval;
         _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + interval.Ticks - 1) / interval.Ticks);
         _nextSweepTick = _passivateAfterTicks;
-        _runners = new TaskRunners(Context, setName, _passivateAfterTicks);
+        _runners = new TaskRunners(Context, setName, _passivateAfterTicks, settings.RunEvents);
         Recovering();
     }
 

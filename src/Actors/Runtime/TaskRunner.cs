@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
@@ -25,6 +26,7 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
     private readonly int _index;
     private readonly PeriodicTaskDefinition _task;
     private readonly IActorRef _manager;
+    private readonly RunEvents _events;
     private readonly BodyInvoker _invoker;
     private readonly Receive _idle;
     private readonly Receive _attempting;
@@ -42,11 +44,12 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
     private TimeSpan _lastDuration;
     private Activity? _span;
 
-    public TaskRunner(string setName, int index, PeriodicTaskDefinition task)
+    public TaskRunner(string setName, int index, PeriodicTaskDefinition task, RunEvents events)
     {
         _setName = setName;
         _index = index;
         _task = task;
+        _events = events;
         _manager = Context.Parent;
         _invoker = new BodyInvoker(setName, task, Self, Context.System);
         // The phases' delegates, made once: a Become allocates no delegate.
@@ -73,8 +76,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
 
     private bool IsLastAttempt => _limit != Limit.Retries || _attempt > _task.Options.Retries;
 
-    public static Props Props(string setName, int index, PeriodicTaskDefinition task) =>
-        Akka.Actor.Props.CreateBy(new Producer(setName, index, task)); // no expression compiled per child
+    public static Props Props(string setName, int index, PeriodicTaskDefinition task, RunEvents events = RunEvents.All) =>
+        Akka.Actor.Props.CreateBy(new Producer(setName, index, task, events)); // no expression compiled per child
 
     protected override bool Receive(object message) => Idle(message);
 
@@ -203,8 +206,12 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
             Timers.StartSingleTimer(TimeoutTimer, new TimeoutElapsed(timeout), timeout);
         _startedAt = Context.System.Scheduler.Now;
         _startTimestamp = Stopwatch.GetTimestamp();
-        Context.System.EventStream.Publish(
-            new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt) { Attempt = _attempt });
+        if (_events == RunEvents.All)
+        {
+            Context.System.EventStream.Publish(
+                new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt) { Attempt = _attempt });
+        }
+
         _span = PeriodicTaskTracing.StartRun(_setName, _task.Name, run.Tick, _attempt);
         _invoker.Start(run, _attempt, _span, _cancellation.Token);
     }
@@ -227,8 +234,12 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
             // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
             EndSpan(RunOutcome.Succeeded, null);
             End(RunOutcome.Succeeded, duration);
-            Context.System.EventStream.Publish(
-                new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration) { Attempt = _attempt });
+            if (_events == RunEvents.All)
+            {
+                Context.System.EventStream.Publish(
+                    new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration) { Attempt = _attempt });
+            }
+
             return;
         }
 
@@ -252,8 +263,12 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
             Become(_awaitingRetry);
         }
 
-        Context.System.EventStream.Publish(
-            new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error) { Attempt = _attempt });
+        if (_events != RunEvents.Off)
+        {
+            Context.System.EventStream.Publish(
+                new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error) { Attempt = _attempt });
+        }
+
         if (last && !Stopping)
             throw new PeriodicTaskFailedException(_setName, _task.Name, run.Tick, error);
     }
@@ -267,8 +282,12 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         var last = IsLastAttempt;
         if (!last)
             Retry(RunOutcome.TimedOut, elapsed, $"timed out after {Durations.Format(timeout)}"); // backoff counts from the timeout
-        Context.System.EventStream.Publish(new PeriodicTaskTimedOut(
-            _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, elapsed, timeout) { Attempt = _attempt });
+        if (_events != RunEvents.Off)
+        {
+            Context.System.EventStream.Publish(new PeriodicTaskTimedOut(
+                _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, elapsed, timeout) { Attempt = _attempt });
+        }
+
         if (last)
             throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, timeout);
     }
@@ -338,11 +357,11 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         base.PostStop();
     }
 
-    private sealed class Producer(string setName, int index, PeriodicTaskDefinition task) : IIndirectActorProducer
+    private sealed class Producer(string setName, int index, PeriodicTaskDefinition task, RunEvents events) : IIndirectActorProducer
     {
         public Type ActorType => typeof(TaskRunner);
 
-        public ActorBase Produce() => new TaskRunner(setName, index, task);
+        public ActorBase Produce() => new TaskRunner(setName, index, task, events);
 
         public void Release(ActorBase actor)
         {

@@ -1,3 +1,4 @@
+using ActorScheduler.Configuration;
 using Akka.Actor;
 
 namespace ActorScheduler.Runtime;
@@ -6,7 +7,7 @@ namespace ActorScheduler.Runtime;
 /// INTERNAL API. A manager's runner children: created on a task's first run (and again after a passivation or an
 /// update), stopped when retired, passivated when idle, and found by actor ref in O(1) for supervision.
 /// </summary>
-internal sealed class TaskRunners(IActorContext context, string setName, long passivateAfterTicks)
+internal sealed class TaskRunners(IActorContext context, string setName, long passivateAfterTicks, RunEvents events = RunEvents.All)
 {
     private readonly Dictionary<IActorRef, TaskState> _byRef = [];
     private readonly List<TaskState> _live = [];
@@ -30,7 +31,7 @@ internal sealed class TaskRunners(IActorContext context, string setName, long pa
         }
         while (!context.Child(name).IsNobody());
 
-        child = context.ActorOf(TaskRunner.Props(setName, task.Index, task.Definition), name);
+        child = context.ActorOf(TaskRunner.Props(setName, task.Index, task.Definition, events), name);
         task.Child = child;
         _byRef.Add(child, task);
         _live.Add(task);

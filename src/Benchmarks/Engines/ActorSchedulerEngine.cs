@@ -21,6 +21,7 @@ namespace ActorScheduler.Benchmarks.Engines;
 public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
 {
     private readonly StateStoreVariant? _store;
+    private readonly bool _eventsOff;
     private ActorSystem? _system;
     private PeriodicTaskSet? _set;
     private IActorRef? _started;
@@ -35,7 +36,13 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
         _store = store;
     }
 
-    public string Name => _store?.EngineName ?? EngineNames.ActorScheduler;
+    /// <summary>With <paramref name="eventsOff"/>: actor-scheduler.run-events = off, a set whose run events nobody reads.</summary>
+    internal ActorSchedulerEngine(bool eventsOff)
+    {
+        _eventsOff = eventsOff;
+    }
+
+    public string Name => _store?.EngineName ?? (_eventsOff ? EngineNames.ActorSchedulerEventsOff : EngineNames.ActorScheduler);
 
     public async Task PrepareAsync(EngineSpec spec, TaskBody body)
     {
@@ -51,6 +58,7 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
             actor-scheduler {
               periodic-interval = {{interval}}ms
               tick-source = precise
+              run-events = {{(_eventsOff ? "off" : "all")}}
             }
             """);
         if (_store is not null)

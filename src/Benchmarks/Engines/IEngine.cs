@@ -59,6 +59,9 @@ public static class EngineNames
     public const string PeriodicTimer = "periodictimer";
     public const string NovaLoop = "nova-loop";
 
+    /// <summary>ActorScheduler with actor-scheduler.run-events = off (W2 only: what run events cost).</summary>
+    public const string ActorSchedulerEventsOff = "actorscheduler-events-off";
+
     public static readonly IReadOnlyList<string> All = [ActorScheduler, Quartz, AkkaTimers, PeriodicTimer, NovaLoop];
 
     public static string Display(string name) => name switch
@@ -68,6 +71,7 @@ public static class EngineNames
         AkkaTimers => "Akka timers",
         PeriodicTimer => "PeriodicTimer",
         NovaLoop => "nova loop",
+        ActorSchedulerEventsOff => "ActorScheduler, run-events = off",
         _ => StateStoreVariant.Parse(name)?.Display ?? name,
     };
 
@@ -78,6 +82,7 @@ public static class EngineNames
         AkkaTimers => new AkkaTimersEngine(),
         PeriodicTimer => new PeriodicTimerEngine(),
         NovaLoop => new NovaLoopEngine(),
+        ActorSchedulerEventsOff => new ActorSchedulerEngine(eventsOff: true),
         _ when StateStoreVariant.Parse(name) is { } store => new ActorSchedulerEngine(store),
         _ => throw new ArgumentException($"unknown engine '{name}' (known: {string.Join(", ", All)})"),
     };
