@@ -32,6 +32,17 @@ public class HostKeysTests
     }
 
     [Theory]
+    [InlineData("", "test")]
+    [InlineData("akka.actor.provider = cluster", HostPlan.ClusterSetName)]
+    [InlineData("akka.actor.provider = cluster\nactor-scheduler-host.set-name = jobs", "jobs")]
+    [InlineData("actor-scheduler-host.set-name = jobs", "jobs")]
+    public void The_set_is_named_after_the_file_alone_but_the_same_on_every_node_of_a_cluster(string hocon, string setName)
+    {
+        var plan = Build(hocon + "\nactor-scheduler.tasks.backup { command = \"true\" }");
+        Assert.Equal(setName, plan.Set.Name);
+    }
+
+    [Theory]
     [InlineData("actor-scheduler.tasks.backup { command = \"true\", comand = \"false\" }", "actor-scheduler.tasks.backup.comand", "did you mean 'command'?")]
     [InlineData("actor-scheduler.tasks.backup { command = \"true\", scpe = cluster }", "actor-scheduler.tasks.backup.scpe", "did you mean 'scope'?")]
     [InlineData("actor-scheduler.tasks.backup { command = \"true\", enviroment { A = 1 } }", "actor-scheduler.tasks.backup.enviroment", "did you mean 'environment'?")]

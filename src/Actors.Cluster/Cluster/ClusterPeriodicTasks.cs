@@ -25,9 +25,29 @@ public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<str
     /// <summary>The cluster tasks are sharded (actor-scheduler.cluster.distribution = sharded).</summary>
     internal bool Sharded { get; init; }
 
+    /// <summary>The system's <see cref="SetCensus"/> when the set runs in a cluster.</summary>
+    internal IActorRef? Census { get; init; }
+
     /// <summary>This node's manager, then each role's cluster tasks (role "" first, then by name).</summary>
     internal IReadOnlyList<IActorRef> Managers =>
         [NodeTasks, .. ClusterTasks.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value)];
+
+    /// <summary>
+    /// <see cref="Managers"/>, unless another node of the cluster runs a set that shares no name with this node's: then
+    /// a <see cref="TaskSetNotReadyException"/> that names both (docs/cluster.md, "One set across the cluster").
+    /// </summary>
+    internal async Task<IReadOnlyList<IActorRef>> AgreedManagersAsync(CancellationToken cancellationToken)
+    {
+        if (Census is { } census)
+        {
+            var report = await census.Ask<SetCensus.SetsDifferReport>(SetCensus.SetsDiffer.Instance, TimeSpan.FromSeconds(3), cancellationToken)
+                .ConfigureAwait(false);
+            if (report.Conflict is { } conflict)
+                throw new TaskSetNotReadyException(conflict + ".");
+        }
+
+        return Managers;
+    }
 
     /// <summary>
     /// A client of the whole set: its stats merge this node's tasks and the cluster tasks of every role; pause,
@@ -38,8 +58,7 @@ public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<str
     /// <param name="timeout">How long each call waits (default <see cref="PeriodicTaskClient.DefaultTimeout"/>).</param>
     public PeriodicTaskClient Client(TimeSpan? timeout = null)
     {
-        var managers = Managers;
-        return new PeriodicTaskClient(_ => Task.FromResult(managers), timeout);
+        return new PeriodicTaskClient(AgreedManagersAsync, timeout);
     }
 }
 
@@ -182,7 +201,15 @@ public static class ClusterPeriodicTasks
             }
         }
 
-        return new ClusterTaskSet(node, proxies) { Sharded = sharded && proxies.Count > 0 };
+        IActorRef? census = null;
+        if (clustered)
+        {
+            census = SetCensus.Of(system);
+            census.Tell(new SetCensus.Register(new SetSignature(
+                set.Name, clusterTasks.Select(t => t.Options.Role + "/" + t.Name).Order(StringComparer.Ordinal).ToList())));
+        }
+
+        return new ClusterTaskSet(node, proxies) { Sharded = sharded && proxies.Count > 0, Census = census };
     }
 
     /// <summary>

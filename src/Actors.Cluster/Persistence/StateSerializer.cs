@@ -45,6 +45,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(StateFlushed)] = "flushed",
         [typeof(ChangeTasks)] = "change",
         [typeof(TasksChanged)] = "changed",
+        [typeof(ActorScheduler.Cluster.SetsOf)] = "sets",
     };
 
     /// <summary>Messages without fields, written as nothing and read back as their one instance.</summary>

@@ -22,6 +22,9 @@ internal sealed class HostPlan
 
     private static readonly IReadOnlyList<string> HostKeys = ["demo", "set-name", "http", "cluster"];
 
+    /// <summary>The set's name in cluster mode when set-name is unset: the same on every node, whatever its file's name.</summary>
+    public const string ClusterSetName = "default";
+
     private HostPlan(LoadedConfig source, PeriodicTaskSet set, PeriodicTaskSettings settings, IReadOnlyList<PeriodicTaskDefinition> tasks,
         IReadOnlyDictionary<string, CommandTask> commands, LogLevel logLevel, HttpSettings http, BootstrapSettings bootstrap)
     {
@@ -83,7 +86,7 @@ internal sealed class HostPlan
         var http = HttpSettings.Read(config);
         var bootstrap = BootstrapSettings.Read(config);
 
-        var set = new PeriodicTaskSet(ReadSetName(config) ?? source.SetName);
+        var set = new PeriodicTaskSet(ReadSetName(config) ?? (IsClusterProvider(config) && !source.IsBuiltIn ? ClusterSetName : source.SetName));
         if (demo)
             set.AddTasksOf(new NovaComputeManager());
         foreach (var manager in PluginLoader.LoadManagers(config.WithFallback(HostConfiguration.DefaultConfig()), source.BaseDirectory))
@@ -125,8 +128,8 @@ internal sealed class HostPlan
     }
 
     /// <summary>
-    /// actor-scheduler-host.set-name: the task set's name, instead of the file's name. Nodes of one cluster must use the
-    /// same set name (it names the singleton and the saved state), so node-1.conf, node-2.conf, ... set it.
+    /// actor-scheduler-host.set-name: the task set's name, instead of the file's name (or, in cluster mode, instead of
+    /// <see cref="ClusterSetName"/>, so that node-1.conf, node-2.conf, ... run one set: docs/host.md).
     /// </summary>
     private static string? ReadSetName(Config config)
     {

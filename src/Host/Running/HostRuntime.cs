@@ -189,7 +189,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         if (http?.Endpoint is not null)
         {
             // The set's actors exist only once the ActorSystem has started: the client waits for them (within its timeout).
-            var client = new PeriodicTaskClient(async ct => (await taskSet.Task.WaitAsync(ct).ConfigureAwait(false)).Managers, ClientTimeout);
+            var client = new PeriodicTaskClient(async ct => await (await taskSet.Task.WaitAsync(ct).ConfigureAwait(false)).AgreedManagersAsync(ct).ConfigureAwait(false), ClientTimeout);
             host.MapPeriodicTaskDashboard("", _ => client);
         }
 
