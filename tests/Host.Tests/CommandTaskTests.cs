@@ -7,6 +7,8 @@ namespace ActorScheduler.Host.Tests;
 public class CommandTaskTests(ITestOutputHelper output)
 {
     private const int SigKill = 9;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
 
     [Fact]
     public async Task A_command_gets_its_task_tick_scheduled_time_environment_and_working_directory()
@@ -145,6 +147,79 @@ public class CommandTaskTests(ITestOutputHelper output)
 
         Assert.True(left.Count == 0, $"left {bound.TotalSeconds} s after SIGKILL: {Processes.Describe(left)}");
         output.WriteLine($"every command process had ended {watch.Elapsed.TotalMilliseconds:F0} ms after SIGKILL");
+    }
+
+    /// <summary>
+    /// docs/host.md, "Commands end with the host": a host that stops renewing its watchdog's deadline (here frozen with
+    /// SIGSTOP) has its commands killed after the deadline, with the host still frozen; resumed, it finds the run failed.
+    /// </summary>
+    [Fact]
+    public async Task A_frozen_host_has_its_commands_killed_by_the_watchdog_and_finds_the_run_failed_when_it_resumes()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        using var dir = new TempDir();
+        var (host, mark, events) = StartSleeper(dir);
+        using var _ = host;
+        await host.WaitUntilAsync(() => Processes.Marked(mark).Any(p => IsSleep(p.CommandLine)), "the command runs", TimeSpan.FromSeconds(30));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        host.Signal(SigStop);
+        try
+        {
+            var bound = TimeSpan.FromSeconds(30);
+            while (Processes.Marked(mark).Count > 0 && watch.Elapsed < bound)
+                await Task.Delay(50);
+            Assert.True(Processes.Marked(mark).Count == 0, $"left {bound.TotalSeconds} s after SIGSTOP: {Processes.Describe(Processes.Marked(mark))}");
+            output.WriteLine($"the frozen host's command processes had ended {watch.Elapsed.TotalMilliseconds:F0} ms after SIGSTOP (deadline 3 s)");
+        }
+        finally
+        {
+            host.Signal(SigCont);
+        }
+
+        await host.WaitUntilAsync(() => Event.ReadWritten(events).Any(e => e is { Name: "failed", Task: "sleeper" }), "the killed run failed");
+        host.Signal(HostProcess.SigInt);
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>A host that stalls for less than the deadline (here 1 s of SIGSTOP) keeps its commands.</summary>
+    [Fact]
+    public async Task A_host_stalled_for_a_second_keeps_its_commands()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        using var dir = new TempDir();
+        var (host, mark, events) = StartSleeper(dir);
+        using var _ = host;
+        await host.WaitUntilAsync(() => Processes.Marked(mark).Any(p => IsSleep(p.CommandLine)), "the command runs", TimeSpan.FromSeconds(30));
+
+        host.Signal(SigStop);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        host.Signal(SigCont);
+        await Task.Delay(TimeSpan.FromSeconds(5)); // past the deadline, counted from the stall
+
+        Assert.Contains(Processes.Marked(mark), p => IsSleep(p.CommandLine));
+        Assert.DoesNotContain(Event.ReadWritten(events), e => e is { Task: "sleeper" } && e.Name is "failed" or "succeeded");
+        host.Signal(HostProcess.SigInt);
+        await host.WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private static (HostProcess Host, string Mark, string Events) StartSleeper(TempDir dir)
+    {
+        var mark = Guid.NewGuid().ToString("N");
+        var config = dir.Write("sleeper.conf", $$"""
+            actor-scheduler {
+              periodic-interval = 100ms
+              initial-delay = 0s
+              shutdown-timeout = 1s
+              tasks {
+                sleeper { command = "sleep 60", run-immediately = on, spacing = 1h, environment { {{Processes.MarkVariable}} = {{mark}} } }
+              }
+            }
+            """);
+        var events = dir.File("events.jsonl");
+        return (HostProcess.Start(dir.Path, new Dictionary<string, string>(), "run", "--config", config, "--events", events), mark, events);
     }
 
     private static bool IsSleep(string commandLine) =>

@@ -15,9 +15,12 @@ namespace ActorScheduler.Host.Tasks;
 /// thread that forked it ends, and it leads its own process group (and session);</item>
 /// <item>every process is forked by one dedicated thread that lives as long as the host (.NET forks on the calling
 /// thread, and a thread-pool thread may retire while the command still runs);</item>
-/// <item>a watchdog (<c>/bin/sh</c>, in its own session) reads the process groups in flight from a pipe that only the
+/// <item>a watchdog (<c>bash</c>, in its own session) reads the process groups in flight from a pipe that only the
 /// host holds; when the host is gone, whatever the cause, the pipe reads end of file and the watchdog kills those groups,
-/// so that the command's children (a shell's commands, their children) die too.</item>
+/// so that the command's children (a shell's commands, their children) die too;</item>
+/// <item>the host renews a deadline over that pipe every <see cref="RenewEvery"/>; when it stops renewing for
+/// <see cref="Deadline"/> (frozen, stopped, starved), the watchdog kills the groups in flight, so that no command outlives
+/// its host's ability to stop it (a dead man's switch, shorter than any fail-over).</item>
 /// </list>
 /// Elsewhere, or without those programs, commands start as before and <see cref="RunLifetime.EndsWithProcess"/> is false.
 /// </summary>
@@ -25,16 +28,32 @@ internal sealed class CommandLauncher
 {
     private const int SigKill = 9;
 
-    /// <summary>The watchdog: kills the groups still listed ("+ PGID" adds, "- PGID" removes) at end of input.</summary>
-    private const string WatchdogScript = """
+    /// <summary>How often the host renews the watchdog's deadline.</summary>
+    public static readonly TimeSpan RenewEvery = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A host that has not renewed for this long has its commands killed (docs/host.md, "Commands end with the host").</summary>
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The watchdog: "+ PGID" adds a group, "- PGID" removes it, "." renews; at end of input, and when no line came
+    /// within the deadline, it kills the groups listed (after a deadline it goes on: a host that wakes finds them killed).
+    /// </summary>
+    private static readonly string WatchdogScript = $$"""
         exec >/dev/null 2>&1
         trap '' HUP INT QUIT TERM
         groups=' '
-        while read -r op id; do
-          case $op in
-            +) groups="$groups$id " ;;
-            -) case $groups in *" $id "*) groups="${groups%% $id *} ${groups#* $id }" ;; esac ;;
-          esac
+        while :; do
+          if read -r -t {{(int)Deadline.TotalSeconds}} op id; then
+            case $op in
+              +) groups="$groups$id " ;;
+              -) case $groups in *" $id "*) groups="${groups%% $id *} ${groups#* $id }" ;; esac ;;
+            esac
+          elif [ $? -gt 128 ]; then
+            for id in $groups; do kill -KILL -"$id"; done
+            groups=' '
+          else
+            break
+          fi
         done
         for id in $groups; do kill -KILL -"$id"; done
         """;
@@ -47,14 +66,16 @@ internal sealed class CommandLauncher
     private readonly Lock _warnGate = new();
     private readonly string? _setpriv;
     private readonly string? _setsid;
+    private readonly string? _bash;
     private Process? _watchdog;
     private volatile ILogger? _log;
     private volatile bool _warned;
 
-    private CommandLauncher(string? setpriv, string? setsid, string? unavailable)
+    private CommandLauncher(string? setpriv, string? setsid, string? unavailable, string? bash = null)
     {
         _setpriv = setpriv;
         _setsid = setsid;
+        _bash = bash;
         Unavailable = unavailable;
         if (unavailable is not null)
         {
@@ -140,10 +161,13 @@ internal sealed class CommandLauncher
             return new CommandLauncher(null, null, "setpriv --pdeathsig is Linux only");
         var setpriv = OnPath("setpriv");
         var setsid = OnPath("setsid");
+        var bash = OnPath("bash");
         if (setpriv is null || setsid is null)
             return new CommandLauncher(null, null,
                 $"{string.Join(" and ", new[] { setpriv is null ? "setpriv" : null, setsid is null ? "setsid" : null }.OfType<string>())} (util-linux) not found on PATH");
-        return new CommandLauncher(setpriv, setsid, null);
+        if (bash is null)
+            return new CommandLauncher(null, null, "bash, which runs the commands' watchdog, not found on PATH");
+        return new CommandLauncher(setpriv, setsid, null, bash);
     }
 
     /// <summary>The request that runs <paramref name="start"/> under setpriv and setsid.</summary>
@@ -259,15 +283,26 @@ internal sealed class CommandLauncher
             try
             {
                 var start = new ProcessStartInfo(_setsid!) { UseShellExecute = false, RedirectStandardInput = true };
-                foreach (var arg in (string[])["--", "/bin/sh", "-c", WatchdogScript])
+                foreach (var arg in (string[])["--", _bash!, "-c", WatchdogScript])
                     start.ArgumentList.Add(arg);
                 _watchdog = Process.Start(start)!;
+                new Thread(Renew) { IsBackground = true, Name = "command-watchdog-renewal" }.Start();
             }
             catch (Exception e) when (e is Win32Exception or InvalidOperationException)
             {
                 Unavailable = $"the watchdog process could not start ({e.Message})";
                 RunLifetime.EndsWithProcess = false;
             }
+        }
+    }
+
+    /// <summary>The renewals: a thread of its own, so that a busy thread pool does not delay them.</summary>
+    private void Renew()
+    {
+        while (Unavailable is null)
+        {
+            Thread.Sleep(RenewEvery);
+            TellWatchdog(".");
         }
     }
 
