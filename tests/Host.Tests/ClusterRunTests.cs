@@ -159,9 +159,9 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         var result = await HostProcess.RunAsync(dir.Path, ["run", "--config", config, "--for", "20s"]);
 
         Assert.True(result.ExitCode == 1, result.ToString());
-        Assert.Contains("error: task 'broken' failed and raise-on-error is on: Error during solo.broken: exit code 3: disk full", result.Stderr);
+        Assert.Contains("error: task 'broken' failed and raise-on-error is on: Error during default.broken: exit code 3: disk full", result.Stderr);
         // From the singleton, or (on a loaded machine, when it does not answer within 3 s) why it is not shown.
-        Assert.Matches(@"Summary of solo \(cluster-scoped tasks\): (from the singleton on akka\.tcp://actor-scheduler@127\.0\.0\.1:|not shown: )", result.Stdout);
+        Assert.Matches(@"Summary of default \(cluster-scoped tasks\): (from the singleton on akka\.tcp://actor-scheduler@127\.0\.0\.1:|not shown: )", result.Stdout);
     }
 
     [Fact]
@@ -190,7 +190,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         Assert.Matches(@"reindex\s+cluster, role indexer\s+every 1h", list.Stdout);
         Assert.Matches(@"report\s+node\s+every tick", list.Stdout);
         Assert.True(validate.ExitCode == 0, validate.ToString());
-        Assert.Contains("valid: task set jobs, 3 tasks (3 commands, 0 disabled, 2 cluster-scoped)", validate.Stdout);
+        Assert.Contains("valid: task set default, 3 tasks (3 commands, 0 disabled, 2 cluster-scoped)", validate.Stdout);
         Assert.True(simulate.ExitCode == 0, simulate.ToString());
         Assert.Matches(@"cleanup\s+6\s", simulate.Stdout);
         Assert.Matches(@"reindex\s+1\s", simulate.Stdout);
