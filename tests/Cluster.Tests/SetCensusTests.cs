@@ -17,24 +17,28 @@ public sealed class SetCensusTests
     }
 
     [Fact]
-    public async Task Nodes_whose_sets_share_no_name_are_both_not_ready_with_an_error_naming_both_sets()
+    public async Task A_node_whose_set_shares_no_name_with_the_oldest_node_s_is_not_ready_and_both_log_an_error_naming_both_sets()
     {
         using var cluster = new TestCluster(Tasks);
-        await cluster.FormAsync(0, 1);
-        var sets = new[] { cluster[0].StartClusterPeriodicTasks(Set("node-1", "a")), cluster[1].StartClusterPeriodicTasks(Set("node-2", "a")) };
+        await cluster.FormAsync(0, 1); // node 0 is the oldest: the singletons run there
+        var oldest = cluster[0].StartClusterPeriodicTasks(Set("node-1", "a"));
+        var younger = cluster[1].StartClusterPeriodicTasks(Set("node-2", "a"));
 
-        foreach (var set in sets)
+        var client = younger.Client(TimeSpan.FromSeconds(5));
+        TaskSetNotReadyException? error = null;
+        await TestCluster.WaitUntilAsync(() =>
         {
-            var client = set.Client(TimeSpan.FromSeconds(5));
-            TaskSetNotReadyException? error = null;
-            await TestCluster.WaitUntilAsync(() =>
-            {
-                error = Record.ExceptionAsync(() => client.GetStatsAsync()).GetAwaiter().GetResult() as TaskSetNotReadyException;
-                return error?.Message.Contains("must run the same set", StringComparison.Ordinal) == true; // not a plain timeout
-            }, TimeSpan.FromSeconds(30), "the client refuses with the differing sets");
-            Assert.Contains("'node-1'", error!.Message);
-            Assert.Contains("'node-2'", error.Message);
-        }
+            error = Record.ExceptionAsync(() => client.GetStatsAsync()).GetAwaiter().GetResult() as TaskSetNotReadyException;
+            return error?.Message.Contains("must run the same set", StringComparison.Ordinal) == true; // not a plain timeout
+        }, TimeSpan.FromSeconds(30), "the younger node's client refuses with the differing sets");
+        Assert.Contains("'node-2'", error!.Message);
+        Assert.Contains("'node-1'", error.Message);
+        await TestCluster.WaitUntilAsync(() => new[] { 0, 1 }.All(n => cluster.Errors.Any(e => e.Node == n && e.Message.Contains("must run the same set"))),
+            TimeSpan.FromSeconds(30), "an error line on both nodes");
+
+        // The oldest node's set runs its cluster tasks (its singleton is there): it stays ready.
+        var report = await oldest.Client(TimeSpan.FromSeconds(15)).GetStatsAsync();
+        Assert.Equal("node-1", report.SetName);
     }
 
     [Fact]

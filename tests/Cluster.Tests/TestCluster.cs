@@ -57,6 +57,9 @@ internal sealed class TestCluster : IDisposable
     /// <summary>The warnings logged on each node.</summary>
     public ConcurrentQueue<(int Node, string Message)> Warnings { get; } = new();
 
+    /// <summary>The errors logged on each node.</summary>
+    public ConcurrentQueue<(int Node, string Message)> Errors { get; } = new();
+
     public ActorSystem this[int index] => _nodes[index] ?? throw new InvalidOperationException($"node {index} is not running");
 
     public bool IsRunning(int index) => _nodes[index] is not null;
@@ -89,9 +92,10 @@ internal sealed class TestCluster : IDisposable
             .WithFallback(StateSerialization.Config)
             .WithFallback(PeriodicTaskSettings.DefaultConfig());
         var system = ActorSystem.Create("actor-scheduler", config);
-        var sink = system.ActorOf(Props.Create(() => new EventSink(index, Events, Warnings)), "event-sink");
+        var sink = system.ActorOf(Props.Create(() => new EventSink(index, Events, Warnings, Errors)), "event-sink");
         system.EventStream.Subscribe(sink, typeof(PeriodicTaskEvent));
         system.EventStream.Subscribe(sink, typeof(Akka.Event.Warning));
+        system.EventStream.Subscribe(sink, typeof(Akka.Event.Error));
         _nodes[index] = system;
         return system;
     }
@@ -132,10 +136,12 @@ internal sealed class TestCluster : IDisposable
 
     private sealed class EventSink : ReceiveActor
     {
-        public EventSink(int node, ConcurrentQueue<(int, PeriodicTaskEvent)> events, ConcurrentQueue<(int, string)> warnings)
+        public EventSink(
+            int node, ConcurrentQueue<(int, PeriodicTaskEvent)> events, ConcurrentQueue<(int, string)> warnings, ConcurrentQueue<(int, string)> errors)
         {
             Receive<PeriodicTaskEvent>(e => events.Enqueue((node, e)));
             Receive<Akka.Event.Warning>(w => warnings.Enqueue((node, w.Message?.ToString() ?? "")));
+            Receive<Akka.Event.Error>(e => errors.Enqueue((node, e.Message?.ToString() ?? "")));
         }
     }
 }

@@ -7,8 +7,9 @@ namespace ActorScheduler.Cluster;
 /// <summary>
 /// INTERNAL API. One per clustered ActorSystem, at /system/actor-scheduler-sets: tells every node that is Up which task
 /// sets this node started and their cluster tasks, hears the same from them, and says when they differ (docs/cluster.md,
-/// "One set across the cluster"). Sets that share no name: an error line naming both nodes' sets, and
-/// <see cref="SetsDiffer"/> is answered with the reason until that node leaves. A set of the same name with other
+/// "One set across the cluster"). Sets that share no name: an error line on both nodes naming both nodes' sets; when
+/// the other node is the oldest that runs sets (where the singletons and the shard coordinators run, so this node's
+/// cluster tasks cannot run), <see cref="SetsDiffer"/> is answered with that line. A set of the same name with other
 /// cluster tasks (a rolling update passes through that): a warning line naming both lists.
 /// </summary>
 internal sealed class SetCensus : ReceiveActor
@@ -19,7 +20,7 @@ internal sealed class SetCensus : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<SetSignature> _local = [];
     private readonly Dictionary<Address, IReadOnlyList<SetSignature>> _others = [];
-    private readonly HashSet<Address> _up = [];
+    private readonly Dictionary<Address, Member> _up = [];
     private readonly Dictionary<Address, string> _conflicts = [];
 
     public SetCensus()
@@ -28,7 +29,7 @@ internal sealed class SetCensus : ReceiveActor
         {
             _local.RemoveAll(s => s.Name == r.Set.Name);
             _local.Add(r.Set);
-            foreach (var node in _up)
+            foreach (var node in _up.Keys)
                 Tell(node, reply: false);
             foreach (var (node, sets) in _others.ToList())
                 Compare(node, sets);
@@ -36,15 +37,15 @@ internal sealed class SetCensus : ReceiveActor
         Receive<SetsOf>(OnSetsOf);
         Receive<ClusterEvent.MemberUp>(up =>
         {
-            if (up.Member.Address == _cluster.SelfAddress)
+            if (up.Member.Address.Equals(_cluster.SelfAddress))
                 return;
-            _up.Add(up.Member.Address);
+            _up[up.Member.Address] = up.Member;
             if (_local.Count > 0)
                 Tell(up.Member.Address, reply: false);
         });
         Receive<ClusterEvent.MemberRemoved>(removed => Forget(removed.Member.Address));
         Receive<ClusterEvent.IMemberEvent>(_ => { });
-        Receive<SetsDiffer>(_ => Sender.Tell(new SetsDifferReport(_conflicts.Values.FirstOrDefault())));
+        Receive<SetsDiffer>(_ => Sender.Tell(new SetsDifferReport(ConflictWithOldest())));
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new SetCensus());
@@ -63,7 +64,7 @@ internal sealed class SetCensus : ReceiveActor
     private void OnSetsOf(SetsOf message)
     {
         var node = Sender.Path.Address;
-        if (node == _cluster.SelfAddress || node.Host is null)
+        if (node.Equals(_cluster.SelfAddress) || node.Host is null)
             return;
         _others[node] = message.Sets;
         if (!message.Reply && _local.Count > 0)
@@ -97,6 +98,17 @@ internal sealed class SetCensus : ReceiveActor
                     set.Name, node, string.Join(", ", other.ClusterTasks), string.Join(", ", set.ClusterTasks));
             }
         }
+    }
+
+    /// <summary>
+    /// The conflict with the oldest Up node that runs sets, when that is another node: the one whose singletons and shard
+    /// coordinators the cluster uses, so this node's own sets' cluster tasks cannot run. Null when this node is that one.
+    /// </summary>
+    private string? ConflictWithOldest()
+    {
+        var self = _cluster.SelfMember;
+        var oldest = _up.Values.Where(m => _others.ContainsKey(m.Address)).Aggregate(self, (a, b) => b.IsOlderThan(a) ? b : a);
+        return oldest.Address.Equals(self.Address) ? null : _conflicts.GetValueOrDefault(oldest.Address);
     }
 
     private void Forget(Address node)
