@@ -237,21 +237,23 @@ public sealed class PeriodicTaskClient<TKey> : PeriodicTaskClient
         async ct =>
         {
             var manager = registry.TryGet<TKey>(out var ready) ? ready : await registry.GetAsync<TKey>(ct).ConfigureAwait(false);
-            return TaskSetManagers.Of(registry, typeof(TKey)) ?? [manager];
+            return TaskSetManagers.Of(registry, typeof(TKey)) is { } managers ? await managers(ct).ConfigureAwait(false) : [manager];
         };
 }
 
 /// <summary>
-/// INTERNAL API. The managers of sets made of several (a cluster set: this node's manager, then each role's singleton
-/// proxy), by registry and key, for <see cref="PeriodicTaskClient{TKey}"/>. Registered before the key itself.
+/// INTERNAL API. How the client of a set made of several managers (a cluster set: this node's manager, then each role's
+/// singleton proxy or sharded tasks) finds them, by registry and key, for <see cref="PeriodicTaskClient{TKey}"/>: a
+/// function, so that the cluster package can refuse while the node's set differs from the cluster's. Registered before
+/// the key itself.
 /// </summary>
 internal static class TaskSetManagers
 {
-    private static readonly ConditionalWeakTable<IActorRegistry, ConcurrentDictionary<Type, IReadOnlyList<IActorRef>>> Sets = new();
+    private static readonly ConditionalWeakTable<IActorRegistry, ConcurrentDictionary<Type, Func<CancellationToken, Task<IReadOnlyList<IActorRef>>>>> Sets = new();
 
-    public static void Register(IActorRegistry registry, Type key, IReadOnlyList<IActorRef> managers) =>
+    public static void Register(IActorRegistry registry, Type key, Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> managers) =>
         Sets.GetOrCreateValue(registry)[key] = managers;
 
-    public static IReadOnlyList<IActorRef>? Of(IActorRegistry registry, Type key) =>
+    public static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>>? Of(IActorRegistry registry, Type key) =>
         Sets.TryGetValue(registry, out var sets) && sets.TryGetValue(key, out var managers) ? managers : null;
 }

@@ -70,7 +70,7 @@ public static class ClusterHostingExtensions
         {
             var set = AkkaHostingExtensions.BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
             var started = system.StartClusterPeriodicTasks(set, options.StopOnCoordinatedShutdown);
-            TaskSetManagers.Register(registry, typeof(TKey), started.Managers); // before the key: PeriodicTaskClient<TKey> waits for it
+            TaskSetManagers.Register(registry, typeof(TKey), started.AgreedManagersAsync); // before the key: PeriodicTaskClient<TKey> waits for it
             registry.Register<TKey>(started.NodeTasks);
             if (started.ClusterTasks.TryGetValue("", out var proxy) || started.ClusterTasks.Count > 0)
                 registry.Register<ClusterTasks<TKey>>(proxy ?? started.ClusterTasks.Values.First());
