@@ -75,4 +75,30 @@ public sealed class HostingTests
             await host.StopAsync();
         }
     }
+
+    [Theory]
+    [InlineData("", 2.0)]
+    [InlineData("akka.cluster.failure-detector.acceptable-heartbeat-pause = 5s", 5.0)]
+    public async Task WithClusterPeriodicTasks_ships_the_fail_over_timings_where_the_application_sets_none(string hocon, double pauseSeconds)
+    {
+        using var host = new HostBuilder().ConfigureServices(services => services.AddAkka("actor-scheduler", (builder, _) => builder
+            .AddHocon("akka.loglevel = WARNING\n" + hocon, HoconAddMode.Prepend)
+            .WithRemoting("127.0.0.1", 0)
+            .WithClustering(new ClusterOptions())
+            .WithClusterPeriodicTasks<Jobs>(_ => { }))).Build();
+        await host.StartAsync();
+        try
+        {
+            var settings = Akka.Cluster.Cluster.Get(host.Services.GetRequiredService<ActorSystem>()).Settings;
+            Assert.Equal(TimeSpan.FromSeconds(pauseSeconds), settings.FailureDetectorConfig.GetTimeSpan("acceptable-heartbeat-pause", null));
+            Assert.Equal(TimeSpan.FromMilliseconds(500), settings.HeartbeatInterval);
+            Assert.Equal(TimeSpan.FromMilliseconds(500), settings.UnreachableNodesReaperInterval);
+            Assert.Equal(TimeSpan.FromMilliseconds(500), settings.LeaderActionsInterval);
+            Assert.Equal(TimeSpan.FromSeconds(1), Akka.Cluster.Cluster.Get(host.Services.GetRequiredService<ActorSystem>()).DowningProvider.DownRemovalMargin);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
 }

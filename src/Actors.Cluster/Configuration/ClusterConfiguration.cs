@@ -21,7 +21,10 @@ public static class ClusterConfiguration
         readSection: ClusterTaskSettings.Read,
         readTask: ReadTask);
 
-    /// <summary>The embedded cluster-reference.conf: every key of the cluster package with its default.</summary>
+    /// <summary>
+    /// The embedded cluster-reference.conf: every key of the cluster package with its default, and the cluster timings it
+    /// ships (docs/cluster.md, "Split brain resolver and fail-over time"); a fallback of the ActorSystem's configuration.
+    /// </summary>
     public static Config DefaultConfig() => Keys.DefaultConfig;
 
     /// <summary>

@@ -153,6 +153,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
             if (eventsToStdout)
                 akka.AddHocon(ConfigurationFactory.ParseString("akka.stdout-loglevel = OFF"), HoconAddMode.Prepend);
             akka.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+            akka.AddHocon(ClusterConfiguration.DefaultConfig(), HoconAddMode.Append); // the cluster timings the package ships
             akka.AddHocon(StateSerialization.Config, HoconAddMode.Append);
             if (bootstrap.Enabled)
             {
