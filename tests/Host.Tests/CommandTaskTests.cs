@@ -159,9 +159,8 @@ public class CommandTaskTests(ITestOutputHelper output)
         if (!OperatingSystem.IsLinux())
             return;
         using var dir = new TempDir();
-        var (host, mark, events) = StartSleeper(dir);
+        var (host, mark, events) = await StartSleeperAsync(dir);
         using var _ = host;
-        await host.WaitUntilAsync(() => Processes.Marked(mark).Any(p => IsSleep(p.CommandLine)), "the command runs", TimeSpan.FromSeconds(30));
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         host.Signal(SigStop);
@@ -190,9 +189,8 @@ public class CommandTaskTests(ITestOutputHelper output)
         if (!OperatingSystem.IsLinux())
             return;
         using var dir = new TempDir();
-        var (host, mark, events) = StartSleeper(dir);
+        var (host, mark, events) = await StartSleeperAsync(dir);
         using var _ = host;
-        await host.WaitUntilAsync(() => Processes.Marked(mark).Any(p => IsSleep(p.CommandLine)), "the command runs", TimeSpan.FromSeconds(30));
 
         host.Signal(SigStop);
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -205,7 +203,8 @@ public class CommandTaskTests(ITestOutputHelper output)
         await host.WaitForExitAsync(TimeSpan.FromSeconds(30));
     }
 
-    private static (HostProcess Host, string Mark, string Events) StartSleeper(TempDir dir)
+    /// <summary>A host whose one task runs "sleep 60" once, its processes marked; returns once the sleep runs.</summary>
+    private static async Task<(HostProcess Host, string Mark, string Events)> StartSleeperAsync(TempDir dir)
     {
         var mark = Guid.NewGuid().ToString("N");
         var config = dir.Write("sleeper.conf", $$"""
@@ -219,7 +218,18 @@ public class CommandTaskTests(ITestOutputHelper output)
             }
             """);
         var events = dir.File("events.jsonl");
-        return (HostProcess.Start(dir.Path, new Dictionary<string, string>(), "run", "--config", config, "--events", events), mark, events);
+        var host = HostProcess.Start(dir.Path, new Dictionary<string, string>(), "run", "--config", config, "--events", events);
+        try
+        {
+            await host.WaitUntilAsync(() => Processes.Marked(mark).Any(p => IsSleep(p.CommandLine)), "the command runs", TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return (host, mark, events);
     }
 
     private static bool IsSleep(string commandLine) =>
