@@ -150,7 +150,7 @@ public class CommandTaskTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// docs/host.md, "Commands end with the host": a host that stops renewing its watchdog's deadline (here frozen with
+    /// docs/host.md, "Command tasks": a host that stops renewing its watchdog's deadline (here frozen with
     /// SIGSTOP) has its commands killed after the deadline, with the host still frozen; resumed, it finds the run failed.
     /// </summary>
     [Fact]

@@ -124,13 +124,13 @@ internal sealed class SetCensus : ReceiveActor
     /// <summary>A set this node started, and its cluster tasks as role/name, sorted.</summary>
     internal sealed record Register(SetSignature Set);
 
-    /// <summary>Asks whether a node's sets share no name with this node's: answered with <see cref="SetsDifferReport"/>.</summary>
+    /// <summary>Asks whether this node's sets share no name with the oldest node's: answered with <see cref="SetsDifferReport"/>.</summary>
     internal sealed record SetsDiffer
     {
         public static readonly SetsDiffer Instance = new();
     }
 
-    /// <param name="Conflict">The error line of a node whose sets share no name with this node's, or null.</param>
+    /// <param name="Conflict">The error line naming this node's sets and the oldest node's when they share no name, or null.</param>
     internal sealed record SetsDifferReport(string? Conflict);
 
     private sealed class CensusExtension(ExtendedActorSystem system) : IExtension

@@ -31,7 +31,7 @@ internal sealed class CommandLauncher
     /// <summary>How often the host renews the watchdog's deadline.</summary>
     public static readonly TimeSpan RenewEvery = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>A host that has not renewed for this long has its commands killed (docs/host.md, "Commands end with the host").</summary>
+    /// <summary>A host that has not renewed for this long has its commands killed (docs/host.md, "Command tasks").</summary>
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(3);
 
     /// <summary>
