@@ -33,8 +33,8 @@ public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<str
         [NodeTasks, .. ClusterTasks.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value)];
 
     /// <summary>
-    /// <see cref="Managers"/>, unless another node of the cluster runs a set that shares no name with this node's: then
-    /// a <see cref="TaskSetNotReadyException"/> that names both (docs/cluster.md, "One set across the cluster").
+    /// <see cref="Managers"/>, unless this node's sets share no name with those of the oldest node that runs sets: then a
+    /// <see cref="TaskSetNotReadyException"/> that names both (docs/cluster.md, "One set across the cluster").
     /// </summary>
     internal async Task<IReadOnlyList<IActorRef>> AgreedManagersAsync(CancellationToken cancellationToken)
     {
