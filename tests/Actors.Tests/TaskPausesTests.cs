@@ -20,11 +20,13 @@ public class TaskPausesTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
     private TaskState Sync => _table[0];
 
     /// <summary>Runs <paramref name="use"/> on the host's thread, with the host's pauses.</summary>
-    private async Task<T> On<T>(Func<TaskPauses, T> use)
+    private Task<T> On<T>(Func<TaskPauses, T> use)
     {
-        _hostRef ??= Sys.ActorOf(Props.Create(() => new PauseHost(_table)), "manager");
-        var done = await _hostRef.Ask<PauseHost.Done>(new PauseHost.Use(p => use(p)), RemainingOrDefault);
-        return (T)done.Value!;
+        var table = _table;
+        _hostRef ??= Sys.ActorOf(Props.Create(() => new CollaboratorHost<TaskPauses>(
+            (context, owner) => new TaskPauses(owner, context.System.Scheduler, StoreLink.None, new ManagerTelemetry("s", context.System.EventStream, context.GetLogger())),
+            (pauses, message) => pauses.OnExpired((TaskPauses.Expired)message, table))), "manager");
+        return CollaboratorHost<TaskPauses>.On(_hostRef, use, RemainingOrDefault);
     }
 
     private Task On(Action<TaskPauses> use) => On<object?>(p =>
@@ -107,22 +109,5 @@ public class TaskPausesTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
         Assert.Contains("is not in the future", error!.Message);
         Assert.Null(await On(p => p.CheckUntil(Scheduler.Now + TimeSpan.FromSeconds(1))));
         Assert.Null(await On(p => p.CheckUntil(null)));
-    }
-
-    private sealed class PauseHost : ReceiveActor, IWithTimers
-    {
-        public PauseHost(TaskTable table)
-        {
-            var telemetry = new ManagerTelemetry("s", Context.System.EventStream, Context.GetLogger());
-            var pauses = new TaskPauses(this, Context.System.Scheduler, StoreLink.None, telemetry);
-            Receive<Use>(use => Sender.Tell(new Done(use.Action(pauses))));
-            Receive<TaskPauses.Expired>(e => pauses.OnExpired(e, table));
-        }
-
-        public ITimerScheduler Timers { get; set; } = null!;
-
-        public sealed record Use(Func<TaskPauses, object?> Action);
-
-        public sealed record Done(object? Value);
     }
 }

@@ -18,11 +18,10 @@ public class TaskRunnersTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.Te
     private IActorRef? _hostRef;
 
     /// <summary>Runs <paramref name="use"/> on the host's thread, with the host's runners.</summary>
-    private async Task<T> On<T>(Func<TaskRunners, T> use)
+    private Task<T> On<T>(Func<TaskRunners, T> use)
     {
-        _hostRef ??= Sys.ActorOf(Props.Create(() => new RunnerHost(PassivateAfterTicks)), "manager");
-        var done = await _hostRef.Ask<RunnerHost.Done>(new RunnerHost.Use(r => use(r)), RemainingOrDefault);
-        return (T)done.Value!;
+        _hostRef ??= Sys.ActorOf(Props.Create(() => new CollaboratorHost<TaskRunners>((context, _) => new TaskRunners(context, "s", PassivateAfterTicks), null)), "manager");
+        return CollaboratorHost<TaskRunners>.On(_hostRef, use, RemainingOrDefault);
     }
 
     private Task On(Action<TaskRunners> use) => On<object?>(r =>
@@ -155,19 +154,5 @@ public class TaskRunnersTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.Te
         await On(r => r.Passivate(3 + PassivateAfterTicks));
         ExpectTerminated(busyRunner);
         Assert.Equal(0, await On(r => r.Count));
-    }
-
-    /// <summary>Stands for a manager: its context is the one the runners are created in.</summary>
-    private sealed class RunnerHost : ReceiveActor
-    {
-        public RunnerHost(long passivateAfterTicks)
-        {
-            var runners = new TaskRunners(Context, "s", passivateAfterTicks);
-            Receive<Use>(use => Sender.Tell(new Done(use.Action(runners))));
-        }
-
-        public sealed record Use(Func<TaskRunners, object?> Action);
-
-        public sealed record Done(object? Value);
     }
 }

@@ -98,3 +98,31 @@ internal sealed class FixedStore(IScheduleStore store) : ReceiveActor
 
     protected override void PreStart() => Context.Parent.Tell(new StoreRecovered(store));
 }
+
+/// <summary>
+/// A manager's collaborator on its own, made and used on the thread of a small actor that stands for the manager (its
+/// context and its timers); <c>other</c> gets every other message (a timer's, say).
+/// </summary>
+internal sealed class CollaboratorHost<T> : ReceiveActor, IWithTimers
+{
+    public CollaboratorHost(Func<IActorContext, IWithTimers, T> make, Action<T, object>? other = null)
+    {
+        var collaborator = make(Context, this);
+        Receive<Use>(use => Sender.Tell(new Done(use.Action(collaborator))));
+        if (other is not null)
+            ReceiveAny(message => other(collaborator, message));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Runs <paramref name="use"/> on <paramref name="host"/>'s thread and returns what it returned.</summary>
+    public static async Task<TResult> On<TResult>(IActorRef host, Func<T, TResult> use, TimeSpan timeout)
+    {
+        var done = await host.Ask<Done>(new Use(c => use(c)), timeout);
+        return (TResult)done.Value!;
+    }
+
+    private sealed record Use(Func<T, object?> Action);
+
+    private sealed record Done(object? Value);
+}

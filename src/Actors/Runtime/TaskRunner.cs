@@ -26,7 +26,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
     private readonly int _index;
     private readonly PeriodicTaskDefinition _task;
     private readonly IActorRef _manager;
-    private readonly RunEvents _events;
+    private readonly bool _publishesSteps;
+    private readonly bool _publishesFailures;
     private readonly BodyInvoker _invoker;
     private readonly Receive _idle;
     private readonly Receive _attempting;
@@ -49,7 +50,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         _setName = setName;
         _index = index;
         _task = task;
-        _events = events;
+        _publishesSteps = events == RunEvents.All; // started, succeeded
+        _publishesFailures = events != RunEvents.Off; // failed, timed-out
         _manager = Context.Parent;
         _invoker = new BodyInvoker(setName, task, Self, Context.System);
         // The phases' delegates, made once: a Become allocates no delegate.
@@ -206,11 +208,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
             Timers.StartSingleTimer(TimeoutTimer, new TimeoutElapsed(timeout), timeout);
         _startedAt = Context.System.Scheduler.Now;
         _startTimestamp = Stopwatch.GetTimestamp();
-        if (_events == RunEvents.All)
-        {
-            Context.System.EventStream.Publish(
-                new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt) { Attempt = _attempt });
-        }
+        if (_publishesSteps)
+            Publish(new PeriodicTaskStarted(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt) { Attempt = _attempt });
 
         _span = PeriodicTaskTracing.StartRun(_setName, _task.Name, run.Tick, _attempt);
         _invoker.Start(run, _attempt, _span, _cancellation.Token);
@@ -234,12 +233,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
             // The manager hears of the end before anyone sees the event, so stats asked for after the event include it.
             EndSpan(RunOutcome.Succeeded, null);
             End(RunOutcome.Succeeded, duration);
-            if (_events == RunEvents.All)
-            {
-                Context.System.EventStream.Publish(
-                    new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration) { Attempt = _attempt });
-            }
-
+            if (_publishesSteps)
+                Publish(new PeriodicTaskSucceeded(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration) { Attempt = _attempt });
             return;
         }
 
@@ -263,11 +258,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
             Become(_awaitingRetry);
         }
 
-        if (_events != RunEvents.Off)
-        {
-            Context.System.EventStream.Publish(
-                new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error) { Attempt = _attempt });
-        }
+        if (_publishesFailures)
+            Publish(new PeriodicTaskFailed(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, duration, error) { Attempt = _attempt });
 
         if (last && !Stopping)
             throw new PeriodicTaskFailedException(_setName, _task.Name, run.Tick, error);
@@ -282,11 +274,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         var last = IsLastAttempt;
         if (!last)
             Retry(RunOutcome.TimedOut, elapsed, $"timed out after {Durations.Format(timeout)}"); // backoff counts from the timeout
-        if (_events != RunEvents.Off)
-        {
-            Context.System.EventStream.Publish(new PeriodicTaskTimedOut(
-                _setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, elapsed, timeout) { Attempt = _attempt });
-        }
+        if (_publishesFailures)
+            Publish(new PeriodicTaskTimedOut(_setName, _task.Name, run.Tick, run.ScheduledAt, _startedAt, elapsed, timeout) { Attempt = _attempt });
 
         if (last)
             throw new PeriodicTaskTimeoutException(_setName, _task.Name, run.Tick, timeout);
@@ -333,6 +322,8 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         Timers.Cancel(RetryTimer);
         End(_lastOutcome, _lastDuration);
     }
+
+    private void Publish(PeriodicTaskEvent e) => Context.System.EventStream.Publish(e);
 
     private void EndSpan(RunOutcome outcome, string? error)
     {

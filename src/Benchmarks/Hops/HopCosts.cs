@@ -85,58 +85,51 @@ internal static class HopCosts
     }
 
     /// <summary>One message to each of <see cref="Batch"/> idle actors, 50 times: each message schedules its actor's mailbox.</summary>
-    private static async Task<Row> IdleActorTellsAsync()
+    private static Task<Row> IdleActorTellsAsync() => InSystemAsync("hops-idle", system =>
     {
-        var system = ActorSystem.Create("hops-idle", "akka.loglevel = WARNING");
-        try
-        {
-            var done = new Countdown();
-            var actors = Enumerable.Range(0, Batch).Select(i => system.ActorOf(Props.Create(() => new Sink(done)), "sink-" + i)).ToArray();
-            await RoundsAsync(done, 5, () => Array.ForEach(actors, a => a.Tell(Ping.Instance))).ConfigureAwait(false);
-            return await MeasureAsync("A message to an idle actor (manager to runner, body to runner)", done, 50,
-                () => Array.ForEach(actors, a => a.Tell(Ping.Instance))).ConfigureAwait(false);
-        }
-        finally
-        {
-            await system.Terminate().ConfigureAwait(false);
-        }
-    }
+        var done = new Countdown();
+        var actors = Enumerable.Range(0, Batch).Select(i => system.ActorOf(Props.Create(() => new Sink(done)), "sink-" + i)).ToArray();
+        return MeasureAsync("A message to an idle actor (manager to runner, body to runner)", done, () => Array.ForEach(actors, a => a.Tell(Ping.Instance)));
+    });
 
     /// <summary><see cref="Batch"/> messages to one actor at once, 50 times: its mailbox is scheduled once per burst, about.</summary>
-    private static async Task<Row> BusyActorTellsAsync()
+    private static Task<Row> BusyActorTellsAsync() => InSystemAsync("hops-busy", system =>
     {
-        var system = ActorSystem.Create("hops-busy", "akka.loglevel = WARNING");
-        try
+        var done = new Countdown();
+        var actor = system.ActorOf(Props.Create(() => new Sink(done)), "sink");
+        return MeasureAsync("A message to a busy actor (runner to manager)", done, () =>
         {
-            var done = new Countdown();
-            var actor = system.ActorOf(Props.Create(() => new Sink(done)), "sink");
-            void Burst()
-            {
-                for (var i = 0; i < Batch; i++)
-                    actor.Tell(Ping.Instance);
-            }
-
-            await RoundsAsync(done, 5, Burst).ConfigureAwait(false);
-            return await MeasureAsync("A message to a busy actor (runner to manager)", done, 50, Burst).ConfigureAwait(false);
-        }
-        finally
-        {
-            await system.Terminate().ConfigureAwait(false);
-        }
-    }
+            for (var i = 0; i < Batch; i++)
+                actor.Tell(Ping.Instance);
+        });
+    });
 
     /// <summary><see cref="Batch"/> thread-pool work items, 50 times (one instance each, as a runner's body invoker).</summary>
-    private static async Task<Row> WorkItemsAsync()
+    private static Task<Row> WorkItemsAsync()
     {
         var done = new Countdown();
         var items = Enumerable.Range(0, Batch).Select(_ => new Item(done)).ToArray();
-        await RoundsAsync(done, 5, () => Array.ForEach(items, i => ThreadPool.UnsafeQueueUserWorkItem(i, preferLocal: false))).ConfigureAwait(false);
-        return await MeasureAsync("A thread-pool work item (runner to body)", done, 50,
-            () => Array.ForEach(items, i => ThreadPool.UnsafeQueueUserWorkItem(i, preferLocal: false))).ConfigureAwait(false);
+        return MeasureAsync("A thread-pool work item (runner to body)", done, () => Array.ForEach(items, i => ThreadPool.UnsafeQueueUserWorkItem(i, preferLocal: false)));
     }
 
-    private static async Task<Row> MeasureAsync(string name, Countdown done, int rounds, Action send)
+    private static async Task<Row> InSystemAsync(string name, Func<ActorSystem, Task<Row>> measure)
     {
+        var system = ActorSystem.Create(name, "akka.loglevel = WARNING");
+        try
+        {
+            return await measure(system).ConfigureAwait(false);
+        }
+        finally
+        {
+            await system.Terminate().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>5 rounds of <paramref name="send"/> to warm up, then 50 measured.</summary>
+    private static async Task<Row> MeasureAsync(string name, Countdown done, Action send)
+    {
+        const int rounds = 50;
+        await RoundsAsync(done, 5, send).ConfigureAwait(false);
         var (cpu0, bytes0) = (Cpu(), GC.GetTotalAllocatedBytes());
         await RoundsAsync(done, rounds, send).ConfigureAwait(false);
         return new Row(name, (long)rounds * Batch, Cpu() - cpu0, GC.GetTotalAllocatedBytes() - bytes0);
