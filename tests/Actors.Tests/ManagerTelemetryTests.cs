@@ -126,4 +126,19 @@ public class ManagerTelemetryTests(ITestOutputHelper output) : VirtualTimeTestKi
         Assert.StartsWith($"Skipping {_set}.waits, ", lines[1]);
         Assert.EndsWith(" ticks left until next run", lines[1]);
     }
+
+    [Fact]
+    public void A_change_publishes_an_event_per_task_with_its_schedule_and_logs_one_line_with_the_counts()
+    {
+        var table = Table("new", "changed", "gone");
+        Sys.EventStream.Subscribe(TestActor, typeof(PeriodicTaskControlEvent));
+        Sys.EventStream.Subscribe(TestActor, typeof(Info));
+
+        Telemetry().Changed([table[0]], [table[1]], [table[2]], At);
+        var added = FishForMessage<PeriodicTaskAdded>(_ => true);
+        Assert.Equal(("new", table[0].Schedule, At), (added.Task, added.Schedule, added.Time));
+        Assert.Equal("changed", FishForMessage<PeriodicTaskUpdated>(_ => true).Task);
+        Assert.Equal("gone", FishForMessage<PeriodicTaskRemoved>(_ => true).Task);
+        FishForMessage<Info>(i => i.Message.ToString() == $"{_set}: tasks changed: 1 added, 1 updated, 1 removed");
+    }
 }

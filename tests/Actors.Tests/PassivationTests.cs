@@ -10,7 +10,7 @@ namespace ActorScheduler.Tests;
 
 /// <summary>
 /// Children are created on a task's first run and stopped once the task has not been dispatched for
-/// PeriodicTaskManager.PassivateIdleAfter (one tick at the default 60 s interval); the next run creates the child again.
+/// TaskRunners.PassivateIdleAfter (one tick at the default 60 s interval); the next run creates the child again.
 /// </summary>
 public class PassivationTests : Akka.TestKit.Xunit2.TestKit
 {

@@ -1,3 +1,4 @@
+using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
@@ -32,6 +33,33 @@ public class StoreLinkTests(ITestOutputHelper output) : VirtualTimeTestKit(outpu
         var table = TestTables.Of(new PeriodicTaskSet("s").Add("t", _ => { }, EveryTicks(2)));
         Assert.Empty(StoreLink.None.Restore(table, Start));
         Assert.Equal((3L, 0L, null), (table.Schedule.NextDueTick(0)!.Value, table[0].Counters.Runs, table[0].Pause));
+    }
+
+    // ---- queries the store answers ------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Without_a_store_a_flush_is_answered_at_once_and_no_recent_runs_are_kept()
+    {
+        StoreLink.None.Flush(FlushState.Instance, TestActor);
+        ExpectMsg<StateFlushed>();
+        StoreLink.None.RecentRuns("s", new GetRecentRuns("t"), TestActor);
+        var report = ExpectMsg<RecentRunsReport>();
+        Assert.Equal(("s", "t", false), (report.SetName, report.Task, report.Kept));
+        Assert.Empty(report.Runs);
+    }
+
+    [Fact]
+    public void Over_a_store_flushes_and_recent_run_queries_go_to_its_keeper_with_the_senders_reply_address()
+    {
+        var keeper = CreateTestProbe();
+        var link = StoreLink.For(new RecordingScheduleStore(), keeper.Ref);
+        link.Flush(FlushState.Instance, TestActor);
+        keeper.ExpectMsg<FlushState>();
+        Assert.Equal(TestActor, keeper.LastSender);
+        link.RecentRuns("s", new GetRecentRuns("t"), TestActor);
+        Assert.Equal("t", keeper.ExpectMsg<GetRecentRuns>().Task);
+        Assert.Equal(TestActor, keeper.LastSender);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
     // ---- tick numbers ---------------------------------------------------------------------------------------------------

@@ -110,4 +110,38 @@ public class TaskPausesTests(ITestOutputHelper output) : VirtualTimeTestKit(outp
         Assert.Null(await On(p => p.CheckUntil(Scheduler.Now + TimeSpan.FromSeconds(1))));
         Assert.Null(await On(p => p.CheckUntil(null)));
     }
+
+    [Fact]
+    public async Task A_pause_masks_a_due_run_and_those_it_coalesces_until_its_until_time_has_come()
+    {
+        Assert.False(await On(p => p.Masks(Sync, Scheduler.Now, missed: 0)));
+
+        var until = Scheduler.Now + TimeSpan.FromMinutes(10);
+        await On(p => p.Pause(Sync, null, until));
+        Assert.True(await On(p => p.Masks(Sync, until - TimeSpan.FromMinutes(1), missed: 2)));
+        Assert.Equal(3L, Sync.Counters.SkippedWhilePaused);
+
+        Assert.False(await On(p => p.Masks(Sync, until, missed: 0))); // due at its until time: resumed, and it runs
+        Assert.Null(Sync.Pause);
+        Assert.Equal(3L, Sync.Counters.SkippedWhilePaused);
+    }
+
+    [Fact]
+    public async Task Pause_after_failures_counts_failed_and_timed_out_runs_in_a_row_and_a_success_starts_again()
+    {
+        var table = TestTables.Of(new PeriodicTaskSet("s").Add("flaky", _ => { }, new PeriodicTaskOptions { PauseAfterFailures = 3 }));
+        var flaky = table[0];
+        await On(p => p.RunEnded(flaky, RunOutcome.Failed, live: true));
+        await On(p => p.RunEnded(flaky, RunOutcome.TimedOut, live: true));
+        await On(p => p.RunEnded(flaky, RunOutcome.Cancelled, live: true)); // neither a failure nor a success
+        Assert.Equal(2, flaky.ConsecutiveFailures);
+        await On(p => p.RunEnded(flaky, RunOutcome.Succeeded, live: true));
+        Assert.Equal(0, flaky.ConsecutiveFailures);
+
+        await On(p => p.RunEnded(flaky, RunOutcome.Failed, live: false)); // a removed task's run does not count
+        Assert.Equal(0, flaky.ConsecutiveFailures);
+        for (var i = 0; i < 3; i++)
+            await On(p => p.RunEnded(flaky, RunOutcome.Failed, live: true));
+        Assert.Equal("paused after 3 consecutive failures", flaky.Pause?.Note);
+    }
 }

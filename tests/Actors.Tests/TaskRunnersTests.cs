@@ -155,4 +155,44 @@ public class TaskRunnersTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.Te
         ExpectTerminated(busyRunner);
         Assert.Equal(0, await On(r => r.Count));
     }
+
+    [Fact]
+    public async Task Sweep_passivates_once_every_passivate_after_ticks_and_not_between()
+    {
+        var t = Tasks("idle")[0];
+        var first = await On(r => r.Of(t));
+        Watch(first);
+        await On(r => r.Sweep(PassivateAfterTicks - 1));
+        Assert.Same(first, t.Child);
+        await On(r => r.Sweep(PassivateAfterTicks));
+        ExpectTerminated(first);
+
+        t.LastDispatchTick = PassivateAfterTicks + 1;
+        var second = await On(r => r.Of(t));
+        Watch(second);
+        await On(r => r.Sweep(3 * PassivateAfterTicks)); // the next sweep: at least PassivateAfterTicks after the last one
+        ExpectTerminated(second);
+        var third = await On(r => r.Of(t));
+        await On(r => r.Sweep(4 * PassivateAfterTicks - 1)); // too soon after the sweep at 3 * PassivateAfterTicks
+        Assert.Same(third, t.Child);
+    }
+
+    [Fact]
+    public async Task Remove_stops_an_idle_runner_at_once_and_tells_a_running_one_to_drop_its_retries_first()
+    {
+        var table = Tasks("idle", "busy");
+        var idleRunner = await On(r => r.Of(table[0]));
+        Watch(idleRunner);
+        await On(r => r.Remove(table[0]));
+        ExpectTerminated(idleRunner);
+
+        var busy = table[1];
+        busy.Start(new Run(0, DateTimeOffset.UnixEpoch), recordFirst: false);
+        var probe = CreateTestProbe();
+        busy.Child = probe.Ref; // a stand-in runner that shows what it is told
+        await On(r => r.Remove(busy));
+        probe.ExpectMsg<DropRetries>();
+        Assert.Equal(RunState.Retiring, busy.State);
+        Assert.True(busy.End()); // its runner stops once the run has ended
+    }
 }

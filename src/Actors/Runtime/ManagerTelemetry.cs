@@ -66,11 +66,17 @@ internal sealed class ManagerTelemetry(string setName, EventStream events, ILogg
     public void Triggered(TaskState task, DateTimeOffset now, long tick, bool started) =>
         events.Publish(new PeriodicTaskTriggered(setName, task.Name, now, tick, started));
 
-    public void Added(TaskState task, DateTimeOffset now) => events.Publish(new PeriodicTaskAdded(setName, task.Name, now, task.Schedule));
-
-    public void Updated(TaskState task, DateTimeOffset now) => events.Publish(new PeriodicTaskUpdated(setName, task.Name, now, task.Schedule));
-
-    public void Removed(TaskState task, DateTimeOffset now) => events.Publish(new PeriodicTaskRemoved(setName, task.Name, now));
+    /// <summary>A run-time change was applied: an event per task, and one log line.</summary>
+    public void Changed(List<TaskState> added, List<TaskState> updated, List<TaskState> removed, DateTimeOffset now)
+    {
+        foreach (var task in added)
+            events.Publish(new PeriodicTaskAdded(setName, task.Name, now, task.Schedule));
+        foreach (var task in updated)
+            events.Publish(new PeriodicTaskUpdated(setName, task.Name, now, task.Schedule));
+        foreach (var task in removed)
+            events.Publish(new PeriodicTaskRemoved(setName, task.Name, now));
+        log.Info("{0}: tasks changed: {1} added, {2} updated, {3} removed", setName, added.Count, updated.Count, removed.Count);
+    }
 
     /// <summary>
     /// Nova's debug lines for a tick: "Skipping" with the ticks left for each task not due, "Running" (or "Skipping ...:

@@ -10,64 +10,40 @@ namespace ActorScheduler.Runtime;
 
 /// <summary>
 /// INTERNAL API. The manager of one task set: nova's <c>run_periodic_tasks</c> as an actor. On each <see cref="Tick"/>
-/// it asks its skip table what is due, decides overlap, and sends <see cref="Run"/> to the runner of each task that may
-/// start; each runner answers once with <see cref="RunEnded"/>. It also pauses, resumes, triggers, adds, updates and
-/// removes tasks. With a state store it first recovers: its store child answers <see cref="StoreRecovered"/> while
-/// every other message waits in the stash. Then two behaviours: dispatching, and not dispatching with its reason
-/// (stopping, stopped, or halted after raise-on-error escalated). Its data lives in collaborators: the <see cref="TaskTable"/>, the <see cref="StoreLink"/>,
-/// the <see cref="TaskRunners"/> and the <see cref="ManagerTelemetry"/> (docs/architecture.md, "The manager").
+/// it asks its skip table what is due and offers each due run to <see cref="RunsInFlight"/>, which sends it to the
+/// task's runner; each runner answers once with <see cref="RunEnded"/>. With a state store it first recovers (other
+/// messages wait in the stash); then it is dispatching, or not dispatching with its reason: stopping, stopped, or halted
+/// by raise-on-error. Its data lives in collaborators (docs/architecture.md, "The manager").
 /// </summary>
 internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
-    /// <summary>A task's runner not dispatched for this long is stopped; its next run creates it again.</summary>
-    public static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(1);
-
-    /// <summary>A cluster run whose start the store has not recorded within this time does not begin (docs/cluster.md).</summary>
-    public static readonly TimeSpan RecordStartTimeout = TimeSpan.FromSeconds(30);
-
+    private readonly Setup _setup;
     private readonly string _setName;
     private readonly PeriodicTaskSettings _settings;
-    private readonly IReadOnlyList<PeriodicTaskDefinition> _definitions;
-    private readonly TaskScope _scope;
-    private readonly SetStart? _setStart;
-    private readonly Props? _storeProps;
     private readonly TaskRunners _runners;
     private readonly ManagerTelemetry _telemetry;
-    private readonly bool _withTicker;
-    private readonly long _passivateAfterTicks;
+    private readonly List<DueRun> _due = [];
+    private readonly TickWaiters _tickWaiters = new();
+    private readonly List<IActorRef> _stopRequesters = [];
 
     // Made when the set begins (at once, or once its store has recovered).
     private TaskTable _tasks = null!;
     private StoreLink _store = StoreLink.None;
     private TaskPauses _pauses = null!;
-    private RunOrders _runs = null!;
+    private RunOrders _orders = null!;
+    private RunsInFlight _runs = null!;
     private SetStart.Moment _start;
     private IActorRef? _keeper;
-    private readonly List<DueRun> _due = [];
-    private readonly TickWaiters _tickWaiters = new();
-    private readonly List<IActorRef> _stopRequesters = [];
     private IActorRef? _ticker;
     private Phase _phase = Phase.Dispatching;
     private long _currentTick = -1;
-    private long _nextSweepTick;
-    private int _running;
 
-    private PeriodicTaskManager(
-        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        Props? store, SetStart? start, TaskScope scope)
+    public PeriodicTaskManager(Setup setup)
     {
-        _setStart = start;
-        _storeProps = store;
-        _setName = setName;
-        _settings = settings;
-        _definitions = tasks;
-        _scope = scope;
-        _withTicker = withTicker;
-        _telemetry = new ManagerTelemetry(setName, Context.System.EventStream, Context.GetLogger());
-        var interval = settings.PeriodicInterval;
-        _passivateAfterTicks = Math.Max(1, (PassivateIdleAfter.Ticks + interval.Ticks - 1) / interval.Ticks);
-        _nextSweepTick = _passivateAfterTicks;
-        _runners = new TaskRunners(Context, setName, _passivateAfterTicks, settings.RunEvents);
+        _setup = setup;
+        (_setName, _settings) = (setup.SetName, setup.Settings);
+        _telemetry = new ManagerTelemetry(_setName, Context.System.EventStream, Context.GetLogger());
+        _runners = new TaskRunners(Context, _setName, _settings.PeriodicInterval, _settings.RunEvents);
         Recovering();
     }
 
@@ -84,7 +60,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     public static Props Props(
         string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
         Props? store = null, SetStart? start = null, TaskScope scope = TaskScope.Node) =>
-        Akka.Actor.Props.CreateBy(new Producer(setName, tasks, settings, withTicker, store, start, scope));
+        Akka.Actor.Props.Create<PeriodicTaskManager>(new Setup(setName, tasks, settings, withTicker, store, start, scope));
 
     public static string ActorName(string setName) => "periodic-tasks-" + setName;
 
@@ -108,13 +84,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
 
     protected override void PreStart()
     {
-        if (_storeProps is null)
-        {
+        if (_setup.Store is null)
             Begin(StoreLink.None);
-            return;
-        }
-
-        _keeper = Context.Watch(Context.ActorOf(_storeProps, "keeper"));
+        else
+            _keeper = Context.Watch(Context.ActorOf(_setup.Store, "keeper"));
     }
 
     /// <summary>
@@ -123,29 +96,30 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     /// </summary>
     private void Begin(StoreLink store)
     {
-        _start = SetStart.For(_storeProps is null ? _setStart : null, Context.System);
+        _start = SetStart.For(_setup.Store is null ? _setup.Start : null, Context.System);
         var interval = _settings.PeriodicInterval;
         var fuzzy = _settings.FuzzyDelay > TimeSpan.Zero
             ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * _settings.FuzzyDelay.Ticks))
             : TimeSpan.Zero;
         if (fuzzy > TimeSpan.Zero)
             _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", _setName, (long)fuzzy.TotalMilliseconds);
-        var schedule = new TaskSchedule(_definitions.Select(t => t.Options).ToList(), new TickClock(_settings.InitialDelay + fuzzy, interval), _start.At);
-        _tasks = new TaskTable(_setName, _definitions, interval, _scope, schedule);
+        var schedule = new TaskSchedule(_setup.Tasks.Select(t => t.Options).ToList(), new TickClock(_settings.InitialDelay + fuzzy, interval), _start.At);
+        _tasks = new TaskTable(_setName, _setup.Tasks, interval, _setup.Scope, schedule);
         _store = store;
         _pauses = new TaskPauses(this, Context.System.Scheduler, store, _telemetry);
-        _runs = new RunOrders(_tasks.Schedule.Clock, _start.At, store.TickBase);
+        _runs = new RunsInFlight(_runners, store, _pauses, _telemetry, this, Context.System.Scheduler);
+        _orders = new RunOrders(_tasks.Schedule.Clock, _start.At, store.TickBase);
         foreach (var missed in store.Restore(_tasks, _start.At))
             CountMissed(_tasks[missed.Index], 0, _start.At, missed.Missed);
         _telemetry.PausedCount(_tasks.All.Count(t => t.Pause is not null));
         _pauses.StartRestored(_tasks.All);
-        if (_withTicker)
+        if (_setup.WithTicker)
             _ticker = Context.ActorOf(Ticker.Props(_tasks.Schedule.Clock, _settings.TickSource, Self, _start, store.TickBase), "ticker");
         _telemetry.Log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.All.Count, Durations.Format(_settings.PeriodicInterval));
         Become(Dispatching);
     }
 
-    protected override void PostStop() => _telemetry.Gone(_running, _tasks?.Live.Count(t => t.Pause is not null) ?? 0);
+    protected override void PostStop() => _telemetry.Gone(_runs?.Count ?? 0, _tasks?.Live.Count(t => t.Pause is not null) ?? 0);
 
     /// <summary>raise_on_error as supervision: a failed run is logged in nova's words, then resumed or escalated.</summary>
     private Directive Decide(Exception error)
@@ -175,7 +149,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     {
         Receive<StoreRecovered>(recovered =>
         {
-            Begin(StoreLink.For(recovered.Store));
+            Begin(StoreLink.For(recovered.Store, _keeper));
             Stash.UnstashAll();
         });
         Receive<Terminated>(OnTerminated);
@@ -198,7 +172,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         {
             if (_phase != Phase.Stopping)
                 return;
-            _telemetry.Log.Warning("{0}: {1} runs still in flight after shutdown-timeout {2}", _setName, _running, Durations.Format(_settings.ShutdownTimeout));
+            _telemetry.Log.Warning("{0}: {1} runs still in flight after shutdown-timeout {2}", _setName, _runs.Count, Durations.Format(_settings.ShutdownTimeout));
             StopDispatching(Phase.Stopped);
         });
         Receive<StopTasks>(_ =>
@@ -208,7 +182,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             else if (_phase == Phase.Stopping)
                 _stopRequesters.Add(Sender);
             else
-                Sender.Tell(new TasksStopped(_setName, _running));
+                Sender.Tell(new TasksStopped(_setName, _runs.Count));
         });
         Receive<TriggerTask>(t => Refuse(t.Task));
         Receive<ChangeTasks>(_ => Refuse(null));
@@ -219,27 +193,17 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void Always()
     {
         Receive<RunEnded>(OnRunEnded);
-        Receive<RunStartRecorded>(OnStartRecorded);
+        Receive<RunStartRecorded>(r => Cancel(_runs.Recorded(_tasks, r, IsDispatching)));
+        Receive<RunsInFlight.RecordStartTimedOut>(t => Cancel(_runs.TimedOut(_tasks, t)));
         Receive<GetTaskStats>(_ => Sender.Tell(new TaskStatsReport(_setName, _currentTick < 0 ? _currentTick : _store.Outside(_currentTick),
             _tasks.Live.Select(t => StatsOf(t)).ToList())));
         Receive<NotifyWhenTicked>(n => _tickWaiters.Add(n, Sender, _currentTick < 0 ? null : _store.Outside(_currentTick)));
         Receive<GetRecentRuns>(q =>
         {
-            if (Find(q.Task) is null)
-                return;
-            if (_keeper is null)
-                Sender.Tell(new RecentRunsReport(_setName, q.Task, false, [])); // only a store keeps them
-            else
-                _keeper.Forward(q);
+            if (Find(q.Task) is not null)
+                _store.RecentRuns(_setName, q, Sender);
         });
-        Receive<FlushState>(f =>
-        {
-            if (_keeper is null)
-                Sender.Tell(StateFlushed.Instance);
-            else
-                _keeper.Forward(f);
-        });
-        Receive<RecordStartTimedOut>(OnRecordStartTimedOut);
+        Receive<FlushState>(f => _store.Flush(f, Sender));
         Receive<Terminated>(OnTerminated);
         Receive<PauseTask>(OnPause);
         Receive<ResumeTask>(r =>
@@ -261,7 +225,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         {
             Timers.Cancel(StopTimeoutElapsed.Instance);
             foreach (var requester in _stopRequesters)
-                requester.Tell(new TasksStopped(_setName, _running));
+                requester.Tell(new TasksStopped(_setName, _runs.Count));
             _stopRequesters.Clear();
         }
 
@@ -275,7 +239,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             Context.Stop(_ticker);
         foreach (var task in _tasks.All)
             task.Child?.Tell(CancelRun.Instance);
-        if (_running == 0)
+        if (_runs.Count == 0)
         {
             StopDispatching(Phase.Stopped);
             return;
@@ -300,11 +264,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         if (!RecordTick(tick))
             return;
         Dispatch(_currentTick);
-        if (_currentTick >= _nextSweepTick)
-        {
-            _runners.Passivate(_currentTick);
-            _nextSweepTick = _currentTick + _passivateAfterTicks;
-        }
+        _runners.Sweep(_currentTick);
     }
 
     /// <summary>Takes the tick's number and answers those waiting for it; false for a tick that does not increase.</summary>
@@ -327,50 +287,18 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     {
         _due.Clear();
         _tasks.Schedule.Advance(tick, _due);
-        var run = _runs.For(tick);
-        var now = Context.System.Scheduler.Now;
+        var run = _orders.For(tick);
         _store.TickDispatched(_tasks, tick, _due, run.ScheduledAt, _start.At);
         _telemetry.LogTick(_tasks, tick, _due);
         foreach (var due in _due)
         {
             var task = _tasks[due.Index];
-            if (task.Pause is { } pause)
-            {
-                if (pause.Until is not { } until || until > run.ScheduledAt)
-                {
-                    // A pause masks the due run (and any it coalesces); the schedule has moved on as usual.
-                    task.Counters.SkippedPaused(1 + due.Missed);
-                    continue;
-                }
-
-                _pauses.Resume(task, "expired");
-            }
-
+            if (_pauses.Masks(task, run.ScheduledAt, due.Missed))
+                continue; // the schedule has moved on as usual
             if (due.Missed > 0)
                 CountMissed(task, tick, run.ScheduledAt, due.Missed);
-            Offer(task, run, now);
+            _runs.Offer(task, run, tick);
         }
-    }
-
-    /// <summary>Starts the run, or, with a run in flight, queues it (overlap = queue, none pending) or counts an overrun.</summary>
-    private bool Offer(TaskState task, Run run, DateTimeOffset now)
-    {
-        task.LastDispatchTick = Math.Max(0, _currentTick);
-        if (!task.InFlight)
-        {
-            Start(task, run, now);
-            return true;
-        }
-
-        if (task.Definition.Options.Overlap == OverlapMode.Queue && task.Pending is null)
-        {
-            task.Pending = run;
-            return true;
-        }
-
-        task.Counters.Overran();
-        _telemetry.Overran(task, run);
-        return false;
     }
 
     private void OnTrigger(TriggerTask trigger)
@@ -379,57 +307,12 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             return;
         var tick = _store.Outside(Math.Max(0, _currentTick));
         var now = Context.System.Scheduler.Now;
-        var started = Offer(task, new Run(tick, now), now);
+        var started = _runs.Offer(task, new Run(tick, now), _currentTick);
         Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
         _telemetry.Triggered(task, now, tick, started);
     }
 
-    // ---- a run: start, recorded start, end --------------------------------------------------------------------------
-
-    /// <summary>
-    /// Starts a run. A store that records a start before its run (cluster tasks, docs/cluster.md, "Never two runs") is
-    /// told first, and the Run goes to the runner when it answers <see cref="RunStartRecorded"/>; other stores are told
-    /// beside the run.
-    /// </summary>
-    private void Start(TaskState task, Run run, DateTimeOffset now)
-    {
-        task.Start(run, _store.RecordsStartBeforeRun);
-        task.Counters.Started(now);
-        _running++;
-        _telemetry.RunStarted();
-        _store.RunStarting(task, run, now);
-        if (task.State == RunState.Running)
-            _runners.Of(task).Tell(run);
-        else
-            Timers.StartSingleTimer(RecordTimerKey(task), new RecordStartTimedOut(task.Index, run), RecordStartTimeout);
-    }
-
-    private static string RecordTimerKey(TaskState task) => "record-" + task.Index;
-
-    /// <summary>The store recorded a start: the run begins, unless the set stopped dispatching or lost the task meanwhile.</summary>
-    private void OnStartRecorded(RunStartRecorded recorded)
-    {
-        var task = _tasks[recorded.Index];
-        if (task.State != RunState.RecordingStart || !Equals(task.CurrentRun, recorded.Run))
-            return; // that run has already ended
-        Timers.Cancel(RecordTimerKey(task));
-        task.StartRecorded();
-        if (IsDispatching && _tasks.IsLive(task))
-            _runners.Of(task).Tell(recorded.Run);
-        else
-            OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
-    }
-
-    /// <summary>The store did not record a start in time: the run does not begin, and ends as cancelled.</summary>
-    private void OnRecordStartTimedOut(RecordStartTimedOut timedOut)
-    {
-        var task = _tasks[timedOut.Index];
-        if (task.State != RunState.RecordingStart || !Equals(task.CurrentRun, timedOut.Run))
-            return;
-        _telemetry.Log.Warning("{0}.{1}: the state store did not record the start of the run of tick {2} within {3}: the run does not begin",
-            _setName, task.Name, timedOut.Run.Tick, Durations.Format(RecordStartTimeout));
-        OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
-    }
+    // ---- a run's end ---------------------------------------------------------------------------------------------
 
     /// <summary>The store child stopped (a journal write failed, which stops it): the set stops with it, as before it has no record.</summary>
     private void OnTerminated(Terminated terminated)
@@ -440,49 +323,27 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         Context.Stop(Self);
     }
 
-    /// <summary>
-    /// The one path by which a run ends (its runner's answer, a cancelled recorded start, a runner restarted by
-    /// supervision): counts it, retires an outdated runner, applies pause-after-failures, then starts a queued run or
-    /// completes a stop.
-    /// </summary>
+    /// <summary>A run ended (the one path, <see cref="RunsInFlight.End"/>): then a queued run starts, or a stop completes.</summary>
     private void OnRunEnded(RunEnded ended)
     {
-        var task = _tasks[ended.Index];
-        if (!task.InFlight)
-            return; // an end already counted
-        if (task.End())
-            _runners.Stop(task);
-        _running--;
-        task.Counters.Ended(ended.Outcome, ended.Duration, ended.Attempts);
-        _telemetry.RunEnded(task, ended);
-        _store.RunEnded(task, ended, Context.System.Scheduler);
-        var live = _tasks.IsLive(task);
-        if (ended.Outcome == RunOutcome.Succeeded)
-            task.ConsecutiveFailures = 0;
-        else if (ended.Outcome is RunOutcome.Failed or RunOutcome.TimedOut && live)
-            CountFailedOccurrence(task);
-
-        if (IsDispatching && live && task.Pending is { } pending)
+        if (_runs.End(_tasks, ended) is not { } task)
+            return;
+        if (IsDispatching && _tasks.IsLive(task) && task.Pending is { } pending)
         {
             task.Pending = null;
-            Start(task, pending, Context.System.Scheduler.Now);
+            _runs.Start(task, pending);
         }
-        else if (_phase == Phase.Stopping && _running == 0)
+        else if (_phase == Phase.Stopping && _runs.Count == 0)
         {
             StopDispatching(Phase.Stopped);
         }
     }
 
-    /// <summary>pause-after-failures = K: the K-th failed occurrence in a row pauses the task.</summary>
-    private void CountFailedOccurrence(TaskState task)
+    /// <summary>A run that does not begin (its start was not recorded in time, or the set stopped meanwhile) ends as cancelled.</summary>
+    private void Cancel(TaskState? task)
     {
-        task.ConsecutiveFailures++;
-        var limit = task.Definition.Options.PauseAfterFailures;
-        if (limit <= 0 || task.ConsecutiveFailures < limit || task.Pause is not null)
-            return;
-        var note = $"paused after {limit} consecutive failures";
-        _telemetry.PausedAfterFailures(task, note);
-        _pauses.Pause(task, note, until: null);
+        if (task is not null)
+            OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
     }
 
     private void CountMissed(TaskState task, long tick, DateTimeOffset scheduledAt, int missed)
@@ -491,7 +352,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         _telemetry.Missed(task, _store.Outside(tick), scheduledAt, missed);
     }
 
-    // ---- pause and resume ---------------------------------------------------------------------------------------------
+    // ---- pause, and run-time changes -----------------------------------------------------------------------------------
 
     private void OnPause(PauseTask request)
     {
@@ -504,9 +365,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         }
     }
 
-    // ---- run-time changes ---------------------------------------------------------------------------------------------
-
-    /// <summary>Applies a change whole, or refuses it whole (the set is then exactly as before).</summary>
+    /// <summary>
+    /// Applies a change whole, or refuses it whole (the set is then exactly as before). An updated task's runner is
+    /// retired; a removed task never starts again and its run in flight ends normally (a pending retry is dropped).
+    /// </summary>
     private void OnChangeTasks(ChangeTasks request)
     {
         try
@@ -519,32 +381,18 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             return;
         }
 
-        var now = Context.System.Scheduler.Now;
         var (added, updated, removed) = _tasks.Apply(request.Changes, _currentTick);
-        foreach (var task in added)
-            _telemetry.Added(task, now);
-        foreach (var task in updated)
+        updated.ForEach(_runners.Retire);
+        foreach (var task in removed)
         {
-            _runners.Retire(task);
-            _telemetry.Updated(task, now);
+            _pauses.Forget(task);
+            _runners.Remove(task);
         }
 
-        foreach (var task in removed)
-            Remove(task, now);
-        _telemetry.Log.Info("{0}: tasks changed: {1} added, {2} updated, {3} removed", _setName, added.Count, updated.Count, removed.Count);
+        _telemetry.Changed(added, updated, removed, Context.System.Scheduler.Now);
         Sender.Tell(new TasksChanged(_setName, Names(added), Names(updated), Names(removed)));
 
         static List<string> Names(List<TaskState> tasks) => tasks.ConvertAll(t => t.Name);
-    }
-
-    /// <summary>The task never starts again; its run in flight ends normally (a pending retry is dropped).</summary>
-    private void Remove(TaskState task, DateTimeOffset now)
-    {
-        _pauses.Forget(task);
-        if (task.State is RunState.Running or RunState.Retiring)
-            task.Child?.Tell(DropRetries.Instance);
-        _runners.Retire(task);
-        _telemetry.Removed(task, now);
     }
 
     // ---- lookups --------------------------------------------------------------------------------------------------------
@@ -560,20 +408,9 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
 
     private TaskStats StatsOf(TaskState task) => _tasks.StatsOf(task, IsDispatching, _store, _start.At);
 
-    private sealed class Producer(
-        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, bool withTicker,
-        Props? store, SetStart? start, TaskScope scope) : IIndirectActorProducer
-    {
-        public Type ActorType => typeof(PeriodicTaskManager);
-
-        public ActorBase Produce() => new PeriodicTaskManager(setName, tasks, settings, withTicker, store, start, scope);
-
-        public void Release(ActorBase actor)
-        {
-        }
-    }
-
-    private sealed record RecordStartTimedOut(int Index, Run Run);
+    internal sealed record Setup(
+        string SetName, IReadOnlyList<PeriodicTaskDefinition> Tasks, PeriodicTaskSettings Settings, bool WithTicker,
+        Props? Store, SetStart? Start, TaskScope Scope);
 
     private sealed record StopTimeoutElapsed
     {

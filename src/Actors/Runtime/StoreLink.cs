@@ -1,4 +1,6 @@
+using ActorScheduler.Messages;
 using ActorScheduler.Scheduling;
+using Akka.Actor;
 
 namespace ActorScheduler.Runtime;
 
@@ -23,7 +25,8 @@ internal class StoreLink
     /// <summary>True when a run goes to its runner only once the store has recorded its start.</summary>
     public virtual bool RecordsStartBeforeRun => false;
 
-    public static StoreLink For(IScheduleStore? store) => store is null ? None : new Stored(store);
+    /// <summary>The link to <paramref name="store"/>, whose queries <paramref name="keeper"/> (the store child) answers.</summary>
+    public static StoreLink For(IScheduleStore? store, IActorRef? keeper = null) => store is null ? None : new Stored(store, keeper);
 
     /// <summary>A tick number as shown outside.</summary>
     public long Outside(long tick) => tick + TickBase;
@@ -47,7 +50,7 @@ internal class StoreLink
     }
 
     /// <summary>A run of <paramref name="task"/> ended (or never began), with the counters after it; <paramref name="clock"/> says when.</summary>
-    public virtual void RunEnded(TaskState task, RunEnded ended, Akka.Actor.IScheduler clock)
+    public virtual void RunEnded(TaskState task, RunEnded ended, IScheduler clock)
     {
     }
 
@@ -55,7 +58,14 @@ internal class StoreLink
     {
     }
 
-    private sealed class Stored(IScheduleStore store) : StoreLink(store.TickBase)
+    /// <summary>Answers a <see cref="FlushState"/> once everything told so far is saved (at once without a store).</summary>
+    public virtual void Flush(FlushState flush, IActorRef sender) => sender.Tell(StateFlushed.Instance);
+
+    /// <summary>Answers a <see cref="GetRecentRuns"/>: only a store keeps recent runs.</summary>
+    public virtual void RecentRuns(string setName, GetRecentRuns query, IActorRef sender) =>
+        sender.Tell(new RecentRunsReport(setName, query.Task, false, []));
+
+    private sealed class Stored(IScheduleStore store, IActorRef? keeper) : StoreLink(store.TickBase)
     {
         private bool _reportedAllPlaces;
 
@@ -109,7 +119,7 @@ internal class StoreLink
         public override void RunStarting(TaskState task, Run run, DateTimeOffset now) =>
             store.RunStarting(task.Index, task.Name, run, now, RetryPolicy.Deadline(task.Definition.Options, now));
 
-        public override void RunEnded(TaskState task, RunEnded ended, Akka.Actor.IScheduler clock)
+        public override void RunEnded(TaskState task, RunEnded ended, IScheduler clock)
         {
             if (task.CurrentRun is { } run)
                 store.RunEnded(task.Name, clock.Now, new EndedRun(
@@ -118,6 +128,22 @@ internal class StoreLink
         }
 
         public override void PauseChanged(TaskState task) => store.PauseChanged(task.Name, task.Pause);
+
+        public override void Flush(FlushState flush, IActorRef sender)
+        {
+            if (keeper is null)
+                base.Flush(flush, sender);
+            else
+                keeper.Tell(flush, sender);
+        }
+
+        public override void RecentRuns(string setName, GetRecentRuns query, IActorRef sender)
+        {
+            if (keeper is null)
+                base.RecentRuns(setName, query, sender);
+            else
+                keeper.Tell(query, sender);
+        }
 
         private static void AddPlace(List<PlaceReport> places, TaskTable table, int index, DateTimeOffset? ranAt, DateTimeOffset start)
         {

@@ -41,6 +41,45 @@ internal sealed class TaskPauses(IWithTimers owner, IScheduler clock, StoreLink 
         telemetry.Resumed(task, note, clock.Now);
     }
 
+    /// <summary>
+    /// True when a pause masks a due run of <paramref name="task"/> scheduled at <paramref name="scheduledAt"/> (and the
+    /// <paramref name="missed"/> due times it coalesces), which are counted as skipped; a pause whose until has come is
+    /// resumed, and false.
+    /// </summary>
+    public bool Masks(TaskState task, DateTimeOffset scheduledAt, int missed)
+    {
+        if (task.Pause is not { } pause)
+            return false;
+        if (pause.Until is not { } until || until > scheduledAt)
+        {
+            task.Counters.SkippedPaused(1 + missed);
+            return true;
+        }
+
+        Resume(task, "expired");
+        return false;
+    }
+
+    /// <summary>pause-after-failures = K: the K-th failed occurrence in a row pauses a live task; a success starts again from 0.</summary>
+    public void RunEnded(TaskState task, RunOutcome outcome, bool live)
+    {
+        if (outcome == RunOutcome.Succeeded)
+        {
+            task.ConsecutiveFailures = 0;
+            return;
+        }
+
+        if (outcome is not (RunOutcome.Failed or RunOutcome.TimedOut) || !live)
+            return;
+        task.ConsecutiveFailures++;
+        var limit = task.Definition.Options.PauseAfterFailures;
+        if (limit <= 0 || task.ConsecutiveFailures < limit || task.Pause is not null)
+            return;
+        var note = $"paused after {limit} consecutive failures";
+        telemetry.PausedAfterFailures(task, note);
+        Pause(task, note, until: null);
+    }
+
     /// <summary>Arms the timers of pauses restored from the store.</summary>
     public void StartRestored(IEnumerable<TaskState> tasks)
     {

@@ -9,8 +9,18 @@ namespace ActorScheduler.Runtime;
 /// </summary>
 internal sealed class TaskRunners(IActorContext context, string setName, long passivateAfterTicks, RunEvents events = RunEvents.All)
 {
+    /// <summary>A task's runner not dispatched for this long is stopped; its next run creates it again.</summary>
+    public static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(1);
+
     private readonly Dictionary<IActorRef, TaskState> _byRef = [];
     private readonly List<TaskState> _live = [];
+    private long _lastSweep;
+
+    /// <summary>The runners of a set ticking every <paramref name="interval"/>, passivated after <see cref="PassivateIdleAfter"/>.</summary>
+    public TaskRunners(IActorContext context, string setName, TimeSpan interval, RunEvents events)
+        : this(context, setName, Math.Max(1, (PassivateIdleAfter.Ticks + interval.Ticks - 1) / interval.Ticks), events)
+    {
+    }
 
     /// <summary>Runners alive now.</summary>
     public int Count => _live.Count;
@@ -50,6 +60,14 @@ internal sealed class TaskRunners(IActorContext context, string setName, long pa
             Stop(task);
     }
 
+    /// <summary>A removed task's runner: its run in flight ends normally without retries, then it stops.</summary>
+    public void Remove(TaskState task)
+    {
+        if (task.State is RunState.Running or RunState.Retiring)
+            task.Child?.Tell(DropRetries.Instance);
+        Retire(task);
+    }
+
     public void Stop(TaskState task)
     {
         if (task.Child is not { } child)
@@ -57,6 +75,15 @@ internal sealed class TaskRunners(IActorContext context, string setName, long pa
         context.Stop(child);
         Forget(task, child);
         _live.Remove(task);
+    }
+
+    /// <summary>After tick <paramref name="tick"/>: passivates idle runners every <c>passivateAfterTicks</c> ticks.</summary>
+    public void Sweep(long tick)
+    {
+        if (tick - _lastSweep < passivateAfterTicks)
+            return;
+        Passivate(tick);
+        _lastSweep = tick;
     }
 
     /// <summary>Stops the runners of tasks not dispatched for <c>passivateAfterTicks</c> ticks and not running; counters stay.</summary>

@@ -30,6 +30,8 @@ internal sealed class TaskTable
         Schedule = schedule;
     }
 
+    public string SetName => _setName;
+
     /// <summary>The skip table: which task is due on which tick.</summary>
     public TaskSchedule Schedule { get; }
 
