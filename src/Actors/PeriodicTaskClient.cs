@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
@@ -237,23 +235,28 @@ public sealed class PeriodicTaskClient<TKey> : PeriodicTaskClient
         async ct =>
         {
             var manager = registry.TryGet<TKey>(out var ready) ? ready : await registry.GetAsync<TKey>(ct).ConfigureAwait(false);
-            return TaskSetManagers.Of(registry, typeof(TKey)) is { } managers ? await managers(ct).ConfigureAwait(false) : [manager];
+            if (!registry.TryGet<TaskSetManagers.Of<TKey>>(out var managers))
+                return [manager];
+            return (await managers.Ask<TaskSetManagers.Report>(TaskSetManagers.Get.Instance, ct).ConfigureAwait(false)).Managers;
         };
 }
 
 /// <summary>
 /// INTERNAL API. How the client of a set made of several managers (a cluster set: this node's manager, then each role's
-/// singleton proxy or sharded tasks) finds them, by registry and key, for <see cref="PeriodicTaskClient{TKey}"/>: a
-/// function, so that the cluster package can refuse while the node's set differs from the cluster's. Registered before
-/// the key itself.
+/// singleton proxy or sharded tasks) finds them: an actor registered under <see cref="Of{TKey}"/> before the key itself
+/// answers <see cref="Get"/> with a <see cref="Report"/>, or with a failure while the node's set differs from the
+/// cluster's.
 /// </summary>
 internal static class TaskSetManagers
 {
-    private static readonly ConditionalWeakTable<IActorRegistry, ConcurrentDictionary<Type, Func<CancellationToken, Task<IReadOnlyList<IActorRef>>>>> Sets = new();
+    /// <summary>The registry key of the actor that lists the managers of the set registered under <typeparamref name="TKey"/>.</summary>
+    public abstract class Of<TKey>;
 
-    public static void Register(IActorRegistry registry, Type key, Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> managers) =>
-        Sets.GetOrCreateValue(registry)[key] = managers;
+    public sealed record Get
+    {
+        public static readonly Get Instance = new();
+    }
 
-    public static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>>? Of(IActorRegistry registry, Type key) =>
-        Sets.TryGetValue(registry, out var sets) && sets.TryGetValue(key, out var managers) ? managers : null;
+    /// <summary>This node's manager first, then those of the cluster tasks.</summary>
+    public sealed record Report(IReadOnlyList<IActorRef> Managers);
 }

@@ -211,7 +211,6 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         var release = new ManualResetEventSlim();
         var set = () => new PeriodicTaskSet(name).Add("long", _ => release.Wait(TimeSpan.FromSeconds(20)),
             new PeriodicTaskOptions { Spacing = TimeSpan.FromMilliseconds(300), RunImmediately = true, Timeout = timeout });
-        var previous = RunLifetime.EndsWithProcess;
         try
         {
             PeriodicTaskStarted started;
@@ -227,7 +226,7 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
             var deadline = (await second.RecoverAsync(name, fromSnapshot: true)).State.Running["long"].Deadline!.Value;
             // As if another process had recorded that run: this process's own runs are held whatever (its body still runs).
             await second.AppendAsync(name, new RunRecorded("long", true, started.StartedAt, deadline, Node: null, Process: "a-process-that-is-gone"));
-            RunLifetime.EndsWithProcess = runsEndWithProcess;
+            RunLifetime.For(second.System).EndsWithProcessWhile(() => runsEndWithProcess);
             var restarted = second.Keeper(set(), withTicker: false);
             if (!runsEndWithProcess)
             {
@@ -244,7 +243,6 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
         }
         finally
         {
-            RunLifetime.EndsWithProcess = previous;
             release.Set();
         }
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Persistence;
+using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
@@ -70,7 +71,8 @@ public static class ClusterHostingExtensions
         {
             var set = AkkaHostingExtensions.BuildSet<TKey>(setName, options, resolver, includeManagerTasks);
             var started = system.StartClusterPeriodicTasks(set, options.StopOnCoordinatedShutdown);
-            TaskSetManagers.Register(registry, typeof(TKey), started.AgreedManagersAsync); // before the key: PeriodicTaskClient<TKey> waits for it
+            // Before the key: PeriodicTaskClient<TKey> waits for the key, then asks this actor for the managers.
+            registry.Register<TaskSetManagers.Of<TKey>>(system.ActorOf(ClusterSetManagers.Props(started), PeriodicTaskManager.ActorName(setName) + "-managers"));
             registry.Register<TKey>(started.NodeTasks);
             if (started.ClusterTasks.TryGetValue("", out var proxy) || started.ClusterTasks.Count > 0)
                 registry.Register<ClusterTasks<TKey>>(proxy ?? started.ClusterTasks.Values.First());

@@ -165,7 +165,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// </summary>
     private bool RunIsOver(RunRecorded run)
     {
-        if (!RunLifetime.EndsWithProcess || run.Process is null || run.Process == RunLifetime.ProcessId)
+        if (!RunLifetime.For(Context.System).EndsWithProcess || run.Process is null || run.Process == RunLifetime.ProcessId)
             return false;
         if (run.Node is null || _cluster is null)
             return true;

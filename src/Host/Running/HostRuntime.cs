@@ -8,6 +8,8 @@ using ActorScheduler.Dashboard;
 using ActorScheduler.Host.Configuration;
 using ActorScheduler.Persistence;
 using ActorScheduler.Host.Logging;
+using ActorScheduler.Host.Tasks;
+using ActorScheduler.Runtime;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
@@ -170,6 +172,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
             });
             akka.WithActors((system, registry) =>
             {
+                RunLifetime.For(system).EndsWithProcessWhile(() => CommandLauncher.Shared.EndsWithHost);
                 var reporter = system.ActorOf(RunReporter.Props(events, log, onEvent), "reporter");
                 // Subscribed before the manager exists, so no event of tick 0 is lost.
                 system.EventStream.Subscribe(reporter, typeof(Messages.PeriodicTaskEvent));

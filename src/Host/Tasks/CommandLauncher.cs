@@ -22,7 +22,8 @@ namespace ActorScheduler.Host.Tasks;
 /// <see cref="Deadline"/> (frozen, stopped, starved), the watchdog kills the groups in flight, so that no command outlives
 /// its host's ability to stop it (a dead man's switch, shorter than any fail-over).</item>
 /// </list>
-/// Elsewhere, or without those programs, commands start as before and <see cref="RunLifetime.EndsWithProcess"/> is false.
+/// Elsewhere, or without those programs, commands start as before and <see cref="EndsWithHost"/> is false (the host's
+/// <see cref="RunLifetime"/> reads it).
 /// </summary>
 internal sealed class CommandLauncher
 {
@@ -78,10 +79,7 @@ internal sealed class CommandLauncher
         _bash = bash;
         Unavailable = unavailable;
         if (unavailable is not null)
-        {
-            RunLifetime.EndsWithProcess = false;
             return;
-        }
 
         _requests = [];
         new Thread(Serve) { IsBackground = true, Name = "command-launcher" }.Start();
@@ -104,9 +102,8 @@ internal sealed class CommandLauncher
     public bool EndsWithHost => Unavailable is null;
 
     /// <summary>
-    /// At the start of <c>run</c> and <c>run-once</c>: makes the launcher (and its watchdog) now, sets
-    /// <see cref="RunLifetime.EndsWithProcess"/>, and logs one warning when commands can outlive the host, once there are
-    /// command tasks (now, or at the first command started later).
+    /// At the start of <c>run</c> and <c>run-once</c>: makes the launcher (and its watchdog) now, and logs one warning
+    /// when commands can outlive the host, once there are command tasks (now, or at the first command started later).
     /// </summary>
     public static void Prepare(ILogger log, bool hasCommands)
     {
@@ -114,7 +111,6 @@ internal sealed class CommandLauncher
         launcher._log = log;
         if (launcher.EndsWithHost)
             launcher.EnsureWatchdog();
-        RunLifetime.EndsWithProcess = launcher.EndsWithHost;
         if (hasCommands)
             launcher.WarnOnce();
     }
@@ -291,7 +287,6 @@ internal sealed class CommandLauncher
             catch (Exception e) when (e is Win32Exception or InvalidOperationException)
             {
                 Unavailable = $"the watchdog process could not start ({e.Message})";
-                RunLifetime.EndsWithProcess = false;
             }
         }
     }
@@ -319,7 +314,6 @@ internal sealed class CommandLauncher
             catch (IOException e)
             {
                 Unavailable = $"the watchdog process ended ({e.Message})";
-                RunLifetime.EndsWithProcess = false;
                 _warned = false;
             }
         }
