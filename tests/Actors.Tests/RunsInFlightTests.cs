@@ -174,4 +174,21 @@ public class RunsInFlightTests(ITestOutputHelper output) : VirtualTimeTestKit(ou
         Assert.Equal((2L, 2), (Sync.Counters.Failed, Sync.ConsecutiveFailures));
         Assert.Equal("paused after 2 consecutive failures", Sync.Pause?.Note);
     }
+
+    [Fact]
+    public async Task A_start_the_store_refuses_is_given_back_with_the_reason_and_its_timeout_is_cancelled()
+    {
+        Host(store: new RecordingScheduleStore(recordsStartBeforeRun: true));
+        Sys.EventStream.Subscribe(TestActor, typeof(Warning));
+        await On(r => r.Offer(Sync, RunOf(0), 0));
+
+        Assert.Null(await On(r => r.Refused(_table, new RunStartRefused(0, RunOf(3), "no lease")))); // another run's
+        Assert.Same(Sync, await On(r => r.Refused(_table, new RunStartRefused(0, RunOf(0), "this node does not hold the lease L"))));
+        FishForMessage<Warning>(w => w.Message.ToString() == "s.sync: the run of tick 0 does not begin: this node does not hold the lease L");
+        await On(r => r.End(_table, new RunEnded(0, RunOutcome.Cancelled, TimeSpan.Zero)));
+
+        Scheduler.Advance(RunsInFlight.RecordStartTimeout * 2);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // no timeout, no run
+        Assert.False(await BodyStartsWithin(TimeSpan.FromMilliseconds(100)));
+    }
 }

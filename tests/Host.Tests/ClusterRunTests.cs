@@ -74,32 +74,32 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
 
     [Fact]
     public Task A_node_downed_by_the_split_brain_resolver_prints_its_summary_and_exits_3_naming_the_reason() =>
-        FreezeAndDown(checkRuns: false);
+        FreezeAndDown(checkRuns: false, ClusterHarness.NoState);
 
     /// <summary>
-    /// Fails as built: after SIGCONT, the frozen node's singleton ticks again and starts w-job (its missed due times)
-    /// before the node learns that it was downed, while the new owner runs it; both runs' commands were seen alive at
-    /// once by the task's lock (and by the events). Skipped until a cluster task set stops dispatching after such a pause.
+    /// With a state store, the singleton holds a lease in its database, and a run starts only while its node holds it
+    /// (docs/cluster.md, "Never two runs of one cluster task"): after SIGCONT, the frozen node finds its lease lost
+    /// (its renewals stopped longer than the lease's heartbeat-timeout ago) and starts nothing, while the new owner, which
+    /// took the lease once it expired, runs w-job. In PostgreSQL: a process frozen while it holds an SQLite file's write
+    /// lock would block the others' lease until it resumes.
     /// </summary>
-    [Fact(Skip = "A frozen node resumed after its downing runs its cluster tasks beside the new owner until it learns of the downing (see the test's summary)")]
+    [PostgresFact]
     public Task A_node_frozen_and_downed_by_the_split_brain_resolver_never_runs_its_cluster_task_beside_the_new_owner() =>
-        FreezeAndDown(checkRuns: true);
+        FreezeAndDown(checkRuns: true, ClusterHarness.PostgresState(PostgresFactAttribute.ConnectionString()));
 
     /// <summary>
     /// Freezes node 1 (SIGSTOP) until the majority has downed it and w-job runs on node 2, then resumes it (SIGCONT): it
     /// exits 3 with its summary. With <paramref name="checkRuns"/>, also no two runs of w-job were alive at once.
     /// </summary>
-    private async Task FreezeAndDown(bool checkRuns)
+    private async Task FreezeAndDown(bool checkRuns, string state)
     {
         using var dir = new TempDir();
         var ports = FreePorts.Take(3);
         var nodes = new List<HostProcess>();
         try
         {
-            // No state store: a frozen process could hold the shared SQLite file's write lock, and the new owner's recovery
-            // would wait for it.
             var locked = new LockedRuns(dir);
-            await StartCluster(dir, ports, nodes, stateStore: false, locked);
+            await StartCluster(dir, ports, nodes, state, locked);
             // Nodes 1 and 2 have role w; node 1, the older, runs its cluster task.
             await WaitUntil(() => Starts(dir, 1, "w-job").Count > 0, "w-job runs on node 1", nodes);
 
@@ -118,8 +118,8 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
             Assert.True(code == 3, $"exit {code}\n{nodes[1].Stdout}\n{nodes[1].Stderr}");
             Assert.Contains("error: this node was downed by the cluster", nodes[1].Stderr);
             // The node-scoped table, or, when the downing had already stopped the node's actors, why it is not shown.
-            Assert.Contains("Summary of jobs (node-scoped tasks, this node):", nodes[1].Stdout);
-            Assert.Contains("Summary of jobs (cluster-scoped tasks): not shown: this node no longer reaches the cluster", nodes[1].Stdout);
+            Assert.Matches(@"Summary of jobs-\w{8} \(node-scoped tasks, this node\):", nodes[1].Stdout);
+            Assert.Matches(@"Summary of jobs-\w{8} \(cluster-scoped tasks\): not shown: this node no longer reaches the cluster", nodes[1].Stdout);
             Assert.DoesNotContain("unexpected", nodes[1].Stderr);
             if (!checkRuns)
                 return;
@@ -217,30 +217,32 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     }
 
     /// <summary>Starts node 0, then 1, then 2, each once the one before is Up (seen in its events), so their age is in that order.</summary>
-    private static async Task StartCluster(TempDir dir, int[] ports, List<HostProcess> nodes, bool stateStore = true, LockedRuns? locked = null)
+    private static async Task StartCluster(TempDir dir, int[] ports, List<HostProcess> nodes, string? state = null, LockedRuns? locked = null)
     {
-        nodes.Add(Start(dir, ports, 0, stateStore, locked));
+        var setName = "jobs-" + Guid.NewGuid().ToString("N")[..8]; // its own journal and lease in a shared database
+        var stateStore = state ?? ClusterHarness.SqliteState(dir.File("state.db"));
+        nodes.Add(Start(dir, ports, 0, setName, stateStore, locked));
         await WaitUntil(() => Starts(dir, 0).Count >= 1, "node 0 formed the cluster (cluster-job runs on it)", nodes);
         for (var node = 1; node < 3; node++)
         {
-            nodes.Add(Start(dir, ports, node, stateStore, locked));
+            nodes.Add(Start(dir, ports, node, setName, stateStore, locked));
             var n = node;
             await WaitUntil(() => Starts(dir, n, $"up-n{n}").Count >= 1, $"node {n} is Up (up-n{n}, of its own role, runs on it)", nodes);
         }
     }
 
     /// <summary>Starts node <paramref name="node"/>; with <paramref name="locked"/>, w-job's runs last 0.5 s and hold its lock.</summary>
-    private static HostProcess Start(TempDir dir, int[] ports, int node, bool stateStore, LockedRuns? locked)
+    private static HostProcess Start(TempDir dir, int[] ports, int node, string setName, string state, LockedRuns? locked)
     {
         var roles = node == 0 ? "" : $"n{node}, w";
         const string wKeys = "timeout = 3s, scope = cluster, role = w, spacing = 1s";
         var wJob = locked?.Task(node, 0.5, wKeys) ?? $"command = \"true\", {wKeys}";
-        var config = dir.Write($"node-{node}.conf", NodeConfig(dir, ports[node], ports[0], ports[1], roles, stateStore, wJob));
+        var config = dir.Write($"node-{node}.conf", NodeConfig(setName, ports[node], ports[0], ports[1], roles, state, wJob));
         return HostProcess.Start(dir.Path, null, "run", "--config", config, "--events", dir.File($"events-{node}.jsonl"));
     }
 
-    private static string NodeConfig(TempDir dir, int port, int seed1, int seed2, string roles, bool stateStore, string wJob) => $$"""
-        actor-scheduler-host.set-name = jobs
+    private static string NodeConfig(string setName, int port, int seed1, int seed2, string roles, string state, string wJob) => $$"""
+        actor-scheduler-host.set-name = {{setName}}
         akka {
           actor.provider = cluster
           remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
@@ -264,7 +266,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
           periodic-interval = 200ms
           initial-delay = 200ms
           shutdown-timeout = 1s
-          state { store = {{(stateStore ? "sql" : "none")}}, provider = "SQLite.MS", connection-string = "Data Source={{dir.File("state.db")}}" }
+          state { {{state}} }
           tasks {
             cluster-job { command = "sleep 0.2", spacing = 1s, timeout = 3s, scope = cluster }
             node-job { command = "true", ticks-between-runs = 4 }

@@ -6,6 +6,7 @@ using ActorScheduler.Persistence;
 using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
 using Akka.Actor;
+using Akka.Coordination;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
 
@@ -163,6 +164,8 @@ public static class ClusterPeriodicTasks
         var node = PeriodicTasks.Start(system, factory, set.Name, nodeProps, settings.ShutdownTimeout, stopOnCoordinatedShutdown);
 
         var cluster = ClusterTaskSettings.Of(settings);
+        if (cluster.Lease && !system.Settings.Config.HasPath(LeaseConfigPath))
+            system.Settings.InjectTopLevelFallback(ClusterConfiguration.DefaultConfig()); // the lease's section, for the plain API
         var sharded = cluster.Distribution == TaskDistribution.Sharded;
         var proxies = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
         if (clusterTasks.Count > 0)
@@ -176,14 +179,17 @@ public static class ClusterPeriodicTasks
                 var hosts = role.Length == 0 || selfRoles.Contains(role);
                 if (sharded)
                 {
-                    var spec = ShardedRoleOf(system, set.Name, settings, cluster.Shards, role, roleTasks, persistent ? plugins : null, hosts);
+                    var spec = ShardedRoleOf(system, set.Name, settings, cluster.Shards, role, roleTasks, persistent ? plugins : null, hosts, cluster.Lease);
                     proxies[role] = factory.ActorOf(ShardedTasks.Props(spec), name);
                     continue;
                 }
 
+                // The name ClusterSingletonManager gives its lease: "<system>-singleton-<its own path>".
+                var leaseName = cluster.Lease ? $"{system.Name}-singleton-akka://{system.Name}{parentPath}/{name}" : null;
                 var singleton = TaskSetHost.Props(
                     persistent
-                        ? ScheduleKeeper.ManagerProps(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot, scope: TaskScope.Cluster)
+                        ? ScheduleKeeper.ManagerProps(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot,
+                            scope: TaskScope.Cluster, leaseName: leaseName)
                         : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true, scope: TaskScope.Cluster),
                     persistent);
                 if (hosts)
@@ -191,6 +197,8 @@ public static class ClusterPeriodicTasks
                     var managerSettings = ClusterSingletonManagerSettings.Create(system)
                         .WithSingletonName("tasks")
                         .WithRole(role.Length == 0 ? null : role);
+                    if (cluster.Lease)
+                        managerSettings = managerSettings.WithLeaseSettings(new LeaseUsageSettings(LeaseConfigPath, LeaseRetryInterval));
                     factory.ActorOf(ClusterSingletonManager.Props(singleton, HandOver.Instance, managerSettings), name);
                 }
 
@@ -218,8 +226,9 @@ public static class ClusterPeriodicTasks
     /// </summary>
     private static ShardedRole ShardedRoleOf(
         ActorSystem system, string setName, PeriodicTaskSettings settings, int shards, string role,
-        IReadOnlyList<PeriodicTaskDefinition> roleTasks, (string Journal, string Snapshot)? plugins, bool hosts)
+        IReadOnlyList<PeriodicTaskDefinition> roleTasks, (string Journal, string Snapshot)? plugins, bool hosts, bool lease)
     {
+        var typeName = SingletonManagerName(setName, role);
         var buckets = TaskBuckets.Split(roleTasks, shards);
         var bucketSettings = settings.TickSource == TickSource.Auto ? settings.WithTickSource(TickSource.Scheduler) : settings;
 
@@ -228,16 +237,23 @@ public static class ClusterPeriodicTasks
             var bucket = TaskBuckets.FromEntityId(entityId);
             var tasks = buckets.TryGetValue(bucket, out var own) ? own : [];
             var set = plugins is { } p
-                ? ScheduleKeeper.ManagerProps(ShardPersistenceId(setName, role, bucket), setName, tasks, bucketSettings, p.Journal, p.Snapshot, scope: TaskScope.Cluster)
+                ? ScheduleKeeper.ManagerProps(ShardPersistenceId(setName, role, bucket), setName, tasks, bucketSettings, p.Journal, p.Snapshot,
+                    scope: TaskScope.Cluster, leaseName: lease ? $"{system.Name}-shard-{typeName}-{entityId}" : null) // the name Shard gives its lease (shard id = entity id)
                 : PeriodicTaskManager.Props(setName, tasks, bucketSettings, withTicker: true, scope: TaskScope.Cluster);
             return TaskSetHost.Props(set, plugins is not null, $"{setName}/cluster/{(role.Length == 0 ? "-" : role)}/shard-{bucket}");
         }
 
         ClusterSharding.Get(system); // adds akka.cluster.sharding's defaults to the system's configuration
         return new ShardedRole(
-            setName, role, SingletonManagerName(setName, role), shards, buckets.Keys.ToList(), roleTasks.Select(t => t.Name).ToList(),
-            hosts, Bucket, ShardingSettings(system, role, settings.ShutdownTimeout), AllocationStrategy(shards));
+            setName, role, typeName, shards, buckets.Keys.ToList(), roleTasks.Select(t => t.Name).ToList(),
+            hosts, Bucket, ShardingSettings(system, role, settings.ShutdownTimeout, lease), AllocationStrategy(shards));
     }
+
+    /// <summary>The configuration of the lease the singleton and the buckets hold with actor-scheduler.cluster.lease (cluster-reference.conf).</summary>
+    internal const string LeaseConfigPath = "akka.coordination.lease.actor-scheduler";
+
+    /// <summary>How soon a singleton or a bucket that did not get its lease (its last owner's has not expired yet) asks again (akka's default: 5 s).</summary>
+    internal static readonly TimeSpan LeaseRetryInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>How often the shard coordinator checks the balance of buckets over the nodes (akka's default: 10 s).</summary>
     internal static readonly TimeSpan RebalanceInterval = TimeSpan.FromSeconds(2);
@@ -253,7 +269,7 @@ public static class ClusterPeriodicTasks
     /// bucket is kept alive by <see cref="BucketStarter"/>), the coordinator's state in distributed data (no journal),
     /// shorter rebalance and retry intervals, and a hand-off timeout that leaves a bucket its graceful stop.
     /// </summary>
-    internal static ClusterShardingSettings ShardingSettings(ActorSystem system, string role, TimeSpan shutdownTimeout)
+    internal static ClusterShardingSettings ShardingSettings(ActorSystem system, string role, TimeSpan shutdownTimeout, bool lease = false)
     {
         var settings = ClusterShardingSettings.Create(system);
         var tuning = settings.TuningParameters;
@@ -261,6 +277,8 @@ public static class ClusterPeriodicTasks
         tuning = tuning.WithRebalanceInterval(RebalanceInterval)
             .WithRetryInterval(RegionRetryInterval)
             .WithHandOffTimeout(tuning.HandOffTimeout > handOff ? tuning.HandOffTimeout : handOff);
+        if (lease)
+            settings = settings.WithLeaseSettings(new LeaseUsageSettings(LeaseConfigPath, LeaseRetryInterval));
         return settings
             .WithRole(role.Length == 0 ? null : role)
             .WithRememberEntities(false)

@@ -72,18 +72,19 @@ internal enum TaskDistribution
 /// </summary>
 internal sealed class ClusterTaskSettings
 {
-    private static readonly IReadOnlyList<string> ClusterKeys = ["distribution", "shards"];
+    private static readonly IReadOnlyList<string> ClusterKeys = ["distribution", "shards", "lease"];
 
     /// <summary>The default of actor-scheduler.cluster.shards (docs/cluster.md says why).</summary>
     public const int DefaultShards = 30;
 
-    public static readonly ClusterTaskSettings Default = new(TaskDistribution.Singleton, DefaultShards, StateSettings.None);
+    public static readonly ClusterTaskSettings Default = new(TaskDistribution.Singleton, DefaultShards, StateSettings.None, false);
 
-    private ClusterTaskSettings(TaskDistribution distribution, int shards, StateSettings state)
+    private ClusterTaskSettings(TaskDistribution distribution, int shards, StateSettings state, bool lease)
     {
         Distribution = distribution;
         Shards = shards;
         State = state;
+        Lease = lease;
     }
 
     public TaskDistribution Distribution { get; }
@@ -92,6 +93,12 @@ internal sealed class ClusterTaskSettings
     public int Shards { get; }
 
     public StateSettings State { get; }
+
+    /// <summary>
+    /// actor-scheduler.cluster.lease: the singleton and every bucket hold a lease in the state store's database, and a
+    /// cluster run starts only while its owner holds it (docs/cluster.md, "Never two runs of one cluster task").
+    /// </summary>
+    public bool Lease { get; }
 
     /// <summary>The cluster settings <paramref name="settings"/> were read with (the defaults when read without them).</summary>
     public static ClusterTaskSettings Of(PeriodicTaskSettings settings) =>
@@ -105,7 +112,19 @@ internal sealed class ClusterTaskSettings
         var distribution = cluster.Enum(
             "distribution", TaskDistribution.Singleton, ("singleton", TaskDistribution.Singleton), ("sharded", TaskDistribution.Sharded));
         var shards = cluster.Int("shards", DefaultShards, min: 1);
-        return new ClusterTaskSettings(distribution, shards, StateSettings.Read(root.Child("state")));
+        var state = StateSettings.Read(root.Child("state"));
+        var lease = cluster.Enum("lease", LeaseUse.Auto, ("auto", LeaseUse.Auto), ("on", LeaseUse.On), ("off", LeaseUse.Off));
+        if (lease == LeaseUse.On && state.Store != StateStore.Sql)
+            throw new PeriodicTaskConfigurationException(
+                cluster.PathOf("lease"), "on needs a state store to keep the lease in: set actor-scheduler.state.store = sql, or lease = auto.");
+        return new ClusterTaskSettings(distribution, shards, state, lease != LeaseUse.Off && state.Store == StateStore.Sql);
+    }
+
+    private enum LeaseUse
+    {
+        Auto,
+        On,
+        Off,
     }
 }
 

@@ -4,6 +4,7 @@ using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
+using Akka.Coordination;
 using Akka.Event;
 using Akka.Persistence;
 
@@ -35,6 +36,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private readonly Akka.Cluster.Cluster? _cluster;
     private readonly string? _node;
     private readonly string? _nodeName;
+    private readonly Lease? _lease;
 
     private readonly List<object> _unsaved = [];
     private readonly List<(IActorRef Manager, RunStartRecorded Recorded)> _startsUnsaved = [];
@@ -46,7 +48,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     public ScheduleKeeper(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
-        string journalPluginId, string snapshotPluginId, TaskScope scope)
+        string journalPluginId, string snapshotPluginId, TaskScope scope, string? leaseName)
     {
         _scope = scope;
         _persistenceId = persistenceId;
@@ -61,6 +63,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
             _cluster = Akka.Cluster.Cluster.Get(Context.System);
             _node = NodeId(_cluster.SelfUniqueAddress);
             _nodeName = _cluster.SelfAddress.ToString();
+            if (leaseName is not null) // the instance the singleton or the bucket's shard holds (LeaseProvider keeps one per name and owner)
+                _lease = LeaseProvider.Get(Context.System).GetLease(leaseName, Cluster.ClusterPeriodicTasks.LeaseConfigPath, _cluster.SelfAddress.HostPort());
         }
 
         Recover<SnapshotOffer>(offer =>
@@ -108,11 +112,14 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// Props of a manager of <paramref name="tasks"/> (already resolved and filtered) with a keeper under
     /// <paramref name="persistenceId"/> as its state store.
     /// </summary>
+    /// <paramref name="leaseName"/> names the lease of the singleton or bucket that runs them: a start is recorded, and its
+    /// run begins, only while this node holds it.
     public static Props ManagerProps(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
-        string journalPluginId, string snapshotPluginId, bool withTicker = true, TaskScope scope = TaskScope.Node, SetStart? start = null) =>
+        string journalPluginId, string snapshotPluginId, bool withTicker = true, TaskScope scope = TaskScope.Node, SetStart? start = null,
+        string? leaseName = null) =>
         PeriodicTaskManager.Props(setName, tasks, settings, withTicker,
-            Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, scope)),
+            Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, scope, leaseName)),
             start, scope);
 
     /// <summary>The store the manager starts from: the recovered places by task, the tick base, and this keeper to report to.</summary>
@@ -184,10 +191,21 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnRecordRunStart(RecordRunStart start)
     {
+        if (start.Awaited && LeaseMissing() is { } missing)
+        {
+            Sender.Tell(new RunStartRefused(start.Index, start.Run, missing));
+            return;
+        }
+
         if (start.Awaited) // the manager waits for this answer before it sends the run
             _startsUnsaved.Add((Sender, new RunStartRecorded(start.Index, start.Run)));
         Save(new RunRecorded(start.Task, true, start.At, start.Deadline, _node, RunLifetime.ProcessId, start.Run.Tick, start.Run.ScheduledAt));
     }
+
+    /// <summary>Why a cluster run must not begin here now (this node does not hold the lease), or null.</summary>
+    private string? LeaseMissing() => _lease is null || _lease.CheckLease()
+        ? null
+        : $"this node does not hold the lease {_lease.Settings.LeaseName} (docs/cluster.md, \"Never two runs of one cluster task\")";
 
     /// <summary>The manager forwards a query for one of its tasks; a task added at run time has no kept runs (docs/cluster.md).</summary>
     private void OnGetRecentRuns(GetRecentRuns query)
@@ -231,9 +249,11 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         PersistAsync(evt, e =>
         {
             Applied(e);
-            if (starts is not null)
-                foreach (var (manager, recorded) in starts)
-                    manager.Tell(recorded);
+            if (starts is null)
+                return;
+            var missing = LeaseMissing(); // the lease may have been lost while the start was written
+            foreach (var (manager, recorded) in starts)
+                manager.Tell(missing is null ? recorded : new RunStartRefused(recorded.Index, recorded.Run, missing));
         });
     }
 

@@ -24,7 +24,8 @@ internal interface IScheduleStore
     /// <summary>
     /// A run of task <paramref name="index"/> starts: record it (with its <paramref name="deadline"/>). With
     /// <see cref="RecordsStartBeforeRun"/>, tell the manager <see cref="RunStartRecorded"/> with <paramref name="run"/>
-    /// once it is recorded: the run is sent to its runner only then.
+    /// once it is recorded: the run is sent to its runner only then; or <see cref="RunStartRefused"/> when it must not
+    /// begin (its owner no longer holds the lease): the run then ends as cancelled.
     /// </summary>
     void RunStarting(int index, string task, Run run, DateTimeOffset at, DateTimeOffset? deadline);
 

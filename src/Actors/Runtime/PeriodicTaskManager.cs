@@ -194,6 +194,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     {
         Receive<RunEnded>(OnRunEnded);
         Receive<RunStartRecorded>(r => Cancel(_runs.Recorded(_tasks, r, IsDispatching)));
+        Receive<RunStartRefused>(r => Cancel(_runs.Refused(_tasks, r)));
         Receive<RunsInFlight.RecordStartTimedOut>(t => Cancel(_runs.TimedOut(_tasks, t)));
         Receive<GetTaskStats>(_ => Sender.Tell(new TaskStatsReport(_setName, _currentTick < 0 ? _currentTick : _store.Outside(_currentTick),
             _tasks.Live.Select(t => StatsOf(t)).ToList())));

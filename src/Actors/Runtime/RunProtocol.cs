@@ -17,6 +17,9 @@ internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration
 /// <summary>Store to manager: the start of task <paramref name="Index"/>'s <paramref name="Run"/> is recorded; send it.</summary>
 internal sealed record RunStartRecorded(int Index, Run Run);
 
+/// <summary>The state store to the manager: the start of <paramref name="Run"/> was refused (<paramref name="Reason"/>): it does not begin.</summary>
+internal sealed record RunStartRefused(int Index, Run Run, string Reason);
+
 internal enum RunOutcome
 {
     Succeeded,

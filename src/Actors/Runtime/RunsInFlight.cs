@@ -88,6 +88,16 @@ internal sealed class RunsInFlight(
         return task;
     }
 
+    /// <summary>The store refused a start: the task whose run must end as cancelled, or null when that run has already ended.</summary>
+    public TaskState? Refused(TaskTable tasks, RunStartRefused refused)
+    {
+        if (Awaiting(tasks, refused.Index, refused.Run) is not { } task)
+            return null;
+        owner.Timers.Cancel(TimerKey(task));
+        telemetry.Log.Warning("{0}.{1}: the run of tick {2} does not begin: {3}", tasks.SetName, task.Name, refused.Run.Tick, refused.Reason);
+        return task;
+    }
+
     /// <summary>
     /// The one path by which a run ends (its runner's answer, a cancelled recorded start, a runner restarted by
     /// supervision): counts it, retires an outdated runner, tells the store and applies pause-after-failures. Returns
