@@ -10,6 +10,8 @@ internal static class Signals
     public const int SigInt = 2;
     public const int SigKill = 9;
     public const int SigTerm = 15;
+    public const int SigCont = 18;
+    public const int SigStop = 19;
 
     /// <summary>
     /// Sends <paramref name="signal"/> to <paramref name="pid"/> (kill(2)); throws with errno when that fails, naming the

@@ -197,8 +197,9 @@ public static class ClusterPeriodicTasks
                     var managerSettings = ClusterSingletonManagerSettings.Create(system)
                         .WithSingletonName("tasks")
                         .WithRole(role.Length == 0 ? null : role);
-                    if (cluster.Lease)
-                        managerSettings = managerSettings.WithLeaseSettings(new LeaseUsageSettings(LeaseConfigPath, LeaseRetryInterval));
+                    if (cluster.Lease) // the lease, not down-removal-margin, keeps a downed owner's runs apart from the new owner's
+                        managerSettings = managerSettings.WithLeaseSettings(new LeaseUsageSettings(LeaseConfigPath, LeaseRetryInterval))
+                            .WithRemovalMargin(TimeSpan.Zero);
                     factory.ActorOf(ClusterSingletonManager.Props(singleton, HandOver.Instance, managerSettings), name);
                 }
 

@@ -142,10 +142,17 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         if (traces)
             AddOtlpTraces(builder);
 
+        var firstSeed = localOnly || bootstrap.Enabled ? null : FirstSeedGuard.Check(plan.Source.Config, SystemName);
         builder.Services.AddAkka(SystemName, (akka, services) =>
         {
             var log = services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName);
             akka.AddHocon(plan.Source.Config, HoconAddMode.Prepend);
+            if (firstSeed is { } guard)
+            {
+                log.LogInformation("{Reason}", guard.Reason);
+                akka.AddHocon(ConfigurationFactory.ParseString($"akka.cluster.seed-node-timeout = {(int)guard.Timeout.TotalSeconds}s"), HoconAddMode.Prepend);
+            }
+
             // The host stops the task set itself on SIGINT/SIGTERM (cancel, wait, summary) before the ActorSystem goes.
             akka.AddHocon(ConfigurationFactory.ParseString("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off"), HoconAddMode.Prepend);
             // The host exits by itself, with its exit code, after CoordinatedShutdown (it never calls Environment.Exit).
