@@ -170,6 +170,27 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
     private static List<(int Node, PeriodicTaskEvent Event)> Started(TestCluster cluster, string task) =>
         cluster.Events.Where(e => e.Event is PeriodicTaskStarted started && started.Task == task).ToList();
 
+    [Fact]
+    public async Task An_island_cluster_that_shares_the_state_store_runs_nothing_the_main_cluster_runs()
+    {
+        using var cluster = new TestCluster(Hocon("sync { scope = cluster }"));
+        await cluster.FormAsync(0, 1);
+        var set = () => Set(("sync", (_, _) => ValueTask.CompletedTask));
+        cluster[0].StartClusterPeriodicTasks(set());
+        cluster[1].StartClusterPeriodicTasks(set());
+        await TestCluster.WaitUntilAsync(() => Runs(cluster, "sync", node: 0) >= 5, TimeSpan.FromSeconds(60), "sync runs on the main cluster");
+
+        // Node 2 forms a cluster of its own, as a restarted first seed can: its singleton cannot see the main one, but
+        // both ask for the same lease in the shared database, which the main cluster's singleton holds and renews.
+        await cluster.FormAsync(2);
+        cluster[2].StartClusterPeriodicTasks(set());
+        var before = Runs(cluster, "sync", node: 0);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(12); // twice the lease's heartbeat-timeout
+        await TestCluster.WaitUntilAsync(() => DateTime.UtcNow > until, TimeSpan.FromSeconds(30), "the island's singleton asked for the lease for a while");
+        Assert.Equal(0, Runs(cluster, "sync", node: 2));
+        Assert.True(Runs(cluster, "sync", node: 0) > before + 10, "the main cluster went on running sync");
+    }
+
     private static int Runs(TestCluster cluster, string task, int node) =>
         cluster.Events.Count(e => e.Node == node && e.Event is PeriodicTaskStarted started && started.Task == task);
 
