@@ -199,7 +199,7 @@ public static class ClusterPeriodicTasks
                         .WithRole(role.Length == 0 ? null : role);
                     if (cluster.Lease) // the lease, not down-removal-margin, keeps a downed owner's runs apart from the new owner's
                         managerSettings = managerSettings.WithLeaseSettings(new LeaseUsageSettings(LeaseConfigPath, LeaseRetryInterval))
-                            .WithRemovalMargin(TimeSpan.Zero);
+                            .WithRemovalMargin(LeasedRemovalMargin);
                     factory.ActorOf(ClusterSingletonManager.Props(singleton, HandOver.Instance, managerSettings), name);
                 }
 
@@ -252,6 +252,12 @@ public static class ClusterPeriodicTasks
 
     /// <summary>The configuration of the lease the singleton and the buckets hold with actor-scheduler.cluster.lease (cluster-reference.conf).</summary>
     internal const string LeaseConfigPath = "akka.coordination.lease.actor-scheduler";
+
+    /// <summary>
+    /// The singleton's down-removal-margin with the lease: as good as none (zero would mean akka.cluster's margin), since
+    /// the lease, not the margin, keeps a downed owner's runs apart from its successor's.
+    /// </summary>
+    internal static readonly TimeSpan LeasedRemovalMargin = TimeSpan.FromMilliseconds(1);
 
     /// <summary>How soon a singleton or a bucket that did not get its lease (its last owner's has not expired yet) asks again (akka's default: 5 s).</summary>
     internal static readonly TimeSpan LeaseRetryInterval = TimeSpan.FromSeconds(1);

@@ -162,6 +162,13 @@ internal sealed partial class HostRuntime : IAsyncDisposable
             if (eventsToStdout)
                 akka.AddHocon(ConfigurationFactory.ParseString("akka.stdout-loglevel = OFF"), HoconAddMode.Prepend);
             akka.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
+            if (!localOnly && ClusterTaskSettings.Of(plan.Settings).Lease)
+            {
+                // With the lease, Sharding's coordinator need not wait either (docs/cluster.md, "Split brain resolver and
+                // fail-over time"); the file's own down-removal-margin, if any, still wins.
+                akka.AddHocon(ConfigurationFactory.ParseString("akka.cluster.down-removal-margin = 1ms"), HoconAddMode.Append);
+            }
+
             akka.AddHocon(ClusterConfiguration.DefaultConfig(), HoconAddMode.Append); // the cluster timings the package ships
             akka.AddHocon(StateSerialization.Config, HoconAddMode.Append);
             if (bootstrap.Enabled)
