@@ -92,8 +92,9 @@ public sealed class HostingTests
             var settings = Akka.Cluster.Cluster.Get(host.Services.GetRequiredService<ActorSystem>()).Settings;
             Assert.Equal(TimeSpan.FromSeconds(pauseSeconds), settings.FailureDetectorConfig.GetTimeSpan("acceptable-heartbeat-pause", null));
             Assert.Equal(TimeSpan.FromMilliseconds(500), settings.HeartbeatInterval);
-            Assert.Equal(TimeSpan.FromMilliseconds(500), settings.UnreachableNodesReaperInterval);
-            Assert.Equal(TimeSpan.FromMilliseconds(500), settings.LeaderActionsInterval);
+            Assert.Equal(TimeSpan.FromMilliseconds(250), settings.UnreachableNodesReaperInterval);
+            Assert.Equal(TimeSpan.FromMilliseconds(250), settings.LeaderActionsInterval);
+            Assert.Equal(TimeSpan.FromMilliseconds(500), settings.GossipInterval);
             Assert.Equal(TimeSpan.FromSeconds(1), Akka.Cluster.Cluster.Get(host.Services.GetRequiredService<ActorSystem>()).DowningProvider.DownRemovalMargin);
         }
         finally
