@@ -129,6 +129,26 @@ public class SettingsTests
     }
 
     [Theory]
+    [InlineData("", false)]
+    [InlineData("actor-scheduler.state { store = sql, provider = \"SQLite.MS\", connection-string = \"Data Source=a.db\" }", true)]
+    [InlineData("actor-scheduler.state { store = sql, provider = PostgreSQL, connection-string = \"Host=db\" }", true)]
+    [InlineData("actor-scheduler.state { store = sql, provider = SqlServer.2019, connection-string = \"Server=db\" }", false)]
+    [InlineData("actor-scheduler.state { store = sql, journal-plugin = a, snapshot-plugin = b }", false)]
+    [InlineData("actor-scheduler.state { store = sql, provider = PostgreSQL, connection-string = \"Host=db\" }\nactor-scheduler.cluster.lease = off", false)]
+    public void The_lease_is_on_by_default_with_a_SQLite_or_PostgreSQL_state_store_only(string hocon, bool lease) =>
+        Assert.Equal(lease, ClusterTaskSettings.Of(Read(hocon)).Lease);
+
+    [Theory]
+    [InlineData("", "on needs a state store to keep the lease in")]
+    [InlineData("actor-scheduler.state { store = sql, provider = SqlServer.2019, connection-string = \"Server=db\" }", "on needs a SQLite or PostgreSQL state store (provider is \"SqlServer.2019\")")]
+    public void Lease_on_where_it_cannot_be_kept_is_an_error_naming_the_key_and_what_is_missing(string hocon, string message)
+    {
+        var error = Fails(() => Read(hocon + "\nactor-scheduler.cluster.lease = on"));
+        Assert.Equal("actor-scheduler.cluster.lease", error.Path);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
     [InlineData("shardd")]
     [InlineData("sharding")]
     [InlineData("everywhere")]

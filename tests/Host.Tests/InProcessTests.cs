@@ -44,6 +44,25 @@ public class InProcessTests
         Assert.Equal(expected, ConfigLoader.PlainIncludes(text, "test.conf"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_command_starts_only_while_its_parent_is_still_the_host_that_forked_it(bool parentAlive)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        // As if the host had died before setpriv armed the parent-death signal: the command's parent is another process.
+        var host = parentAlive ? Environment.ProcessId : 1;
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in (string[])["-c", CommandLauncher.ParentCheck, "sh", host.ToString(System.Globalization.CultureInfo.InvariantCulture), "/bin/echo", "ran"])
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(parentAlive ? (0, "ran\n") : (137, ""), (process.ExitCode, output));
+    }
+
     [Fact]
     public async Task A_command_started_from_a_thread_that_then_ends_runs_on_while_one_forked_by_that_thread_under_pdeathsig_dies()
     {

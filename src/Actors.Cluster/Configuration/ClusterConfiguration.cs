@@ -114,11 +114,22 @@ internal sealed class ClusterTaskSettings
         var shards = cluster.Int("shards", DefaultShards, min: 1);
         var state = StateSettings.Read(root.Child("state"));
         var lease = cluster.Enum("lease", LeaseUse.Auto, ("auto", LeaseUse.Auto), ("on", LeaseUse.On), ("off", LeaseUse.Off));
-        if (lease == LeaseUse.On && state.Store != StateStore.Sql)
-            throw new PeriodicTaskConfigurationException(
-                cluster.PathOf("lease"), "on needs a state store to keep the lease in: set actor-scheduler.state.store = sql, or lease = auto.");
-        return new ClusterTaskSettings(distribution, shards, state, lease != LeaseUse.Off && state.Store == StateStore.Sql);
+        var database = LeaseDatabase(state);
+        if (lease == LeaseUse.On && database is not null)
+            throw new PeriodicTaskConfigurationException(cluster.PathOf("lease"), $"on needs {database}; or set lease = auto.");
+        return new ClusterTaskSettings(distribution, shards, state, lease != LeaseUse.Off && database is null);
     }
+
+    /// <summary>What the lease lacks in <paramref name="state"/> (a database it can use), or null.</summary>
+    private static string? LeaseDatabase(StateSettings state) => state switch
+    {
+        { Store: not StateStore.Sql } => "a state store to keep the lease in: set actor-scheduler.state.store = sql",
+        { JournalPlugin.Length: > 0 } => "the state store's own database (provider and connection-string), not a journal-plugin of its own",
+        _ when !state.Provider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase)
+               && !state.Provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase) =>
+            $"a SQLite or PostgreSQL state store (provider is \"{state.Provider}\")",
+        _ => null,
+    };
 
     private enum LeaseUse
     {

@@ -11,8 +11,9 @@ namespace ActorScheduler.Host.Tasks;
 /// Starts the processes of command tasks so that they end with the host, also when it is killed with SIGKILL (Linux with
 /// util-linux's setpriv and setsid; docs/architecture.md, "Command processes end with the host"):
 /// <list type="bullet">
-/// <item>each command runs as <c>setpriv --pdeathsig KILL -- setsid -- PROGRAM ARGS</c>: the kernel kills it when the
-/// thread that forked it ends, and it leads its own process group (and session);</item>
+/// <item>each command runs as <c>setpriv --pdeathsig KILL -- setsid -- sh -c PARENT-CHECK sh HOST-PID PROGRAM ARGS</c>:
+/// the kernel kills it when the thread that forked it ends, it leads its own process group (and session), and it does
+/// not start when the host died before the signal was armed;</item>
 /// <item>every process is forked by one dedicated thread that lives as long as the host (.NET forks on the calling
 /// thread, and a thread-pool thread may retire while the command still runs);</item>
 /// <item>a watchdog (<c>bash</c>, in its own session) reads the process groups in flight from a pipe that only the
@@ -166,7 +167,18 @@ internal sealed class CommandLauncher
         return new CommandLauncher(setpriv, setsid, null, bash);
     }
 
-    /// <summary>The request that runs <paramref name="start"/> under setpriv and setsid.</summary>
+    /// <summary>
+    /// Run after setpriv has armed the parent-death signal, before the command: a host that died between the fork and
+    /// that moment sends no signal, and its command would live on (not yet known to the watchdog either); its parent is
+    /// then no longer the host, and the command does not start.
+    /// </summary>
+    internal const string ParentCheck = "[ \"$PPID\" = \"$1\" ] || exit 137; shift; exec \"$@\"";
+
+    private static readonly string HostPid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static readonly string Shell = File.Exists("/bin/sh") ? "/bin/sh" : "sh";
+
+    /// <summary>The request that runs <paramref name="start"/> under setpriv and setsid, after <see cref="ParentCheck"/>.</summary>
     private ProcessStartInfo Wrapped(ProcessStartInfo start)
     {
         var program = Resolve(start.FileName);
@@ -179,7 +191,7 @@ internal sealed class CommandLauncher
             CreateNoWindow = start.CreateNoWindow,
             WorkingDirectory = start.WorkingDirectory,
         };
-        foreach (var arg in (string[])["--pdeathsig", "KILL", "--", _setsid!, "--", program])
+        foreach (var arg in (string[])["--pdeathsig", "KILL", "--", _setsid!, "--", Shell, "-c", ParentCheck, "sh", HostPid, program])
             wrapped.ArgumentList.Add(arg);
         foreach (var arg in start.ArgumentList)
             wrapped.ArgumentList.Add(arg);
