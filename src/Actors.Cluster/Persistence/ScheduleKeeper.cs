@@ -187,7 +187,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// <summary>
     /// Journals a run's start. A cluster task's run begins only once its start is on record; a node-scoped task's at
     /// once, its start journaled just after: only this node runs it, and a new start of this node comes after the
-    /// process that ran it is gone, so no other owner waits on the record (docs/cluster.md, "Never two runs").
+    /// process that ran it is gone, so no other owner waits on the record (docs/cluster.md, "Never two runs of one cluster task").
     /// </summary>
     private void OnRecordRunStart(RecordRunStart start)
     {
@@ -227,7 +227,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// <summary>
     /// Queues a record for the journal. The first one queued sends <see cref="SaveUnsaved"/> to this keeper, so it is
     /// written with every report already in the mailbox behind it, as one journal event: the starts, ends and places of
-    /// one tick take one write, not one each (docs/architecture.md, "State").
+    /// one tick take one write, not one each (docs/architecture.md, "Persistence").
     /// </summary>
     private void Save(object record)
     {

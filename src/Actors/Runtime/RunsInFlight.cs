@@ -44,8 +44,8 @@ internal sealed class RunsInFlight(
     }
 
     /// <summary>
-    /// Starts a run. A store that records a start before its run (cluster tasks, docs/cluster.md, "Never two runs") is
-    /// told first, and the run waits for <see cref="Recorded"/>; other stores are told beside the run.
+    /// Starts a run. A store that records a start before its run (cluster tasks; docs/cluster.md, "Never two runs of one
+    /// cluster task") is told first, and the run waits for <see cref="Recorded"/>; other stores are told beside the run.
     /// </summary>
     public void Start(TaskState task, Run run)
     {

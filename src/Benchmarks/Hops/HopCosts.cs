@@ -13,7 +13,7 @@ namespace ActorScheduler.Benchmarks.Hops;
 /// read apart from the rest (/proc/self/task/TID/schedstat); once with run-events = all and once with off. Beside it,
 /// the three kinds of hop a run makes, each alone: a message to an idle actor (manager to runner, body to runner), a
 /// thread-pool work item (runner to body), a message to a busy actor (runners to manager). Prints a markdown table
-/// (docs/benchmarks.md, "What each hop costs"), two rounds of each, alternated.
+/// (docs/benchmarks.md, "What a run costs, hop by hop"), two rounds of each, alternated.
 /// </summary>
 internal static class HopCosts
 {
