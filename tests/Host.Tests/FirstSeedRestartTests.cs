@@ -41,6 +41,8 @@ public sealed class FirstSeedRestartTests(ITestOutputHelper output)
         Assert.Null(FirstSeedGuard.Check(ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.port = 4002").WithFallback(Seeds),
             "actor-scheduler", (_, _, _) => true)); // not the first seed: Akka never forms a cluster alone there
         Assert.Null(FirstSeedGuard.Check(Seeds, "other-system", (_, _, _) => true));
+        Assert.Null(FirstSeedGuard.Check(ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.port = many").WithFallback(Seeds),
+            "actor-scheduler", (_, _, _) => true)); // a malformed value is the ActorSystem's to report, naming its key
     }
 
     [Fact]

@@ -110,10 +110,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Props of a manager of <paramref name="tasks"/> (already resolved and filtered) with a keeper under
-    /// <paramref name="persistenceId"/> as its state store.
+    /// <paramref name="persistenceId"/> as its state store. <paramref name="leaseName"/> names the lease of the singleton
+    /// or bucket that runs them: a start is recorded, and its run begins, only while this node holds it.
     /// </summary>
-    /// <paramref name="leaseName"/> names the lease of the singleton or bucket that runs them: a start is recorded, and its
-    /// run begins, only while this node holds it.
     public static Props ManagerProps(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
         string journalPluginId, string snapshotPluginId, bool withTicker = true, TaskScope scope = TaskScope.Node, SetStart? start = null,

@@ -27,14 +27,29 @@ internal static class FirstSeedGuard
     /// </summary>
     public static (TimeSpan Timeout, string Reason)? Check(Config config, string systemName, Func<string, int, TimeSpan, bool>? isListening = null)
     {
-        if (!config.HasPath("akka.cluster.seed-nodes") || config.GetStringList("akka.cluster.seed-nodes") is not { Count: > 1 } seeds)
+        IList<string> seeds;
+        string host;
+        int port;
+        TimeSpan configured;
+        try
+        {
+            if (!config.HasPath("akka.cluster.seed-nodes"))
+                return null;
+            seeds = config.GetStringList("akka.cluster.seed-nodes");
+            host = config.GetString("akka.remote.dot-netty.tcp.hostname", "");
+            port = config.GetInt("akka.remote.dot-netty.tcp.port", 0);
+            configured = config.GetTimeSpan("akka.cluster.seed-node-timeout", TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is ConfigurationException or FormatException or InvalidCastException)
+        {
+            return null; // a malformed value: the ActorSystem reports it, naming the key
+        }
+
+        if (seeds.Count < 2)
             return null;
-        var host = config.GetString("akka.remote.dot-netty.tcp.hostname", "");
-        var port = config.GetInt("akka.remote.dot-netty.tcp.port", 0);
         if (!TryParse(seeds[0], out var first) || first.System != systemName || first.Port != port
             || !string.Equals(first.Host, host, StringComparison.OrdinalIgnoreCase))
             return null;
-        var configured = config.GetTimeSpan("akka.cluster.seed-node-timeout", TimeSpan.FromSeconds(5));
         if (configured >= LivingSeedWait)
             return null;
         isListening ??= Listening;
