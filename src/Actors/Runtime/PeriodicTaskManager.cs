@@ -24,7 +24,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private readonly ManagerTelemetry _telemetry;
     private readonly List<DueRun> _due = [];
     private readonly TickWaiters _tickWaiters = new();
-    private readonly List<IActorRef> _stopRequesters = [];
+    private readonly StopRequests _stopRequests;
 
     // Made when the set begins (at once, or once its store has recovered).
     private TaskTable _tasks = null!;
@@ -44,6 +44,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         (_setName, _settings) = (setup.SetName, setup.Settings);
         _telemetry = new ManagerTelemetry(_setName, Context.System.EventStream, Context.GetLogger());
         _runners = new TaskRunners(Context, _setName, _settings.PeriodicInterval, _settings.RunEvents);
+        _stopRequests = new StopRequests(_setName, this);
         Recovering();
     }
 
@@ -97,20 +98,15 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void Begin(StoreLink store)
     {
         _start = SetStart.For(_setup.Store is null ? _setup.Start : null, Context.System);
-        var interval = _settings.PeriodicInterval;
-        var fuzzy = _settings.FuzzyDelay > TimeSpan.Zero
-            ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * _settings.FuzzyDelay.Ticks))
-            : TimeSpan.Zero;
+        _tasks = TaskTable.ForSet(_setName, _setup.Tasks, _settings, _setup.Scope, _start.At, out var fuzzy);
         if (fuzzy > TimeSpan.Zero)
             _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", _setName, (long)fuzzy.TotalMilliseconds);
-        var schedule = new TaskSchedule(_setup.Tasks.Select(t => t.Options).ToList(), new TickClock(_settings.InitialDelay + fuzzy, interval), _start.At);
-        _tasks = new TaskTable(_setName, _setup.Tasks, interval, _setup.Scope, schedule);
         _store = store;
         _pauses = new TaskPauses(this, Context.System.Scheduler, store, _telemetry);
         _runs = new RunsInFlight(_runners, store, _pauses, _telemetry, this, Context.System.Scheduler);
         _orders = new RunOrders(_tasks.Schedule.Clock, _start.At, store.TickBase);
         foreach (var missed in store.Restore(_tasks, _start.At))
-            CountMissed(_tasks[missed.Index], 0, _start.At, missed.Missed);
+            _runs.Missed(_tasks[missed.Index], 0, _start.At, missed.Missed);
         _telemetry.PausedCount(_tasks.All.Count(t => t.Pause is not null));
         _pauses.StartRestored(_tasks.All);
         if (_setup.WithTicker)
@@ -168,7 +164,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void NotDispatching()
     {
         Receive<Tick>(tick => RecordTick(tick));
-        Receive<StopTimeoutElapsed>(_ =>
+        Receive<StopRequests.TimedOut>(_ =>
         {
             if (_phase != Phase.Stopping)
                 return;
@@ -180,12 +176,12 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             if (_phase == Phase.Halted)
                 BeginStop();
             else if (_phase == Phase.Stopping)
-                _stopRequesters.Add(Sender);
+                _stopRequests.Add(Sender);
             else
                 Sender.Tell(new TasksStopped(_setName, _runs.Count));
         });
-        Receive<TriggerTask>(t => Refuse(t.Task));
-        Receive<ChangeTasks>(_ => Refuse(null));
+        Receive<TriggerTask>(t => Sender.Tell(new Status.Failure(Unavailable($"cannot run '{t.Task}'"))));
+        Receive<ChangeTasks>(_ => Sender.Tell(new Status.Failure(Unavailable("cannot change its tasks"))));
         Always();
     }
 
@@ -223,19 +219,14 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         foreach (var task in _tasks.All)
             task.Pending = null;
         if (phase == Phase.Stopped)
-        {
-            Timers.Cancel(StopTimeoutElapsed.Instance);
-            foreach (var requester in _stopRequesters)
-                requester.Tell(new TasksStopped(_setName, _runs.Count));
-            _stopRequesters.Clear();
-        }
+            _stopRequests.Stopped(_runs.Count);
 
         Become(NotDispatching);
     }
 
     private void BeginStop()
     {
-        _stopRequesters.Add(Sender);
+        _stopRequests.Add(Sender);
         if (_ticker is not null)
             Context.Stop(_ticker);
         foreach (var task in _tasks.All)
@@ -246,17 +237,12 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             return;
         }
 
-        Timers.StartSingleTimer(StopTimeoutElapsed.Instance, StopTimeoutElapsed.Instance, _settings.ShutdownTimeout);
+        _stopRequests.WaitAtMost(_settings.ShutdownTimeout);
         StopDispatching(Phase.Stopping);
     }
 
-    private void Refuse(string? task)
-    {
-        var why = _phase switch { Phase.Stopping => "it is stopping", Phase.Stopped => "it is stopped", _ => "raise-on-error halted it" };
-        Sender.Tell(new Status.Failure(new TaskSetUnavailableException(task is null
-            ? $"task set '{_setName}' cannot change its tasks: {why}."
-            : $"task set '{_setName}' cannot run '{task}': {why}.")));
-    }
+    private TaskSetUnavailableException Unavailable(string what) => new(
+        $"task set '{_setName}' {what}: {_phase switch { Phase.Stopping => "it is stopping", Phase.Stopped => "it is stopped", _ => "raise-on-error halted it" }}.");
 
     // ---- ticks and dispatch -----------------------------------------------------------------------------------------
 
@@ -297,7 +283,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             if (_pauses.Masks(task, run.ScheduledAt, due.Missed))
                 continue; // the schedule has moved on as usual
             if (due.Missed > 0)
-                CountMissed(task, tick, run.ScheduledAt, due.Missed);
+                _runs.Missed(task, tick, run.ScheduledAt, due.Missed);
             _runs.Offer(task, run, tick);
         }
     }
@@ -345,12 +331,6 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     {
         if (task is not null)
             OnRunEnded(new RunEnded(task.Index, RunOutcome.Cancelled, TimeSpan.Zero));
-    }
-
-    private void CountMissed(TaskState task, long tick, DateTimeOffset scheduledAt, int missed)
-    {
-        task.Counters.MissedDueTimes(missed);
-        _telemetry.Missed(task, _store.Outside(tick), scheduledAt, missed);
     }
 
     // ---- pause, and run-time changes -----------------------------------------------------------------------------------
@@ -412,9 +392,4 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     internal sealed record Setup(
         string SetName, IReadOnlyList<PeriodicTaskDefinition> Tasks, PeriodicTaskSettings Settings, bool WithTicker,
         Props? Store, SetStart? Start, TaskScope Scope);
-
-    private sealed record StopTimeoutElapsed
-    {
-        public static readonly StopTimeoutElapsed Instance = new();
-    }
 }

@@ -43,6 +43,13 @@ internal sealed class RunsInFlight(
         return false;
     }
 
+    /// <summary><paramref name="missed"/> due times of <paramref name="task"/> passed unrun before tick <paramref name="tick"/>: counted and told.</summary>
+    public void Missed(TaskState task, long tick, DateTimeOffset scheduledAt, int missed)
+    {
+        task.Counters.MissedDueTimes(missed);
+        telemetry.Missed(task, store.Outside(tick), scheduledAt, missed);
+    }
+
     /// <summary>
     /// Starts a run. A store that records a start before its run (cluster tasks; docs/cluster.md, "Never two runs of one
     /// cluster task") is told first, and the run waits for <see cref="Recorded"/>; other stores are told beside the run.

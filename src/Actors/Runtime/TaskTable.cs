@@ -30,6 +30,19 @@ internal sealed class TaskTable
         Schedule = schedule;
     }
 
+    /// <summary>
+    /// The table of a set starting at <paramref name="start"/>: its first tick after initial-delay plus a
+    /// <paramref name="fuzzy"/> delay drawn from [0, fuzzy-delay), then one every periodic-interval.
+    /// </summary>
+    public static TaskTable ForSet(
+        string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings, TaskScope scope, DateTimeOffset start,
+        out TimeSpan fuzzy)
+    {
+        fuzzy = settings.FuzzyDelay > TimeSpan.Zero ? TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * settings.FuzzyDelay.Ticks)) : TimeSpan.Zero;
+        var clock = new TickClock(settings.InitialDelay + fuzzy, settings.PeriodicInterval);
+        return new TaskTable(setName, tasks, settings.PeriodicInterval, scope, new TaskSchedule(tasks.Select(t => t.Options).ToList(), clock, start));
+    }
+
     public string SetName => _setName;
 
     /// <summary>The skip table: which task is due on which tick.</summary>

@@ -1,7 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Reflection;
-using System.Text.RegularExpressions;
 using ActorScheduler.Cluster;
 using ActorScheduler.Configuration;
 using ActorScheduler.Dashboard;
@@ -35,12 +32,9 @@ namespace ActorScheduler.Host.Running;
 /// lifetime and one shutdown for all of them. The caller handles signals, and a CoordinatedShutdown started by
 /// anything else is reported through <see cref="ShutdownStarted"/> (docs/architecture.md, "The console host").
 /// </summary>
-internal sealed partial class HostRuntime : IAsyncDisposable
+internal sealed class HostRuntime : IAsyncDisposable
 {
     public const string SystemName = "actor-scheduler";
-
-    /// <summary>Where the host's configuration sets remoting's address (hostname, port).</summary>
-    private const string RemotePath = "akka.remote.dot-netty.tcp";
 
     /// <summary>How long each call of the console's client waits for the set (the control commands wait a little longer).</summary>
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(4);
@@ -147,12 +141,6 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         {
             var log = services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName);
             akka.AddHocon(plan.Source.Config, HoconAddMode.Prepend);
-            if (firstSeed is { } guard)
-            {
-                log.LogInformation("{Reason}", guard.Reason);
-                akka.AddHocon(ConfigurationFactory.ParseString($"akka.cluster.seed-node-timeout = {(int)guard.Timeout.TotalSeconds}s"), HoconAddMode.Prepend);
-            }
-
             // The host stops the task set itself on SIGINT/SIGTERM (cancel, wait, summary) before the ActorSystem goes.
             akka.AddHocon(ConfigurationFactory.ParseString("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off"), HoconAddMode.Prepend);
             // The host exits by itself, with its exit code, after CoordinatedShutdown (it never calls Environment.Exit).
@@ -162,13 +150,7 @@ internal sealed partial class HostRuntime : IAsyncDisposable
             if (eventsToStdout)
                 akka.AddHocon(ConfigurationFactory.ParseString("akka.stdout-loglevel = OFF"), HoconAddMode.Prepend);
             akka.AddHocon(PeriodicTaskSettings.DefaultConfig(), HoconAddMode.Append);
-            if (!localOnly && ClusterTaskSettings.Of(plan.Settings).Lease)
-            {
-                // With the lease, Sharding's coordinator need not wait either (docs/cluster.md, "Split brain resolver and
-                // fail-over time"); the file's own down-removal-margin, if any, still wins.
-                akka.AddHocon(ConfigurationFactory.ParseString("akka.cluster.down-removal-margin = 1ms"), HoconAddMode.Append);
-            }
-
+            HostClusterConfig.Add(akka, plan, firstSeed, localOnly, log);
             akka.AddHocon(ClusterConfiguration.DefaultConfig(), HoconAddMode.Append); // the cluster timings the package ships
             akka.AddHocon(StateSerialization.Config, HoconAddMode.Append);
             if (bootstrap.Enabled)
@@ -239,9 +221,9 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         // on one line instead. (The console logger keeps its own writer and is not affected.)
         // Kestrel starts after the ActorSystem: a fixed port already taken is found first, before any task runs.
         if (_http?.Endpoint is { Port: > 0 } fixedEndpoint)
-            CheckCanListen(fixedEndpoint.ToIPEndPoint(), _http.EndpointSource, anyPortAllowed: true);
+            StartFailures.CheckCanListen(fixedEndpoint.ToIPEndPoint(), _http.EndpointSource, anyPortAllowed: true);
         if (_bootstrap is { Enabled: true, BindPort: > 0 } && _bootstrap.BindEndPoint() is { } management)
-            CheckCanListen(management, _bootstrap.PortKey, anyPortAllowed: false);
+            StartFailures.CheckCanListen(management, _bootstrap.PortKey, anyPortAllowed: false);
 
         var console = Console.Out;
         var held = new StringWriter();
@@ -256,13 +238,13 @@ internal sealed partial class HostRuntime : IAsyncDisposable
         {
             Console.SetOut(console);
             // Akka.Management could not listen, or Cluster Bootstrap could not start: named with its key.
-            if (Flatten(e).OfType<HostConfigurationException>().FirstOrDefault() is { } named)
+            if (StartFailures.Flatten(e).OfType<HostConfigurationException>().FirstOrDefault() is { } named)
                 throw named;
             // Kestrel starts after the ActorSystem: an endpoint it cannot listen on is named with its key (or --http).
-            if (_http?.Endpoint is { } endpoint && HttpFailure(e) is { } reason)
+            if (_http?.Endpoint is { } endpoint && StartFailures.HttpFailure(e) is { } reason)
                 throw new HostConfigurationException($"{_http.EndpointSource}: cannot listen on {endpoint}: {reason}");
             // An akka.* setting the ActorSystem rejects, a port already in use, ...: name the file and the reason.
-            throw new HostConfigurationException($"{source}: the ActorSystem could not start: {StartFailure(e, _config)}");
+            throw new HostConfigurationException($"{source}: the ActorSystem could not start: {StartFailures.StartFailure(e, _config)}");
         }
 
         ClusterTaskSet started;
@@ -284,73 +266,6 @@ internal sealed partial class HostRuntime : IAsyncDisposable
 
         return started;
     }
-
-    /// <summary>Why a listener could not start, in one line (a port in use says what to do).</summary>
-    internal static string ListenFailure(Exception error, bool anyPortAllowed = true)
-    {
-        var all = Flatten(error).ToList();
-        if (all.OfType<SocketException>().FirstOrDefault() is { } socket)
-            return socket.SocketErrorCode == SocketError.AddressAlreadyInUse
-                ? $"{ConfigLoader.OneLine(socket.Message).TrimEnd('.')} (another process has the port: stop it or choose another port{(anyPortAllowed ? ", or port 0 for any free port" : "")})"
-                : ConfigLoader.OneLine(socket.Message).TrimEnd('.');
-        return ConfigLoader.OneLine(all[^1].Message).TrimEnd('.');
-    }
-
-    private static void CheckCanListen(IPEndPoint endpoint, string where, bool anyPortAllowed)
-    {
-        try
-        {
-            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            socket.Bind(endpoint);
-        }
-        catch (SocketException e)
-        {
-            throw new HostConfigurationException($"{where}: cannot listen on {endpoint}: {ListenFailure(e, anyPortAllowed)}");
-        }
-    }
-
-    /// <summary>Why Kestrel could not listen, in one line; null when the failure is not Kestrel's.</summary>
-    private static string? HttpFailure(Exception error)
-    {
-        var all = Flatten(error).ToList();
-        if (error is not SocketException && !all.Any(x => x.GetType().FullName == "Microsoft.AspNetCore.Connections.AddressInUseException"
-                          || x.Message.StartsWith("Failed to bind to address http", StringComparison.Ordinal)))
-            return null;
-        return ListenFailure(error);
-    }
-
-    /// <summary>
-    /// Why the start failed, in one line: a remoting port already in use is named with its key; otherwise the innermost
-    /// message that says something (Akka.Hosting wraps the cause in layers of "One or more errors occurred").
-    /// </summary>
-    internal static string StartFailure(Exception error, Config config)
-    {
-        var all = Flatten(error).ToList();
-        if (all.OfType<SocketException>().FirstOrDefault(s => s.SocketErrorCode == SocketError.AddressAlreadyInUse) is { } taken)
-        {
-            var endpoint = all.Select(x => BindFailure().Match(x.Message)).FirstOrDefault(m => m.Success)?.Groups[1].Value
-                ?? $"{config.GetString(RemotePath + ".hostname", "")}:{config.GetInt(RemotePath + ".port", 0)}";
-            return $"{RemotePath}.port: cannot listen on {endpoint}: {ConfigLoader.OneLine(taken.Message).TrimEnd('.')} " +
-                   "(another process has the port: stop it or choose another port)";
-        }
-
-        var telling = all.LastOrDefault(x => x is not AggregateException and not TypeInitializationException and not TargetInvocationException
-                                            && !x.Message.Contains("See InnerException", StringComparison.Ordinal))
-                      ?? error;
-        return ConfigLoader.OneLine(telling.Message);
-    }
-
-    internal static IEnumerable<Exception> Flatten(Exception error)
-    {
-        yield return error;
-        var inner = error is AggregateException aggregate ? aggregate.InnerExceptions : error.InnerException is { } one ? [one] : [];
-        foreach (var child in inner)
-            foreach (var x in Flatten(child))
-                yield return x;
-    }
-
-    [GeneratedRegex(@"Failed to bind to \[([^\]]+)\]")]
-    private static partial Regex BindFailure();
 
     /// <summary>The oldest Up member with <paramref name="role"/> ("" = any): where the singleton of that role runs.</summary>
     public string? SingletonNode(string role)

@@ -40,7 +40,7 @@ internal static class ManagementServer
         {
             stop.Dispose();
             throw new HostConfigurationException(
-                $"{bootstrap.PortKey}: cannot listen on {bootstrap.BindHost}:{bootstrap.BindPort}: {HostRuntime.ListenFailure(e, anyPortAllowed: false)}");
+                $"{bootstrap.PortKey}: cannot listen on {bootstrap.BindHost}:{bootstrap.BindPort}: {StartFailures.ListenFailure(e, anyPortAllowed: false)}");
         }
 
         _ = server.ContinueWith(t => log.Error(t.Exception, "Akka.Management's HTTP endpoint stopped: {0}", t.Exception?.GetBaseException().Message),
