@@ -298,6 +298,12 @@ internal sealed class RecordingScheduleStore(
 
     public List<(string Task, TaskPause? Pause)> Pauses { get; } = [];
 
+    public List<TaskChangeReport> Changes { get; } = [];
+
+    public IReadOnlyList<PeriodicTaskDefinition>? Tasks { get; init; }
+
+    public void TasksChanged(IReadOnlyList<TaskChangeReport> changes) => Changes.AddRange(changes);
+
     public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places) => Dispatched.Add((tick, places.ToList()));
 
     public void RunStarting(int index, string task, Run run, DateTimeOffset at, DateTimeOffset? deadline) =>

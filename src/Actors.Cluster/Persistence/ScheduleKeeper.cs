@@ -27,7 +27,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     private readonly string _persistenceId;
     private readonly string _setName;
-    private readonly IReadOnlyList<PeriodicTaskDefinition> _tasks;
+    private readonly KeptChanges _changes;
+    private IReadOnlyList<PeriodicTaskDefinition> _tasks;
     private readonly Dictionary<string, string> _scheduleKeys;
     private readonly PeriodicTaskSettings _settings;
     private readonly TaskScope _scope;
@@ -54,6 +55,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         _persistenceId = persistenceId;
         _setName = setName;
         _tasks = tasks;
+        _changes = new KeptChanges(setName, tasks);
         _settings = settings;
         _scheduleKeys = tasks.ToDictionary(t => t.Name, t => ScheduleState.ScheduleKey(t.Options), StringComparer.Ordinal);
         JournalPluginId = journalPluginId;
@@ -76,6 +78,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Recover<RunRecorded>(e => _state.Apply(e));
         Recover<PauseRecorded>(e => _state.Apply(e));
         Recover<RecordedBatch>(e => _state.Apply(e));
+        Recover<ChangeRecorded>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new StoreRecovered(Recovered())));
 
         Command<ScheduleAdvanced>(OnScheduleAdvanced);
@@ -83,6 +86,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Command<RunEndedHere>(e => Save(new RunRecorded(e.Task, false, e.At, null, Ended: e.Run, Counters: e.Counters)));
         Command<GetRecentRuns>(OnGetRecentRuns);
         Command<PauseRecorded>(Save);
+        Command<TasksChangedHere>(OnTasksChanged);
         Command<SaveUnsaved>(_ => SaveNow());
         Command<FlushState>(_ =>
         {
@@ -126,6 +130,17 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     {
         var now = Context.System.Scheduler.Now;
         _tickBase = _state.LastTick + 1; // tick numbers continue after the last one recorded
+        var dropped = new List<ChangeRecorded>();
+        var changed = _changes.Restore(_state, Context.System, _log, dropped, now);
+        dropped.ForEach(Save);
+        if (changed is not null)
+        {
+            _tasks = changed;
+            _scheduleKeys.Clear();
+            foreach (var task in changed)
+                _scheduleKeys[task.Name] = ScheduleState.ScheduleKey(task.Options);
+        }
+
         Dictionary<string, RestoredPlace>? restored = null;
         if (_state.LastTick >= 0 || _state.Pauses.Count > 0)
         {
@@ -161,7 +176,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
                 _setName, restored.Count, _tasks.Count, _state.LastTick);
         }
 
-        return new KeeperStore(Self, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster);
+        return new KeeperStore(Self, changed, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster);
     }
 
     /// <summary>
@@ -213,9 +228,24 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Sender.Tell(new RecentRunsReport(_setName, query.Task, kept, kept ? _state.RecentOf(query.Task) : []));
     }
 
+    /// <summary>Keeps the tasks' schedules current and journals what each change leaves on record (docs/control.md, "Changes that last").</summary>
+    private void OnTasksChanged(TasksChangedHere changed)
+    {
+        var now = Context.System.Scheduler.Now;
+        foreach (var change in changed.Changes)
+        {
+            if (change.Definition is { } definition)
+                _scheduleKeys[change.Task] = ScheduleState.ScheduleKey(definition.Options);
+            else
+                _scheduleKeys.Remove(change.Task);
+            if (_changes.Fold(change, _state, now) is { } record)
+                Save(record);
+        }
+    }
+
     private void OnScheduleAdvanced(ScheduleAdvanced advanced)
     {
-        if (_tasks.Count == 0)
+        if (_scheduleKeys.Count == 0)
             return; // nothing to keep (a node with only cluster-scoped tasks)
         var places = new List<PlaceRecord>(advanced.Places.Count);
         foreach (var p in advanced.Places)
@@ -318,9 +348,14 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     /// <summary>The manager's link to this keeper: each report is a message to it.</summary>
     private sealed class KeeperStore(
-        IActorRef keeper, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase, string? node, bool startBeforeRun)
+        IActorRef keeper, IReadOnlyList<PeriodicTaskDefinition>? tasks, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase,
+        string? node, bool startBeforeRun)
         : IScheduleStore
     {
+        public IReadOnlyList<PeriodicTaskDefinition>? Tasks => tasks;
+
+        public void TasksChanged(IReadOnlyList<TaskChangeReport> changes) => keeper.Tell(new TasksChangedHere(changes));
+
         public IReadOnlyDictionary<string, RestoredPlace>? Restored => restored;
 
         public bool RecordsStartBeforeRun => startBeforeRun;
@@ -341,6 +376,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     }
 
     private sealed record ScheduleAdvanced(long Tick, IReadOnlyList<PlaceReport> Places);
+
+    private sealed record TasksChangedHere(IReadOnlyList<TaskChangeReport> Changes);
 
     /// <summary>A run's start to journal; <paramref name="Awaited"/>: the manager sends the run only once it is (RecordsStartBeforeRun).</summary>
     private sealed record RecordRunStart(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline, bool Awaited);

@@ -28,6 +28,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(ScheduleSnapshot)] = "snapshot",
         [typeof(PauseRecorded)] = "pause-recorded",
         [typeof(RecordedBatch)] = "batch",
+        [typeof(ChangeRecorded)] = "change-recorded",
         [typeof(PauseTask)] = "pause",
         [typeof(ResumeTask)] = "resume",
         [typeof(GetTaskStats)] = "get-stats",
@@ -118,21 +119,24 @@ internal sealed class StateSerializer : SerializerWithStringManifest
 }
 
 /// <summary>
-/// One change of a <see cref="ChangeTasks"/> on the wire: an update (options only) or a removal. A task's body is a
-/// delegate and cannot cross the network: an addition, or an update with a body, is refused here.
+/// One change of a <see cref="ChangeTasks"/> on the wire: an addition by type (<see cref="AddTask.Of{TTask}"/>), an
+/// update (options only) or a removal. A body given as a delegate cannot cross the network: such a change is refused here.
 /// </summary>
-internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options)
+internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options, string? TaskType = null)
 {
     public static WireChange Of(TaskChange change) => change switch
     {
+        AddTask { TaskType: { } type } add => new WireChange("add", add.Task, add.Options, type),
         UpdateTask { Body: null } update => new WireChange("update", update.Task, update.Options),
         RemoveTask remove => new WireChange("remove", remove.Task, null),
         _ => throw new SerializationException(
-            $"{change.GetType().Name} of '{change.Task}' carries a task body, which cannot cross the network: add or redefine cluster tasks in the set every node starts."),
+            $"{change.GetType().Name} of '{change.Task}' carries a task body as a delegate, which cannot cross the network: add it with AddTask.Of<TTask>, or in the set every node starts."),
     };
 
     public TaskChange ToChange() => Kind switch
     {
+        "add" => new AddTask(Task, TaskType ?? throw new SerializationException($"an addition of '{Task}' without its type."),
+            Options ?? throw new SerializationException($"an addition of '{Task}' without options.")),
         "update" => new UpdateTask(Task, Options ?? throw new SerializationException($"an update of '{Task}' without options.")),
         "remove" => new RemoveTask(Task),
         _ => throw new SerializationException($"unknown change '{Kind}' of '{Task}'."),

@@ -98,7 +98,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void Begin(StoreLink store)
     {
         _start = SetStart.For(_setup.Store is null ? _setup.Start : null, Context.System);
-        _tasks = TaskTable.ForSet(_setName, _setup.Tasks, _settings, _setup.Scope, _start.At, out var fuzzy);
+        _tasks = TaskTable.ForSet(_setName, store.Tasks ?? _setup.Tasks, _settings, _setup.Scope, _start.At, out var fuzzy);
         if (fuzzy > TimeSpan.Zero)
             _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", _setName, (long)fuzzy.TotalMilliseconds);
         _store = store;
@@ -352,9 +352,12 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     /// </summary>
     private void OnChangeTasks(ChangeTasks request)
     {
+        IReadOnlyList<TaskChange> changes;
         try
         {
-            _tasks.Check(request.Changes);
+            ArgumentNullException.ThrowIfNull(request.Changes, nameof(ChangeTasks.Changes));
+            changes = request.Changes.Select(c => c is AddTask add ? add.Built(Context.System) : c).ToList();
+            _tasks.Check(changes);
         }
         catch (Exception e) when (e is PeriodicTaskDefinitionException or PeriodicTaskNotFoundException or ArgumentException)
         {
@@ -362,7 +365,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             return;
         }
 
-        var (added, updated, removed) = _tasks.Apply(request.Changes, _currentTick);
+        var (added, updated, removed) = _tasks.Apply(changes, _currentTick);
         updated.ForEach(_runners.Retire);
         foreach (var task in removed)
         {
@@ -370,6 +373,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             _runners.Remove(task);
         }
 
+        _store.TasksChanged(changes, _tasks, request.FromConfiguration);
         _telemetry.Changed(added, updated, removed, Context.System.Scheduler.Now);
         Sender.Tell(new TasksChanged(_setName, Names(added), Names(updated), Names(removed)));
 

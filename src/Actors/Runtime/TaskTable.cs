@@ -133,11 +133,11 @@ internal sealed class TaskTable
     /// <summary>Adds a checked task; it is first due after <paramref name="afterTick"/> by its options.</summary>
     public TaskState Add(AddTask add, long afterTick)
     {
-        var task = new TaskState(add.Definition, _tasks.Count, _interval);
+        var task = new TaskState(add.Definition!, _tasks.Count, _interval);
         _tasks.Add(task);
         _removed.Add(false);
         _indexByName.Add(task.Name, task.Index);
-        Schedule.Add(add.Definition.Options, afterTick);
+        Schedule.Add(add.Definition!.Options, afterTick);
         return task;
     }
 
@@ -146,7 +146,10 @@ internal sealed class TaskTable
     {
         var task = _tasks[_indexByName[update.Task]];
         var options = Updated(task, update.Options);
-        task.Redefine(new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source), _interval);
+        var old = task.Definition;
+        task.Redefine(update.Body is null
+            ? old.WithOptions(options)
+            : new PeriodicTaskDefinition(task.Name, options, update.Body, old.Source), _interval);
         Schedule.Update(task.Index, options, afterTick);
         if (options.Overlap == OverlapMode.Skip)
             task.Pending = null;
