@@ -32,7 +32,7 @@ public sealed class SerializerTests : TestKit
     ];
 
     [Fact]
-    public void An_update_and_a_removal_cross_the_network_and_an_addition_or_a_new_body_is_refused()
+    public void An_addition_by_type_an_update_and_a_removal_cross_the_network_and_a_body_given_as_a_delegate_is_refused()
     {
         var options = new PeriodicTaskOptions
         {
@@ -49,6 +49,10 @@ public sealed class SerializerTests : TestKit
         Assert.Empty(changed.Added);
         Assert.Equal(["report"], changed.Updated);
         Assert.Equal(["cleanup"], changed.Removed);
+
+        var typed = (ChangeTasks)RoundTrip(new ChangeTasks(AddTask.Of<CountingTask>("counted", options)), out _);
+        var added = Assert.IsType<AddTask>(Assert.Single(typed.Changes));
+        Assert.Equal(("counted", options, "ActorScheduler.Cluster.Tests.CountingTask, ActorScheduler.Cluster.Tests"), (added.Task, added.Options, added.TaskType));
 
         var stateSerializer = new StateSerializer((ExtendedActorSystem)Sys);
         var add = Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
@@ -189,6 +193,22 @@ public sealed class SerializerTests : TestKit
         var restored = new ScheduleState();
         restored.Apply(snapshot);
         Assert.Equal([new PauseRecorded("a", true, "db migration", At)], restored.Pauses.Values);
+    }
+
+    [Fact]
+    public void Kept_changes_read_back_alone_in_a_batch_and_in_a_snapshot_and_configured_clears_one()
+    {
+        var options = new PeriodicTaskOptions { Spacing = TimeSpan.FromMinutes(5), Scope = TaskScope.Cluster };
+        var add = new ChangeRecorded("added", KeptChanges.Add, null, options, "Some.Task, Some.Assembly", At);
+        var update = new ChangeRecorded("report", KeptChanges.Update, "0123456789ABCDEF", options, null, At);
+        Assert.Equal(add, RoundTrip(add, out _));
+        var state = new ScheduleState();
+        state.Apply(RoundTrip(RecordedBatch.Of([add, update, new ChangeRecorded("gone", KeptChanges.Remove, "FEDCBA9876543210", null, null, At)]), out _));
+        state.Apply(new ChangeRecorded("gone", KeptChanges.Configured, "FEDCBA9876543210", null, null, At));
+
+        var restored = new ScheduleState();
+        restored.Apply((ScheduleSnapshot)RoundTrip(state.ToSnapshot(), out _));
+        Assert.Equal([add, update], restored.Changes.Values.OrderBy(c => c.Task));
     }
 
     private object RoundTrip(object message, out Akka.Serialization.Serializer serializer)
