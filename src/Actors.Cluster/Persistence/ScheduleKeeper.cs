@@ -22,8 +22,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// <summary>How long after a failed deletion of old events or snapshots it is tried again.</summary>
     private static readonly TimeSpan TrimRetry = TimeSpan.FromSeconds(1);
 
-    /// <summary>At most this many records go into one journal event.</summary>
-    internal const int MaxRecordsPerEvent = 500;
+    /// <summary>At most this many records go into one journal event (a longer queue is written as several events in one write).</summary>
+    internal const int MaxRecordsPerEvent = 1000;
 
     private readonly string _persistenceId;
     private readonly string _setName;
@@ -41,6 +41,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     private readonly List<object> _unsaved = [];
     private readonly List<(IActorRef Manager, RunStartRecorded Recorded)> _startsUnsaved = [];
+    private int _eventsWriting; // events of the write in flight whose handler has not run yet (0: no write in flight)
     private long _tickBase;
     private int _eventsSinceSnapshot;
     private long _trimTo;       // the newest saved snapshot's sequence number: what is older may be deleted
@@ -90,7 +91,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Command<SaveUnsaved>(_ => SaveNow());
         Command<FlushState>(_ =>
         {
-            SaveNow();
+            SaveNow(evenWhileWriting: true);
             DeferAsync(StateFlushed.Instance, done => Sender.Tell(done));
         });
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
@@ -254,35 +255,49 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Queues a record for the journal. The first one queued sends <see cref="SaveUnsaved"/> to this keeper, so it is
-    /// written with every report already in the mailbox behind it, as one journal event: the starts, ends and places of
-    /// one tick take one write, not one each (docs/architecture.md, "Persistence").
+    /// Queues a record for the journal. One write is in flight at a time: the first record queued while none is sends
+    /// <see cref="SaveUnsaved"/> to this keeper, so it is written with every report already in the mailbox behind it;
+    /// what is queued while a write is in flight goes in the next write, when it completes. So at a low rate a record is
+    /// written at once, and at a high rate each write carries what came during the one before (docs/architecture.md,
+    /// "Persistence").
     /// </summary>
     private void Save(object record)
     {
         _unsaved.Add(record);
-        if (_unsaved.Count == 1)
+        if (_unsaved.Count == 1 && _eventsWriting == 0)
             Self.Tell(SaveUnsaved.Instance);
-        else if (_unsaved.Count >= MaxRecordsPerEvent)
-            SaveNow();
     }
 
-    private void SaveNow()
+    /// <summary>Writes the queue as events of at most <see cref="MaxRecordsPerEvent"/> records, in one write.</summary>
+    private void SaveNow(bool evenWhileWriting = false)
     {
-        if (_unsaved.Count == 0)
+        if (_unsaved.Count == 0 || (_eventsWriting > 0 && !evenWhileWriting))
             return;
-        var evt = _unsaved.Count == 1 ? _unsaved[0] : RecordedBatch.Of(_unsaved);
+        var events = new List<object>(_unsaved.Count / MaxRecordsPerEvent + 1);
+        for (var i = 0; i < _unsaved.Count; i += MaxRecordsPerEvent)
+        {
+            var count = Math.Min(MaxRecordsPerEvent, _unsaved.Count - i);
+            events.Add(count == 1 ? _unsaved[i] : RecordedBatch.Of(_unsaved.GetRange(i, count)));
+        }
+
         var starts = _startsUnsaved.Count == 0 ? null : _startsUnsaved.ToList();
         _unsaved.Clear();
         _startsUnsaved.Clear();
-        PersistAsync(evt, e =>
+        _eventsWriting += events.Count;
+        var left = events.Count;
+        PersistAllAsync(events, e =>
         {
             Applied(e);
-            if (starts is null)
-                return;
-            var missing = LeaseMissing(); // the lease may have been lost while the start was written
-            foreach (var (manager, recorded) in starts)
-                manager.Tell(missing is null ? recorded : new RunStartRefused(recorded.Index, recorded.Run, missing));
+            _eventsWriting--;
+            if (--left == 0 && starts is not null)
+            {
+                var missing = LeaseMissing(); // the lease may have been lost while the start was written
+                foreach (var (manager, recorded) in starts)
+                    manager.Tell(missing is null ? recorded : new RunStartRefused(recorded.Index, recorded.Run, missing));
+            }
+
+            if (_eventsWriting == 0)
+                SaveNow();
         });
     }
 
