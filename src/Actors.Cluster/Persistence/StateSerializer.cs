@@ -27,7 +27,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(RunRecorded)] = "run",
         [typeof(ScheduleSnapshot)] = "snapshot",
         [typeof(PauseRecorded)] = "pause-recorded",
-        [typeof(RecordedBatch)] = "batch",
+        [typeof(RecordedBatch)] = "records", // binary (RecordsCodec); "batch", JSON, is still read
         [typeof(ChangeRecorded)] = "change-recorded",
         [typeof(PauseTask)] = "pause",
         [typeof(ResumeTask)] = "resume",
@@ -58,7 +58,10 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(StateFlushed)] = StateFlushed.Instance,
     };
 
-    private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);
+    /// <summary>A batch of records as JSON, as written before <see cref="RecordsCodec"/>.</summary>
+    private const string JsonBatch = "batch";
+
+    private static readonly Dictionary<string, Type> Types = Manifests.Append(KeyValuePair.Create(typeof(RecordedBatch), JsonBatch)).ToDictionary(p => p.Value, p => p.Key);
 
     public StateSerializer(ExtendedActorSystem system) : base(system)
     {
@@ -81,6 +84,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
     {
         _ when Instances.ContainsKey(obj.GetType()) => [],
         ChangeTasks change => JsonSerializer.SerializeToUtf8Bytes(change.Changes.Select(WireChange.Of).ToList(), Options),
+        RecordedBatch batch => RecordsCodec.Write(batch, Options),
         TaskStatsReport report => Compressed(JsonSerializer.SerializeToUtf8Bytes(report, Options)),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options),
     };
@@ -91,6 +95,8 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(StateSerializer)}.");
         if (Instances.TryGetValue(type, out var instance))
             return instance;
+        if (type == typeof(RecordedBatch) && manifest != JsonBatch)
+            return RecordsCodec.Read(bytes, Options);
         if (bytes.Length > 1 && bytes[0] == 0x1f && bytes[1] == 0x8b) // gzip (JSON starts with '{', '[' or '"')
             bytes = Decompressed(bytes);
         if (type == typeof(ChangeTasks))
