@@ -29,6 +29,7 @@ internal static class StatePlugins
         return ConfigurationFactory.ParseString($$"""
             {{JournalId}} {
               class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+              prefer-parameters-on-multirow-insert = on
             {{common}}
             }
             {{SnapshotId}} {
