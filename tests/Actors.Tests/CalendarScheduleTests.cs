@@ -84,11 +84,35 @@ public class CalendarScheduleTests
     }
 
     [Fact]
-    public void A_calendar_task_runs_on_the_first_tick_at_or_after_its_occurrence()
+    public void A_calendar_task_is_due_at_its_occurrence_between_ticks_numbered_with_the_tick_before()
     {
-        // Ticks every 60 s from 00:00:20, occurrences on the minute: 00:01 runs on tick 1 (00:01:20).
+        // Ticks every 60 s from 00:00:20, occurrences on the minute: 00:01 is 40 s after tick 0, before tick 1 (00:01:20).
         var schedule = new TaskSchedule([Cron("* * * * *")], Minutes, new DateTimeOffset(2026, 1, 1, 0, 0, 20, TimeSpan.Zero));
-        Assert.Equal(1, schedule.NextDueTick(0));
+        var due = new List<DueRun>();
+        schedule.Advance(0, due);
+        Assert.Empty(due);
+        Assert.Equal((0L, TimeSpan.FromSeconds(40)), (schedule.NextDueTick(0), schedule.NextDueOffset(0)));
+        Assert.Equal(TimeSpan.FromSeconds(40), schedule.NextWake());
+
+        schedule.AdvanceTo(TimeSpan.FromSeconds(39), due);
+        Assert.Empty(due);
+        schedule.AdvanceTo(TimeSpan.FromSeconds(40), due);
+        Assert.Equal(new DueRun(0, 0), Assert.Single(due));
+        Assert.Equal((1L, TimeSpan.FromSeconds(100)), (schedule.NextDueTick(0), schedule.NextDueOffset(0)));
+
+        due.Clear();
+        schedule.Advance(1, due); // 00:01:20: the 00:01 occurrence has run, 00:02 has not come
+        Assert.Empty(due);
+    }
+
+    [Fact]
+    public void Without_a_wake_a_calendar_task_runs_on_the_first_tick_after_its_occurrence()
+    {
+        var schedule = new TaskSchedule([Cron("* * * * *")], Minutes, new DateTimeOffset(2026, 1, 1, 0, 0, 20, TimeSpan.Zero));
+        var due = new List<DueRun>();
+        schedule.Advance(0, due);
+        schedule.Advance(1, due);
+        Assert.Equal(new DueRun(0, 0), Assert.Single(due));
     }
 
     [Fact]

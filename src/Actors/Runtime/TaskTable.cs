@@ -107,8 +107,25 @@ internal sealed class TaskTable
         }
     }
 
-    /// <summary>Applies checked changes in order: the tasks added, updated (the caller replaces their runners) and removed.</summary>
-    public (List<TaskState> Added, List<TaskState> Updated, List<TaskState> Removed) Apply(IReadOnlyList<TaskChange> changes, long afterTick)
+    /// <summary>Why <paramref name="changes"/> are refused whole (see <see cref="Check"/>), or null when they can be applied.</summary>
+    public Exception? Refusal(IReadOnlyList<TaskChange> changes)
+    {
+        try
+        {
+            Check(changes);
+            return null;
+        }
+        catch (Exception e) when (e is PeriodicTaskDefinitionException or PeriodicTaskNotFoundException or ArgumentException)
+        {
+            return e;
+        }
+    }
+
+    /// <summary>
+    /// Applies checked changes in order: the tasks added, updated (the caller replaces their runners) and removed. An
+    /// added calendar task's first occurrence is the first after <paramref name="now"/> (the change's time from the start).
+    /// </summary>
+    public (List<TaskState> Added, List<TaskState> Updated, List<TaskState> Removed) Apply(IReadOnlyList<TaskChange> changes, long afterTick, TimeSpan? now = null)
     {
         var (added, updated, removed) = (new List<TaskState>(), new List<TaskState>(), new List<TaskState>());
         foreach (var change in changes)
@@ -116,10 +133,10 @@ internal sealed class TaskTable
             switch (change)
             {
                 case AddTask add:
-                    added.Add(Add(add, afterTick));
+                    added.Add(Add(add, afterTick, now));
                     break;
                 case UpdateTask update:
-                    updated.Add(Update(update, afterTick));
+                    updated.Add(Update(update, afterTick, now));
                     break;
                 case RemoveTask remove:
                     removed.Add(Remove(remove.Task));
@@ -131,23 +148,23 @@ internal sealed class TaskTable
     }
 
     /// <summary>Adds a checked task; it is first due after <paramref name="afterTick"/> by its options.</summary>
-    public TaskState Add(AddTask add, long afterTick)
+    public TaskState Add(AddTask add, long afterTick, TimeSpan? now = null)
     {
         var task = new TaskState(add.Definition, _tasks.Count, _interval);
         _tasks.Add(task);
         _removed.Add(false);
         _indexByName.Add(task.Name, task.Index);
-        Schedule.Add(add.Definition.Options, afterTick);
+        Schedule.Add(add.Definition.Options, afterTick, now);
         return task;
     }
 
     /// <summary>New options (and body) from the next due run on; the caller replaces the runner.</summary>
-    public TaskState Update(UpdateTask update, long afterTick)
+    public TaskState Update(UpdateTask update, long afterTick, TimeSpan? now = null)
     {
         var task = _tasks[_indexByName[update.Task]];
         var options = Updated(task, update.Options);
         task.Redefine(new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source), _interval);
-        Schedule.Update(task.Index, options, afterTick);
+        Schedule.Update(task.Index, options, afterTick, now);
         if (options.Overlap == OverlapMode.Skip)
             task.Pending = null;
         return task;
@@ -164,17 +181,23 @@ internal sealed class TaskTable
         return task;
     }
 
-    /// <summary>A task's stats; its next due tick and time only while the set dispatches.</summary>
+    /// <summary>
+    /// A task's stats; its next due tick and time only while the set dispatches. A calendar task's time is its next
+    /// occurrence on the wall clock, and its tick the one before it (the number its run will carry).
+    /// </summary>
     public TaskStats StatsOf(TaskState task, bool dispatching, StoreLink store, DateTimeOffset start)
     {
         var next = dispatching ? Schedule.NextDueTick(task.Index) : null;
+        DateTimeOffset? at = next is null ? null
+            : Schedule.IsCalendar(task.Index) ? Schedule.WallAt(Schedule.NextDueOffset(task.Index)!.Value)
+            : start + Schedule.Clock.OffsetOf(next.Value);
         return task.Counters.ToStats(
             task.Name,
             task.Schedule,
             !task.Definition.Options.IsDisabled,
             task.InFlight,
             next is { } tick ? store.Outside(tick) : null,
-            next is { } n ? start + Schedule.Clock.OffsetOf(n) : null,
+            at,
             task.Pause);
     }
 
