@@ -116,11 +116,15 @@ internal static class ListCommand
         var schedule = new TaskSchedule([options], clock, start);
         var due = new List<DueRun>(1);
         var parts = new List<string>();
-        for (var i = 0; i < FirstRuns && schedule.NextDueTick(0) is { } tick; i++)
+        for (var i = 0; i < FirstRuns && schedule.NextDueTick(0) is { } tick && schedule.NextDueOffset(0) is { } at; i++)
         {
+            // A calendar task runs at its occurrence, numbered with the tick before it (docs/semantics.md, "Calendar tasks").
             due.Clear();
-            schedule.Advance(tick, due);
-            parts.Add($"tick {tick} (+{Durations.Format(clock.OffsetOf(tick))})");
+            if (tick > schedule.LastTick)
+                schedule.Advance(tick, due);
+            if (schedule.IsCalendar(0))
+                schedule.AdvanceTo(at, due);
+            parts.Add($"tick {tick} (+{Durations.Format(at)})");
         }
 
         return string.Join(", ", parts) + ", ...";
