@@ -4,7 +4,7 @@ namespace ActorScheduler.Scheduling;
 
 /// <summary>
 /// The due times of spaced and calendar tasks: saved places put back with their misfire policy, a step of the wall
-/// clock, and the due times counted or passed (docs/semantics.md, "Calendar tasks" and "Restarts with a state store").
+/// clock, and the due times counted or passed (docs/semantics.md, "The wall clock, and clock changes" and "Restarts with a state store, and misfire policies").
 /// </summary>
 internal sealed partial class TaskSchedule
 {
@@ -98,7 +98,7 @@ internal sealed partial class TaskSchedule
     /// The wall clock stepped (or drifted): it is now <paramref name="shift"/> from the monotonic clock. Each calendar
     /// task keeps its next occurrence as a wall-clock time, so after a backward step none runs twice; occurrences that a
     /// forward step passed by <paramref name="now"/> follow the task's misfire policy (coalesce: one run, due at
-    /// <paramref name="now"/>). Spaced and tick-counted tasks keep their monotonic cadence (docs/semantics.md, "Calendar tasks").
+    /// <paramref name="now"/>). Spaced and tick-counted tasks keep their monotonic cadence (docs/semantics.md, "The wall clock, and clock changes").
     /// </summary>
     /// <param name="shift">The wall clock minus the monotonic one, as measured now (see <see cref="WallShift"/>).</param>
     /// <param name="now">The offset from tick 0 at which the step was noticed (a tick's or a wake's time).</param>
