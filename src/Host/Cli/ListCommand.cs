@@ -124,11 +124,15 @@ internal static class ListCommand
                 schedule.Advance(tick, due);
             if (schedule.IsCalendar(0))
                 schedule.AdvanceTo(at, due);
-            parts.Add($"tick {tick} (+{Durations.Format(at)})");
+            parts.Add($"tick {tick} (+{Offset(at)})");
         }
 
         return string.Join(", ", parts) + ", ...";
     }
+
+    /// <summary>An offset from the start: "11m", or, for an occurrence off the tick grid, seconds with milliseconds ("8979.123s").</summary>
+    private static string Offset(TimeSpan at) =>
+        at.Ticks % TimeSpan.TicksPerSecond == 0 ? Durations.Format(at) : at.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
 
     private static string Options(HostPlan plan, PeriodicTaskDefinition task)
     {
