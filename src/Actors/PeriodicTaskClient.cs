@@ -83,6 +83,15 @@ public class PeriodicTaskClient
         CancellationToken cancellationToken = default) =>
         ChangeAsync([new AddTask(task, body, options)], cancellationToken);
 
+    /// <summary>
+    /// Adds a task whose body is a new <typeparamref name="TTask"/> for each run: it can go to a cluster singleton on
+    /// another node and, with a state store, comes back after a restart (docs/control.md, "Changes that last").
+    /// </summary>
+    /// <exception cref="PeriodicTaskDefinitionException">the name or the options are invalid (thrown at once), or the node that runs the set cannot build the body.</exception>
+    public Task<TasksChanged> AddAsync<TTask>(string task, PeriodicTaskOptions? options = null, CancellationToken cancellationToken = default)
+        where TTask : class, IPeriodicTask =>
+        ChangeAsync([AddTask.Of<TTask>(task, options)], cancellationToken);
+
     /// <summary>Replaces a task's options from its next due run; its counters stay.</summary>
     public Task<TasksChanged> UpdateAsync(string task, PeriodicTaskOptions options, CancellationToken cancellationToken = default) =>
         ChangeAsync([new UpdateTask(task, options)], cancellationToken);
@@ -92,23 +101,30 @@ public class PeriodicTaskClient
         ChangeAsync([new RemoveTask(task)], cancellationToken);
 
     /// <summary>Applies several changes at once: all of them, or none (and then the set is exactly as it was).</summary>
-    public Task<TasksChanged> ChangeAsync(IReadOnlyList<TaskChange> changes, CancellationToken cancellationToken = default)
+    public Task<TasksChanged> ChangeAsync(IReadOnlyList<TaskChange> changes, CancellationToken cancellationToken = default) =>
+        ChangeAsync(new ChangeTasks(changes ?? throw new ArgumentNullException(nameof(changes))), cancellationToken);
+
+    /// <summary>Sends <paramref name="request"/> to the manager its changes concern.</summary>
+    internal Task<TasksChanged> ChangeAsync(ChangeTasks request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(changes);
+        var changes = request.Changes;
         return Call(async (managers, ct) =>
         {
             var target = managers[0];
             if (managers.Count > 1)
             {
-                // The manager of each updated or removed task; added tasks go to this node's manager.
+                // The manager of each updated or removed task; an added task goes to this node's manager, or, a
+                // cluster task, to the first role's cluster tasks.
                 var (owners, _) = await Owners(managers, ct).ConfigureAwait(false);
-                var targets = changes.Select(c => c is AddTask ? managers[0] : owners.GetValueOrDefault(c.Task, managers[0])).Distinct().ToList();
+                var targets = changes.Select(c => c is AddTask add
+                    ? managers[add.Options.Scope == TaskScope.Cluster ? 1 : 0]
+                    : owners.GetValueOrDefault(c.Task, managers[0])).Distinct().ToList();
                 if (targets.Count > 1)
                     throw new ArgumentException("these changes concern tasks of different managers (node and cluster tasks): send them separately.", nameof(changes));
                 target = targets.Count == 1 ? targets[0] : target;
             }
 
-            return await Ask<TasksChanged>(target, new ChangeTasks(changes), ct).ConfigureAwait(false);
+            return await Ask<TasksChanged>(target, request, ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 

@@ -127,12 +127,32 @@ public class RuntimeChangeTests(ITestOutputHelper output) : VirtualTimeTestKit(o
         var moved = await Assert.ThrowsAsync<PeriodicTaskDefinitionException>(() => manager.Ask<TasksChanged>(new ChangeTasks(
             new UpdateTask("backup", new PeriodicTaskOptions { Scope = TaskScope.Cluster }))));
         Assert.Contains("scope and role cannot change", moved.Message);
+        var unbuilt = await Assert.ThrowsAsync<PeriodicTaskDefinitionException>(() => manager.Ask<TasksChanged>(new ChangeTasks(
+            new AddTask("typed", "No.Such.Task, No.Such.Assembly", null),
+            new RemoveTask("backup"))));
+        Assert.Contains("task 'typed': type 'No.Such.Task, No.Such.Assembly' is not loaded on this node", unbuilt.Message);
 
         var after = await Stats(manager);
         Assert.Equal(before.Tasks, after.Tasks);
         Subscribe<PeriodicTaskStarted>();
         manager.Tell(new Tick(2));
         Assert.Equal(("backup", 2L), ExpectMsg<PeriodicTaskStarted>() is var s ? (s.Task, s.Tick) : default);
+    }
+
+    [Fact]
+    public async Task A_task_added_by_type_runs_a_new_instance_for_each_run()
+    {
+        var manager = ManualManager(new PeriodicTaskSet("compute"));
+        Subscribe<PeriodicTaskSucceeded>();
+        var changed = await manager.Ask<TasksChanged>(new ChangeTasks(AddTask.Of<InstanceCountingTask>("typed", EveryTicks(0))));
+        Assert.Equal(["typed"], changed.Added);
+        var before = InstanceCountingTask.Instances;
+        manager.Tell(new Tick(1)); // its start: it runs on every tick after it
+        manager.Tell(new Tick(2));
+        Assert.Equal(("typed", 2L), ExpectMsg<PeriodicTaskSucceeded>() is var a ? (a.Task, a.Tick) : default);
+        manager.Tell(new Tick(3));
+        Assert.Equal(("typed", 3L), ExpectMsg<PeriodicTaskSucceeded>() is var b ? (b.Task, b.Tick) : default);
+        Assert.Equal(before + 2, InstanceCountingTask.Instances);
     }
 
     [Fact]
@@ -147,5 +167,16 @@ public class RuntimeChangeTests(ITestOutputHelper output) : VirtualTimeTestKit(o
         Assert.Equal(("added", "c", "every 5m"), ExpectMsg<PeriodicTaskAdded>() is var x ? (x.EventName, x.Task, x.Schedule) : default);
         Assert.Equal(("updated", "a"), ExpectMsg<PeriodicTaskUpdated>() is var u ? (u.EventName, u.Task) : default);
         Assert.Equal(("removed", "b"), ExpectMsg<PeriodicTaskRemoved>() is var r ? (r.EventName, r.Task) : default);
+    }
+
+    public sealed class InstanceCountingTask : IPeriodicTask
+    {
+        private static int _instances;
+
+        public InstanceCountingTask() => Interlocked.Increment(ref _instances);
+
+        public static int Instances => Volatile.Read(ref _instances);
+
+        public ValueTask RunAsync(PeriodicTaskContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }

@@ -126,6 +126,12 @@ public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(o
 
         public long TickBase => tickBase;
 
+        public IReadOnlyList<PeriodicTaskDefinition>? Tasks => null;
+
+        public void TasksChanged(IReadOnlyList<TaskChangeReport> changes)
+        {
+        }
+
         public bool RecordsStartBeforeRun => startBeforeRun;
 
         public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places)

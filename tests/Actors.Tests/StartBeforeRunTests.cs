@@ -85,6 +85,12 @@ public class StartBeforeRunTests(ITestOutputHelper output) : VirtualTimeTestKit(
 
         public long TickBase => 0;
 
+        public IReadOnlyList<PeriodicTaskDefinition>? Tasks => null;
+
+        public void TasksChanged(IReadOnlyList<TaskChangeReport> changes)
+        {
+        }
+
         public bool RecordsStartBeforeRun => true;
 
         public void ReleaseWrite() => _write.TrySetResult();

@@ -227,6 +227,36 @@ public class StoreLinkTests(ITestOutputHelper output) : VirtualTimeTestKit(outpu
         Assert.Equal([("t", pause), ("t", (TaskPause?)null)], store.Pauses);
     }
 
+    [Fact]
+    public void Changes_are_reported_with_the_definitions_after_them_and_only_named_bodies_outside_a_reload_may_be_kept()
+    {
+        var store = new RecordingScheduleStore();
+        var link = StoreLink.For(store);
+        var table = Places();
+        var typed = new AddTask(TaskBodies.Build("typed", TaskBodies.NameOf(typeof(RuntimeChangeTests.InstanceCountingTask)), EveryTicks(1), Sys));
+        TaskChange[] changes =
+        [
+            typed,
+            new AddTask("delegate", (_, _) => ValueTask.CompletedTask),
+            new UpdateTask("a", EveryTicks(4)),
+            new UpdateTask("b", EveryTicks(4), (_, _) => ValueTask.CompletedTask),
+            new RemoveTask("c"),
+        ];
+        table.Check(changes);
+        table.Apply(changes, 0);
+        link.TasksChanged(changes, table, fromConfiguration: false);
+        Assert.Equal(
+            [("typed", TaskChangeKind.Add, true), ("delegate", TaskChangeKind.Add, false), ("a", TaskChangeKind.Update, true),
+             ("b", TaskChangeKind.Update, false), ("c", TaskChangeKind.Remove, true)],
+            store.Changes.Select(c => (c.Task, c.Kind, c.Keep)));
+        Assert.Equal(EveryTicks(4), store.Changes[2].Definition!.Options);
+        Assert.Null(store.Changes[4].Definition);
+
+        store.Changes.Clear();
+        link.TasksChanged([new RemoveTask("a")], table, fromConfiguration: true); // the configuration keeps what a reload changes
+        Assert.False(store.Changes.Single().Keep);
+    }
+
     // ---- restore ----------------------------------------------------------------------------------------------------------
 
     [Fact]
@@ -297,6 +327,12 @@ internal sealed class RecordingScheduleStore(
     public List<(string Task, DateTimeOffset At, EndedRun Run)> Ended { get; } = [];
 
     public List<(string Task, TaskPause? Pause)> Pauses { get; } = [];
+
+    public List<TaskChangeReport> Changes { get; } = [];
+
+    public IReadOnlyList<PeriodicTaskDefinition>? Tasks { get; init; }
+
+    public void TasksChanged(IReadOnlyList<TaskChangeReport> changes) => Changes.AddRange(changes);
 
     public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places) => Dispatched.Add((tick, places.ToList()));
 

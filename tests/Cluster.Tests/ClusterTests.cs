@@ -100,6 +100,29 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Cluster_tasks_added_and_removed_at_run_time_from_another_node_stay_so_after_the_singleton_moves()
+    {
+        using var cluster = new TestCluster(Hocon("sync { scope = cluster, spacing = 300ms }"));
+        await cluster.FormAsync(0, 1, 2);
+        var sets = Enumerable.Range(0, 3).Select(i => cluster[i].StartClusterPeriodicTasks(Set(("sync", (_, _) => ValueTask.CompletedTask)))).ToList();
+        await TestCluster.WaitUntilAsync(() => Runs(cluster, "sync", node: 0) >= 1, TimeSpan.FromSeconds(60), "a run on node 0");
+
+        // From node 2 to the singleton on node 0: the addition crosses the network by its type, and is built there.
+        var client = sets[2].Client(TimeSpan.FromSeconds(15));
+        await client.ChangeAsync([
+            AddTask.Of<CountingTask>("added", new PeriodicTaskOptions { Scope = TaskScope.Cluster, Spacing = TimeSpan.FromMilliseconds(300) }),
+            new RemoveTask("sync")]);
+        await TestCluster.WaitUntilAsync(() => Runs(cluster, "added", node: 0) >= 1, TimeSpan.FromSeconds(30), "the added task running on node 0");
+
+        await cluster.LeaveAsync(0);
+        await TestCluster.WaitUntilAsync(() => Runs(cluster, "added", node: 1) + Runs(cluster, "added", node: 2) >= 1,
+            TimeSpan.FromSeconds(60), "the added task running again on node 1 or 2");
+        var report = await sets[1].ClusterTasks[""].Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(15));
+        Assert.Equal(["added"], report.Tasks.Select(t => t.Task)); // and the removed one stays removed
+        Assert.Equal(0, Runs(cluster, "sync", node: 1) + Runs(cluster, "sync", node: 2));
+    }
+
+    [Fact]
     public async Task When_its_node_crashes_a_cluster_task_resumes_on_another_node_only_after_the_old_run_timeout_and_counts_missed()
     {
         var tracker = new RunTracker();

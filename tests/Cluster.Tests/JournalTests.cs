@@ -65,19 +65,19 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
     }
 
     [Fact]
-    public async Task Records_in_the_keepers_mailbox_together_are_written_as_one_journal_event_of_at_most_500_and_a_lone_record_as_itself()
+    public async Task Records_in_the_keepers_mailbox_together_are_written_together_in_events_of_at_most_1000_and_a_lone_record_as_itself()
     {
         const string id = "test/together";
         var settings = PeriodicTaskSettings.Create(Sys.Settings.Config, "together", ClusterConfiguration.Keys);
         var plugins = StatePlugins.Ensure(Sys, settings.State);
-        var names = Enumerable.Range(0, 1200).Select(i => "t" + i).ToList();
+        var names = Enumerable.Range(0, 2400).Select(i => "t" + i).ToList();
         var set = new PeriodicTaskSet("together");
         foreach (var name in names)
             set.Add(name, _ => { });
         Props Keeper() => ScheduleKeeper.ManagerProps(id, "together", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false);
 
         // The keeper's recovery waits at the journal: what it is sent meanwhile is stashed, and all of it is back in its
-        // mailbox at once when recovery ends. 1,200 reports that arrive together, whatever the machine's speed.
+        // mailbox at once when recovery ends. 2,400 reports that arrive together, whatever the machine's speed.
         var recovery = DeleteRecordingJournal.HoldRecovery(id);
         var keeper = Sys.ActorOf(Keeper());
         await recovery.Asked.Task.WaitAsync(Wait);
@@ -89,7 +89,7 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
 
         var events = DeleteRecordingJournal.EventsOf(id);
         var batches = events.Select(e => Assert.IsType<RecordedBatch>(e)).ToList();
-        Assert.Equal([500, 500, 200], batches.Select(b => b.Items.Count)); // one event per 500 records, none smaller but the last
+        Assert.Equal([1000, 1000, 400], batches.Select(b => b.Items.Count)); // one event per 1,000 records, none smaller but the last
         Assert.Equal(names, batches.SelectMany(b => b.Records()).Select(r => Assert.IsType<PauseRecorded>(r).Task)); // in their order
 
         // A record with nothing behind it is written at once, as itself.
@@ -102,7 +102,33 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
         var restarted = Sys.ActorOf(Keeper());
         var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
         Assert.Equal(names.Where(n => n != "t7"), stats.Tasks.Where(t => t.Paused).Select(t => t.Task));
-        Assert.Equal("note of t1199", stats["t1199"].PauseNote);
+        Assert.Equal("note of t2399", stats["t2399"].PauseNote);
+    }
+
+    [Fact]
+    public async Task What_comes_while_a_write_is_in_flight_goes_together_in_the_next_write()
+    {
+        const string id = "test/next-write";
+        var settings = PeriodicTaskSettings.Create(Sys.Settings.Config, "next-write", ClusterConfiguration.Keys);
+        var plugins = StatePlugins.Ensure(Sys, settings.State);
+        var set = new PeriodicTaskSet("next-write").Add("t", _ => { });
+        var keeper = Sys.ActorOf(ScheduleKeeper.ManagerProps(id, "next-write", settings.Resolve(set), settings, plugins.Journal, plugins.Snapshot, withTicker: false));
+        await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait); // recovered
+        var store = await Sys.ActorSelection(keeper.Path / "keeper").ResolveOne(Wait);
+
+        var write = DeleteRecordingJournal.HoldWrite(id);
+        store.Tell(new PauseRecorded("first", true, null, null));
+        await write.Asked.Task.WaitAsync(Wait); // the first record's write is in flight, and held there
+        for (var i = 0; i < 300; i++)
+            store.Tell(new PauseRecorded("next" + i, true, null, null));
+        await Task.Delay(200); // time for the keeper to take all of them in while the write waits
+        Assert.Single(DeleteRecordingJournal.EventsOf(id));
+        write.Release();
+        await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+
+        var events = DeleteRecordingJournal.EventsOf(id);
+        Assert.Equal(new PauseRecorded("first", true, null, null), events[0]);
+        Assert.Equal(300, Assert.IsType<RecordedBatch>(Assert.Single(events.Skip(1))).Items.Count); // one write for all 300
     }
 
     [Fact]
@@ -181,10 +207,15 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
                 return events.ToList();
         }
 
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, RecoveryHold> HeldWrites = new();
+
         /// <summary>Makes the next recovery of <paramref name="persistenceId"/> wait at the journal until released.</summary>
         public static RecoveryHold HoldRecovery(string persistenceId) => Held[persistenceId] = new RecoveryHold();
 
-        protected override Task<System.Collections.Immutable.IImmutableList<Exception>> WriteMessagesAsync(
+        /// <summary>Makes the next write of <paramref name="persistenceId"/> wait (its events recorded) until released.</summary>
+        public static RecoveryHold HoldWrite(string persistenceId) => HeldWrites[persistenceId] = new RecoveryHold();
+
+        protected override async Task<System.Collections.Immutable.IImmutableList<Exception>> WriteMessagesAsync(
             IEnumerable<Akka.Persistence.AtomicWrite> messages, CancellationToken cancellationToken)
         {
             var writes = messages.ToList();
@@ -195,7 +226,16 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
                     events.AddRange(((IEnumerable<Akka.Persistence.IPersistentRepresentation>)write.Payload).Select(p => p.Payload));
             }
 
-            return base.WriteMessagesAsync(writes, cancellationToken);
+            foreach (var write in writes)
+            {
+                if (HeldWrites.TryRemove(write.PersistenceId, out var hold))
+                {
+                    hold.Asked.TrySetResult();
+                    await hold.Released.Task;
+                }
+            }
+
+            return await base.WriteMessagesAsync(writes, cancellationToken);
         }
 
         public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)

@@ -465,6 +465,79 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
     }
 
     /// <summary>A snapshot exists and the journal holds no event from before it.</summary>
+    public async Task Changes_made_at_run_time_come_back_after_a_restart_except_those_with_a_delegate_body()
+    {
+        var name = NewSetName();
+        var set = () => new PeriodicTaskSet(name)
+            .Add("updated", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 0 })
+            .Add("removed", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 0 })
+            .Add("redefined", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 0 });
+
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(), withTicker: false);
+            var client = new PeriodicTaskClient(keeper, Wait);
+            keeper.Tell(new Tick(0));
+            await client.UpdateAsync("updated", new PeriodicTaskOptions { TicksBetweenRuns = 4 });
+            await client.RemoveAsync("removed");
+            await client.AddAsync<CountingTask>("typed", new PeriodicTaskOptions { TicksBetweenRuns = 0 });
+            await client.AddAsync("delegate", (_, _) => ValueTask.CompletedTask);
+            await client.ChangeAsync([new UpdateTask("redefined", new PeriodicTaskOptions { TicksBetweenRuns = 2 }, (_, _) => ValueTask.CompletedTask)]);
+            keeper.Tell(new Tick(1));
+            await keeper.Ask<Ticked>(new NotifyWhenTicked(1), Wait);
+            await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+        }
+
+        using var second = Start(name);
+        var restarted = second.Keeper(set(), withTicker: false);
+        var stats = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        // The update and the removal are kept, and so is the task added by type; the two changes with a delegate body are not.
+        Assert.Equal(["updated", "redefined", "typed"], stats.Tasks.Select(t => t.Task));
+        Assert.Equal(new PeriodicTaskOptions { TicksBetweenRuns = 4 }.DescribeSchedule(Interval), stats["updated"].Schedule);
+        Assert.Equal(new PeriodicTaskOptions { TicksBetweenRuns = 0 }.DescribeSchedule(Interval), stats["redefined"].Schedule);
+        var runs = CountingTask.Runs(name + "/typed");
+        restarted.Tell(new Tick(2)); // the restarted set's first tick (2): an every-tick task first runs on the tick after it
+        restarted.Tell(new Tick(3));
+        await WaitUntilAsync(() => CountingTask.Runs(name + "/typed") > runs, "the task added by type runs after the restart");
+    }
+
+    public async Task A_change_made_at_run_time_is_dropped_once_the_set_defines_its_task_differently()
+    {
+        var name = NewSetName();
+        var set = (int ticks) => new PeriodicTaskSet(name).Add("task", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = ticks });
+
+        using (var first = Start(name))
+        {
+            var keeper = first.Keeper(set(0), withTicker: false);
+            keeper.Tell(new Tick(0));
+            await new PeriodicTaskClient(keeper, Wait).UpdateAsync("task", new PeriodicTaskOptions { TicksBetweenRuns = 5 });
+            await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+        }
+
+        using (var second = Start(name)) // a new version of the set defines the task with 3 ticks between runs: it wins
+        {
+            var keeper = second.Keeper(set(3), withTicker: false);
+            var stats = await keeper.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+            Assert.Equal(new PeriodicTaskOptions { TicksBetweenRuns = 3 }.DescribeSchedule(Interval), stats["task"].Schedule);
+            await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
+        }
+
+        using var third = Start(name); // and the set as it was first does not bring the dropped change back
+        var restarted = third.Keeper(set(0), withTicker: false);
+        var again = await restarted.Ask<TaskStatsReport>(GetTaskStats.Instance, Wait);
+        Assert.Equal(new PeriodicTaskOptions { TicksBetweenRuns = 0 }.DescribeSchedule(Interval), again["task"].Schedule);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(20);
+        }
+    }
+
     private static bool Trimmed(Recovered fromSnapshot, Recovered wholeJournal) =>
         fromSnapshot.SnapshotSequenceNr > 0 && wholeJournal.EventsReplayed <= wholeJournal.HighestSequenceNr - fromSnapshot.SnapshotSequenceNr;
 

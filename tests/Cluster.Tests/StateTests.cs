@@ -56,6 +56,14 @@ public sealed class SqliteStateTests : TestKit, IDisposable
     public Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it() =>
         Scenarios.A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it();
 
+    [Fact]
+    public Task Changes_made_at_run_time_come_back_after_a_restart_except_those_with_a_delegate_body() =>
+        Scenarios.Changes_made_at_run_time_come_back_after_a_restart_except_those_with_a_delegate_body();
+
+    [Fact]
+    public Task A_change_made_at_run_time_is_dropped_once_the_set_defines_its_task_differently() =>
+        Scenarios.A_change_made_at_run_time_is_dropped_once_the_set_defines_its_task_differently();
+
     void IDisposable.Dispose()
     {
         _backend.Dispose();
@@ -105,4 +113,8 @@ public sealed class PostgresStateTests : TestKit
     [PostgresFact]
     public Task A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it() =>
         Scenarios(this).A_snapshot_replaces_the_journal_events_before_it_and_recovery_starts_from_it();
+
+    [PostgresFact]
+    public Task Changes_made_at_run_time_come_back_after_a_restart_except_those_with_a_delegate_body() =>
+        Scenarios(this).Changes_made_at_run_time_come_back_after_a_restart_except_those_with_a_delegate_body();
 }

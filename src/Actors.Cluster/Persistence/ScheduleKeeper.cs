@@ -22,12 +22,13 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// <summary>How long after a failed deletion of old events or snapshots it is tried again.</summary>
     private static readonly TimeSpan TrimRetry = TimeSpan.FromSeconds(1);
 
-    /// <summary>At most this many records go into one journal event.</summary>
-    internal const int MaxRecordsPerEvent = 500;
+    /// <summary>At most this many records go into one journal event (a longer queue is written as several events in one write).</summary>
+    internal const int MaxRecordsPerEvent = 1000;
 
     private readonly string _persistenceId;
     private readonly string _setName;
-    private readonly IReadOnlyList<PeriodicTaskDefinition> _tasks;
+    private readonly KeptChanges _changes;
+    private IReadOnlyList<PeriodicTaskDefinition> _tasks;
     private readonly Dictionary<string, string> _scheduleKeys;
     private readonly PeriodicTaskSettings _settings;
     private readonly TaskScope _scope;
@@ -40,6 +41,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     private readonly List<object> _unsaved = [];
     private readonly List<(IActorRef Manager, RunStartRecorded Recorded)> _startsUnsaved = [];
+    private int _eventsWriting; // events of the write in flight whose handler has not run yet (0: no write in flight)
     private long _tickBase;
     private int _eventsSinceSnapshot;
     private long _trimTo;       // the newest saved snapshot's sequence number: what is older may be deleted
@@ -54,6 +56,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         _persistenceId = persistenceId;
         _setName = setName;
         _tasks = tasks;
+        _changes = new KeptChanges(setName, tasks);
         _settings = settings;
         _scheduleKeys = tasks.ToDictionary(t => t.Name, t => ScheduleState.ScheduleKey(t.Options), StringComparer.Ordinal);
         JournalPluginId = journalPluginId;
@@ -76,6 +79,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Recover<RunRecorded>(e => _state.Apply(e));
         Recover<PauseRecorded>(e => _state.Apply(e));
         Recover<RecordedBatch>(e => _state.Apply(e));
+        Recover<ChangeRecorded>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new StoreRecovered(Recovered())));
 
         Command<ScheduleAdvanced>(OnScheduleAdvanced);
@@ -83,10 +87,11 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Command<RunEndedHere>(e => Save(new RunRecorded(e.Task, false, e.At, null, Ended: e.Run, Counters: e.Counters)));
         Command<GetRecentRuns>(OnGetRecentRuns);
         Command<PauseRecorded>(Save);
+        Command<TasksChangedHere>(OnTasksChanged);
         Command<SaveUnsaved>(_ => SaveNow());
         Command<FlushState>(_ =>
         {
-            SaveNow();
+            SaveNow(evenWhileWriting: true);
             DeferAsync(StateFlushed.Instance, done => Sender.Tell(done));
         });
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
@@ -126,6 +131,17 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     {
         var now = Context.System.Scheduler.Now;
         _tickBase = _state.LastTick + 1; // tick numbers continue after the last one recorded
+        var dropped = new List<ChangeRecorded>();
+        var changed = _changes.Restore(_state, Context.System, _log, dropped, now);
+        dropped.ForEach(Save);
+        if (changed is not null)
+        {
+            _tasks = changed;
+            _scheduleKeys.Clear();
+            foreach (var task in changed)
+                _scheduleKeys[task.Name] = ScheduleState.ScheduleKey(task.Options);
+        }
+
         Dictionary<string, RestoredPlace>? restored = null;
         if (_state.LastTick >= 0 || _state.Pauses.Count > 0)
         {
@@ -161,7 +177,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
                 _setName, restored.Count, _tasks.Count, _state.LastTick);
         }
 
-        return new KeeperStore(Self, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster);
+        return new KeeperStore(Self, changed, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster);
     }
 
     /// <summary>
@@ -213,9 +229,24 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Sender.Tell(new RecentRunsReport(_setName, query.Task, kept, kept ? _state.RecentOf(query.Task) : []));
     }
 
+    /// <summary>Keeps the tasks' schedules current and journals what each change leaves on record (docs/control.md, "Changes that last").</summary>
+    private void OnTasksChanged(TasksChangedHere changed)
+    {
+        var now = Context.System.Scheduler.Now;
+        foreach (var change in changed.Changes)
+        {
+            if (change.Definition is { } definition)
+                _scheduleKeys[change.Task] = ScheduleState.ScheduleKey(definition.Options);
+            else
+                _scheduleKeys.Remove(change.Task);
+            if (_changes.Fold(change, _state, now) is { } record)
+                Save(record);
+        }
+    }
+
     private void OnScheduleAdvanced(ScheduleAdvanced advanced)
     {
-        if (_tasks.Count == 0)
+        if (_scheduleKeys.Count == 0)
             return; // nothing to keep (a node with only cluster-scoped tasks)
         var places = new List<PlaceRecord>(advanced.Places.Count);
         foreach (var p in advanced.Places)
@@ -224,35 +255,49 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Queues a record for the journal. The first one queued sends <see cref="SaveUnsaved"/> to this keeper, so it is
-    /// written with every report already in the mailbox behind it, as one journal event: the starts, ends and places of
-    /// one tick take one write, not one each (docs/architecture.md, "Persistence").
+    /// Queues a record for the journal. One write is in flight at a time: the first record queued while none is sends
+    /// <see cref="SaveUnsaved"/> to this keeper, so it is written with every report already in the mailbox behind it;
+    /// what is queued while a write is in flight goes in the next write, when it completes. So at a low rate a record is
+    /// written at once, and at a high rate each write carries what came during the one before (docs/architecture.md,
+    /// "Persistence").
     /// </summary>
     private void Save(object record)
     {
         _unsaved.Add(record);
-        if (_unsaved.Count == 1)
+        if (_unsaved.Count == 1 && _eventsWriting == 0)
             Self.Tell(SaveUnsaved.Instance);
-        else if (_unsaved.Count >= MaxRecordsPerEvent)
-            SaveNow();
     }
 
-    private void SaveNow()
+    /// <summary>Writes the queue as events of at most <see cref="MaxRecordsPerEvent"/> records, in one write.</summary>
+    private void SaveNow(bool evenWhileWriting = false)
     {
-        if (_unsaved.Count == 0)
+        if (_unsaved.Count == 0 || (_eventsWriting > 0 && !evenWhileWriting))
             return;
-        var evt = _unsaved.Count == 1 ? _unsaved[0] : RecordedBatch.Of(_unsaved);
+        var events = new List<object>(_unsaved.Count / MaxRecordsPerEvent + 1);
+        for (var i = 0; i < _unsaved.Count; i += MaxRecordsPerEvent)
+        {
+            var count = Math.Min(MaxRecordsPerEvent, _unsaved.Count - i);
+            events.Add(count == 1 ? _unsaved[i] : RecordedBatch.Of(_unsaved.GetRange(i, count)));
+        }
+
         var starts = _startsUnsaved.Count == 0 ? null : _startsUnsaved.ToList();
         _unsaved.Clear();
         _startsUnsaved.Clear();
-        PersistAsync(evt, e =>
+        _eventsWriting += events.Count;
+        var left = events.Count;
+        PersistAllAsync(events, e =>
         {
             Applied(e);
-            if (starts is null)
-                return;
-            var missing = LeaseMissing(); // the lease may have been lost while the start was written
-            foreach (var (manager, recorded) in starts)
-                manager.Tell(missing is null ? recorded : new RunStartRefused(recorded.Index, recorded.Run, missing));
+            _eventsWriting--;
+            if (--left == 0 && starts is not null)
+            {
+                var missing = LeaseMissing(); // the lease may have been lost while the start was written
+                foreach (var (manager, recorded) in starts)
+                    manager.Tell(missing is null ? recorded : new RunStartRefused(recorded.Index, recorded.Run, missing));
+            }
+
+            if (_eventsWriting == 0)
+                SaveNow();
         });
     }
 
@@ -318,9 +363,14 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     /// <summary>The manager's link to this keeper: each report is a message to it.</summary>
     private sealed class KeeperStore(
-        IActorRef keeper, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase, string? node, bool startBeforeRun)
+        IActorRef keeper, IReadOnlyList<PeriodicTaskDefinition>? tasks, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase,
+        string? node, bool startBeforeRun)
         : IScheduleStore
     {
+        public IReadOnlyList<PeriodicTaskDefinition>? Tasks => tasks;
+
+        public void TasksChanged(IReadOnlyList<TaskChangeReport> changes) => keeper.Tell(new TasksChangedHere(changes));
+
         public IReadOnlyDictionary<string, RestoredPlace>? Restored => restored;
 
         public bool RecordsStartBeforeRun => startBeforeRun;
@@ -341,6 +391,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     }
 
     private sealed record ScheduleAdvanced(long Tick, IReadOnlyList<PlaceReport> Places);
+
+    private sealed record TasksChangedHere(IReadOnlyList<TaskChangeReport> Changes);
 
     /// <summary>A run's start to journal; <paramref name="Awaited"/>: the manager sends the run only once it is (RecordsStartBeforeRun).</summary>
     private sealed record RecordRunStart(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline, bool Awaited);

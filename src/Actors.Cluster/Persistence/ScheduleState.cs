@@ -28,25 +28,38 @@ internal sealed record RunRecorded(
 /// <summary>Journal event: <paramref name="Task"/> was paused (with its note and until) or resumed.</summary>
 internal sealed record PauseRecorded(string Task, bool Paused, string? Note, DateTimeOffset? Until);
 
+/// <summary>
+/// Journal event: the change made at run time that <paramref name="Task"/> keeps, all its changes since the set
+/// started folded into one: <c>add</c> (with options and body type; it replaces a task of the set's own by that name),
+/// <c>update</c> (options, and body type when the body is not the set's own), <c>remove</c>, or <c>configured</c> (none
+/// kept: the task is as the set defines it). <paramref name="Base"/> identifies the set's own definition the change
+/// was made over (null: the set has no such task); a set defined differently since drops the change
+/// (docs/control.md, "Changes that last").
+/// </summary>
+internal sealed record ChangeRecorded(
+    string Task, string Kind, string? Base, PeriodicTaskOptions? Options, string? BodyType, DateTimeOffset At);
+
 /// <summary>Journal event: records reported together, in the order they were reported, written as one event.</summary>
 internal sealed record RecordedBatch(IReadOnlyList<RecordedItem> Items)
 {
     public static RecordedBatch Of(IEnumerable<object> records) => new(records.Select(RecordedItem.Of).ToList());
 
-    public IEnumerable<object> Records() => Items.Select(i => (object?)i.Tick ?? (object?)i.Run ?? i.Pause!);
+    public IEnumerable<object> Records() => Items.Select(i => (object?)i.Tick ?? (object?)i.Run ?? (object?)i.Pause ?? i.Change!);
 }
 
 /// <summary>One record of a <see cref="RecordedBatch"/>: exactly one of its fields is set.</summary>
 internal sealed record RecordedItem(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TickRecorded? Tick = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RunRecorded? Run = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PauseRecorded? Pause = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PauseRecorded? Pause = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ChangeRecorded? Change = null)
 {
     public static RecordedItem Of(object record) => record switch
     {
         TickRecorded tick => new RecordedItem(Tick: tick),
         RunRecorded run => new RecordedItem(Run: run),
         PauseRecorded pause => new RecordedItem(Pause: pause),
+        ChangeRecorded change => new RecordedItem(Change: change),
         _ => throw new ArgumentException($"{record.GetType().Name} is not a journal record.", nameof(record)),
     };
 }
@@ -57,7 +70,7 @@ internal sealed record TaskHistory(string Task, CounterRecord? Counters, IReadOn
 /// <summary>Snapshot: the whole state at once (lists added after the first release are null in older snapshots).</summary>
 internal sealed record ScheduleSnapshot(
     long LastTick, IReadOnlyList<PlaceRecord> Places, IReadOnlyList<RunRecorded> Running, IReadOnlyList<PauseRecorded>? Pauses = null,
-    IReadOnlyList<TaskHistory>? Histories = null);
+    IReadOnlyList<TaskHistory>? Histories = null, IReadOnlyList<ChangeRecorded>? Changes = null);
 
 /// <summary>The state a <see cref="ScheduleKeeper"/> rebuilds from its snapshot and journal.</summary>
 internal sealed class ScheduleState
@@ -79,6 +92,9 @@ internal sealed class ScheduleState
 
     /// <summary>Each task's last <see cref="RecentRunsKept"/> runs, oldest first.</summary>
     public Dictionary<string, Queue<PeriodicTaskRun>> Recent { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The change kept for each task changed at run time.</summary>
+    public Dictionary<string, ChangeRecorded> Changes { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The task's recent runs, newest first.</summary>
     public IReadOnlyList<PeriodicTaskRun> RecentOf(string task) =>
@@ -125,6 +141,12 @@ internal sealed class ScheduleState
             case PauseRecorded resume:
                 Pauses.Remove(resume.Task);
                 break;
+            case ChangeRecorded { Kind: KeptChanges.Configured } configured:
+                Changes.Remove(configured.Task);
+                break;
+            case ChangeRecorded change:
+                Changes[change.Task] = change;
+                break;
         }
     }
 
@@ -142,6 +164,9 @@ internal sealed class ScheduleState
             Pauses[pause.Task] = pause;
         Counters.Clear();
         Recent.Clear();
+        Changes.Clear();
+        foreach (var change in snapshot.Changes ?? [])
+            Changes[change.Task] = change;
         foreach (var history in snapshot.Histories ?? [])
         {
             if (history.Counters is { } counters)
@@ -155,7 +180,8 @@ internal sealed class ScheduleState
         new(LastTick, Places.Values.ToList(), Running.Values.ToList(), Pauses.Values.ToList(),
             Counters.Keys.Union(Recent.Keys)
                 .Select(task => new TaskHistory(task, Counters.GetValueOrDefault(task), Recent.TryGetValue(task, out var runs) ? runs.ToList() : []))
-                .ToList());
+                .ToList(),
+            Changes.Values.ToList());
 
     private void Remember(string task, PeriodicTaskRun run)
     {

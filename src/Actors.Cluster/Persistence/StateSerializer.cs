@@ -27,7 +27,8 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(RunRecorded)] = "run",
         [typeof(ScheduleSnapshot)] = "snapshot",
         [typeof(PauseRecorded)] = "pause-recorded",
-        [typeof(RecordedBatch)] = "batch",
+        [typeof(RecordedBatch)] = "records", // binary (RecordsCodec); "batch", JSON, is still read
+        [typeof(ChangeRecorded)] = "change-recorded",
         [typeof(PauseTask)] = "pause",
         [typeof(ResumeTask)] = "resume",
         [typeof(GetTaskStats)] = "get-stats",
@@ -57,7 +58,10 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(StateFlushed)] = StateFlushed.Instance,
     };
 
-    private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);
+    /// <summary>A batch of records as JSON, as written before <see cref="RecordsCodec"/>.</summary>
+    private const string JsonBatch = "batch";
+
+    private static readonly Dictionary<string, Type> Types = Manifests.Append(KeyValuePair.Create(typeof(RecordedBatch), JsonBatch)).ToDictionary(p => p.Value, p => p.Key);
 
     public StateSerializer(ExtendedActorSystem system) : base(system)
     {
@@ -80,6 +84,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
     {
         _ when Instances.ContainsKey(obj.GetType()) => [],
         ChangeTasks change => JsonSerializer.SerializeToUtf8Bytes(change.Changes.Select(WireChange.Of).ToList(), Options),
+        RecordedBatch batch => RecordsCodec.Write(batch, Options),
         TaskStatsReport report => Compressed(JsonSerializer.SerializeToUtf8Bytes(report, Options)),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options),
     };
@@ -90,6 +95,8 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(StateSerializer)}.");
         if (Instances.TryGetValue(type, out var instance))
             return instance;
+        if (type == typeof(RecordedBatch) && manifest != JsonBatch)
+            return RecordsCodec.Read(bytes, Options);
         if (bytes.Length > 1 && bytes[0] == 0x1f && bytes[1] == 0x8b) // gzip (JSON starts with '{', '[' or '"')
             bytes = Decompressed(bytes);
         if (type == typeof(ChangeTasks))
@@ -118,21 +125,24 @@ internal sealed class StateSerializer : SerializerWithStringManifest
 }
 
 /// <summary>
-/// One change of a <see cref="ChangeTasks"/> on the wire: an update (options only) or a removal. A task's body is a
-/// delegate and cannot cross the network: an addition, or an update with a body, is refused here.
+/// One change of a <see cref="ChangeTasks"/> on the wire: an addition by type (<see cref="AddTask.Of{TTask}"/>), an
+/// update (options only) or a removal. A body given as a delegate cannot cross the network: such a change is refused here.
 /// </summary>
-internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options)
+internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options, string? TaskType = null)
 {
     public static WireChange Of(TaskChange change) => change switch
     {
+        AddTask { TaskType: { } type } add => new WireChange("add", add.Task, add.Options, type),
         UpdateTask { Body: null } update => new WireChange("update", update.Task, update.Options),
         RemoveTask remove => new WireChange("remove", remove.Task, null),
         _ => throw new SerializationException(
-            $"{change.GetType().Name} of '{change.Task}' carries a task body, which cannot cross the network: add or redefine cluster tasks in the set every node starts."),
+            $"{change.GetType().Name} of '{change.Task}' carries a task body as a delegate, which cannot cross the network: add it with AddTask.Of<TTask>, or in the set every node starts."),
     };
 
     public TaskChange ToChange() => Kind switch
     {
+        "add" => new AddTask(Task, TaskType ?? throw new SerializationException($"an addition of '{Task}' without its type."),
+            Options ?? throw new SerializationException($"an addition of '{Task}' without options.")),
         "update" => new UpdateTask(Task, Options ?? throw new SerializationException($"an update of '{Task}' without options.")),
         "remove" => new RemoveTask(Task),
         _ => throw new SerializationException($"unknown change '{Kind}' of '{Task}'."),

@@ -49,19 +49,7 @@ public sealed class PeriodicTaskSetOptions
     public PeriodicTaskSetOptions AddTask<TTask>(string name, PeriodicTaskOptions? options = null) where TTask : class, IPeriodicTask
     {
         _ = PeriodicTaskDefinition.FromCode(name, (_, _) => ValueTask.CompletedTask, options); // checks name and options now
-        _codeTasks.Add(services => PeriodicTaskDefinition.FromCode(name, async (context, token) =>
-        {
-            if (services is null)
-            {
-                await Activator.CreateInstance<TTask>().RunAsync(context, token).ConfigureAwait(false);
-                return;
-            }
-
-            await using var scope = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.CreateAsyncScope(services);
-            var task = (TTask?)scope.ServiceProvider.GetService(typeof(TTask))
-                ?? Microsoft.Extensions.DependencyInjection.ActivatorUtilities.CreateInstance<TTask>(scope.ServiceProvider);
-            await task.RunAsync(context, token).ConfigureAwait(false);
-        }, options));
+        _codeTasks.Add(services => PeriodicTaskDefinition.FromCode(name, (context, token) => TaskBodies.RunAsync(typeof(TTask), services, context, token), options));
         return this;
     }
 

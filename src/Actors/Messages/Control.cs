@@ -22,12 +22,19 @@ public sealed record ChangeTasks(IReadOnlyList<TaskChange> Changes)
         : this((IReadOnlyList<TaskChange>)changes)
     {
     }
+
+    /// <summary>Changes that follow the configuration (the console host's reload): the configuration keeps them, not a store.</summary>
+    internal bool FromConfiguration { get; init; }
 }
 
 /// <summary>One change of a <see cref="ChangeTasks"/>.</summary>
 public abstract record TaskChange(string Task);
 
-/// <summary>Adds a task; it counts as if the set had started on the tick after the change.</summary>
+/// <summary>
+/// Adds a task; it counts as if the set had started on the tick after the change. A body given as a delegate lives as
+/// long as the set: only a task added with <see cref="Of{TTask}"/> can be sent to another node and, with a state store,
+/// comes back after a restart (docs/control.md, "Changes that last").
+/// </summary>
 public sealed record AddTask : TaskChange
 {
     public AddTask(string task, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null)
@@ -36,12 +43,40 @@ public sealed record AddTask : TaskChange
     }
 
     internal AddTask(PeriodicTaskDefinition definition)
-        : base(definition.Name) =>
+        : base(definition.Name)
+    {
         Definition = definition;
+        Options = definition.Options;
+    }
 
-    internal PeriodicTaskDefinition Definition { get; }
+    internal AddTask(string task, string taskType, PeriodicTaskOptions? options)
+        : base(task)
+    {
+        TaskType = taskType;
+        Options = options ?? PeriodicTaskOptions.Default;
+    }
 
-    public PeriodicTaskOptions Options => Definition.Options;
+    /// <summary>
+    /// A task whose body is a new <typeparamref name="TTask"/> for each run, made by the node that runs it (from its
+    /// service provider when the ActorSystem has one, else by its parameterless constructor).
+    /// </summary>
+    public static AddTask Of<TTask>(string task, PeriodicTaskOptions? options = null) where TTask : class, IPeriodicTask
+    {
+        OptionsValidation.Validate(options ?? PeriodicTaskOptions.Default, $"task '{task}'");
+        return new AddTask(task, TaskBodies.NameOf(typeof(TTask)), options);
+    }
+
+    /// <summary>Null for a delegate body.</summary>
+    internal PeriodicTaskDefinition? Definition { get; }
+
+    /// <summary>The <see cref="IPeriodicTask"/> type (full name and assembly) the body is made from; null for a delegate body.</summary>
+    public string? TaskType { get; }
+
+    public PeriodicTaskOptions Options { get; }
+
+    /// <summary>This addition with its body built on this node (throws <see cref="PeriodicTaskDefinitionException"/> when it cannot be).</summary>
+    internal AddTask Built(Akka.Actor.ActorSystem system) =>
+        Definition is not null ? this : new AddTask(TaskBodies.Build(Task, TaskType!, Options, system));
 }
 
 /// <summary>

@@ -27,9 +27,15 @@ internal sealed class CalendarWakes(
     /// <summary>The ticker to ask for wakes; none (a manager without a ticker) runs calendar tasks on ticks only.</summary>
     public IActorRef? Ticker { get; set; }
 
-    /// <summary>The wall-clock time of the set's start: now on <paramref name="wall"/>, less the time since the start on the monotonic clock.</summary>
-    public static DateTimeOffset Origin(TimeProvider wall, SetStart.Moment start, IScheduler scheduler) =>
-        wall.GetUtcNow() - start.Elapsed(scheduler);
+    /// <summary>
+    /// The set's <paramref name="wall"/> clock (<see cref="WallClock.For"/>, from the settings' <paramref name="configured"/>
+    /// one) and the wall-clock time of its start: now on that clock, less the time since the start on the monotonic clock.
+    /// </summary>
+    public static DateTimeOffset Origin(ActorSystem system, TimeProvider? configured, SetStart.Moment start, out TimeProvider wall)
+    {
+        wall = WallClock.For(system, configured);
+        return wall.GetUtcNow() - start.Elapsed(system.Scheduler);
+    }
 
     /// <summary>Time since the start on the monotonic clock.</summary>
     public TimeSpan Now => start.Elapsed(scheduler);

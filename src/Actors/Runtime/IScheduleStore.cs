@@ -1,3 +1,5 @@
+using ActorScheduler.Tasks;
+
 namespace ActorScheduler.Runtime;
 
 /// <summary>
@@ -8,6 +10,15 @@ internal interface IScheduleStore
 {
     /// <summary>Saved places by task name; null when nothing was saved (a first start).</summary>
     IReadOnlyDictionary<string, RestoredPlace>? Restored { get; }
+
+    /// <summary>
+    /// The tasks to start with: the set's own with the changes made at run time that the store kept; null when it kept
+    /// none (docs/control.md, "Changes that last").
+    /// </summary>
+    IReadOnlyList<PeriodicTaskDefinition>? Tasks { get; }
+
+    /// <summary>Tasks were added, updated or removed at run time (in the order given).</summary>
+    void TasksChanged(IReadOnlyList<TaskChangeReport> changes);
 
     /// <summary>The number the manager's tick 0 has outside (events, stats, contexts): tick numbers continue across starts.</summary>
     long TickBase { get; }
@@ -43,6 +54,19 @@ internal interface IScheduleStore
 internal sealed record RestoredPlace(
     long? TicksLeft, DateTimeOffset? NextDueAt, DateTimeOffset? NotBefore, DateTimeOffset? LastRunAt = null, TaskPause? Pause = null,
     CounterRecord? Counters = null);
+
+/// <summary>
+/// A change made at run time: the task's definition after it (null for a removal), and whether a store may keep it
+/// (not when a body is a delegate, nor when the change follows the configuration, which keeps it itself).
+/// </summary>
+internal sealed record TaskChangeReport(string Task, TaskChangeKind Kind, PeriodicTaskDefinition? Definition, bool Keep);
+
+internal enum TaskChangeKind
+{
+    Add,
+    Update,
+    Remove,
+}
 
 /// <summary>A task's place after a tick, with DueTick in the manager's own tick numbering.</summary>
 internal sealed record PlaceReport(string Task, long? DueTick, DateTimeOffset? NextDueAt, DateTimeOffset? LastRunAt);

@@ -99,8 +99,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void Begin(StoreLink store)
     {
         _start = SetStart.For(_setup.Store is null ? _setup.Start : null, Context.System);
-        var wall = WallClock.For(Context.System, _settings.TimeProvider);
-        _tasks = TaskTable.ForSet(_setName, _setup.Tasks, _settings, _setup.Scope, CalendarWakes.Origin(wall, _start, Context.System.Scheduler), out var fuzzy);
+        var origin = CalendarWakes.Origin(Context.System, _settings.TimeProvider, _start, out var wall);
+        _tasks = TaskTable.ForSet(_setName, store.Tasks ?? _setup.Tasks, _settings, _setup.Scope, origin, out var fuzzy);
         if (fuzzy > TimeSpan.Zero)
             _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", _setName, (long)fuzzy.TotalMilliseconds);
         _store = store;
@@ -267,10 +267,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             Advance(wake.At, tickRun: null);
     }
 
-    /// <summary>
-    /// Follows a step of the wall clock, then moves the schedule to <paramref name="at"/>, the current tick's time (with
-    /// its <paramref name="tickRun"/>) or a wake's, offers what is due, and asks for the next wake.
-    /// </summary>
+    /// <summary>Follows a step of the wall clock, moves the schedule to <paramref name="at"/> (the current tick's time, with its
+    /// <paramref name="tickRun"/>, or a wake's), offers what is due, and asks for the next wake.</summary>
     private void Advance(TimeSpan at, Run? tickRun)
     {
         _wakes.CheckWallClock(at, _currentTick);
@@ -359,13 +357,14 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     /// </summary>
     private void OnChangeTasks(ChangeTasks request)
     {
-        if (_tasks.Refusal(request.Changes) is { } refused)
+        var (changes, refused) = _tasks.Checked(request.Changes, Context.System);
+        if (refused is not null)
         {
             Sender.Tell(new Status.Failure(refused));
             return;
         }
 
-        var (added, updated, removed) = _tasks.Apply(request.Changes, _currentTick, _wakes.Now);
+        var (added, updated, removed) = _tasks.Apply(changes, _currentTick, _wakes.Now);
         updated.ForEach(_runners.Retire);
         foreach (var task in removed)
         {
@@ -373,6 +372,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             _runners.Remove(task);
         }
 
+        _store.TasksChanged(changes, _tasks, request.FromConfiguration);
         _telemetry.Changed(added, updated, removed, Context.System.Scheduler.Now);
         _wakes.Arm(_currentTick);
         Sender.Tell(new TasksChanged(_setName, Names(added), Names(updated), Names(removed)));

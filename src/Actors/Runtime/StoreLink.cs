@@ -45,6 +45,14 @@ internal class StoreLink
     {
     }
 
+    /// <summary>The tasks to start with when the store kept changes made at run time; null: the set's own.</summary>
+    public virtual IReadOnlyList<Tasks.PeriodicTaskDefinition>? Tasks => null;
+
+    /// <summary>Checked <paramref name="changes"/> were applied to <paramref name="table"/>.</summary>
+    public virtual void TasksChanged(IReadOnlyList<TaskChange> changes, TaskTable table, bool fromConfiguration)
+    {
+    }
+
     public virtual void RunStarting(TaskState task, Run run, DateTimeOffset now)
     {
     }
@@ -117,6 +125,17 @@ internal class StoreLink
 
             store.TickDispatched(tick, places);
         }
+
+        public override IReadOnlyList<Tasks.PeriodicTaskDefinition>? Tasks => store.Tasks;
+
+        public override void TasksChanged(IReadOnlyList<TaskChange> changes, TaskTable table, bool fromConfiguration) =>
+            store.TasksChanged(changes.Select(change => change switch
+            {
+                AddTask add => new TaskChangeReport(add.Task, TaskChangeKind.Add, add.Definition, !fromConfiguration && add.Definition!.BodyType is not null),
+                UpdateTask update => new TaskChangeReport(
+                    update.Task, TaskChangeKind.Update, table.Find(update.Task)!.Definition, !fromConfiguration && update.Body is null),
+                _ => new TaskChangeReport(change.Task, TaskChangeKind.Remove, null, !fromConfiguration),
+            }).ToList());
 
         public override void RunStarting(TaskState task, Run run, DateTimeOffset now) =>
             store.RunStarting(task.Index, task.Name, run, now, RetryPolicy.Deadline(task.Definition.Options, now));

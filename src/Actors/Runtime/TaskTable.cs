@@ -107,17 +107,22 @@ internal sealed class TaskTable
         }
     }
 
-    /// <summary>Why <paramref name="changes"/> are refused whole (see <see cref="Check"/>), or null when they can be applied.</summary>
-    public Exception? Refusal(IReadOnlyList<TaskChange> changes)
+    /// <summary>
+    /// The changes with their added tasks built on <paramref name="system"/> and checked (<see cref="Check"/>), or, when
+    /// they are refused whole, why.
+    /// </summary>
+    public (IReadOnlyList<TaskChange> Changes, Exception? Refused) Checked(IReadOnlyList<TaskChange>? changes, Akka.Actor.ActorSystem system)
     {
         try
         {
-            Check(changes);
-            return null;
+            ArgumentNullException.ThrowIfNull(changes, nameof(ChangeTasks.Changes));
+            var built = changes.Select(c => c is AddTask add ? add.Built(system) : c).ToList();
+            Check(built);
+            return (built, null);
         }
         catch (Exception e) when (e is PeriodicTaskDefinitionException or PeriodicTaskNotFoundException or ArgumentException)
         {
-            return e;
+            return ([], e);
         }
     }
 
@@ -150,11 +155,11 @@ internal sealed class TaskTable
     /// <summary>Adds a checked task; it is first due after <paramref name="afterTick"/> by its options.</summary>
     public TaskState Add(AddTask add, long afterTick, TimeSpan? now = null)
     {
-        var task = new TaskState(add.Definition, _tasks.Count, _interval);
+        var task = new TaskState(add.Definition!, _tasks.Count, _interval);
         _tasks.Add(task);
         _removed.Add(false);
         _indexByName.Add(task.Name, task.Index);
-        Schedule.Add(add.Definition.Options, afterTick, now);
+        Schedule.Add(add.Definition!.Options, afterTick, now);
         return task;
     }
 
@@ -163,7 +168,10 @@ internal sealed class TaskTable
     {
         var task = _tasks[_indexByName[update.Task]];
         var options = Updated(task, update.Options);
-        task.Redefine(new PeriodicTaskDefinition(task.Name, options, update.Body ?? task.Definition.Body, task.Definition.Source), _interval);
+        var old = task.Definition;
+        task.Redefine(update.Body is null
+            ? old.WithOptions(options)
+            : new PeriodicTaskDefinition(task.Name, options, update.Body, old.Source), _interval);
         Schedule.Update(task.Index, options, afterTick, now);
         if (options.Overlap == OverlapMode.Skip)
             task.Pending = null;

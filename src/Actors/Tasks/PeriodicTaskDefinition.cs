@@ -4,7 +4,8 @@ namespace ActorScheduler.Tasks;
 internal sealed class PeriodicTaskDefinition
 {
     public PeriodicTaskDefinition(
-        string name, PeriodicTaskOptions options, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, string source)
+        string name, PeriodicTaskOptions options, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, string source,
+        string? bodyType = null)
     {
         if (string.IsNullOrWhiteSpace(name))
             throw new PeriodicTaskDefinitionException($"{source}: a task needs a non-empty name.");
@@ -12,6 +13,7 @@ internal sealed class PeriodicTaskDefinition
         Options = options ?? throw new ArgumentNullException(nameof(options));
         Body = body ?? throw new ArgumentNullException(nameof(body));
         Source = source;
+        BodyType = bodyType;
     }
 
     public string Name { get; }
@@ -24,6 +26,12 @@ internal sealed class PeriodicTaskDefinition
     /// <summary>Where the task was declared, e.g. "method ComputeManager.SyncPowerStates" or "code".</summary>
     public string Source { get; }
 
+    /// <summary>
+    /// The <see cref="IPeriodicTask"/> type the body is built from (<see cref="TaskBodies"/>), or null for a body given as
+    /// a delegate: only a named body can be rebuilt elsewhere or later.
+    /// </summary>
+    public string? BodyType { get; }
+
     /// <summary>A task declared in code; its options are checked now (default: every tick).</summary>
     public static PeriodicTaskDefinition FromCode(
         string name, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null)
@@ -34,5 +42,5 @@ internal sealed class PeriodicTaskDefinition
         return new PeriodicTaskDefinition(name, options, body, source);
     }
 
-    public PeriodicTaskDefinition WithOptions(PeriodicTaskOptions options) => new(Name, options, Body, Source);
+    public PeriodicTaskDefinition WithOptions(PeriodicTaskOptions options) => new(Name, options, Body, Source, BodyType);
 }

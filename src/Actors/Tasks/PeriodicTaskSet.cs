@@ -59,22 +59,7 @@ public sealed class PeriodicTaskSet
     public PeriodicTaskSet Add(string name, Func<IPeriodicTask> factory, PeriodicTaskOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Add(name, async (c, t) =>
-        {
-            var task = factory();
-            try
-            {
-                await task.RunAsync(c, t).ConfigureAwait(false);
-            }
-            finally
-            {
-                switch (task)
-                {
-                    case IAsyncDisposable ad: await ad.DisposeAsync().ConfigureAwait(false); break;
-                    case IDisposable d: d.Dispose(); break;
-                }
-            }
-        }, options);
+        return Add(name, (c, t) => TaskBodies.RunAndDisposeAsync(factory(), c, t), options);
     }
 
     /// <summary>Adds a definition; a second task with the same name is an error naming both.</summary>

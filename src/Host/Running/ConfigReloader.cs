@@ -85,7 +85,7 @@ internal sealed class ConfigReloader : IDisposable
             var next = HostPlan.Build(ConfigLoader.Load(source));
             var (changes, added, updated, removed) = Difference(_current, next);
             if (changes.Count > 0)
-                await _client!.ChangeAsync(changes).ConfigureAwait(false);
+                await _client!.ChangeAsync(new ChangeTasks(changes) { FromConfiguration = true }).ConfigureAwait(false);
             _current = next;
             _log!.LogInformation("SIGHUP: reloaded {Source}: {Added} added, {Updated} updated, {Removed} removed",
                 source, Names(added), Names(updated), Names(removed));
