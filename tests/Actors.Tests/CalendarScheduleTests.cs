@@ -84,11 +84,35 @@ public class CalendarScheduleTests
     }
 
     [Fact]
-    public void A_calendar_task_runs_on_the_first_tick_at_or_after_its_occurrence()
+    public void A_calendar_task_is_due_at_its_occurrence_between_ticks_numbered_with_the_tick_before()
     {
-        // Ticks every 60 s from 00:00:20, occurrences on the minute: 00:01 runs on tick 1 (00:01:20).
+        // Ticks every 60 s from 00:00:20, occurrences on the minute: 00:01 is 40 s after tick 0, before tick 1 (00:01:20).
         var schedule = new TaskSchedule([Cron("* * * * *")], Minutes, new DateTimeOffset(2026, 1, 1, 0, 0, 20, TimeSpan.Zero));
-        Assert.Equal(1, schedule.NextDueTick(0));
+        var due = new List<DueRun>();
+        schedule.Advance(0, due);
+        Assert.Empty(due);
+        Assert.Equal((0L, TimeSpan.FromSeconds(40)), (schedule.NextDueTick(0), schedule.NextDueOffset(0)));
+        Assert.Equal(TimeSpan.FromSeconds(40), schedule.NextWake());
+
+        schedule.AdvanceTo(TimeSpan.FromSeconds(39), due);
+        Assert.Empty(due);
+        schedule.AdvanceTo(TimeSpan.FromSeconds(40), due);
+        Assert.Equal(new DueRun(0, 0), Assert.Single(due));
+        Assert.Equal((1L, TimeSpan.FromSeconds(100)), (schedule.NextDueTick(0), schedule.NextDueOffset(0)));
+
+        due.Clear();
+        schedule.Advance(1, due); // 00:01:20: the 00:01 occurrence has run, 00:02 has not come
+        Assert.Empty(due);
+    }
+
+    [Fact]
+    public void Without_a_wake_a_calendar_task_runs_on_the_first_tick_after_its_occurrence()
+    {
+        var schedule = new TaskSchedule([Cron("* * * * *")], Minutes, new DateTimeOffset(2026, 1, 1, 0, 0, 20, TimeSpan.Zero));
+        var due = new List<DueRun>();
+        schedule.Advance(0, due);
+        schedule.Advance(1, due);
+        Assert.Equal(new DueRun(0, 0), Assert.Single(due));
     }
 
     [Fact]
@@ -177,5 +201,69 @@ public class CalendarScheduleTests
         Assert.Equal(4, due.Count);
         Assert.All(due, d => Assert.Equal(0, d.Missed));
         Assert.Equal(30, schedule.NextDueTick(0));
+    }
+
+    /// <summary>An hourly task (on the hour, UTC), one-minute ticks from 00:00:30, after tick 1 (00:01:30).</summary>
+    private static (TaskSchedule Schedule, List<DueRun> Due) HourlyAfterTickOne(MisfirePolicy misfire = MisfirePolicy.Coalesce)
+    {
+        var schedule = new TaskSchedule([new PeriodicTaskOptions { Cron = "0 * * * *", Misfire = misfire }], Minutes,
+            new DateTimeOffset(2026, 1, 1, 0, 0, 30, TimeSpan.Zero));
+        var due = new List<DueRun>();
+        schedule.Advance(0, due);
+        schedule.Advance(1, due);
+        Assert.Empty(due);
+        return (schedule, due);
+    }
+
+    [Fact]
+    public void A_forward_step_coalesces_the_occurrences_it_skipped_into_one_run_at_once()
+    {
+        var (schedule, due) = HourlyAfterTickOne();
+        var missed = new List<DueRun>();
+        schedule.ShiftWall(TimeSpan.FromHours(3), Minute, missed); // at 00:01:30, to 03:01:30: 01:00, 02:00, 03:00 passed
+        Assert.Empty(missed);
+        schedule.AdvanceTo(Minute, due);
+        Assert.Equal(new DueRun(0, 2), Assert.Single(due));
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 4, 0, 0, TimeSpan.Zero), schedule.WallAt(schedule.NextDueOffset(0)!.Value));
+    }
+
+    [Fact]
+    public void A_forward_step_with_misfire_skip_counts_the_skipped_occurrences_missed_without_a_run()
+    {
+        var (schedule, due) = HourlyAfterTickOne(MisfirePolicy.Skip);
+        var missed = new List<DueRun>();
+        schedule.ShiftWall(TimeSpan.FromHours(3), Minute, missed);
+        Assert.Equal(new DueRun(0, 3), Assert.Single(missed));
+        schedule.AdvanceTo(Minute, due);
+        Assert.Empty(due);
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 4, 0, 0, TimeSpan.Zero), schedule.WallAt(schedule.NextDueOffset(0)!.Value));
+    }
+
+    [Fact]
+    public void A_forward_step_with_misfire_run_all_runs_once_now_and_once_per_tick_for_the_others()
+    {
+        var (schedule, due) = HourlyAfterTickOne(MisfirePolicy.RunAll);
+        var missed = new List<DueRun>();
+        schedule.ShiftWall(TimeSpan.FromHours(3), Minute, missed);
+        Assert.Empty(missed);
+        schedule.AdvanceTo(Minute, due);
+        for (long tick = 2; tick <= 5; tick++)
+            schedule.Advance(tick, due);
+        Assert.Equal(3, due.Count); // at once, then on ticks 2 and 3
+        Assert.All(due, d => Assert.Equal(0, d.Missed));
+    }
+
+    [Fact]
+    public void After_a_backward_step_the_next_occurrence_waits_for_the_wall_clock_to_reach_it_again()
+    {
+        var (schedule, due) = HourlyAfterTickOne();
+        for (long tick = 2; tick <= 60; tick++)
+            schedule.Advance(tick, due); // 01:00 runs on tick 60 (01:00:30)
+        Assert.Single(due);
+        var missed = new List<DueRun>();
+        schedule.ShiftWall(TimeSpan.FromMinutes(-30), TimeSpan.FromMinutes(60), missed); // back to 00:30:30
+        Assert.Empty(missed);
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 2, 0, 0, TimeSpan.Zero), schedule.WallAt(schedule.NextDueOffset(0)!.Value));
+        Assert.Equal(TimeSpan.FromMinutes(149.5), schedule.NextDueOffset(0)); // 02:00 on the stepped clock: 90 min after 00:30:30
     }
 }

@@ -37,6 +37,22 @@ public class CalendarTests
     }
 
     [Fact]
+    public async Task Simulate_puts_a_calendar_run_at_its_occurrence_between_ticks_numbered_with_the_tick_before()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("ny.conf", NewYork);
+        var events = dir.File("events.jsonl");
+
+        // Ticks every minute from 00:00:20 EST: 02:30 EST is 149m40s after the start, 40 s after tick 149.
+        var result = await HostProcess.RunAsync(dir.Path,
+            ["simulate", "--config", config, "--start", "2026-03-07T00:00:20-05:00", "--for", "1d", "--events", events]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var nightly = Assert.Single(Event.ReadFile(events), e => e.Task == "nightly");
+        Assert.Equal((149L, DateTimeOffset.Parse("2026-03-07T07:30Z")), (nightly.Tick, nightly.Time));
+    }
+
+    [Fact]
     public async Task List_shows_a_calendar_schedule_in_words_and_its_next_occurrences_with_the_daylight_saving_mark()
     {
         using var dir = new TempDir();

@@ -52,8 +52,9 @@ public sealed class PeriodicTaskSettings
     private PeriodicTaskSettings(
         string path, TimeSpan periodicInterval, TimeSpan initialDelay, TimeSpan fuzzyDelay, bool raiseOnError,
         TimeSpan shutdownTimeout, TickSource tickSource, RunEvents runEvents, IReadOnlyList<TaskOverride> tasks, IReadOnlyList<ConfigKeys> extensions,
-        IReadOnlyDictionary<ConfigKeys, object?> sections)
+        IReadOnlyDictionary<ConfigKeys, object?> sections, TimeProvider? timeProvider = null)
     {
+        TimeProvider = timeProvider;
         Path = path;
         PeriodicInterval = periodicInterval;
         InitialDelay = initialDelay;
@@ -88,6 +89,13 @@ public sealed class PeriodicTaskSettings
 
     /// <summary>Which run events are published (docs/semantics.md, "Events, stats and metrics").</summary>
     public RunEvents RunEvents { get; }
+
+    /// <summary>
+    /// The wall clock calendar occurrences are read from (docs/semantics.md, "Calendar tasks"). Null (the default):
+    /// <see cref="System.TimeProvider.System"/> under Akka's default scheduler, and the scheduler's own clock under any
+    /// other (virtual time under Akka's TestScheduler). Set with <see cref="WithTimeProvider"/>, not in HOCON.
+    /// </summary>
+    public TimeProvider? TimeProvider { get; }
 
     /// <summary>The actor-scheduler.tasks entries, in file order.</summary>
     internal IReadOnlyList<TaskOverride> Tasks { get; }
@@ -169,12 +177,24 @@ public sealed class PeriodicTaskSettings
             section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, runEvents, tasks, extensions, sections);
     }
 
+    /// <summary>
+    /// These settings with another wall clock: a test steps it to check what a clock change does. Its wall time must move
+    /// with the ticks' clock (under Akka's TestScheduler: the scheduler's <c>Now</c> plus the steps the test makes).
+    /// </summary>
+    public PeriodicTaskSettings WithTimeProvider(TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        return new PeriodicTaskSettings(
+            Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, TickSource, RunEvents, Tasks, Extensions, _sections, timeProvider);
+    }
+
     /// <summary>These settings with another tick source (the cluster package's sharded buckets use the scheduler's for auto).</summary>
     internal PeriodicTaskSettings WithTickSource(TickSource tickSource) =>
         tickSource == TickSource
             ? this
             : new PeriodicTaskSettings(
-                Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, tickSource, RunEvents, Tasks, Extensions, _sections);
+                Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, tickSource, RunEvents, Tasks, Extensions, _sections,
+                TimeProvider);
 
     /// <summary>What <paramref name="extension"/> kept of actor-scheduler, or null when these settings were read without it.</summary>
     internal object? SectionOf(ConfigKeys extension) => _sections.GetValueOrDefault(extension);

@@ -82,10 +82,18 @@ internal sealed class ManagerTelemetry(string setName, EventStream events, ILogg
     /// Nova's debug lines for a tick: "Skipping" with the ticks left for each task not due, "Running" (or "Skipping ...:
     /// paused") for each due one. Only when debug logging is on.
     /// </summary>
-    public void LogTick(TaskTable table, long tick, IReadOnlyList<Scheduling.DueRun> due)
+    public void LogTick(TaskTable table, long tick, IReadOnlyList<Scheduling.DueRun> due, bool wake = false)
     {
         if (!log.IsDebugEnabled)
             return;
+        if (wake)
+        {
+            // Between ticks only calendar tasks come due: the others' skip counters have not moved.
+            foreach (var run in due)
+                log.Debug(table[run.Index].Pause is null ? "Running periodic task {0}.{1}" : "Skipping {0}.{1}: paused", setName, table[run.Index].Name);
+            return;
+        }
+
         var next = 0;
         foreach (var run in due)
             next = LogUpTo(table, tick, next, run.Index);

@@ -32,6 +32,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private TaskPauses _pauses = null!;
     private RunOrders _orders = null!;
     private RunsInFlight _runs = null!;
+    private CalendarWakes _wakes = null!;
     private SetStart.Moment _start;
     private IActorRef? _keeper;
     private IActorRef? _ticker;
@@ -98,19 +99,21 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void Begin(StoreLink store)
     {
         _start = SetStart.For(_setup.Store is null ? _setup.Start : null, Context.System);
-        _tasks = TaskTable.ForSet(_setName, store.Tasks ?? _setup.Tasks, _settings, _setup.Scope, _start.At, out var fuzzy);
+        var origin = CalendarWakes.Origin(Context.System, _settings.TimeProvider, _start, out var wall);
+        _tasks = TaskTable.ForSet(_setName, store.Tasks ?? _setup.Tasks, _settings, _setup.Scope, origin, out var fuzzy);
         if (fuzzy > TimeSpan.Zero)
             _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", _setName, (long)fuzzy.TotalMilliseconds);
         _store = store;
         _pauses = new TaskPauses(this, Context.System.Scheduler, store, _telemetry);
         _runs = new RunsInFlight(_runners, store, _pauses, _telemetry, this, Context.System.Scheduler);
         _orders = new RunOrders(_tasks.Schedule.Clock, _start.At, store.TickBase);
+        _wakes = new CalendarWakes(_setName, _tasks, _runs, wall, _start, Context.System.Scheduler, _telemetry.Log);
         foreach (var missed in store.Restore(_tasks, _start.At))
             _runs.Missed(_tasks[missed.Index], 0, _start.At, missed.Missed);
         _telemetry.PausedCount(_tasks.All.Count(t => t.Pause is not null));
         _pauses.StartRestored(_tasks.All);
         if (_setup.WithTicker)
-            _ticker = Context.ActorOf(Ticker.Props(_tasks.Schedule.Clock, _settings.TickSource, Self, _start, store.TickBase), "ticker");
+            _wakes.Ticker = _ticker = Context.ActorOf(Ticker.Props(_tasks.Schedule.Clock, _settings.TickSource, Self, _start, store.TickBase), "ticker");
         _telemetry.Log.Info("{0}: {1} periodic tasks, tick every {2}", _setName, _tasks.All.Count, Durations.Format(_settings.PeriodicInterval));
         Become(Dispatching);
     }
@@ -155,6 +158,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void Dispatching()
     {
         Receive<Tick>(OnTick);
+        Receive<Ticker.Wake>(OnWake);
         Receive<TriggerTask>(OnTrigger);
         Receive<ChangeTasks>(OnChangeTasks);
         Receive<StopTasks>(_ => BeginStop());
@@ -164,6 +168,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private void NotDispatching()
     {
         Receive<Tick>(tick => RecordTick(tick));
+        Receive<Ticker.Wake>(_ => { });
         Receive<StopRequests.TimedOut>(_ =>
         {
             if (_phase != Phase.Stopping)
@@ -250,8 +255,31 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     {
         if (!RecordTick(tick))
             return;
-        Dispatch(_currentTick);
+        Advance(_tasks.Schedule.Clock.OffsetOf(_currentTick), _orders.For(_currentTick));
         _runners.Sweep(_currentTick);
+    }
+
+    /// <summary>A calendar occurrence between ticks: its tasks run now, numbered with the current tick (docs/semantics.md, "Calendar tasks").</summary>
+    private void OnWake(Ticker.Wake wake)
+    {
+        _wakes.Woken(wake.At);
+        if (_currentTick >= 0)
+            Advance(wake.At, tickRun: null);
+    }
+
+    /// <summary>Follows a step of the wall clock, moves the schedule to <paramref name="at"/> (the current tick's time, with its
+    /// <paramref name="tickRun"/>, or a wake's), offers what is due, and asks for the next wake.</summary>
+    private void Advance(TimeSpan at, Run? tickRun)
+    {
+        _wakes.CheckWallClock(at, _currentTick);
+        _due.Clear();
+        if (tickRun is null)
+            _tasks.Schedule.AdvanceTo(at, _due);
+        else
+            _tasks.Schedule.Advance(_currentTick, _due);
+        if (tickRun is not null || _due.Count > 0)
+            _runs.OfferDue(_tasks, _due, _currentTick, tickRun, at, _start.At);
+        _wakes.Arm(_currentTick);
     }
 
     /// <summary>Takes the tick's number and answers those waiting for it; false for a tick that does not increase.</summary>
@@ -270,33 +298,10 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         return true;
     }
 
-    private void Dispatch(long tick)
-    {
-        _due.Clear();
-        _tasks.Schedule.Advance(tick, _due);
-        var run = _orders.For(tick);
-        _store.TickDispatched(_tasks, tick, _due, run.ScheduledAt, _start.At);
-        _telemetry.LogTick(_tasks, tick, _due);
-        foreach (var due in _due)
-        {
-            var task = _tasks[due.Index];
-            if (_pauses.Masks(task, run.ScheduledAt, due.Missed))
-                continue; // the schedule has moved on as usual
-            if (due.Missed > 0)
-                _runs.Missed(task, tick, run.ScheduledAt, due.Missed);
-            _runs.Offer(task, run, tick);
-        }
-    }
-
     private void OnTrigger(TriggerTask trigger)
     {
-        if (Find(trigger.Task) is not { } task)
-            return;
-        var tick = _store.Outside(Math.Max(0, _currentTick));
-        var now = Context.System.Scheduler.Now;
-        var started = _runs.Offer(task, new Run(tick, now), _currentTick);
-        Sender.Tell(new TaskTriggered(trigger.Task, tick, started));
-        _telemetry.Triggered(task, now, tick, started);
+        if (Find(trigger.Task) is { } task)
+            Sender.Tell(_runs.Trigger(task, _currentTick));
     }
 
     // ---- a run's end ---------------------------------------------------------------------------------------------
@@ -352,20 +357,14 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     /// </summary>
     private void OnChangeTasks(ChangeTasks request)
     {
-        IReadOnlyList<TaskChange> changes;
-        try
+        var (changes, refused) = _tasks.Checked(request.Changes, Context.System);
+        if (refused is not null)
         {
-            ArgumentNullException.ThrowIfNull(request.Changes, nameof(ChangeTasks.Changes));
-            changes = request.Changes.Select(c => c is AddTask add ? add.Built(Context.System) : c).ToList();
-            _tasks.Check(changes);
-        }
-        catch (Exception e) when (e is PeriodicTaskDefinitionException or PeriodicTaskNotFoundException or ArgumentException)
-        {
-            Sender.Tell(new Status.Failure(e));
+            Sender.Tell(new Status.Failure(refused));
             return;
         }
 
-        var (added, updated, removed) = _tasks.Apply(changes, _currentTick);
+        var (added, updated, removed) = _tasks.Apply(changes, _currentTick, _wakes.Now);
         updated.ForEach(_runners.Retire);
         foreach (var task in removed)
         {
@@ -375,6 +374,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
 
         _store.TasksChanged(changes, _tasks, request.FromConfiguration);
         _telemetry.Changed(added, updated, removed, Context.System.Scheduler.Now);
+        _wakes.Arm(_currentTick);
         Sender.Tell(new TasksChanged(_setName, Names(added), Names(updated), Names(removed)));
 
         static List<string> Names(List<TaskState> tasks) => tasks.ConvertAll(t => t.Name);

@@ -1,4 +1,5 @@
 using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Event;
@@ -41,6 +42,39 @@ internal sealed class RunsInFlight(
         task.Counters.Overran();
         telemetry.Overran(task, run);
         return false;
+    }
+
+    /// <summary>A trigger: the task runs now as if due on the current tick <paramref name="tick"/>, overlap applying (docs/semantics.md, "Pause, resume and trigger").</summary>
+    public TaskTriggered Trigger(TaskState task, long tick)
+    {
+        var outside = store.Outside(Math.Max(0, tick));
+        var now = clock.Now;
+        var started = Offer(task, new Run(outside, now), tick);
+        telemetry.Triggered(task, now, outside, started);
+        return new TaskTriggered(task.Name, outside, started);
+    }
+
+    /// <summary>
+    /// Offers the <paramref name="due"/> runs of <paramref name="tick"/>, in order: those of the tick share its
+    /// <paramref name="tickRun"/>; calendar runs (all of them at a wake, where it is null) carry the wall-clock time of
+    /// <paramref name="at"/>, their occurrence when a wake brought them. A paused task's run is masked.
+    /// </summary>
+    public void OfferDue(TaskTable tasks, List<Scheduling.DueRun> due, long tick, Run? tickRun, TimeSpan at, DateTimeOffset start)
+    {
+        Run? calendarRun = null;
+        Run CalendarRun() => calendarRun ??= new Run(store.Outside(tick), tasks.Schedule.WallAt(at));
+        store.TickDispatched(tasks, tick, due, tickRun?.ScheduledAt ?? CalendarRun().ScheduledAt, start);
+        telemetry.LogTick(tasks, tick, due, wake: tickRun is null);
+        foreach (var run in due)
+        {
+            var task = tasks[run.Index];
+            var order = tickRun is null || tasks.Schedule.IsCalendar(run.Index) ? CalendarRun() : tickRun;
+            if (pauses.Masks(task, order.ScheduledAt, run.Missed))
+                continue; // the schedule has moved on as usual
+            if (run.Missed > 0)
+                Missed(task, tick, order.ScheduledAt, run.Missed);
+            Offer(task, order, tick);
+        }
     }
 
     /// <summary><paramref name="missed"/> due times of <paramref name="task"/> passed unrun before tick <paramref name="tick"/>: counted and told.</summary>

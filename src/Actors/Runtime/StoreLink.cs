@@ -88,7 +88,9 @@ internal class StoreLink
             {
                 if (!restored.TryGetValue(task.Name, out var p))
                     continue;
-                places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - start, p.NotBefore - start);
+                // A calendar task's occurrence is a wall-clock time: read against the wall clock's origin.
+                var origin = table.Schedule.IsCalendar(task.Index) ? table.Schedule.Origin : start;
+                places[task.Index] = new TaskPlace(p.TicksLeft, p.NextDueAt - origin, p.NotBefore - start);
                 if (p.Counters is { } counters)
                     task.Counters.Restore(counters);
                 task.Counters.LastStart = p.LastRunAt;
@@ -166,8 +168,11 @@ internal class StoreLink
 
         private static void AddPlace(List<PlaceReport> places, TaskTable table, int index, DateTimeOffset? ranAt, DateTimeOffset start)
         {
-            if (table.Schedule.PlaceOf(index) is { } place)
-                places.Add(new PlaceReport(table[index].Name, table.Schedule.NextDueTick(index), start + place.NextDueTime, ranAt));
+            if (table.Schedule.PlaceOf(index) is not { } place)
+                return;
+            var next = place.NextDueTime is not { } due ? (DateTimeOffset?)null
+                : table.Schedule.IsCalendar(index) ? table.Schedule.WallAt(due) : start + due;
+            places.Add(new PlaceReport(table[index].Name, table.Schedule.NextDueTick(index), next, ranAt));
         }
     }
 }

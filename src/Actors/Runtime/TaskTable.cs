@@ -107,8 +107,30 @@ internal sealed class TaskTable
         }
     }
 
-    /// <summary>Applies checked changes in order: the tasks added, updated (the caller replaces their runners) and removed.</summary>
-    public (List<TaskState> Added, List<TaskState> Updated, List<TaskState> Removed) Apply(IReadOnlyList<TaskChange> changes, long afterTick)
+    /// <summary>
+    /// The changes with their added tasks built on <paramref name="system"/> and checked (<see cref="Check"/>), or, when
+    /// they are refused whole, why.
+    /// </summary>
+    public (IReadOnlyList<TaskChange> Changes, Exception? Refused) Checked(IReadOnlyList<TaskChange>? changes, Akka.Actor.ActorSystem system)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(changes, nameof(ChangeTasks.Changes));
+            var built = changes.Select(c => c is AddTask add ? add.Built(system) : c).ToList();
+            Check(built);
+            return (built, null);
+        }
+        catch (Exception e) when (e is PeriodicTaskDefinitionException or PeriodicTaskNotFoundException or ArgumentException)
+        {
+            return ([], e);
+        }
+    }
+
+    /// <summary>
+    /// Applies checked changes in order: the tasks added, updated (the caller replaces their runners) and removed. An
+    /// added calendar task's first occurrence is the first after <paramref name="now"/> (the change's time from the start).
+    /// </summary>
+    public (List<TaskState> Added, List<TaskState> Updated, List<TaskState> Removed) Apply(IReadOnlyList<TaskChange> changes, long afterTick, TimeSpan? now = null)
     {
         var (added, updated, removed) = (new List<TaskState>(), new List<TaskState>(), new List<TaskState>());
         foreach (var change in changes)
@@ -116,10 +138,10 @@ internal sealed class TaskTable
             switch (change)
             {
                 case AddTask add:
-                    added.Add(Add(add, afterTick));
+                    added.Add(Add(add, afterTick, now));
                     break;
                 case UpdateTask update:
-                    updated.Add(Update(update, afterTick));
+                    updated.Add(Update(update, afterTick, now));
                     break;
                 case RemoveTask remove:
                     removed.Add(Remove(remove.Task));
@@ -131,18 +153,18 @@ internal sealed class TaskTable
     }
 
     /// <summary>Adds a checked task; it is first due after <paramref name="afterTick"/> by its options.</summary>
-    public TaskState Add(AddTask add, long afterTick)
+    public TaskState Add(AddTask add, long afterTick, TimeSpan? now = null)
     {
         var task = new TaskState(add.Definition!, _tasks.Count, _interval);
         _tasks.Add(task);
         _removed.Add(false);
         _indexByName.Add(task.Name, task.Index);
-        Schedule.Add(add.Definition!.Options, afterTick);
+        Schedule.Add(add.Definition!.Options, afterTick, now);
         return task;
     }
 
     /// <summary>New options (and body) from the next due run on; the caller replaces the runner.</summary>
-    public TaskState Update(UpdateTask update, long afterTick)
+    public TaskState Update(UpdateTask update, long afterTick, TimeSpan? now = null)
     {
         var task = _tasks[_indexByName[update.Task]];
         var options = Updated(task, update.Options);
@@ -150,7 +172,7 @@ internal sealed class TaskTable
         task.Redefine(update.Body is null
             ? old.WithOptions(options)
             : new PeriodicTaskDefinition(task.Name, options, update.Body, old.Source), _interval);
-        Schedule.Update(task.Index, options, afterTick);
+        Schedule.Update(task.Index, options, afterTick, now);
         if (options.Overlap == OverlapMode.Skip)
             task.Pending = null;
         return task;
@@ -167,17 +189,23 @@ internal sealed class TaskTable
         return task;
     }
 
-    /// <summary>A task's stats; its next due tick and time only while the set dispatches.</summary>
+    /// <summary>
+    /// A task's stats; its next due tick and time only while the set dispatches. A calendar task's time is its next
+    /// occurrence on the wall clock, and its tick the one before it (the number its run will carry).
+    /// </summary>
     public TaskStats StatsOf(TaskState task, bool dispatching, StoreLink store, DateTimeOffset start)
     {
         var next = dispatching ? Schedule.NextDueTick(task.Index) : null;
+        DateTimeOffset? at = next is null ? null
+            : Schedule.IsCalendar(task.Index) ? Schedule.WallAt(Schedule.NextDueOffset(task.Index)!.Value)
+            : start + Schedule.Clock.OffsetOf(next.Value);
         return task.Counters.ToStats(
             task.Name,
             task.Schedule,
             !task.Definition.Options.IsDisabled,
             task.InFlight,
             next is { } tick ? store.Outside(tick) : null,
-            next is { } n ? start + Schedule.Clock.OffsetOf(n) : null,
+            at,
             task.Pause);
     }
 

@@ -8,12 +8,14 @@ namespace ActorScheduler.Runtime;
 
 /// <summary>
 /// INTERNAL API. Sends <see cref="Tick"/>(n) to the manager: tick 0 at once, tick k at the clock's offset of k from the
-/// set's start, fixed-rate. With the precise source a <see cref="PreciseTickTimer"/> on its own thread does the timing;
-/// with the scheduler source Akka's scheduler does (virtual time under TestScheduler).
+/// set's start, fixed-rate; and, between ticks, one <see cref="Wake"/> at the time the manager last asked for with
+/// <see cref="WakeAt"/> (a calendar occurrence). With the precise source a <see cref="PreciseTickTimer"/> on its own
+/// thread does the timing; with the scheduler source Akka's scheduler does (virtual time under TestScheduler).
 /// </summary>
 internal sealed class Ticker : ReceiveActor, IWithTimers
 {
     private const string TickTimer = "tick";
+    private const string WakeTimer = "wake";
 
     private readonly TickClock _clock;
     private readonly TickSource _source;
@@ -33,6 +35,8 @@ internal sealed class Ticker : ReceiveActor, IWithTimers
             ? Context.System.Scheduler is HashedWheelTimerScheduler ? TickSource.Precise : TickSource.Scheduler
             : source;
         Receive<NextTick>(_ => _manager.Tell(new Tick(_tickBase + _next++)));
+        Receive<WakeAt>(OnWakeAt);
+        Receive<Wake>(wake => _manager.Tell(wake));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -57,6 +61,19 @@ internal sealed class Ticker : ReceiveActor, IWithTimers
         _manager.Tell(new Tick(_tickBase + _next++));
     }
 
+    /// <summary>Replaces the wake asked for before (null: none).</summary>
+    private void OnWakeAt(WakeAt request)
+    {
+        if (_precise is not null)
+            _precise.WakeAt(request.At);
+        else if (request.At is { } at)
+            Timers.StartSingleTimer(WakeTimer, new Wake(at), Max(at - _start.Elapsed(Context.System.Scheduler), TimeSpan.Zero));
+        else
+            Timers.Cancel(WakeTimer);
+
+        static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    }
+
     protected override void PostStop()
     {
         _precise?.Dispose();
@@ -67,4 +84,10 @@ internal sealed class Ticker : ReceiveActor, IWithTimers
     {
         public static readonly NextTick Instance = new();
     }
+
+    /// <summary>From the manager: wake it at <paramref name="At"/> (an offset from the set's start), or never (null).</summary>
+    internal sealed record WakeAt(TimeSpan? At);
+
+    /// <summary>To the manager: the time <paramref name="At"/> it asked for has come (docs/architecture.md, "Calendar wakes and the wall clock").</summary>
+    internal sealed record Wake(TimeSpan At);
 }

@@ -33,5 +33,13 @@ internal sealed class SetStart
             : new Moment(system.Scheduler.Now, Stopwatch.GetTimestamp());
 
     /// <summary>A start on both clocks: the scheduler's (virtual under TestScheduler) and the monotonic one.</summary>
-    public readonly record struct Moment(DateTimeOffset At, long Timestamp);
+    public readonly record struct Moment(DateTimeOffset At, long Timestamp)
+    {
+        /// <summary>
+        /// Time since the start on the ticks' monotonic clock: the <see cref="Stopwatch"/> under Akka's default scheduler,
+        /// else the scheduler's own clock (virtual under TestScheduler, whose monotonic clock does not advance).
+        /// </summary>
+        public TimeSpan Elapsed(IScheduler scheduler) =>
+            scheduler is HashedWheelTimerScheduler ? Stopwatch.GetElapsedTime(Timestamp) : scheduler.Now - At;
+    }
 }

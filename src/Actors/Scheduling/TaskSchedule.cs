@@ -20,7 +20,7 @@ internal sealed record TaskPlace(long? TicksLeft, TimeSpan? NextDueTime, TimeSpa
 /// <c>simulate</c> and tests. Tasks sit in buckets by due tick, so a tick touches only the tasks due on it
 /// (docs/architecture.md, "The skip table in buckets").
 /// </summary>
-internal sealed class TaskSchedule
+internal sealed partial class TaskSchedule
 {
     /// <summary>The most passed occurrences of a calendar task counted one by one (a bound on a long pause's cost).</summary>
     private const long MaxCounted = 1_000_000;
@@ -29,11 +29,13 @@ internal sealed class TaskSchedule
     private readonly List<CalendarSchedule?> _calendars = [];
     private readonly List<long> _dueTick = [];
     private readonly List<TimeSpan> _nextDueTime = [];
+    private readonly List<TimeSpan> _dueAt = [];
     private readonly List<int> _backlog = [];
     private readonly List<bool> _removed = [];
     private readonly Dictionary<long, List<int>> _buckets = [];
     private readonly PriorityQueue<long, long> _dueTicks = new();
     private readonly Stack<List<int>> _spareBuckets = new();
+    private readonly PriorityQueue<int, TimeSpan> _calendarDue = new();
     private long _lastTick = -1;
     private long _lastBucketTick = -1;
     private List<int>? _lastBucket;
@@ -54,6 +56,18 @@ internal sealed class TaskSchedule
     /// <summary>The wall-clock time of tick 0.</summary>
     public DateTimeOffset Origin { get; }
 
+    /// <summary>
+    /// How far the wall clock is from the monotonic one: the wall time at offset t is Origin + WallShift + t. It moves
+    /// only by <see cref="ShiftWall"/> (docs/semantics.md, "Calendar tasks").
+    /// </summary>
+    public TimeSpan WallShift { get; private set; }
+
+    /// <summary>The wall-clock time at offset <paramref name="offset"/> from tick 0.</summary>
+    public DateTimeOffset WallAt(TimeSpan offset) => Origin + WallShift + offset;
+
+    /// <summary>True for a calendar (cron) task: it is due at its occurrences, not on ticks.</summary>
+    public bool IsCalendar(int index) => _calendars[index] is not null;
+
     public int Count => _options.Count;
 
     /// <summary>The last tick passed to <see cref="Advance"/> (-1 before the first).</summary>
@@ -61,6 +75,26 @@ internal sealed class TaskSchedule
 
     /// <summary>The tick on which task <paramref name="index"/> is next due, or null when it never runs.</summary>
     public long? NextDueTick(int index) => _dueTick[index] == long.MaxValue ? null : _dueTick[index];
+
+    /// <summary>
+    /// When task <paramref name="index"/> is next due, as an offset from tick 0 (null when it never runs): its due tick's
+    /// time, or a calendar task's occurrence, which lies between ticks (its due tick is then the tick before it).
+    /// </summary>
+    public TimeSpan? NextDueOffset(int index) =>
+        _dueTick[index] == long.MaxValue ? null : IsCalendar(index) ? _dueAt[index] : Clock.OffsetOf(_dueTick[index]);
+
+    /// <summary>The earliest time a calendar task is due (null when none is), to wake the manager between ticks.</summary>
+    public TimeSpan? NextWake()
+    {
+        while (_calendarDue.TryPeek(out var index, out var at))
+        {
+            if (IsLiveCalendarEntry(index, at))
+                return at;
+            _calendarDue.Dequeue();
+        }
+
+        return null;
+    }
 
     /// <summary>How many ticks task <paramref name="index"/> skips after <paramref name="tick"/> (nova's ticks_to_skip).</summary>
     public long TicksLeft(int index, long tick) => _dueTick[index] - tick;
@@ -70,9 +104,10 @@ internal sealed class TaskSchedule
 
     /// <summary>
     /// Appends a task and returns its index (indices are never reused or shifted). It is placed as if the set had
-    /// started on the tick after <paramref name="afterTick"/> (-1: a task present from the start).
+    /// started on the tick after <paramref name="afterTick"/> (-1: a task present from the start); a calendar task's
+    /// first occurrence is the first after <paramref name="now"/> (default: that tick's time).
     /// </summary>
-    public int Add(PeriodicTaskOptions options, long afterTick)
+    public int Add(PeriodicTaskOptions options, long afterTick, TimeSpan? now = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var index = _options.Count;
@@ -80,9 +115,10 @@ internal sealed class TaskSchedule
         _calendars.Add(null);
         _dueTick.Add(long.MaxValue);
         _nextDueTime.Add(TimeSpan.Zero);
+        _dueAt.Add(TimeSpan.MaxValue);
         _backlog.Add(0);
         _removed.Add(false);
-        Place(index, afterTick);
+        Place(index, afterTick, now);
         return index;
     }
 
@@ -90,7 +126,7 @@ internal sealed class TaskSchedule
     /// Replaces task <paramref name="index"/>'s options. With the same schedule (ticks-between-runs, spacing, cron,
     /// time-zone, enabled) it keeps its next due time; otherwise it is placed again as <see cref="Add"/> would.
     /// </summary>
-    public void Update(int index, PeriodicTaskOptions options, long afterTick)
+    public void Update(int index, PeriodicTaskOptions options, long afterTick, TimeSpan? now = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (_removed[index])
@@ -101,7 +137,7 @@ internal sealed class TaskSchedule
             && old.TimeZone == options.TimeZone && old.Enabled == options.Enabled)
             return;
         _backlog[index] = 0;
-        Place(index, afterTick);
+        Place(index, afterTick, now);
     }
 
     /// <summary>Task <paramref name="index"/> is never due again; its index stays taken.</summary>
@@ -113,7 +149,7 @@ internal sealed class TaskSchedule
     }
 
     /// <summary>Puts task <paramref name="index"/> on its schedule as if the set had started on tick afterTick + 1.</summary>
-    private void Place(int index, long afterTick)
+    private void Place(int index, long afterTick, TimeSpan? now)
     {
         var o = _options[index];
         _calendars[index] = o.Cron is { } cron ? CalendarSchedule.Parse(cron, o.TimeZone, Invalid) : null;
@@ -129,17 +165,18 @@ internal sealed class TaskSchedule
         }
         else if (_calendars[index] is { } calendar)
         {
-            if (calendar.Next(Origin + Clock.OffsetOf(Math.Max(afterTick, 0))) is not { } first)
+            if (calendar.Next(WallAt(now ?? Clock.OffsetOf(Math.Max(afterTick, 0)))) is not { } first)
                 return;
-            _nextDueTime[index] = first - Origin;
-            _dueTick[index] = o.RunImmediately ? begin : Math.Max(begin, Clock.FirstTickAtOrAfter(_nextDueTime[index]));
+            _nextDueTime[index] = first - Origin - WallShift;
+            _dueAt[index] = o.RunImmediately ? Clock.OffsetOf(begin) : _nextDueTime[index];
+            _dueTick[index] = begin;
         }
         else
         {
             _dueTick[index] = o.RunImmediately ? begin : begin + Period(o);
         }
 
-        Enqueue(index, _dueTick[index]);
+        Schedule(index);
     }
 
     private static Exception Invalid(string key, string problem) => new ArgumentException($"{key} {problem}");
@@ -161,122 +198,9 @@ internal sealed class TaskSchedule
     private bool HasDueTimes(int index) => _options[index].Spacing is not null || _calendars[index] is not null;
 
     /// <summary>
-    /// Puts saved places back before the first <see cref="Advance"/>; null entries start fresh (so run-immediately applies
-    /// only to tasks with nothing saved), and due times that passed follow the task's <see cref="MisfirePolicy"/>
-    /// (docs/architecture.md, "Persistence").
-    /// </summary>
-    /// <returns>The due times counted as missed without a run (skip, run-all beyond its limit), by task.</returns>
-    public IReadOnlyList<DueRun> Restore(IReadOnlyList<TaskPlace?> places)
-    {
-        ArgumentNullException.ThrowIfNull(places);
-        if (places.Count != _options.Count)
-            throw new ArgumentException($"{places.Count} places for {_options.Count} tasks.", nameof(places));
-        if (_lastTick >= 0)
-            throw new InvalidOperationException("Restore must come before the first tick.");
-        var missed = new List<DueRun>();
-        _buckets.Clear();
-        _dueTicks.Clear();
-        _lastBucket = null;
-        _lastBucketTick = -1;
-        for (var i = 0; i < _options.Count; i++)
-        {
-            if (_dueTick[i] == long.MaxValue)
-                continue;
-            if (places[i] is { } place)
-            {
-                var hold = place.NotBefore is { } h && h > TimeSpan.Zero ? h : TimeSpan.Zero;
-                if (HasDueTimes(i) && place.NextDueTime is { } next)
-                    RestoreDueTimes(i, next, hold, missed);
-                else if (!HasDueTimes(i) && place.TicksLeft is { } left)
-                    _dueTick[i] = Math.Max(Math.Max(left, 0), hold > TimeSpan.Zero ? Clock.FirstTickAtOrAfter(hold) : 0);
-            }
-
-            if (_dueTick[i] != long.MaxValue)
-                Enqueue(i, _dueTick[i]);
-        }
-
-        return missed;
-    }
-
-    private void RestoreDueTimes(int index, TimeSpan next, TimeSpan hold, List<DueRun> missed)
-    {
-        if (next >= hold)
-        {
-            _nextDueTime[index] = next;
-            _dueTick[index] = Clock.FirstTickAtOrAfter(next);
-            return;
-        }
-
-        var passed = 1 + Passed(index, next, hold);
-        var o = _options[index];
-        _nextDueTime[index] = next;
-        switch (o.Misfire)
-        {
-            case MisfirePolicy.Skip:
-                SetNextDueTime(index, hold);
-                if (_dueTick[index] != long.MaxValue)
-                    _dueTick[index] = Clock.FirstTickAtOrAfter(_nextDueTime[index]);
-                missed.Add(new DueRun(index, (int)Math.Min(int.MaxValue, passed)));
-                return;
-            case MisfirePolicy.RunAll:
-                var runs = Math.Min(passed, o.MisfireLimit);
-                if (passed > runs)
-                    missed.Add(new DueRun(index, (int)Math.Min(int.MaxValue, passed - runs)));
-                _nextDueTime[index] = DueTimeAfter(index, next, passed - runs);
-                _backlog[index] = (int)runs - 1;
-                _dueTick[index] = Clock.FirstTickAtOrAfter(hold);
-                return;
-            default:
-                // Coalesce: the first passed due time stays the next one, so the run at the first tick after the hold
-                // counts every other passed due time as missed (as Reschedule does for a pause).
-                _nextDueTime[index] = next;
-                _dueTick[index] = Clock.FirstTickAtOrAfter(hold);
-                return;
-        }
-    }
-
-    /// <summary>How many due times of task <paramref name="index"/> lie in (<paramref name="after"/>, <paramref name="upTo"/>].</summary>
-    private long Passed(int index, TimeSpan after, TimeSpan upTo)
-    {
-        if (upTo <= after)
-            return 0;
-        if (_options[index].Spacing is { } spacing)
-            return (upTo - after).Ticks / spacing.Ticks;
-        return _calendars[index]!.Count(Origin + after, Origin + upTo, MaxCounted);
-    }
-
-    /// <summary>The due time <paramref name="steps"/> due times after <paramref name="from"/>.</summary>
-    private TimeSpan DueTimeAfter(int index, TimeSpan from, long steps)
-    {
-        if (_options[index].Spacing is { } spacing)
-            return from + TimeSpan.FromTicks(spacing.Ticks * steps);
-        var at = from;
-        for (long i = 0; i < steps && _calendars[index]!.Next(Origin + at) is { } next; i++)
-            at = next - Origin;
-        return at;
-    }
-
-    /// <summary>Sets the task's next due time to its first one strictly after <paramref name="now"/> (none: never due).</summary>
-    private void SetNextDueTime(int index, TimeSpan now)
-    {
-        if (_options[index].Spacing is { } spacing)
-        {
-            var passed = (now - _nextDueTime[index]).Ticks / spacing.Ticks + 1;
-            _nextDueTime[index] += TimeSpan.FromTicks(spacing.Ticks * passed);
-        }
-        else if (_calendars[index]!.Next(Origin + now) is { } next)
-        {
-            _nextDueTime[index] = next - Origin;
-        }
-        else
-        {
-            _dueTick[index] = long.MaxValue;
-        }
-    }
-
-    /// <summary>
     /// Processes <paramref name="tick"/> (ticks must increase; numbers may be skipped after a pause): appends the
-    /// tasks due on it to <paramref name="due"/> in registration order and moves each to its next due tick.
+    /// tasks due on it (calendar tasks due at or before its time included) to <paramref name="due"/> in registration
+    /// order and moves each to its next due tick or time.
     /// </summary>
     public void Advance(long tick, List<DueRun> due)
     {
@@ -296,24 +220,74 @@ internal sealed class TaskSchedule
             {
                 // Entries left by Update or Remove are stale: a task is live only in the bucket of its due tick, and
                 // once rescheduled here its due tick is after this one, so a second entry in the bucket is skipped.
-                if (_dueTick[index] != bucketTick)
+                if (_dueTick[index] != bucketTick || IsCalendar(index))
                     continue;
-                var missed = Reschedule(index, tick);
-                due.Add(new DueRun(index, missed));
-                inOrder &= index > previous;
-                previous = index;
-                if (_dueTick[index] != long.MaxValue)
-                    Enqueue(index, _dueTick[index]);
+                Take(index, tick, Clock.OffsetOf(tick), due, ref inOrder, ref previous);
             }
 
             bucket.Clear();
             _spareBuckets.Push(bucket);
         }
 
+        TakeCalendars(tick, Clock.OffsetOf(tick), due, ref inOrder, ref previous);
+
         // A bucket holds its tasks in the order they were rescheduled, which is registration order unless tasks from
-        // different ticks met in it (different periods, ticks skipped after a pause, tasks added or updated): only then sort.
+        // different ticks met in it (different periods, ticks skipped after a pause, tasks added or updated, calendar
+        // tasks): only then sort.
         if (!inOrder)
             due.Sort(start, due.Count - start, DueRunByIndex.Instance);
+    }
+
+    /// <summary>
+    /// Processes the time <paramref name="at"/> between two ticks (a wake): appends the calendar tasks due at or before it,
+    /// in registration order, and moves each to its next occurrence. Tick-counted and spaced tasks wait for their ticks.
+    /// </summary>
+    public void AdvanceTo(TimeSpan at, List<DueRun> due)
+    {
+        var start = due.Count;
+        var inOrder = true;
+        var previous = -1;
+        TakeCalendars(Math.Max(_lastTick, 0), at, due, ref inOrder, ref previous);
+        if (!inOrder)
+            due.Sort(start, due.Count - start, DueRunByIndex.Instance);
+    }
+
+    private void TakeCalendars(long tick, TimeSpan now, List<DueRun> due, ref bool inOrder, ref int previous)
+    {
+        while (_calendarDue.TryPeek(out var index, out var at) && at <= now)
+        {
+            _calendarDue.Dequeue();
+            if (IsLiveCalendarEntry(index, at))
+                Take(index, tick, now, due, ref inOrder, ref previous);
+        }
+    }
+
+    /// <summary>A calendar entry is live only while its time is the task's due time (as a bucket entry is, for ticks).</summary>
+    private bool IsLiveCalendarEntry(int index, TimeSpan at) => IsCalendar(index) && _dueTick[index] != long.MaxValue && _dueAt[index] == at;
+
+    private void Take(int index, long tick, TimeSpan now, List<DueRun> due, ref bool inOrder, ref int previous)
+    {
+        var missed = Reschedule(index, tick, now);
+        due.Add(new DueRun(index, missed));
+        inOrder &= index > previous;
+        previous = index;
+        Schedule(index);
+    }
+
+    /// <summary>Queues task <paramref name="index"/> for its due tick, or a calendar task for its due time.</summary>
+    private void Schedule(int index)
+    {
+        if (_dueTick[index] == long.MaxValue)
+            return;
+        if (!IsCalendar(index))
+        {
+            Enqueue(index, _dueTick[index]);
+            return;
+        }
+
+        // The tick a calendar run is numbered with: the last one at or before its time.
+        _dueTick[index] = _dueAt[index] <= TimeSpan.Zero ? 0 : Math.Max(_lastTick, Clock.LastTickAtOrBefore(_dueAt[index]));
+        _calendarDue.Enqueue(index, _dueAt[index]);
     }
 
     private void Enqueue(int index, long dueTick)
@@ -334,7 +308,8 @@ internal sealed class TaskSchedule
         _lastBucket.Add(index);
     }
 
-    private int Reschedule(int index, long tick)
+    /// <summary>Moves task <paramref name="index"/>, due now, to its next due tick or time; returns the due times it coalesces.</summary>
+    private int Reschedule(int index, long tick, TimeSpan now)
     {
         if (!HasDueTimes(index))
         {
@@ -344,27 +319,38 @@ internal sealed class TaskSchedule
             return (int)Math.Min(int.MaxValue, lost);
         }
 
+        var calendar = IsCalendar(index);
         if (_backlog[index] > 0)
         {
-            // run-all catch-up after a restore: one run per tick for each passed due time.
+            // run-all catch-up: one run per tick for each passed due time.
             _backlog[index]--;
             _nextDueTime[index] = DueTimeAfter(index, _nextDueTime[index], 1);
-            _dueTick[index] = tick + 1;
+            _dueTick[index] = Math.Max(tick + 1, Clock.FirstTickAtOrAfter(now + TimeSpan.FromTicks(1)));
+            if (calendar)
+                _dueAt[index] = Clock.OffsetOf(_dueTick[index]);
             return 0;
         }
 
-        var now = Clock.OffsetOf(tick);
         if (_nextDueTime[index] > now)
         {
-            // A run before the first due time: run-immediately.
-            _dueTick[index] = Math.Max(tick + 1, Clock.FirstTickAtOrAfter(_nextDueTime[index]));
+            // A run before the first due time: run-immediately, or a hold.
+            if (calendar)
+                _dueAt[index] = _nextDueTime[index];
+            else
+                _dueTick[index] = Math.Max(tick + 1, Clock.FirstTickAtOrAfter(_nextDueTime[index]));
             return 0;
         }
 
         var missed = Passed(index, _nextDueTime[index], now);
         SetNextDueTime(index, now);
         if (_dueTick[index] != long.MaxValue)
-            _dueTick[index] = Math.Max(tick + 1, Clock.FirstTickAtOrAfter(_nextDueTime[index]));
+        {
+            if (calendar)
+                _dueAt[index] = _nextDueTime[index];
+            else
+                _dueTick[index] = Math.Max(tick + 1, Clock.FirstTickAtOrAfter(_nextDueTime[index]));
+        }
+
         return (int)Math.Min(int.MaxValue, missed);
     }
 

@@ -116,15 +116,23 @@ internal static class ListCommand
         var schedule = new TaskSchedule([options], clock, start);
         var due = new List<DueRun>(1);
         var parts = new List<string>();
-        for (var i = 0; i < FirstRuns && schedule.NextDueTick(0) is { } tick; i++)
+        for (var i = 0; i < FirstRuns && schedule.NextDueTick(0) is { } tick && schedule.NextDueOffset(0) is { } at; i++)
         {
+            // A calendar task runs at its occurrence, numbered with the tick before it (docs/semantics.md, "Calendar tasks").
             due.Clear();
-            schedule.Advance(tick, due);
-            parts.Add($"tick {tick} (+{Durations.Format(clock.OffsetOf(tick))})");
+            if (tick > schedule.LastTick)
+                schedule.Advance(tick, due);
+            if (schedule.IsCalendar(0))
+                schedule.AdvanceTo(at, due);
+            parts.Add($"tick {tick} (+{Offset(at)})");
         }
 
         return string.Join(", ", parts) + ", ...";
     }
+
+    /// <summary>An offset from the start: "11m", or, for an occurrence off the tick grid, seconds with milliseconds ("8979.123s").</summary>
+    private static string Offset(TimeSpan at) =>
+        at.Ticks % TimeSpan.TicksPerSecond == 0 ? Durations.Format(at) : at.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
 
     private static string Options(HostPlan plan, PeriodicTaskDefinition task)
     {

@@ -9,12 +9,13 @@ namespace ActorScheduler.Host.Simulation;
 /// <c>simulate</c>: the task set's schedule in virtual time, with the library's own <see cref="TaskSchedule"/> and
 /// <see cref="TickClock"/>. No ActorSystem starts and no task body runs; ticks are processed as fast as the loop goes.
 /// The fuzzy delay (random) is not added: tick 1 is at initial-delay. Tick 0 is at the given start, the wall-clock time
-/// calendar tasks are planned from.
+/// calendar tasks are planned from; a calendar run comes at its occurrence, numbered with the tick before it.
 /// </summary>
 /// <remarks>
 /// A task's schedule does not depend on the other tasks', so the tasks are cut into contiguous parts, each with its
 /// own <see cref="TaskSchedule"/>, planned side by side a block of ticks at a time; each part formats its own run
-/// lines, and the lines of a tick are written part after part, which is registration order. With events, the next
+/// lines, and the lines of a tick are written part after part, which is registration order (calendar runs between two
+/// ticks go with the tick before them, so within one tick's span a part's lines are in time order). With events, the next
 /// block is planned while the last one is written (each part has two line buffers).
 /// </remarks>
 internal static class Simulator
@@ -38,7 +39,7 @@ internal static class Simulator
         for (int p = 0, from = 0; p < partCount; p++)
         {
             var to = tasks.Count * (p + 1) / partCount;
-            parts[p] = new Part(tasks, from, to, clock, start, events is not null);
+            parts[p] = new Part(tasks, from, to, clock, start, lastTick, events is not null);
             from = to;
         }
 
@@ -89,14 +90,16 @@ internal static class Simulator
         private readonly int _from;
         private readonly TickClock _clock;
         private readonly DateTimeOffset _start;
+        private readonly long _lastTick;
         private readonly TaskSchedule _schedule;
         private readonly long[] _runs;
         private readonly long[] _missed;
         private readonly List<DueRun> _due = [];
         private readonly EventWriter.RunLines[]? _lines;
 
-        public Part(IReadOnlyList<PeriodicTaskDefinition> tasks, int from, int to, TickClock clock, DateTimeOffset start, bool withLines)
+        public Part(IReadOnlyList<PeriodicTaskDefinition> tasks, int from, int to, TickClock clock, DateTimeOffset start, long lastTick, bool withLines)
         {
+            _lastTick = lastTick;
             _tasks = tasks;
             _from = from;
             _clock = clock;
@@ -120,20 +123,33 @@ internal static class Simulator
             {
                 _due.Clear();
                 _schedule.Advance(tick, _due);
-                if (_due.Count > 0)
-                {
-                    foreach (var run in _due)
-                    {
-                        _runs[run.Index]++;
-                        _missed[run.Index] += run.Missed;
-                    }
+                Count(lines, tick, _clock.OffsetOf(tick));
 
-                    Total += _due.Count;
-                    lines?.Add(_due, tick, _start + _clock.OffsetOf(tick));
+                // Calendar occurrences between this tick and the next run at their own time, numbered with this tick.
+                var next = _clock.OffsetOf(tick + 1);
+                while (tick < _lastTick && _schedule.NextWake() is { } wake && wake < next)
+                {
+                    _due.Clear();
+                    _schedule.AdvanceTo(wake, _due);
+                    Count(lines, tick, wake);
                 }
 
                 lines?.EndTick();
             }
+        }
+
+        private void Count(EventWriter.RunLines? lines, long tick, TimeSpan at)
+        {
+            if (_due.Count == 0)
+                return;
+            foreach (var run in _due)
+            {
+                _runs[run.Index]++;
+                _missed[run.Index] += run.Missed;
+            }
+
+            Total += _due.Count;
+            lines?.Add(_due, tick, _start + at);
         }
 
         /// <summary>The lines of the <paramref name="i"/>-th tick of the block in buffer <paramref name="slot"/>.</summary>
