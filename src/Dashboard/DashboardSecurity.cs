@@ -40,8 +40,8 @@ internal sealed class DashboardSecurity(Func<HttpContext, PeriodicTaskDashboardO
             }
         }
 
-        if (settings.ReadOnly && HttpMethods.IsPost(http.Request.Method))
-            return Error(StatusCodes.Status403Forbidden, "read-only: this console refuses changes (pause, resume, trigger).");
+        if (settings.ReadOnly && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+            return Error(StatusCodes.Status403Forbidden, "read-only: this console refuses changes (pause, resume, trigger, adding and removing tasks).");
         return await next(context).ConfigureAwait(false);
     }
 

@@ -52,7 +52,7 @@ public sealed class SerializerTests : TestKit
 
         var typed = (ChangeTasks)RoundTrip(new ChangeTasks(AddTask.Of<CountingTask>("counted", options)), out _);
         var added = Assert.IsType<AddTask>(Assert.Single(typed.Changes));
-        Assert.Equal(("counted", options, "ActorScheduler.Cluster.Tests.CountingTask, ActorScheduler.Cluster.Tests"), (added.Task, added.Options, added.TaskType));
+        Assert.Equal(("counted", options, "ActorScheduler.Cluster.Tests.CountingTask, ActorScheduler.Cluster.Tests"), (added.Task, added.Options, added.BodyType));
 
         var stateSerializer = new StateSerializer((ExtendedActorSystem)Sys);
         var add = Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>

@@ -125,14 +125,14 @@ internal sealed class StateSerializer : SerializerWithStringManifest
 }
 
 /// <summary>
-/// One change of a <see cref="ChangeTasks"/> on the wire: an addition by type (<see cref="AddTask.Of{TTask}"/>), an
+/// One change of a <see cref="ChangeTasks"/> on the wire: an addition by body type (<see cref="AddTask.Of{TTask}"/>, or a body a package builds), an
 /// update (options only) or a removal. A body given as a delegate cannot cross the network: such a change is refused here.
 /// </summary>
-internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options, string? TaskType = null)
+internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions? Options, string? BodyType = null)
 {
     public static WireChange Of(TaskChange change) => change switch
     {
-        AddTask { TaskType: { } type } add => new WireChange("add", add.Task, add.Options, type),
+        AddTask { BodyType: { } type } add => new WireChange("add", add.Task, add.Options, type),
         UpdateTask { Body: null } update => new WireChange("update", update.Task, update.Options),
         RemoveTask remove => new WireChange("remove", remove.Task, null),
         _ => throw new SerializationException(
@@ -141,7 +141,7 @@ internal sealed record WireChange(string Kind, string Task, PeriodicTaskOptions?
 
     public TaskChange ToChange() => Kind switch
     {
-        "add" => new AddTask(Task, TaskType ?? throw new SerializationException($"an addition of '{Task}' without its type."),
+        "add" => new AddTask(Task, BodyType ?? throw new SerializationException($"an addition of '{Task}' without its body type."),
             Options ?? throw new SerializationException($"an addition of '{Task}' without options.")),
         "update" => new UpdateTask(Task, Options ?? throw new SerializationException($"an update of '{Task}' without options.")),
         "remove" => new RemoveTask(Task),

@@ -37,6 +37,8 @@ public abstract record TaskChange(string Task);
 /// </summary>
 public sealed record AddTask : TaskChange
 {
+    private readonly string? _bodyType;
+
     public AddTask(string task, Func<PeriodicTaskContext, CancellationToken, ValueTask> body, PeriodicTaskOptions? options = null)
         : this(PeriodicTaskDefinition.FromCode(task, body, options))
     {
@@ -49,10 +51,10 @@ public sealed record AddTask : TaskChange
         Options = definition.Options;
     }
 
-    internal AddTask(string task, string taskType, PeriodicTaskOptions? options)
+    internal AddTask(string task, string bodyType, PeriodicTaskOptions? options)
         : base(task)
     {
-        TaskType = taskType;
+        _bodyType = bodyType;
         Options = options ?? PeriodicTaskOptions.Default;
     }
 
@@ -69,14 +71,17 @@ public sealed record AddTask : TaskChange
     /// <summary>Null for a delegate body.</summary>
     internal PeriodicTaskDefinition? Definition { get; }
 
-    /// <summary>The <see cref="IPeriodicTask"/> type (full name and assembly) the body is made from; null for a delegate body.</summary>
-    public string? TaskType { get; }
+    /// <summary>
+    /// What the body is made from: an <see cref="IPeriodicTask"/> type (full name and assembly), or a body another
+    /// package builds (the console host's <c>command:</c>); null for a delegate body.
+    /// </summary>
+    public string? BodyType => Definition?.BodyType ?? _bodyType;
 
     public PeriodicTaskOptions Options { get; }
 
     /// <summary>This addition with its body built on this node (throws <see cref="PeriodicTaskDefinitionException"/> when it cannot be).</summary>
     internal AddTask Built(Akka.Actor.ActorSystem system) =>
-        Definition is not null ? this : new AddTask(TaskBodies.Build(Task, TaskType!, Options, system));
+        Definition is not null ? this : new AddTask(TaskBodies.Build(Task, BodyType!, Options, system));
 }
 
 /// <summary>

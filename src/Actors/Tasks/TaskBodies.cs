@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection;
@@ -5,11 +6,20 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ActorScheduler.Tasks;
 
 /// <summary>
-/// Bodies built from an <see cref="IPeriodicTask"/> type named by a string, so that a task added at run time can be
-/// rebuilt on another node or after a restart (docs/control.md, "Changes that last").
+/// Bodies built from a name, so that a task added at run time can be rebuilt on another node or after a restart
+/// (docs/control.md, "Changes that last"): an <see cref="IPeriodicTask"/> type, or <c>SCHEME:SPEC</c> for a scheme a
+/// package registered with the ActorSystem (the console host's <c>command:</c>).
 /// </summary>
 internal static class TaskBodies
 {
+    /// <summary>
+    /// Lets <paramref name="system"/> build bodies named <c><paramref name="scheme"/>:SPEC</c>: <paramref name="build"/>
+    /// gets the task's name and SPEC, and throws <see cref="PeriodicTaskDefinitionException"/> or
+    /// <see cref="PeriodicTaskConfigurationException"/> for a SPEC it cannot build.
+    /// </summary>
+    public static void Register(ActorSystem system, string scheme, Func<string, string, Func<PeriodicTaskContext, CancellationToken, ValueTask>> build) =>
+        system.WithExtension<Schemes, SchemesId>().Builders[scheme] = build;
+
     /// <summary>The name a type is kept under: its full name and assembly, without version.</summary>
     public static string NameOf(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
 
@@ -20,6 +30,8 @@ internal static class TaskBodies
     /// </summary>
     public static PeriodicTaskDefinition Build(string task, string typeName, PeriodicTaskOptions options, ActorSystem system)
     {
+        if (typeName.IndexOf(':') is var colon and > 0)
+            return BuildScheme(task, typeName[..colon], typeName, options, system);
         var type = Type.GetType(typeName, throwOnError: false);
         if (type is null)
             throw new PeriodicTaskDefinitionException($"task '{task}': type '{typeName}' is not loaded on this node, so it cannot build the task's body.");
@@ -66,6 +78,35 @@ internal static class TaskBodies
                 case IDisposable d: d.Dispose(); break;
             }
         }
+    }
+
+    private static PeriodicTaskDefinition BuildScheme(string task, string scheme, string name, PeriodicTaskOptions options, ActorSystem system)
+    {
+        if (!system.WithExtension<Schemes, SchemesId>().Builders.TryGetValue(scheme, out var build))
+            throw new PeriodicTaskDefinitionException($"task '{task}': this node cannot build a '{scheme}:' body (the console host builds command tasks).");
+        OptionsValidation.Validate(options, $"task '{task}'");
+        Func<PeriodicTaskContext, CancellationToken, ValueTask> body;
+        try
+        {
+            body = build(task, name[(scheme.Length + 1)..]);
+        }
+        catch (PeriodicTaskConfigurationException e)
+        {
+            throw new PeriodicTaskDefinitionException($"task '{task}': {e.Message}");
+        }
+
+        return new PeriodicTaskDefinition(task, options, body, $"task '{task}' ({scheme} added at run time)", name);
+    }
+
+    private sealed class Schemes : IExtension
+    {
+        public ConcurrentDictionary<string, Func<string, string, Func<PeriodicTaskContext, CancellationToken, ValueTask>>> Builders { get; } =
+            new(StringComparer.Ordinal);
+    }
+
+    private sealed class SchemesId : ExtensionIdProvider<Schemes>
+    {
+        public override Schemes CreateExtension(ExtendedActorSystem system) => new();
     }
 
     private static IServiceProvider? ServicesOf(ActorSystem system) =>

@@ -169,6 +169,7 @@ internal sealed class HostRuntime : IAsyncDisposable
             akka.WithActors((system, registry) =>
             {
                 RunLifetime.For(system).EndsWithProcessWhile(() => CommandLauncher.Shared.EndsWithHost);
+                RunTimeCommands.Register(system, plan.Source.BaseDirectory);
                 var reporter = system.ActorOf(RunReporter.Props(events, log, onEvent), "reporter");
                 // Subscribed before the manager exists, so no event of tick 0 is lost.
                 system.EventStream.Subscribe(reporter, typeof(Messages.PeriodicTaskEvent));
@@ -190,7 +191,7 @@ internal sealed class HostRuntime : IAsyncDisposable
         {
             // The set's actors exist only once the ActorSystem has started: the client waits for them (within its timeout).
             var client = new PeriodicTaskClient(async ct => await (await taskSet.Task.WaitAsync(ct).ConfigureAwait(false)).AgreedManagersAsync(ct).ConfigureAwait(false), ClientTimeout);
-            host.MapPeriodicTaskDashboard("", _ => client);
+            TaskChangeEndpoints.Map(host.MapPeriodicTaskDashboard("", _ => client), client, plan.Source.BaseDirectory);
         }
 
         return new HostRuntime(host, plan.Source.Config, http, bootstrap, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SystemName),
