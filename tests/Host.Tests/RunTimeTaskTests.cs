@@ -29,6 +29,8 @@ public class RunTimeTaskTests
         await AssertRefused(HttpStatusCode.Conflict, "a task named 'added' exists", "added", """{ "command": "true" }""");
         await AssertRefused(HttpStatusCode.BadRequest, "actor-scheduler.tasks.late.spacing", "late", """{ "command": "true", "spacing": "soon" }""");
         await AssertRefused(HttpStatusCode.BadRequest, "actor-scheduler.tasks.bare.command: is missing", "bare", "spacing = 1s");
+        await AssertRefused(HttpStatusCode.BadRequest, "not valid HOCON or JSON", "broken", "{ command = \"true\"");
+        await AssertRefused(HttpStatusCode.BadRequest, "cannot include files", "included", "include \"/etc/hostname\"\ncommand = true");
         await AssertRefused(HttpStatusCode.BadRequest, "one object of task keys", "escape", "{ command = true } akka.loglevel = DEBUG");
 
         using (var removed = await Send(http, HttpMethod.Delete, url + "api/tasks/added", token!))

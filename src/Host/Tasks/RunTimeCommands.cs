@@ -55,10 +55,17 @@ internal static class RunTimeCommands
     private static TaskOverride Entry(string name, string text)
     {
         var body = text.TrimStart().StartsWith('{') ? text : "{\n" + text + "\n}";
+        if (ConfigLoader.UnbalancedBracket(body) is { } bracket) // Akka's parser accepts some silently
+            throw new PeriodicTaskConfigurationException(name, $"the entry is not valid HOCON or JSON: {bracket.Problem}");
         Config config;
         try
         {
-            config = ConfigurationFactory.ParseString("actor-scheduler.tasks." + Hocon.Quote(name) + " " + body);
+            config = ConfigurationFactory.ParseString("actor-scheduler.tasks." + Hocon.Quote(name) + " " + body,
+                _ => throw new PeriodicTaskConfigurationException(name, "an entry cannot include files."));
+        }
+        catch (PeriodicTaskConfigurationException)
+        {
+            throw;
         }
         catch (Exception e)
         {
