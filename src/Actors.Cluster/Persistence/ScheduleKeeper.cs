@@ -82,12 +82,12 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Recover<ChangeRecorded>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new StoreRecovered(Recovered())));
 
-        Command<ScheduleAdvanced>(OnScheduleAdvanced);
-        Command<RecordRunStart>(OnRecordRunStart);
-        Command<RunEndedHere>(e => Save(new RunRecorded(e.Task, false, e.At, null, Ended: e.Run, Counters: e.Counters)));
+        Command<KeeperStore.ScheduleAdvanced>(OnScheduleAdvanced);
+        Command<KeeperStore.RecordRunStart>(OnRecordRunStart);
+        Command<KeeperStore.RunEndedHere>(e => Save(new RunRecorded(e.Task, false, e.At, null, Ended: e.Run, Counters: e.Counters)));
         Command<GetRecentRuns>(OnGetRecentRuns);
         Command<PauseRecorded>(Save);
-        Command<TasksChangedHere>(OnTasksChanged);
+        Command<KeeperStore.TasksChangedHere>(OnTasksChanged);
         Command<SaveUnsaved>(_ => SaveNow());
         Command<FlushState>(_ =>
         {
@@ -204,7 +204,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// once, its start journaled just after: only this node runs it, and a new start of this node comes after the
     /// process that ran it is gone, so no other owner waits on the record (docs/cluster.md, "Never two runs of one cluster task").
     /// </summary>
-    private void OnRecordRunStart(RecordRunStart start)
+    private void OnRecordRunStart(KeeperStore.RecordRunStart start)
     {
         if (start.Awaited && LeaseMissing() is { } missing)
         {
@@ -230,7 +230,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Keeps the tasks' schedules current and journals what each change leaves on record (docs/control.md, "Changes that last").</summary>
-    private void OnTasksChanged(TasksChangedHere changed)
+    private void OnTasksChanged(KeeperStore.TasksChangedHere changed)
     {
         var now = Context.System.Scheduler.Now;
         foreach (var change in changed.Changes)
@@ -244,7 +244,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void OnScheduleAdvanced(ScheduleAdvanced advanced)
+    private void OnScheduleAdvanced(KeeperStore.ScheduleAdvanced advanced)
     {
         if (_scheduleKeys.Count == 0)
             return; // nothing to keep (a node with only cluster-scoped tasks)
@@ -360,44 +360,6 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     {
         public static readonly SaveUnsaved Instance = new();
     }
-
-    /// <summary>The manager's link to this keeper: each report is a message to it.</summary>
-    private sealed class KeeperStore(
-        IActorRef keeper, IReadOnlyList<PeriodicTaskDefinition>? tasks, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase,
-        string? node, bool startBeforeRun)
-        : IScheduleStore
-    {
-        public IReadOnlyList<PeriodicTaskDefinition>? Tasks => tasks;
-
-        public void TasksChanged(IReadOnlyList<TaskChangeReport> changes) => keeper.Tell(new TasksChangedHere(changes));
-
-        public IReadOnlyDictionary<string, RestoredPlace>? Restored => restored;
-
-        public bool RecordsStartBeforeRun => startBeforeRun;
-
-        public long TickBase => tickBase;
-
-        public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places) => keeper.Tell(new ScheduleAdvanced(tick, places));
-
-        public void RunStarting(int index, string task, Run run, DateTimeOffset at, DateTimeOffset? deadline) =>
-            keeper.Tell(new RecordRunStart(index, task, run, at, deadline, startBeforeRun), ActorCell.GetCurrentSelfOrNoSender());
-
-        public void RunEnded(string task, DateTimeOffset at, EndedRun run) =>
-            keeper.Tell(new RunEndedHere(task, at, new PeriodicTaskRun(
-                run.Tick, run.ScheduledAt, run.StartedAt, run.Duration, run.Outcome.Name(), run.Attempts, node), run.Counters));
-
-        public void PauseChanged(string task, TaskPause? pause) =>
-            keeper.Tell(new PauseRecorded(task, pause is not null, pause?.Note, pause?.Until));
-    }
-
-    private sealed record ScheduleAdvanced(long Tick, IReadOnlyList<PlaceReport> Places);
-
-    private sealed record TasksChangedHere(IReadOnlyList<TaskChangeReport> Changes);
-
-    /// <summary>A run's start to journal; <paramref name="Awaited"/>: the manager sends the run only once it is (RecordsStartBeforeRun).</summary>
-    private sealed record RecordRunStart(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline, bool Awaited);
-
-    private sealed record RunEndedHere(string Task, DateTimeOffset At, PeriodicTaskRun Run, CounterRecord Counters);
 }
 
 /// <summary>The termination message of a cluster task set's singleton (sent by ClusterSingletonManager): hand over.</summary>
