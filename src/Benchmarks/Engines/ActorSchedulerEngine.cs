@@ -22,6 +22,7 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
 {
     private readonly StateStoreVariant? _store;
     private readonly bool _eventsOff;
+    private readonly bool _cron;
     private ActorSystem? _system;
     private PeriodicTaskSet? _set;
     private IActorRef? _started;
@@ -36,13 +37,17 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
         _store = store;
     }
 
-    /// <summary>With <paramref name="eventsOff"/>: actor-scheduler.run-events = off, a set whose run events nobody reads.</summary>
-    internal ActorSchedulerEngine(bool eventsOff)
+    /// <summary>
+    /// With <paramref name="eventsOff"/>: actor-scheduler.run-events = off, a set whose run events nobody reads. With
+    /// <paramref name="cron"/>: tasks <c>* * * * * *</c> (T = 1 s) at the default periodic interval.
+    /// </summary>
+    internal ActorSchedulerEngine(bool eventsOff = false, bool cron = false)
     {
         _eventsOff = eventsOff;
+        _cron = cron;
     }
 
-    public string Name => _store?.EngineName ?? (_eventsOff ? EngineNames.ActorSchedulerEventsOff : EngineNames.ActorScheduler);
+    public string Name => _store?.EngineName ?? (_cron ? EngineNames.ActorSchedulerCron : _eventsOff ? EngineNames.ActorSchedulerEventsOff : EngineNames.ActorScheduler);
 
     public async Task PrepareAsync(EngineSpec spec, TaskBody body)
     {
@@ -56,7 +61,7 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
               coordinated-shutdown.run-by-clr-shutdown-hook = off
             }
             actor-scheduler {
-              periodic-interval = {{interval}}ms
+              {{(_cron ? "" : $"periodic-interval = {interval}ms")}}
               tick-source = precise
               run-events = {{(_eventsOff ? "off" : "all")}}
             }
@@ -68,15 +73,19 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
                 akka.actor.provider = cluster
                 akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
                 """).WithFallback(config);
-        var options = new PeriodicTaskOptions
-        {
-            Spacing = spec.Period, RunImmediately = spec.FirstRunAtStart, Scope = _store is { Cluster: true } ? TaskScope.Cluster : TaskScope.Node,
-        };
+        var options = _cron
+            ? new PeriodicTaskOptions { Cron = "* * * * * *" }
+            : new PeriodicTaskOptions
+            {
+                Spacing = spec.Period, RunImmediately = spec.FirstRunAtStart, Scope = _store is { Cluster: true } ? TaskScope.Cluster : TaskScope.Node,
+            };
         var set = new PeriodicTaskSet("bench");
         for (var i = 0; i < spec.Tasks; i++)
         {
             var index = i;
-            set.Add("t" + i, (context, ct) => body(index, context.Tick, ct), options);
+            set.Add("t" + i, _cron
+                ? (context, ct) => body(index, context.ScheduledAt.UtcTicks, ct) // the occurrence: calendar runs between ticks share a tick number
+                : (context, ct) => body(index, context.Tick, ct), options);
         }
 
         _set = set;
@@ -122,6 +131,8 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
     /// </summary>
     public async Task<long> ScheduleEpochAsync(long epoch, DateTimeOffset epochUtc)
     {
+        if (_cron)
+            return Occurrence.WholeSecondEpoch(epoch, epochUtc);
         if (_store is null)
             return epoch;
         var stats = await _started!.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(30)).ConfigureAwait(false);

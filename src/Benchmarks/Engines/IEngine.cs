@@ -13,6 +13,16 @@ public static class Occurrence
 {
     /// <summary>The engine gives its runs no occurrence id (Akka timers, PeriodicTimer, nova's loop).</summary>
     public const long None = long.MinValue;
+
+    /// <summary>
+    /// The harness epoch of a schedule whose due times are the whole seconds of the wall clock (cron <c>* * * * * *</c>):
+    /// the Stopwatch timestamp of the first whole second at least a second after <paramref name="epochUtc"/>.
+    /// </summary>
+    public static long WholeSecondEpoch(long epoch, DateTimeOffset epochUtc)
+    {
+        var whole = new DateTimeOffset(epochUtc.UtcTicks - epochUtc.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero).AddSeconds(2);
+        return epoch + (long)((whole - epochUtc).TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+    }
 }
 
 /// <summary>What an engine is asked to run: N tasks due at epoch + k x Period.</summary>
@@ -59,6 +69,14 @@ public static class EngineNames
     public const string PeriodicTimer = "periodictimer";
     public const string NovaLoop = "nova-loop";
 
+    /// <summary>
+    /// Calendar tasks (W6): ActorScheduler's cron tasks at the default periodic interval (60 s), beside Quartz.NET's cron
+    /// triggers, on the same occurrences (every whole second of the wall clock).
+    /// </summary>
+    public const string ActorSchedulerCron = "actorscheduler-cron";
+
+    public const string QuartzCron = "quartz-cron";
+
     /// <summary>ActorScheduler with actor-scheduler.run-events = off (W2 only: what run events cost).</summary>
     public const string ActorSchedulerEventsOff = "actorscheduler-events-off";
 
@@ -72,6 +90,8 @@ public static class EngineNames
         PeriodicTimer => "PeriodicTimer",
         NovaLoop => "nova loop",
         ActorSchedulerEventsOff => "ActorScheduler, run-events = off",
+        ActorSchedulerCron => "ActorScheduler, cron, 60 s interval",
+        QuartzCron => "Quartz.NET, cron trigger",
         _ => StateStoreVariant.Parse(name)?.Display ?? name,
     };
 
@@ -83,6 +103,8 @@ public static class EngineNames
         PeriodicTimer => new PeriodicTimerEngine(),
         NovaLoop => new NovaLoopEngine(),
         ActorSchedulerEventsOff => new ActorSchedulerEngine(eventsOff: true),
+        ActorSchedulerCron => new ActorSchedulerEngine(cron: true),
+        QuartzCron => new QuartzEngine(cron: true),
         _ when StateStoreVariant.Parse(name) is { } store => new ActorSchedulerEngine(store),
         _ => throw new ArgumentException($"unknown engine '{name}' (known: {string.Join(", ", All)})"),
     };

@@ -9,14 +9,18 @@ namespace ActorScheduler.Benchmarks.Engines;
 /// a simple trigger every T starting at epoch + T, on a thread pool of <see cref="EngineSpec.Workers"/> threads.
 /// Everything else is Quartz's default (misfire threshold 60 s, one trigger acquired per scheduler loop).
 /// </summary>
-public sealed class QuartzEngine : IEngine
+public sealed class QuartzEngine(bool cron = false) : IEngine, IDelayedStart
 {
     private IScheduler? _scheduler;
     private EngineSpec? _spec;
 
     internal static TaskBody Body { get; private set; } = (_, _, _) => ValueTask.CompletedTask;
 
-    public string Name => EngineNames.Quartz;
+    public string Name => cron ? EngineNames.QuartzCron : EngineNames.Quartz;
+
+    /// <summary>With cron triggers, the occurrences are whole seconds of the wall clock.</summary>
+    public Task<long> ScheduleEpochAsync(long epoch, DateTimeOffset epochUtc) =>
+        Task.FromResult(cron ? Occurrence.WholeSecondEpoch(epoch, epochUtc) : epoch);
 
     public async Task PrepareAsync(EngineSpec spec, TaskBody body)
     {
@@ -56,11 +60,13 @@ public sealed class QuartzEngine : IEngine
                 .WithIdentity("t" + i)
                 .UsingJobData("index", i)
                 .Build();
-            var trigger = TriggerBuilder.Create()
-                .WithIdentity("t" + i)
-                .StartAt(first)
-                .WithSimpleSchedule(s => s.WithInterval(spec.Period).RepeatForever())
-                .Build();
+            var trigger = cron
+                ? TriggerBuilder.Create().WithIdentity("t" + i).WithCronSchedule("* * * * * ?").Build()
+                : TriggerBuilder.Create()
+                    .WithIdentity("t" + i)
+                    .StartAt(first)
+                    .WithSimpleSchedule(s => s.WithInterval(spec.Period).RepeatForever())
+                    .Build();
             jobs.Add(job, [trigger]);
         }
 

@@ -59,6 +59,11 @@ public sealed class Plan
     private static Workload Recovery { get; } =
         new("recovery", "10,000 tasks recovered from a snapshot (SQLite)", "recovery", 10_000, 0, 60_000, 0, -1, [EngineNames.ActorScheduler]);
 
+    /// <summary>W6: calendar tasks on the wall clock's whole seconds, ActorScheduler at its default 60 s interval beside Quartz's cron triggers.</summary>
+    private static Workload Calendar(double windowMs, double settleMs) =>
+        new("W6", "10,000 calendar tasks * * * * * * (every second)", "run", 10_000, 1_000, windowMs, settleMs, -1,
+            [EngineNames.ActorSchedulerCron, EngineNames.QuartzCron]);
+
     /// <summary>The same plan with only the named workloads (--only, which runs no sweep).</summary>
     public Plan Only(IReadOnlyCollection<string> names) =>
         new(Quick, Workloads.Where(w => names.Contains(w.Name)).ToList(), SweepTasks, SweepPeriodMs, SweepWarmupMs, SweepWindowMs);
@@ -75,6 +80,7 @@ public sealed class Plan
                 new("W3", "100,000 tasks every 1 s", "run", 100_000, 1_000, 2_000, 1_000, -1, all),
                 new("W4", "100,000 tasks every 60 s (idle)", "idle", 100_000, 60_000, 2_000, 2_000, -1, all),
                 new("W5", "1,000 tasks every 100 ms, one hung", "run", 1_000, 100, 2_000, 1_000, 500, all),
+                Calendar(3_000, 2_000),
                 new("startup", "100,000 tasks, all due at start", "startup", 100_000, 60_000, 30_000, 0, -1, [EngineNames.ActorScheduler, EngineNames.Quartz]),
                 new("mem0", "no task (memory baseline)", "mem0", 0, 60_000, 0, 1_000, -1, [EngineNames.ActorScheduler, EngineNames.Quartz]),
                 Recovery,
@@ -88,6 +94,7 @@ public sealed class Plan
             new("W3", "100,000 tasks every 1 s", "run", 100_000, 1_000, 15_000, 6_000, -1, all),
             new("W4", "100,000 tasks every 60 s (idle)", "idle", 100_000, 60_000, 20_000, 8_000, -1, all),
             new("W5", "1,000 tasks every 100 ms, one hung", "run", 1_000, 100, 12_000, 6_000, 500, all, Trials: 3),
+            Calendar(15_000, 6_000),
             new("startup", "100,000 tasks, all due at start", "startup", 100_000, 60_000, 30_000, 0, -1, all),
             new("mem0", "no task (memory baseline)", "mem0", 0, 60_000, 0, 3_000, -1, all),
             Recovery,

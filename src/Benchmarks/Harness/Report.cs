@@ -176,6 +176,14 @@ public sealed class Report(Plan plan, SavedRun run, string? rebuiltFrom = null, 
             goals.Add(("W5: fast tasks' p99 within 1 ms of W1's", null, "not measured"));
         }
 
+        const string calendarGoal = "W6: calendar tasks' p99 lateness <= 1/5 of Quartz's cron triggers'";
+        var w6 = Find("W6", EngineNames.ActorSchedulerCron);
+        var w6q = Find("W6", EngineNames.QuartzCron);
+        goals.Add(Ok(w6) && Ok(w6q)
+            ? (calendarGoal, w6!.P99Ms <= w6q!.P99Ms / 5 && w6.DeliveredRatio >= 0.999,
+                Orchestrator.Inv($"p99 {w6.P99Ms:0.00} ms vs Quartz {w6q.P99Ms:0.00} ms: ratio {w6.P99Ms / w6q.P99Ms:0.000} (goal <= 0.200), delivered {w6.DeliveredRatio * 100:0.00}%"))
+            : (calendarGoal, null, "not measured"));
+
         const string recoveryGoal = "Recovery of 10,000 tasks from a snapshot < 1 s (SQLite)";
         var recovery = Find("recovery", As);
         goals.Add(Ok(recovery)

@@ -86,5 +86,9 @@ internal static class ReportMethod
           their due tick.)
         - **Isolation (W5).** 1,000 tasks every 100 ms; task 500 blocks its thread forever on its first run. Counted:
           the other 999.
+        - **Calendar tasks (W6).** 10,000 tasks `* * * * * *` (every whole second of the wall clock): ActorScheduler's
+          cron tasks at the default periodic interval (60 s: they run between ticks, woken at their occurrence),
+          beside Quartz.NET's cron triggers (`* * * * * ?`, RAMJobStore, 10 threads). The epoch is a whole second, so the
+          due times are epoch + k x 1 s; each run's occurrence id is its scheduled time.
         """;
 }
