@@ -65,7 +65,7 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
     }
 
     [Fact]
-    public async Task Records_in_the_keepers_mailbox_together_are_written_together_in_events_of_at_most_1000_and_a_lone_record_as_itself()
+    public async Task Records_in_the_keepers_mailbox_together_are_written_together_in_events_of_at_most_500_and_a_lone_record_as_itself()
     {
         const string id = "test/together";
         var settings = PeriodicTaskSettings.Create(Sys.Settings.Config, "together", ClusterConfiguration.Keys);
@@ -89,13 +89,13 @@ public sealed class JournalTests(ITestOutputHelper output) : TestKit(Config, out
 
         var events = DeleteRecordingJournal.EventsOf(id);
         var batches = events.Select(e => Assert.IsType<RecordedBatch>(e)).ToList();
-        Assert.Equal([1000, 1000, 400], batches.Select(b => b.Items.Count)); // one event per 1,000 records, none smaller but the last
+        Assert.Equal([500, 500, 500, 500, 400], batches.Select(b => b.Items.Count)); // one event per 500 records, none smaller but the last
         Assert.Equal(names, batches.SelectMany(b => b.Records()).Select(r => Assert.IsType<PauseRecorded>(r).Task)); // in their order
 
         // A record with nothing behind it is written at once, as itself.
         store.Tell(new PauseRecorded("t7", false, null, null));
         await keeper.Ask<StateFlushed>(FlushState.Instance, Wait);
-        Assert.Equal(4, DeleteRecordingJournal.EventsOf(id).Count);
+        Assert.Equal(6, DeleteRecordingJournal.EventsOf(id).Count);
         Assert.Equal(new PauseRecorded("t7", false, null, null), DeleteRecordingJournal.EventsOf(id)[^1]);
         await keeper.GracefulStop(Wait);
 

@@ -213,6 +213,41 @@ public sealed class SerializerTests : TestKit
     }
 
     [Fact]
+    public void A_snapshot_of_a_thousand_tasks_with_their_recent_runs_reads_back_whole_at_a_fraction_of_its_json()
+    {
+        var state = new ScheduleState();
+        for (var t = 0; t < 1000; t++)
+        {
+            var task = "task-" + t;
+            state.Apply(new TickRecorded(t, [new PlaceRecord(task, "spacing:600000000", t + 1, At.AddMinutes(t), At)]));
+            for (var run = 0; run < ScheduleState.RecentRunsKept; run++)
+                state.Apply(new RunRecorded(task, false, At, null, Ended: new PeriodicTaskRun(run, At, At, TimeSpan.FromMilliseconds(run), "succeeded", 1, "akka.tcp://s@10.0.0.1:4053"),
+                    Counters: new CounterRecord(run + 1, run + 1, 0, 0, 0, 0, 0, 0, 0, run + 1, TimeSpan.FromMilliseconds(run), TimeSpan.FromMilliseconds(run), null)));
+        }
+
+        state.Apply(new PauseRecorded("task-7", true, "held", At));
+        state.Apply(new RunRecorded("task-9", true, At, At.AddMinutes(1), "n#1", "p", 3, At));
+        var snapshot = state.ToSnapshot();
+        var read = (ScheduleSnapshot)RoundTrip(snapshot, out var serializer);
+        Assert.Equal("state", Akka.Serialization.Serialization.ManifestFor(serializer, snapshot));
+
+        var restored = new ScheduleState();
+        restored.Apply(read);
+        Assert.Equal(state.LastTick, restored.LastTick);
+        Assert.Equal(state.Places.Values.OrderBy(p => p.Task), restored.Places.Values.OrderBy(p => p.Task));
+        Assert.Equal(state.Running.Values, restored.Running.Values);
+        Assert.Equal(state.Pauses.Values, restored.Pauses.Values);
+        Assert.Equal(state.Counters.OrderBy(c => c.Key), restored.Counters.OrderBy(c => c.Key));
+        Assert.Equal(state.RecentOf("task-500"), restored.RecentOf("task-500"));
+
+        var compact = ((Akka.Serialization.SerializerWithStringManifest)serializer).ToBinary(snapshot);
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(snapshot);
+        Assert.True(compact.Length * 4 < json.Length, $"{compact.Length} bytes against {json.Length} as JSON");
+        var old = (ScheduleSnapshot)Sys.Serialization.Deserialize(json, serializer.Identifier, "snapshot"); // written as JSON before
+        Assert.Equal(snapshot.Places.Count, old.Places.Count);
+    }
+
+    [Fact]
     public void Pauses_and_resumes_are_kept_in_the_state_and_its_snapshot()
     {
         var state = new ScheduleState();

@@ -1,4 +1,5 @@
 using System.Runtime.Serialization;
+using System.Text;
 using System.Text.Json;
 using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
@@ -6,203 +7,278 @@ using ActorScheduler.Runtime;
 namespace ActorScheduler.Persistence;
 
 /// <summary>
-/// INTERNAL API. The compact form of a <see cref="RecordedBatch"/> in the journal (manifest <c>records</c>): binary,
-/// each task name, node, process, outcome and schedule key written once per event in a string table and referred to
-/// by number after it. A run costs about a tenth of its JSON (docs/architecture.md, "Persistence"). Batches written
-/// before it, as JSON under manifest <c>batch</c>, still read.
+/// INTERNAL API. The compact form of the keeper's batches (manifest <c>records</c>) and snapshots (manifest
+/// <c>state</c>): binary, each task name, node, process, outcome and schedule key written once in a string table and
+/// referred to by number after it: a run's records take about 140 bytes against 1,050 as JSON, a snapshot of 1,000 tasks
+/// with their recent runs 355 KB against 2.3 MB (docs/architecture.md, "Persistence"). Batches and snapshots written before
+/// it, as JSON under manifests <c>batch</c> and <c>snapshot</c>, still read.
 /// </summary>
 internal static class RecordsCodec
 {
-    private const byte Version = 1;
+    private const byte BatchVersion = 1, SnapshotVersion = 2;
     private const byte TickKind = 1, RunKind = 2, PauseKind = 3, ChangeKind = 4;
 
-    public static byte[] Write(RecordedBatch batch, JsonSerializerOptions json)
+    public static byte[] Write(RecordedBatch batch, JsonSerializerOptions json) => Encode(BatchVersion, json, w =>
     {
-        var strings = new Dictionary<string, int>(StringComparer.Ordinal);
-        using var body = new MemoryStream();
-        using (var w = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        w.Count(batch.Items.Count);
+        foreach (var record in batch.Records())
+            w.Record(record);
+    });
+
+    public static RecordedBatch Read(byte[] bytes, JsonSerializerOptions json) => Decode(bytes, BatchVersion, json, r =>
+    {
+        var count = r.Count();
+        var items = new List<RecordedItem>(count);
+        for (var i = 0; i < count; i++)
+            items.Add(r.ReadByte() switch
+            {
+                TickKind => new RecordedItem(Tick: r.Tick()),
+                RunKind => new RecordedItem(Run: r.Run()),
+                PauseKind => new RecordedItem(Pause: r.Pause()),
+                ChangeKind => new RecordedItem(Change: r.Change()),
+                var kind => throw new SerializationException($"unknown record kind {kind} in a journal batch."),
+            });
+        return new RecordedBatch(items);
+    });
+
+    public static byte[] Write(ScheduleSnapshot snapshot, JsonSerializerOptions json) => Encode(SnapshotVersion, json, w =>
+    {
+        w.Long(snapshot.LastTick);
+        w.List(snapshot.Places, w.Place);
+        w.List(snapshot.Running, w.Run);
+        w.List(snapshot.Pauses ?? [], w.Pause);
+        w.List(snapshot.Histories ?? [], history =>
         {
-            void Str(string value)
-            {
-                if (!strings.TryGetValue(value, out var index))
-                    strings[value] = index = strings.Count;
-                w.Write7BitEncodedInt(index);
-            }
+            w.Str(history.Task);
+            w.Opt(history.Counters, w.Counters);
+            w.List(history.Recent, w.Ended);
+        });
+        w.List(snapshot.Changes ?? [], w.Change);
+    });
 
-            void OptStr(string? value)
-            {
-                w.Write(value is not null);
-                if (value is not null)
-                    Str(value);
-            }
+    public static ScheduleSnapshot ReadSnapshot(byte[] bytes, JsonSerializerOptions json) => Decode(bytes, SnapshotVersion, json, r =>
+        new ScheduleSnapshot(r.Long(), r.List(r.Place), r.List(r.Run), r.List(r.Pause),
+            r.List(() => new TaskHistory(r.Str(), r.Opt(r.Counters), r.List(r.Ended))), r.List(r.Change)));
 
-            w.Write7BitEncodedInt(batch.Items.Count);
-            foreach (var record in batch.Records())
-            {
-                switch (record)
-                {
-                    case TickRecorded tick:
-                        w.Write(TickKind);
-                        w.Write7BitEncodedInt64(tick.Tick);
-                        w.Write7BitEncodedInt(tick.Places.Count);
-                        foreach (var place in tick.Places)
-                        {
-                            Str(place.Task);
-                            Str(place.Schedule);
-                            OptLong(w, place.DueTick);
-                            OptTime(w, place.NextDueAt);
-                            OptTime(w, place.LastRunAt);
-                        }
-
-                        break;
-                    case RunRecorded run:
-                        w.Write(RunKind);
-                        Str(run.Task);
-                        w.Write(run.Running);
-                        Time(w, run.At);
-                        OptTime(w, run.Deadline);
-                        OptStr(run.Node);
-                        OptStr(run.Process);
-                        OptLong(w, run.Tick);
-                        OptTime(w, run.ScheduledAt);
-                        w.Write(run.Ended is not null);
-                        if (run.Ended is { } ended)
-                        {
-                            w.Write7BitEncodedInt64(ended.Tick);
-                            Time(w, ended.ScheduledAt);
-                            Time(w, ended.StartedAt);
-                            w.Write7BitEncodedInt64(ended.Duration.Ticks);
-                            Str(ended.Outcome);
-                            w.Write7BitEncodedInt(ended.Attempts);
-                            OptStr(ended.Node);
-                        }
-
-                        w.Write(run.Counters is not null);
-                        if (run.Counters is { } c)
-                        {
-                            foreach (var n in (ReadOnlySpan<long>)[c.Runs, c.Succeeded, c.Failed, c.TimedOut, c.Cancelled, c.Overruns, c.Missed,
-                                         c.SkippedWhilePaused, c.Retries, c.Ended, c.TotalDuration.Ticks, c.MaxDuration.Ticks])
-                                w.Write7BitEncodedInt64(n);
-                            OptLong(w, c.LastDuration?.Ticks);
-                        }
-
-                        break;
-                    case PauseRecorded pause:
-                        w.Write(PauseKind);
-                        Str(pause.Task);
-                        w.Write(pause.Paused);
-                        OptStr(pause.Note);
-                        OptTime(w, pause.Until);
-                        break;
-                    case ChangeRecorded change: // rare: as JSON
-                        w.Write(ChangeKind);
-                        var bytes = JsonSerializer.SerializeToUtf8Bytes(change, json);
-                        w.Write7BitEncodedInt(bytes.Length);
-                        w.Write(bytes);
-                        break;
-                }
-            }
-        }
-
-        using var output = new MemoryStream((int)body.Length + strings.Count * 8 + 8);
-        using (var w = new BinaryWriter(output, System.Text.Encoding.UTF8, leaveOpen: true))
+    /// <summary>The version byte, the string table, then what <paramref name="body"/> wrote with numbers for its strings.</summary>
+    private static byte[] Encode(byte version, JsonSerializerOptions json, Action<Writer> body)
+    {
+        using var buffer = new MemoryStream();
+        var writer = new Writer(new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true), json);
+        body(writer);
+        writer.Flush();
+        using var output = new MemoryStream((int)buffer.Length + writer.Strings.Count * 8 + 8);
+        using (var w = new BinaryWriter(output, Encoding.UTF8, leaveOpen: true))
         {
-            w.Write(Version);
-            w.Write7BitEncodedInt(strings.Count);
-            foreach (var s in strings.Keys) // in order of their numbers (a Dictionary without removals enumerates in insertion order)
+            w.Write(version);
+            w.Write7BitEncodedInt(writer.Strings.Count);
+            foreach (var s in writer.Strings.Keys) // in order of their numbers (a Dictionary without removals keeps insertion order)
                 w.Write(s);
-            body.Position = 0;
-            body.CopyTo(output);
+            buffer.Position = 0;
+            w.Flush();
+            buffer.CopyTo(output);
         }
 
         return output.ToArray();
     }
 
-    public static RecordedBatch Read(byte[] bytes, JsonSerializerOptions json)
+    private static T Decode<T>(byte[] bytes, byte version, JsonSerializerOptions json, Func<Reader, T> body)
     {
-        using var r = new BinaryReader(new MemoryStream(bytes), System.Text.Encoding.UTF8);
-        if (r.ReadByte() != Version)
-            throw new SerializationException("a journal batch in a format this version does not read (written by a newer one).");
+        using var r = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+        if (r.ReadByte() != version)
+            throw new SerializationException("keeper state in a format this version does not read (written by a newer one).");
         var strings = new string[r.Read7BitEncodedInt()];
         for (var i = 0; i < strings.Length; i++)
             strings[i] = r.ReadString();
-        string Str() => strings[r.Read7BitEncodedInt()];
-        string? OptStr() => r.ReadBoolean() ? Str() : null;
+        return body(new Reader(r, strings, json));
+    }
 
-        var count = r.Read7BitEncodedInt();
-        var items = new List<RecordedItem>(count);
-        for (var i = 0; i < count; i++)
+    private sealed class Writer(BinaryWriter w, JsonSerializerOptions json)
+    {
+        public Dictionary<string, int> Strings { get; } = new(StringComparer.Ordinal);
+
+        public void Flush() => w.Flush();
+
+        public void Count(int n) => w.Write7BitEncodedInt(n);
+
+        public void Long(long n) => w.Write7BitEncodedInt64(n);
+
+        public void Str(string value)
         {
-            items.Add(r.ReadByte() switch
-            {
-                TickKind => new RecordedItem(Tick: ReadTick()),
-                RunKind => new RecordedItem(Run: ReadRun()),
-                PauseKind => new RecordedItem(Pause: new PauseRecorded(Str(), r.ReadBoolean(), OptStr(), OptTime(r))),
-                ChangeKind => new RecordedItem(Change: JsonSerializer.Deserialize<ChangeRecorded>(r.ReadBytes(r.Read7BitEncodedInt()), json)),
-                var kind => throw new SerializationException($"unknown record kind {kind} in a journal batch."),
-            });
+            if (!Strings.TryGetValue(value, out var index))
+                Strings[value] = index = Strings.Count;
+            w.Write7BitEncodedInt(index);
         }
 
-        return new RecordedBatch(items);
-
-        TickRecorded ReadTick()
+        public void Opt<T>(T? value, Action<T> write) where T : class
         {
-            var tick = r.Read7BitEncodedInt64();
-            var places = new PlaceRecord[r.Read7BitEncodedInt()];
-            for (var i = 0; i < places.Length; i++)
-                places[i] = new PlaceRecord(Str(), Str(), OptLong(r), OptTime(r), OptTime(r));
-            return new TickRecorded(tick, places);
+            w.Write(value is not null);
+            if (value is not null)
+                write(value);
         }
 
-        RunRecorded ReadRun()
+        public void List<T>(IReadOnlyList<T> items, Action<T> write)
         {
-            var (task, running, at, deadline) = (Str(), r.ReadBoolean(), Time(r), OptTime(r));
-            var (node, process, tick, scheduledAt) = (OptStr(), OptStr(), OptLong(r), OptTime(r));
-            var ended = r.ReadBoolean()
-                ? new PeriodicTaskRun(r.Read7BitEncodedInt64(), Time(r), Time(r), TimeSpan.FromTicks(r.Read7BitEncodedInt64()), Str(), r.Read7BitEncodedInt(), OptStr())
-                : null;
-            CounterRecord? counters = null;
-            if (r.ReadBoolean())
+            Count(items.Count);
+            foreach (var item in items)
+                write(item);
+        }
+
+        public void Record(object record)
+        {
+            switch (record)
             {
-                Span<long> n = stackalloc long[12];
-                for (var i = 0; i < n.Length; i++)
-                    n[i] = r.Read7BitEncodedInt64();
-                counters = new CounterRecord(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9],
-                    TimeSpan.FromTicks(n[10]), TimeSpan.FromTicks(n[11]), OptLong(r) is { } last ? TimeSpan.FromTicks(last) : null);
+                case TickRecorded tick:
+                    w.Write(TickKind);
+                    Long(tick.Tick);
+                    List(tick.Places, Place);
+                    break;
+                case RunRecorded run:
+                    w.Write(RunKind);
+                    Run(run);
+                    break;
+                case PauseRecorded pause:
+                    w.Write(PauseKind);
+                    Pause(pause);
+                    break;
+                case ChangeRecorded change:
+                    w.Write(ChangeKind);
+                    Change(change);
+                    break;
+                default:
+                    throw new SerializationException($"{record.GetType().Name} is not a journal record.");
             }
+        }
 
-            return new RunRecorded(task, running, at, deadline, node, process, tick, scheduledAt, ended, counters);
+        public void Place(PlaceRecord place)
+        {
+            Str(place.Task);
+            Str(place.Schedule);
+            OptLong(place.DueTick);
+            OptTime(place.NextDueAt);
+            OptTime(place.LastRunAt);
+        }
+
+        public void Run(RunRecorded run)
+        {
+            Str(run.Task);
+            w.Write(run.Running);
+            Time(run.At);
+            OptTime(run.Deadline);
+            Opt(run.Node, Str);
+            Opt(run.Process, Str);
+            OptLong(run.Tick);
+            OptTime(run.ScheduledAt);
+            Opt(run.Ended, Ended);
+            Opt(run.Counters, Counters);
+        }
+
+        public void Ended(PeriodicTaskRun ended)
+        {
+            Long(ended.Tick);
+            Time(ended.ScheduledAt);
+            Time(ended.StartedAt);
+            Long(ended.Duration.Ticks);
+            Str(ended.Outcome);
+            Count(ended.Attempts);
+            Opt(ended.Node, Str);
+        }
+
+        public void Counters(CounterRecord c)
+        {
+            foreach (var n in (ReadOnlySpan<long>)[c.Runs, c.Succeeded, c.Failed, c.TimedOut, c.Cancelled, c.Overruns, c.Missed,
+                         c.SkippedWhilePaused, c.Retries, c.Ended, c.TotalDuration.Ticks, c.MaxDuration.Ticks])
+                Long(n);
+            OptLong(c.LastDuration?.Ticks);
+        }
+
+        public void Pause(PauseRecorded pause)
+        {
+            Str(pause.Task);
+            w.Write(pause.Paused);
+            Opt(pause.Note, Str);
+            OptTime(pause.Until);
+        }
+
+        public void Change(ChangeRecorded change) // rare: as JSON
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(change, json);
+            Count(bytes.Length);
+            w.Write(bytes);
+        }
+
+        private void Time(DateTimeOffset value)
+        {
+            w.Write(value.UtcTicks);
+            w.Write((short)value.Offset.TotalMinutes);
+        }
+
+        private void OptTime(DateTimeOffset? value)
+        {
+            w.Write(value.HasValue);
+            if (value is { } v)
+                Time(v);
+        }
+
+        private void OptLong(long? value)
+        {
+            w.Write(value.HasValue);
+            if (value is { } v)
+                Long(v);
         }
     }
 
-    private static void Time(BinaryWriter w, DateTimeOffset value)
+    private sealed class Reader(BinaryReader r, string[] strings, JsonSerializerOptions json)
     {
-        w.Write(value.UtcTicks);
-        w.Write((short)value.Offset.TotalMinutes);
+        public byte ReadByte() => r.ReadByte();
+
+        public int Count() => r.Read7BitEncodedInt();
+
+        public long Long() => r.Read7BitEncodedInt64();
+
+        public string Str() => strings[r.Read7BitEncodedInt()];
+
+        public T? Opt<T>(Func<T> read) where T : class => r.ReadBoolean() ? read() : null;
+
+        public IReadOnlyList<T> List<T>(Func<T> read)
+        {
+            var items = new T[Count()];
+            for (var i = 0; i < items.Length; i++)
+                items[i] = read();
+            return items;
+        }
+
+        public TickRecorded Tick() => new(Long(), List(Place));
+
+        public PlaceRecord Place() => new(Str(), Str(), OptLong(), OptTime(), OptTime());
+
+        public RunRecorded Run() => new(Str(), r.ReadBoolean(), Time(), OptTime(), Opt(Str), Opt(Str), OptLong(), OptTime(), Opt(Ended), Opt(Counters));
+
+        public PeriodicTaskRun Ended() => new(Long(), Time(), Time(), TimeSpan.FromTicks(Long()), Str(), Count(), Opt(Str));
+
+        public CounterRecord Counters()
+        {
+            Span<long> n = stackalloc long[12];
+            for (var i = 0; i < n.Length; i++)
+                n[i] = Long();
+            return new CounterRecord(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9],
+                TimeSpan.FromTicks(n[10]), TimeSpan.FromTicks(n[11]), OptLong() is { } last ? TimeSpan.FromTicks(last) : null);
+        }
+
+        public PauseRecorded Pause() => new(Str(), r.ReadBoolean(), Opt(Str), OptTime());
+
+        public ChangeRecorded Change() =>
+            JsonSerializer.Deserialize<ChangeRecorded>(r.ReadBytes(Count()), json) ?? throw new SerializationException("an empty kept change.");
+
+        private DateTimeOffset Time()
+        {
+            var utcTicks = r.ReadInt64();
+            var offset = TimeSpan.FromMinutes(r.ReadInt16());
+            return new DateTimeOffset(utcTicks + offset.Ticks, offset);
+        }
+
+        private DateTimeOffset? OptTime() => r.ReadBoolean() ? Time() : null;
+
+        private long? OptLong() => r.ReadBoolean() ? Long() : null;
     }
-
-    private static DateTimeOffset Time(BinaryReader r)
-    {
-        var utcTicks = r.ReadInt64();
-        var offset = TimeSpan.FromMinutes(r.ReadInt16());
-        return new DateTimeOffset(utcTicks + offset.Ticks, offset);
-    }
-
-    private static void OptTime(BinaryWriter w, DateTimeOffset? value)
-    {
-        w.Write(value.HasValue);
-        if (value is { } v)
-            Time(w, v);
-    }
-
-    private static DateTimeOffset? OptTime(BinaryReader r) => r.ReadBoolean() ? Time(r) : null;
-
-    private static void OptLong(BinaryWriter w, long? value)
-    {
-        w.Write(value.HasValue);
-        if (value is { } v)
-            w.Write7BitEncodedInt64(v);
-    }
-
-    private static long? OptLong(BinaryReader r) => r.ReadBoolean() ? r.Read7BitEncodedInt64() : null;
 }

@@ -22,8 +22,11 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// <summary>How long after a failed deletion of old events or snapshots it is tried again.</summary>
     private static readonly TimeSpan TrimRetry = TimeSpan.FromSeconds(1);
 
-    /// <summary>At most this many records go into one journal event (a longer queue is written as several events in one write).</summary>
-    internal const int MaxRecordsPerEvent = 1000;
+    /// <summary>
+    /// At most this many records go into one journal event (a longer queue is written as several events in one write):
+    /// about 55 KB, under the 85 KB from which .NET allocates on the large object heap.
+    /// </summary>
+    internal const int MaxRecordsPerEvent = 500;
 
     private readonly string _persistenceId;
     private readonly string _setName;

@@ -25,7 +25,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
     {
         [typeof(TickRecorded)] = "tick",
         [typeof(RunRecorded)] = "run",
-        [typeof(ScheduleSnapshot)] = "snapshot",
+        [typeof(ScheduleSnapshot)] = "state", // binary (RecordsCodec); "snapshot", JSON, is still read
         [typeof(PauseRecorded)] = "pause-recorded",
         [typeof(RecordedBatch)] = "records", // binary (RecordsCodec); "batch", JSON, is still read
         [typeof(ChangeRecorded)] = "change-recorded",
@@ -58,10 +58,13 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(StateFlushed)] = StateFlushed.Instance,
     };
 
-    /// <summary>A batch of records as JSON, as written before <see cref="RecordsCodec"/>.</summary>
-    private const string JsonBatch = "batch";
+    /// <summary>A batch of records, and a snapshot, as JSON, as written before <see cref="RecordsCodec"/>.</summary>
+    private const string JsonBatch = "batch", JsonSnapshot = "snapshot";
 
-    private static readonly Dictionary<string, Type> Types = Manifests.Append(KeyValuePair.Create(typeof(RecordedBatch), JsonBatch)).ToDictionary(p => p.Value, p => p.Key);
+    private static readonly Dictionary<string, Type> Types = Manifests
+        .Append(KeyValuePair.Create(typeof(RecordedBatch), JsonBatch))
+        .Append(KeyValuePair.Create(typeof(ScheduleSnapshot), JsonSnapshot))
+        .ToDictionary(p => p.Value, p => p.Key);
 
     public StateSerializer(ExtendedActorSystem system) : base(system)
     {
@@ -85,6 +88,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         _ when Instances.ContainsKey(obj.GetType()) => [],
         ChangeTasks change => JsonSerializer.SerializeToUtf8Bytes(change.Changes.Select(WireChange.Of).ToList(), Options),
         RecordedBatch batch => RecordsCodec.Write(batch, Options),
+        ScheduleSnapshot snapshot => RecordsCodec.Write(snapshot, Options),
         TaskStatsReport report => Compressed(JsonSerializer.SerializeToUtf8Bytes(report, Options)),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options),
     };
@@ -97,6 +101,8 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             return instance;
         if (type == typeof(RecordedBatch) && manifest != JsonBatch)
             return RecordsCodec.Read(bytes, Options);
+        if (type == typeof(ScheduleSnapshot) && manifest != JsonSnapshot)
+            return RecordsCodec.ReadSnapshot(bytes, Options);
         if (bytes.Length > 1 && bytes[0] == 0x1f && bytes[1] == 0x8b) // gzip (JSON starts with '{', '[' or '"')
             bytes = Decompressed(bytes);
         if (type == typeof(ChangeTasks))
