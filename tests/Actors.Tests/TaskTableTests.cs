@@ -144,6 +144,18 @@ public class TaskTableTests
     }
 
     [Fact]
+    public void Check_refuses_a_cluster_task_added_to_the_singleton_of_another_role()
+    {
+        var table = TestTables.Of(
+            new PeriodicTaskSet("cluster").Add("t", _ => { }, new PeriodicTaskOptions { Scope = TaskScope.Cluster, Role = "r1" }),
+            TaskScope.Cluster);
+        var error = Assert.Throws<PeriodicTaskDefinitionException>(() => table.Check([
+            new AddTask("other", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { Scope = TaskScope.Cluster, Role = "r2" })]));
+        Assert.Contains("task 'other': role = \"r2\", but this cluster singleton runs the tasks of role \"r1\"", error.Message);
+        table.Check([new AddTask("same", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { Scope = TaskScope.Cluster, Role = "r1" })]);
+    }
+
+    [Fact]
     public void Check_refuses_an_update_with_invalid_options()
     {
         var error = Assert.Throws<PeriodicTaskDefinitionException>(() => Abc().Check([new UpdateTask("a", EveryTicks(-1))]));

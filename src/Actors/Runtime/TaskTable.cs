@@ -215,6 +215,10 @@ internal sealed class TaskTable
             throw new PeriodicTaskDefinitionException(_scope == TaskScope.Node
                 ? $"task '{task}': scope = cluster tasks run in the cluster package's singleton; this set runs scope = node tasks."
                 : $"task '{task}': this cluster singleton runs scope = cluster tasks, not scope = node ones.");
+        // A cluster manager runs the tasks of one role (its singleton lives on the nodes of that role).
+        if (_scope == TaskScope.Cluster && _tasks.Count > 0 && _tasks[0].Definition.Options.Role is var role && options.Role != role)
+            throw new PeriodicTaskDefinitionException(
+                $"task '{task}': role = \"{options.Role}\", but this cluster singleton runs the tasks of {(role.Length == 0 ? "no role" : $"role \"{role}\"")}: a task added at run time goes to the set's first role.");
     }
 
     /// <summary>
