@@ -6,12 +6,13 @@ namespace ActorScheduler.Benchmarks.Cluster;
 /// <summary>
 /// The cluster benchmarks, each a named mode of this program (docs/benchmarks.md, "Cluster: fail-over, sharded
 /// throughput, start recording"): store (the cost of journaling a run's start), failover (SIGKILL to the first run on
-/// a survivor), sharded (sharded cluster tasks against node-scoped ones), cluster (all three). They print their tables
+/// a survivor), sharded (sharded cluster tasks against node-scoped ones), cluster (all three); and commands (command
+/// tasks through the console host beside a plain Process.Start loop). They print their tables
 /// and write no file.
 /// </summary>
 internal static class ClusterBenchmarks
 {
-    public static readonly IReadOnlyList<string> Modes = ["store", "failover", "sharded", "cluster"];
+    public static readonly IReadOnlyList<string> Modes = ["store", "failover", "sharded", "cluster", "commands"];
 
     public static async Task<int> RunAsync(string mode, string[] args)
     {
@@ -26,6 +27,8 @@ internal static class ClusterBenchmarks
             tables.Add(("Fail-over time", await Failover.RunAsync(args).ConfigureAwait(false)));
         if (mode is "sharded" or "cluster")
             tables.Add(("Sharded throughput", await ShardedThroughput.RunAsync(args).ConfigureAwait(false)));
+        if (mode is "commands")
+            tables.Add(("Command tasks through the console host", await CommandRate.RunAsync(args).ConfigureAwait(false)));
 
         Console.WriteLine();
         foreach (var (title, table) in tables)
