@@ -60,7 +60,7 @@ internal sealed class KeptChanges(string setName, IReadOnlyList<PeriodicTaskDefi
 
     /// <summary>
     /// The tasks to start with: the set's own with the kept changes applied, in the set's order, then the tasks added;
-    /// null when nothing is kept. Changes that no longer apply go to <paramref name="dropped"/> as
+    /// null when nothing is kept (or nothing is left). Changes that no longer apply go to <paramref name="dropped"/> as
     /// <see cref="Configured"/> records; a body this node cannot build is logged and its task left as the set has it.
     /// </summary>
     public IReadOnlyList<PeriodicTaskDefinition>? Restore(
@@ -77,6 +77,9 @@ internal sealed class KeptChanges(string setName, IReadOnlyList<PeriodicTaskDefi
             dropped.Add(change with { Kind = Configured, At = at });
             state.Changes.Remove(change.Task);
         }
+
+        if (state.Changes.Count == 0)
+            return null; // every change was dropped: the set's own tasks
 
         var tasks = new List<PeriodicTaskDefinition>(_own.Count + state.Changes.Count);
         foreach (var definition in own)
