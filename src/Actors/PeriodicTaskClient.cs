@@ -1,5 +1,6 @@
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
+using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Hosting;
@@ -60,6 +61,31 @@ public class PeriodicTaskClient
     /// </summary>
     public Task<RecentRunsReport> GetRecentRunsAsync(string task, CancellationToken cancellationToken = default) =>
         Send<RecentRunsReport>(task, new GetRecentRuns(task), cancellationToken);
+
+    /// <summary>
+    /// A page of <paramref name="task"/>'s run history, newest first: at most <paramref name="limit"/> runs (1 to
+    /// <see cref="GetRuns.MaxLimit"/>) that started before <paramref name="before"/> (null: the newest). Pass the page's
+    /// <see cref="RunsPage.Next"/> as <paramref name="before"/> for the next page (docs/control.md, "Run history").
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">the limit is out of range (thrown at once).</exception>
+    public Task<RunsPage> GetRunsAsync(
+        string task, DateTimeOffset? before = null, int limit = GetRuns.DefaultLimit, CancellationToken cancellationToken = default)
+    {
+        if (limit is < 1 or > GetRuns.MaxLimit)
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, $"the limit must be between 1 and {GetRuns.MaxLimit}.");
+        return Send<RunsPage>(task, new GetRuns(task, before, limit), cancellationToken);
+    }
+
+    /// <summary>
+    /// The set's runs and failures (failed or timed out) per minute since <paramref name="since"/> (at most a day back),
+    /// summed over its managers (in a cluster set: this node's tasks and the cluster tasks).
+    /// </summary>
+    public Task<RunCountsReport> GetRunCountsAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        Call(async (managers, ct) =>
+        {
+            var reports = await Task.WhenAll(managers.Select(m => Ask<RunCountsReport>(m, new GetRunCounts(since), ct))).ConfigureAwait(false);
+            return reports.Length == 1 ? reports[0] : RunCounts.Sum(reports[0].SetName, reports);
+        }, cancellationToken);
 
     /// <summary>Pauses <paramref name="task"/>, with an optional note and a time at which the pause ends by itself.</summary>
     public Task<TaskStats> PauseAsync(string task, string? note = null, DateTimeOffset? until = null, CancellationToken cancellationToken = default) =>

@@ -40,7 +40,7 @@ public class RunsInFlightTests(ITestOutputHelper output) : VirtualTimeTestKit(ou
         var link = StoreLink.For(store);
         var telemetry = new ManagerTelemetry("s", context.System.EventStream, context.GetLogger());
         var pauses = new TaskPauses(owner, context.System.Scheduler, link, telemetry);
-        return new RunsInFlight(new TaskRunners(context, "s", 5), link, pauses, telemetry, owner, context.System.Scheduler);
+        return new RunsInFlight(new TaskRunners(context, "s", 5), link, history: null, pauses, telemetry, owner, context.System.Scheduler);
     }
 
     private Task<T> On<T>(Func<RunsInFlight, T> use) => CollaboratorHost<RunsInFlight>.On(_hostRef!, use, RemainingOrDefault);

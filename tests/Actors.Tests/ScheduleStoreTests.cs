@@ -134,6 +134,8 @@ public class ScheduleStoreTests(ITestOutputHelper output) : VirtualTimeTestKit(o
 
         public bool RecordsStartBeforeRun => startBeforeRun;
 
+        public bool KeepsHistory => false;
+
         public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places)
         {
         }

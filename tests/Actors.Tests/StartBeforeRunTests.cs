@@ -93,6 +93,8 @@ public class StartBeforeRunTests(ITestOutputHelper output) : VirtualTimeTestKit(
 
         public bool RecordsStartBeforeRun => true;
 
+        public bool KeepsHistory => false;
+
         public void ReleaseWrite() => _write.TrySetResult();
 
         public void TickDispatched(long tick, IReadOnlyList<PlaceReport> places)

@@ -320,6 +320,8 @@ internal sealed class RecordingScheduleStore(
 
     public bool RecordsStartBeforeRun => recordsStartBeforeRun;
 
+    public bool KeepsHistory { get; init; }
+
     public List<(long Tick, List<PlaceReport> Places)> Dispatched { get; } = [];
 
     public List<(int Index, string Task, Run Run, DateTimeOffset At, DateTimeOffset? Deadline)> Starting { get; } = [];

@@ -11,9 +11,11 @@ namespace ActorScheduler.Persistence;
 /// </summary>
 internal sealed class KeeperStore(
     IActorRef keeper, IReadOnlyList<PeriodicTaskDefinition>? tasks, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase,
-    string? node, bool startBeforeRun)
+    string? node, bool startBeforeRun, bool keepsHistory)
     : IScheduleStore
 {
+    public bool KeepsHistory => keepsHistory;
+
     public IReadOnlyList<PeriodicTaskDefinition>? Tasks => tasks;
 
     public void TasksChanged(IReadOnlyList<TaskChangeReport> changes) => keeper.Tell(new TasksChangedHere(changes));
@@ -31,7 +33,8 @@ internal sealed class KeeperStore(
 
     public void RunEnded(string task, DateTimeOffset at, EndedRun run) =>
         keeper.Tell(new RunEndedHere(task, at, new PeriodicTaskRun(
-            run.Tick, run.ScheduledAt, run.StartedAt, run.Duration, run.Outcome.Name(), run.Attempts, node), run.Counters));
+            run.Tick, run.ScheduledAt, run.StartedAt, run.Duration, run.Outcome.Name(), run.Attempts, node) { EndedAt = at, Error = run.Error },
+            run.Counters));
 
     public void PauseChanged(string task, TaskPause? pause) =>
         keeper.Tell(new PauseRecorded(task, pause is not null, pause?.Note, pause?.Until));

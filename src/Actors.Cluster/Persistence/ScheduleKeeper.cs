@@ -180,7 +180,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
                 _setName, restored.Count, _tasks.Count, _state.LastTick);
         }
 
-        return new KeeperStore(Self, changed, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster);
+        return new KeeperStore(Self, changed, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster, keepsHistory: false);
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public sealed class PeriodicTaskSettings
     internal static readonly IReadOnlyList<string> KnownKeys =
     [
         "periodic-interval", "initial-delay", "fuzzy-delay", "raise-on-error", "shutdown-timeout", "tick-source",
-        "run-events", "tasks", "sets",
+        "run-events", "run-history", "tasks", "sets",
     ];
 
     private static readonly Lazy<Config> Reference =
@@ -51,9 +51,10 @@ public sealed class PeriodicTaskSettings
 
     private PeriodicTaskSettings(
         string path, TimeSpan periodicInterval, TimeSpan initialDelay, TimeSpan fuzzyDelay, bool raiseOnError,
-        TimeSpan shutdownTimeout, TickSource tickSource, RunEvents runEvents, IReadOnlyList<TaskOverride> tasks, IReadOnlyList<ConfigKeys> extensions,
-        IReadOnlyDictionary<ConfigKeys, object?> sections, TimeProvider? timeProvider = null)
+        TimeSpan shutdownTimeout, TickSource tickSource, RunEvents runEvents, RunHistorySettings runHistory, IReadOnlyList<TaskOverride> tasks,
+        IReadOnlyList<ConfigKeys> extensions, IReadOnlyDictionary<ConfigKeys, object?> sections, TimeProvider? timeProvider = null)
     {
+        RunHistory = runHistory;
         TimeProvider = timeProvider;
         Path = path;
         PeriodicInterval = periodicInterval;
@@ -89,6 +90,9 @@ public sealed class PeriodicTaskSettings
 
     /// <summary>Which run events are published (docs/semantics.md, "Events, stats and metrics").</summary>
     public RunEvents RunEvents { get; }
+
+    /// <summary>How much run history each task keeps (actor-scheduler.run-history).</summary>
+    internal RunHistorySettings RunHistory { get; }
 
     /// <summary>
     /// The wall clock calendar occurrences are read from (docs/semantics.md, "Calendar tasks"). Null (the default):
@@ -174,7 +178,8 @@ public sealed class PeriodicTaskSettings
         }
 
         return new PeriodicTaskSettings(
-            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, runEvents, tasks, extensions, sections);
+            section.Path, interval, initialDelay, fuzzy, section.Bool("raise-on-error", false), shutdown, tickSource, runEvents,
+            RunHistorySettings.Read(section.Child("run-history")), tasks, extensions, sections);
     }
 
     /// <summary>
@@ -185,7 +190,7 @@ public sealed class PeriodicTaskSettings
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         return new PeriodicTaskSettings(
-            Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, TickSource, RunEvents, Tasks, Extensions, _sections, timeProvider);
+            Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, TickSource, RunEvents, RunHistory, Tasks, Extensions, _sections, timeProvider);
     }
 
     /// <summary>These settings with another tick source (the cluster package's sharded buckets use the scheduler's for auto).</summary>
@@ -193,7 +198,7 @@ public sealed class PeriodicTaskSettings
         tickSource == TickSource
             ? this
             : new PeriodicTaskSettings(
-                Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, tickSource, RunEvents, Tasks, Extensions, _sections,
+                Path, PeriodicInterval, InitialDelay, FuzzyDelay, RaiseOnError, ShutdownTimeout, tickSource, RunEvents, RunHistory, Tasks, Extensions, _sections,
                 TimeProvider);
 
     /// <summary>What <paramref name="extension"/> kept of actor-scheduler, or null when these settings were read without it.</summary>

@@ -85,8 +85,47 @@ public sealed record GetRecentRuns(string Task);
 public sealed record RecentRunsReport(string SetName, string Task, bool Kept, IReadOnlyList<PeriodicTaskRun> Runs);
 
 /// <summary>
-/// One run of a task as a state store keeps it: its tick, due time, start, the duration of its last attempt, how it
-/// ended (succeeded, failed, timed-out or cancelled), its attempts, and the node it ran on (null outside a cluster).
+/// One run of a task as a state store or the run history keeps it: its tick, due time, start, the duration of its last
+/// attempt, how it ended (succeeded, failed, timed-out or cancelled), its attempts, and the node it ran on (null
+/// outside a cluster). The run history also gives its end and its last attempt's error (docs/control.md, "Run history").
 /// </summary>
 public sealed record PeriodicTaskRun(
-    long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, string Outcome, int Attempts, string? Node);
+    long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, string Outcome, int Attempts, string? Node)
+{
+    /// <summary>When the run ended (null in <see cref="RecentRunsReport"/>).</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>The error of its last attempt, one line (null when it succeeded).</summary>
+    public string? Error { get; init; }
+}
+
+/// <summary>
+/// Asks for a page of <paramref name="Task"/>'s run history, newest first: at most <paramref name="Limit"/> runs (1 to
+/// <see cref="MaxLimit"/>) that started before <paramref name="Before"/> (null: the newest). The answer is a
+/// <see cref="RunsPage"/>; a limit out of range is a <c>Status.Failure</c> with an ArgumentOutOfRangeException, an
+/// unknown task a PeriodicTaskNotFoundException (docs/control.md, "Run history").
+/// </summary>
+public sealed record GetRuns(string Task, DateTimeOffset? Before = null, int Limit = GetRuns.DefaultLimit)
+{
+    public const int DefaultLimit = 50;
+
+    public const int MaxLimit = 1000;
+}
+
+/// <summary>
+/// A page of a task's run history, newest first. <paramref name="Next"/> is the <see cref="GetRuns.Before"/> of the
+/// next (older) page, null when this page is the last.
+/// </summary>
+public sealed record RunsPage(string SetName, string Task, IReadOnlyList<PeriodicTaskRun> Runs, DateTimeOffset? Next);
+
+/// <summary>
+/// Asks how many runs ended, and how many of them failed or timed out, in each minute from <paramref name="Since"/>
+/// (at most a day back); the answer is a <see cref="RunCountsReport"/> (docs/control.md, "Run history").
+/// </summary>
+public sealed record GetRunCounts(DateTimeOffset Since);
+
+/// <summary>The minutes with runs since the asked time, oldest first; minutes without runs are left out.</summary>
+public sealed record RunCountsReport(string SetName, IReadOnlyList<RunCount> Minutes);
+
+/// <summary>The runs that ended in the minute starting at <paramref name="Minute"/> (UTC), and how many failed or timed out.</summary>
+public sealed record RunCount(DateTimeOffset Minute, long Runs, long Failed);

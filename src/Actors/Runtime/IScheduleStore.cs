@@ -43,6 +43,12 @@ internal interface IScheduleStore
     /// <summary>A run of <paramref name="task"/> ended (or never began: a start recorded while the set stopped).</summary>
     void RunEnded(string task, DateTimeOffset at, EndedRun run);
 
+    /// <summary>
+    /// True when the store keeps the run history: its child answers <see cref="Messages.GetRuns"/> and
+    /// <see cref="Messages.GetRunCounts"/>; false when the manager keeps it in memory (docs/control.md, "Run history").
+    /// </summary>
+    bool KeepsHistory { get; }
+
     /// <summary><paramref name="task"/> was paused (<paramref name="pause"/>) or resumed (null).</summary>
     void PauseChanged(string task, TaskPause? pause);
 }
@@ -72,11 +78,12 @@ internal enum TaskChangeKind
 internal sealed record PlaceReport(string Task, long? DueTick, DateTimeOffset? NextDueAt, DateTimeOffset? LastRunAt);
 
 /// <summary>
-/// A run that ended: its tick (as shown outside), due time, start, last attempt's duration, outcome, attempts, and the
-/// task's counters after it.
+/// A run that ended: its tick (as shown outside), due time, start, last attempt's duration, outcome, attempts, the
+/// task's counters after it, and its last attempt's error.
 /// </summary>
 internal sealed record EndedRun(
-    long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, RunOutcome Outcome, int Attempts, CounterRecord Counters);
+    long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, RunOutcome Outcome, int Attempts, CounterRecord Counters,
+    string? Error = null);
 
 /// <summary>
 /// The manager's store child to the manager, once, when it has recovered: the manager starts from

@@ -32,6 +32,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
     private TaskPauses _pauses = null!;
     private RunOrders _orders = null!;
     private RunsInFlight _runs = null!;
+    private RunHistory? _history;
     private CalendarWakes _wakes = null!;
     private SetStart.Moment _start;
     private IActorRef? _keeper;
@@ -105,7 +106,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             _telemetry.Log.Info("{0}: fuzzy delay {1} ms added to the first tick", _setName, (long)fuzzy.TotalMilliseconds);
         _store = store;
         _pauses = new TaskPauses(this, Context.System.Scheduler, store, _telemetry);
-        _runs = new RunsInFlight(_runners, store, _pauses, _telemetry, this, Context.System.Scheduler);
+        _history = store.KeepsHistory ? null : RunHistory.InMemory(_setName, _settings.RunHistory, Context.System);
+        _runs = new RunsInFlight(_runners, store, _history, _pauses, _telemetry, this, Context.System.Scheduler);
         _orders = new RunOrders(_tasks.Schedule.Clock, _start.At, store.TickBase);
         _wakes = new CalendarWakes(_setName, _tasks, _runs, wall, _start, Context.System.Scheduler, _telemetry.Log);
         foreach (var missed in store.Restore(_tasks, _start.At))
@@ -129,7 +131,7 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         {
             _telemetry.Log.Error(error, "{0}: task runner failed unexpectedly; restarting it", _setName);
             if (_runners.TaskOf(Sender) is { InFlight: true } task)
-                OnRunEnded(new RunEnded(task.Index, RunOutcome.Failed, TimeSpan.Zero)); // the restart lost the run
+                OnRunEnded(new RunEnded(task.Index, RunOutcome.Failed, TimeSpan.Zero, Error: "the task runner failed: " + error.Message)); // the restart lost the run
             return Directive.Restart;
         }
 
@@ -205,6 +207,8 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
             if (Find(q.Task) is not null)
                 _store.RecentRuns(_setName, q, Sender);
         });
+        Receive<GetRuns>(q => RunHistory.Answer(_history, _store, q, Find, Sender, Context.System.Scheduler.Now));
+        Receive<GetRunCounts>(q => RunHistory.Answer(_history, _store, q, Find, Sender, Context.System.Scheduler.Now));
         Receive<FlushState>(f => _store.Flush(f, Sender));
         Receive<Terminated>(OnTerminated);
         Receive<PauseTask>(OnPause);
@@ -369,18 +373,15 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         foreach (var task in removed)
         {
             _pauses.Forget(task);
+            _history?.Forget(task.Name);
             _runners.Remove(task);
         }
 
         _store.TasksChanged(changes, _tasks, request.FromConfiguration);
         _telemetry.Changed(added, updated, removed, Context.System.Scheduler.Now);
         _wakes.Arm(_currentTick);
-        Sender.Tell(new TasksChanged(_setName, Names(added), Names(updated), Names(removed)));
-
-        static List<string> Names(List<TaskState> tasks) => tasks.ConvertAll(t => t.Name);
+        Sender.Tell(new TasksChanged(_setName, added.ConvertAll(t => t.Name), updated.ConvertAll(t => t.Name), removed.ConvertAll(t => t.Name)));
     }
-
-    // ---- lookups --------------------------------------------------------------------------------------------------------
 
     /// <summary>The live task named <paramref name="name"/>; otherwise the sender gets a failure naming the closest task.</summary>
     private TaskState? Find(string name)

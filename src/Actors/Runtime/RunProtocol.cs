@@ -10,9 +10,9 @@ internal sealed record Run(long Tick, DateTimeOffset ScheduledAt);
 
 /// <summary>
 /// Runner to manager, once per run (after its last attempt): how the run ended, how long its last attempt took, and
-/// how many attempts it made.
+/// how many attempts it made, and the last attempt's error in one line (null when it succeeded).
 /// </summary>
-internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration, int Attempts = 1);
+internal sealed record RunEnded(int Index, RunOutcome Outcome, TimeSpan Duration, int Attempts = 1, string? Error = null);
 
 /// <summary>Store to manager: the start of task <paramref name="Index"/>'s <paramref name="Run"/> is recorded; send it.</summary>
 internal sealed record RunStartRecorded(int Index, Run Run);

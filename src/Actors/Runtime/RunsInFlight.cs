@@ -12,7 +12,7 @@ namespace ActorScheduler.Runtime;
 /// manager's thread only (docs/architecture.md, "The manager").
 /// </summary>
 internal sealed class RunsInFlight(
-    TaskRunners runners, StoreLink store, TaskPauses pauses, ManagerTelemetry telemetry, IWithTimers owner, IScheduler clock)
+    TaskRunners runners, StoreLink store, RunHistory? history, TaskPauses pauses, ManagerTelemetry telemetry, IWithTimers owner, IScheduler clock)
 {
     /// <summary>A cluster run whose start the store has not recorded within this time does not begin (docs/cluster.md).</summary>
     public static readonly TimeSpan RecordStartTimeout = TimeSpan.FromSeconds(30);
@@ -141,7 +141,7 @@ internal sealed class RunsInFlight(
 
     /// <summary>
     /// The one path by which a run ends (its runner's answer, a cancelled recorded start, a runner restarted by
-    /// supervision): counts it, retires an outdated runner, tells the store and applies pause-after-failures. Returns
+    /// supervision): counts it, retires an outdated runner, tells the store or the history and applies pause-after-failures. Returns
     /// the task, or null for an end already counted.
     /// </summary>
     public TaskState? End(TaskTable tasks, RunEnded ended)
@@ -155,6 +155,7 @@ internal sealed class RunsInFlight(
         task.Counters.Ended(ended.Outcome, ended.Duration, ended.Attempts);
         telemetry.RunEnded(task, ended);
         store.RunEnded(task, ended, clock);
+        history?.Record(task, ended, clock.Now);
         pauses.RunEnded(task, ended.Outcome, tasks.IsLive(task));
         return task;
     }

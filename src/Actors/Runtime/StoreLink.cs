@@ -25,6 +25,9 @@ internal class StoreLink
     /// <summary>True when a run goes to its runner only once the store has recorded its start.</summary>
     public virtual bool RecordsStartBeforeRun => false;
 
+    /// <summary>True when the store keeps the run history (queries go to <see cref="Forward"/>); the manager keeps it otherwise.</summary>
+    public virtual bool KeepsHistory => false;
+
     /// <summary>The link to <paramref name="store"/>, whose queries <paramref name="keeper"/> (the store child) answers.</summary>
     public static StoreLink For(IScheduleStore? store, IActorRef? keeper = null) => store is null ? None : new Stored(store, keeper);
 
@@ -73,11 +76,25 @@ internal class StoreLink
     public virtual void RecentRuns(string setName, GetRecentRuns query, IActorRef sender) =>
         sender.Tell(new RecentRunsReport(setName, query.Task, false, []));
 
+    /// <summary>Hands a run history query to the store child, which answers <paramref name="sender"/>.</summary>
+    public virtual void Forward(object query, IActorRef sender) =>
+        sender.Tell(new Status.Failure(new InvalidOperationException("this task set has no state store to ask.")));
+
     private sealed class Stored(IScheduleStore store, IActorRef? keeper) : StoreLink(store.TickBase)
     {
         private bool _reportedAllPlaces;
 
         public override bool RecordsStartBeforeRun => store.RecordsStartBeforeRun;
+
+        public override bool KeepsHistory => keeper is not null && store.KeepsHistory;
+
+        public override void Forward(object query, IActorRef sender)
+        {
+            if (keeper is null)
+                base.Forward(query, sender);
+            else
+                keeper.Tell(query, sender);
+        }
 
         public override IReadOnlyList<DueRun> Restore(TaskTable table, DateTimeOffset start)
         {
@@ -145,7 +162,7 @@ internal class StoreLink
             if (task.CurrentRun is { } run)
                 store.RunEnded(task.Name, clock.Now, new EndedRun(
                     run.Tick, run.ScheduledAt, task.Counters.LastStart ?? run.ScheduledAt, ended.Duration, ended.Outcome, ended.Attempts,
-                    task.Counters.ToRecord()));
+                    task.Counters.ToRecord(), ended.Error));
         }
 
         public override void PauseChanged(TaskState task) => store.PauseChanged(task.Name, task.Pause);
@@ -163,7 +180,7 @@ internal class StoreLink
             if (keeper is null)
                 base.RecentRuns(setName, query, sender);
             else
-                keeper.Tell(query, sender);
+                Forward(query, sender);
         }
 
         private static void AddPlace(List<PlaceReport> places, TaskTable table, int index, DateTimeOffset? ranAt, DateTimeOffset start)

@@ -42,6 +42,7 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
     private long _startTimestamp;
     private RunOutcome _lastOutcome;
     private TimeSpan _lastDuration;
+    private string? _lastError;
     private Activity? _span;
 
     public TaskRunner(string setName, int index, PeriodicTaskDefinition task, RunEvents events)
@@ -249,11 +250,11 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         EndSpan(outcome, error.Message);
         if (last)
         {
-            End(outcome, duration); // idle before the throw below: a resumed runner takes the next Run
+            End(outcome, duration, OneLine(error)); // idle before the throw below: a resumed runner takes the next Run
         }
         else
         {
-            Retry(outcome, duration, error.Message); // the timer is armed before anyone sees the event
+            Retry(outcome, duration, OneLine(error)); // the timer is armed before anyone sees the event
             Become(_awaitingRetry);
         }
 
@@ -292,7 +293,7 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         if (IsLastAttempt)
         {
             Timers.Cancel(RetryTimer);
-            End(RunOutcome.TimedOut, duration);
+            End(RunOutcome.TimedOut, duration, $"timed out after {Durations.Format(_task.Options.Timeout!.Value)}");
         }
         else if (Timers.IsTimerActive(RetryTimer))
         {
@@ -309,6 +310,7 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
     {
         _lastOutcome = outcome;
         _lastDuration = duration;
+        _lastError = why;
         var delay = RetryPolicy.Backoff(_task.Options, _attempt);
         Log.Warning("Error during {0}.{1} (attempt {2} of {3}): {4}; retrying in {5}",
             _setName, _task.Name, _attempt, _task.Options.Retries + 1, why, Durations.Format(delay));
@@ -319,7 +321,7 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
     private void EndPendingRetry()
     {
         Timers.Cancel(RetryTimer);
-        End(_lastOutcome, _lastDuration);
+        End(_lastOutcome, _lastDuration, _lastError);
     }
 
     private void Publish(PeriodicTaskEvent e) => Context.System.EventStream.Publish(e);
@@ -330,11 +332,19 @@ internal sealed class TaskRunner : ActorBase, IWithTimers
         _span = null;
     }
 
-    private void End(RunOutcome outcome, TimeSpan duration)
+    private void End(RunOutcome outcome, TimeSpan duration, string? error = null)
     {
         _run = null;
         Become(_idle);
-        _manager.Tell(new RunEnded(_index, outcome, duration, _attempt));
+        _manager.Tell(new RunEnded(_index, outcome, duration, _attempt, error));
+    }
+
+    /// <summary>An error as the run history keeps it: its message on one line (its type when it has none), at most 2,000 characters.</summary>
+    internal static string OneLine(Exception error)
+    {
+        var text = string.Join(' ', (string.IsNullOrWhiteSpace(error.Message) ? error.GetType().Name : error.Message)
+            .Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return text.Length <= 2000 ? text : text[..1999] + "…";
     }
 
     protected override void PostStop()
