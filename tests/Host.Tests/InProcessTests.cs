@@ -63,6 +63,25 @@ public class InProcessTests
         Assert.Equal(parentAlive ? (0, "ran\n") : (137, ""), (process.ExitCode, output));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_command_string_runs_in_the_checking_shell_without_positional_parameters_only_while_its_parent_is_the_host(bool parentAlive)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var host = parentAlive ? Environment.ProcessId : 1;
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in (string[])["-c", CommandLauncher.ShellCheck, "sh", host.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "echo \"$# args\" | tr a-z A-Z; exit 3"])
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(parentAlive ? (3, "0 ARGS\n") : (137, ""), (process.ExitCode, output));
+    }
+
     [Fact]
     public async Task A_command_started_from_a_thread_that_then_ends_runs_on_while_one_forked_by_that_thread_under_pdeathsig_dies()
     {
@@ -106,34 +125,37 @@ public class InProcessTests
     }
 
     [Fact]
-    public async Task Starts_cancelled_while_they_wait_for_the_launcher_thread_are_not_made()
+    public async Task Starts_go_on_in_parallel_and_those_cancelled_while_they_wait_for_a_launcher_thread_are_not_made()
     {
         if (!OperatingSystem.IsLinux())
             return;
         var launcher = CommandLauncher.Shared;
         Assert.True(launcher.EndsWithHost, launcher.Unavailable);
+        Assert.True(CommandLauncher.Threads >= 2, $"{CommandLauncher.Threads} launcher threads");
         var mark = Guid.NewGuid().ToString("N");
         using var cancel = new CancellationTokenSource();
-        Task<Process> first;
+        var first = new List<Task<Process>>();
         var waiting = new List<Task<Process>>();
-        // The launcher thread takes the watchdog's gate after each start: holding it keeps that thread on the first
-        // start, so the starts queued behind it are cancelled while they wait, whatever the machine's load.
+        // A launcher thread takes the watchdog's gate after each start: holding it keeps each thread on its first start
+        // (they are forked side by side, none waiting for another), so the starts queued behind them are cancelled while
+        // they wait, whatever the machine's load.
         using (var gate = new HeldGate(WatchdogGate(launcher)))
         {
-            first = launcher.StartAsync(MarkedSleep(mark));
-            await WaitUntilAsync(() => Processes.Marked(mark).Count == 1, "the first start was forked (the launcher thread took it)");
+            for (var i = 0; i < CommandLauncher.Threads; i++)
+                first.Add(launcher.StartAsync(MarkedSleep(mark)));
+            await WaitUntilAsync(() => Processes.Marked(mark).Count == CommandLauncher.Threads, "every launcher thread forked one start");
             for (var i = 0; i < 10; i++)
                 waiting.Add(launcher.StartAsync(MarkedSleep(mark), cancel.Token));
             await cancel.CancelAsync();
         }
 
-        await Task.WhenAll(waiting.Append(first)).ContinueWith(_ => { }, TaskScheduler.Default);
-        var made = waiting.Append(first).Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
+        await Task.WhenAll(waiting.Concat(first)).ContinueWith(_ => { }, TaskScheduler.Default);
+        var made = waiting.Concat(first).Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
         try
         {
-            Assert.True(first.IsCompletedSuccessfully, first.Exception?.ToString());
+            Assert.All(first, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
             Assert.All(waiting, t => Assert.True(t.IsCanceled, t.IsCompletedSuccessfully ? $"started process {t.Result.Id} after its start was cancelled" : t.Exception?.ToString()));
-            Assert.Single(Processes.Marked(mark)); // none started behind the caller's back
+            Assert.Equal(CommandLauncher.Threads, Processes.Marked(mark).Count); // none started behind the caller's back
         }
         finally
         {

@@ -11,11 +11,12 @@ namespace ActorScheduler.Host.Tasks;
 /// Starts the processes of command tasks so that they end with the host, also when it is killed with SIGKILL (Linux with
 /// util-linux's setpriv and setsid; docs/architecture.md, "Command processes end with the host"):
 /// <list type="bullet">
-/// <item>each command runs as <c>setpriv --pdeathsig KILL -- setsid -- sh -c PARENT-CHECK sh HOST-PID PROGRAM ARGS</c>:
-/// the kernel kills it when the thread that forked it ends, it leads its own process group (and session), and it does
-/// not start when the host died before the signal was armed;</item>
-/// <item>every process is forked by one dedicated thread that lives as long as the host (.NET forks on the calling
-/// thread, and a thread-pool thread may retire while the command still runs);</item>
+/// <item>each command runs as <c>setpriv --pdeathsig KILL -- setsid -- sh -c PARENT-CHECK sh HOST-PID PROGRAM ARGS</c>
+/// (a command string: <c>... sh -c SHELL-CHECK sh HOST-PID COMMAND</c>, the same shell running it): the kernel kills it
+/// when the thread that forked it ends, it leads its own process group (and session), and it does not start when the
+/// host died before the signal was armed;</item>
+/// <item>every process is forked by one of a few dedicated threads that live as long as the host (.NET forks on the
+/// calling thread, and a thread-pool thread may retire while the command still runs), so starts do not wait for each other;</item>
 /// <item>a watchdog (<c>bash</c>, in its own session) reads the process groups in flight from a pipe that only the
 /// host holds; when the host is gone, whatever the cause, the pipe reads end of file and the watchdog kills those groups,
 /// so that the command's children (a shell's commands, their children) die too;</item>
@@ -35,6 +36,9 @@ internal sealed class CommandLauncher
 
     /// <summary>A host that has not renewed for this long has its commands killed (docs/host.md, "Command tasks").</summary>
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(3);
+
+    /// <summary>The forking threads: a start takes one while the others start other commands.</summary>
+    internal static readonly int Threads = Math.Clamp(Environment.ProcessorCount, 2, 4);
 
     /// <summary>
     /// The watchdog: "+ PGID" adds a group, "- PGID" removes it, "." renews; at end of input, and when no line came
@@ -83,7 +87,8 @@ internal sealed class CommandLauncher
             return;
 
         _requests = [];
-        new Thread(Serve) { IsBackground = true, Name = "command-launcher" }.Start();
+        for (var i = 0; i < Threads; i++)
+            new Thread(Serve) { IsBackground = true, Name = "command-launcher-" + i }.Start();
     }
 
     /// <summary>The launcher of this process, made on first use.</summary>
@@ -117,8 +122,9 @@ internal sealed class CommandLauncher
     }
 
     /// <summary>
-    /// Starts <paramref name="start"/> (whose FileName is resolved as <see cref="Process.Start()"/> does) on the launcher's
-    /// thread; a request cancelled while it waits for that thread is not started.
+    /// Starts <paramref name="start"/> (whose FileName is resolved as <see cref="Process.Start()"/> does) on one of the
+    /// launcher's threads; a request cancelled while it waits for them is not started. A command string is given as
+    /// <c>/bin/sh -c COMMAND</c>.
     /// </summary>
     /// <exception cref="Win32Exception">the program cannot be started.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the start.</exception>
@@ -174,14 +180,21 @@ internal sealed class CommandLauncher
     /// </summary>
     internal const string ParentCheck = "[ \"$PPID\" = \"$1\" ] || exit 137; shift; exec \"$@\"";
 
+    /// <summary>
+    /// <see cref="ParentCheck"/> for a command string, which the checking shell then runs itself (one exec fewer than
+    /// <c>exec /bin/sh -c COMMAND</c>): <c>shift 2</c> inside the eval leaves it no positional parameters, as under <c>sh -c</c>.
+    /// </summary>
+    internal const string ShellCheck = "[ \"$PPID\" = \"$1\" ] || exit 137; eval \"shift 2; $2\"";
+
     private static readonly string HostPid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static readonly string Shell = File.Exists("/bin/sh") ? "/bin/sh" : "sh";
 
-    /// <summary>The request that runs <paramref name="start"/> under setpriv and setsid, after <see cref="ParentCheck"/>.</summary>
+    /// <summary>The request that runs <paramref name="start"/> under setpriv and setsid, after <see cref="ParentCheck"/> (or <see cref="ShellCheck"/>).</summary>
     private ProcessStartInfo Wrapped(ProcessStartInfo start)
     {
-        var program = Resolve(start.FileName);
+        var shellCommand = start.FileName == "/bin/sh" && start.ArgumentList is ["-c", var text] ? text : null;
+        var program = shellCommand is null ? Resolve(start.FileName) : null;
         var wrapped = new ProcessStartInfo(_setpriv!)
         {
             UseShellExecute = false,
@@ -191,10 +204,16 @@ internal sealed class CommandLauncher
             CreateNoWindow = start.CreateNoWindow,
             WorkingDirectory = start.WorkingDirectory,
         };
-        foreach (var arg in (string[])["--pdeathsig", "KILL", "--", _setsid!, "--", Shell, "-c", ParentCheck, "sh", HostPid, program])
+        foreach (var arg in (string[])["--pdeathsig", "KILL", "--", _setsid!, "--", Shell, "-c", program is null ? ShellCheck : ParentCheck, "sh", HostPid])
             wrapped.ArgumentList.Add(arg);
-        foreach (var arg in start.ArgumentList)
-            wrapped.ArgumentList.Add(arg);
+        if (program is null)
+            wrapped.ArgumentList.Add(shellCommand!);
+        else
+        {
+            wrapped.ArgumentList.Add(program);
+            foreach (var arg in start.ArgumentList)
+                wrapped.ArgumentList.Add(arg);
+        }
         wrapped.Environment.Clear();
         foreach (var (key, value) in start.Environment)
             wrapped.Environment[key] = value;
@@ -237,7 +256,7 @@ internal sealed class CommandLauncher
         OperatingSystem.IsWindows()
         || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
-    /// <summary>The dedicated thread: forks every command process, and the watchdog.</summary>
+    /// <summary>A forking thread: starts command processes (and the watchdog), one at a time, as long as the host lives.</summary>
     private void Serve()
     {
         foreach (var request in _requests!.GetConsumingEnumerable())
@@ -274,7 +293,7 @@ internal sealed class CommandLauncher
         }
     }
 
-    /// <summary>Starts the watchdog on the launcher's thread and waits for it.</summary>
+    /// <summary>Starts the watchdog on a launcher thread and waits for it.</summary>
     private void EnsureWatchdog()
     {
         var request = new Request(null, new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously), default);
