@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace ActorScheduler.Dashboard;
 
-/// <summary>The JSON API of one mapped console: tasks, a task, pause, resume, trigger, readiness, events.</summary>
+/// <summary>The JSON API of one mapped console: tasks, a task, its run history, the runs chart, pause, resume, trigger, readiness, events.</summary>
 internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> client, DashboardEvents events, Func<HttpContext, PeriodicTaskDashboardOptions> options)
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -36,6 +36,25 @@ internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> cl
     {
         var (set, stats) = await Task(http, name).ConfigureAwait(false);
         return Ok(Detail(set, stats, await KeptRuns(http, name).ConfigureAwait(false)));
+    }
+
+    /// <summary>GET api/tasks/{name}/runs?before=ISO-8601&amp;limit=N: a page of the task's run history, newest first.</summary>
+    public async Task<IResult> Runs(HttpContext http, string name)
+    {
+        var query = http.Request.Query;
+        var before = Before(query);
+        var limit = Limit(query);
+        var page = await Client(http).GetRunsAsync(name, before, limit, http.RequestAborted).ConfigureAwait(false);
+        return Ok(RunsPageView.Of(page));
+    }
+
+    /// <summary>GET api/runs/chart?window=hour|day: the set's runs and failures per bucket of the window.</summary>
+    public async Task<IResult> Chart(HttpContext http)
+    {
+        var window = RunChartWindow.Of(http.Request.Query);
+        var first = window.First(DateTimeOffset.UtcNow);
+        var counts = await Client(http).GetRunCountsAsync(first, http.RequestAborted).ConfigureAwait(false);
+        return Ok(window.Chart(first, counts));
     }
 
     public async Task<IResult> Pause(HttpContext http, string name)
@@ -138,6 +157,26 @@ internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> cl
             : throw new DashboardRequestException(StatusCodes.Status400BadRequest, $"{name}: '{text}' is not a whole number >= 0.");
     }
 
+    /// <summary>The query's before: an ISO-8601 time with an offset; null when there is none (the newest runs).</summary>
+    private static DateTimeOffset? Before(IQueryCollection query)
+    {
+        var text = query["before"].ToString();
+        if (text.Length == 0)
+            return null;
+        return Time(text) ?? throw Bad($"before: '{text}' is not an ISO-8601 time with an offset (2026-05-01T12:00:00.000Z, as a page's next gives it).");
+    }
+
+    /// <summary>The query's limit: a whole number from 1 to GetRuns.MaxLimit; GetRuns.DefaultLimit when there is none.</summary>
+    private static int Limit(IQueryCollection query)
+    {
+        var text = query["limit"].ToString();
+        if (text.Length == 0)
+            return GetRuns.DefaultLimit;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= GetRuns.MaxLimit
+            ? n
+            : throw Bad($"limit: '{text}' is not a whole number from 1 to {GetRuns.MaxLimit}.");
+    }
+
     /// <summary>Reads pause's optional body {"note": "...", "until": "ISO-8601"}.</summary>
     internal static async Task<(string? Note, DateTimeOffset? Until)> PauseBody(HttpContext http)
     {
@@ -173,13 +212,20 @@ internal sealed class DashboardApi(Func<IServiceProvider, PeriodicTaskClient> cl
     /// <summary>An ISO-8601 time with a Z or an offset, in the future.</summary>
     internal static DateTimeOffset Until(string text)
     {
-        string[] formats = ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK"];
-        if (!(text.EndsWith('Z') || text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':')
-            || !DateTimeOffset.TryParseExact(text, formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var until))
-            throw Bad($"until: '{text}' is not an ISO-8601 time with an offset (2026-05-01T12:00:00Z, 2026-05-01T14:00:00+02:00).");
+        var until = Time(text) ?? throw Bad($"until: '{text}' is not an ISO-8601 time with an offset (2026-05-01T12:00:00Z, 2026-05-01T14:00:00+02:00).");
         if (until <= DateTimeOffset.UtcNow)
             throw Bad($"until: {EventJson.Iso(until)} is not in the future.");
         return until;
+    }
+
+    /// <summary>An ISO-8601 time with a Z or an offset (up to seven digits of a second); null for anything else.</summary>
+    private static DateTimeOffset? Time(string text)
+    {
+        string[] formats = ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK"];
+        return (text.EndsWith('Z') || text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':')
+            && DateTimeOffset.TryParseExact(text, formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time)
+                ? time
+                : null;
     }
 
     private static async Task NoBody(HttpContext http, string action)

@@ -73,6 +73,8 @@ public static class PeriodicTaskDashboardExtensions
 
         group.MapGet("/api/tasks", (Func<HttpContext, Task<IResult>>)(http => api.List(http)));
         group.MapGet("/api/tasks/{name}", (HttpContext http, string name) => api.Get(http, name));
+        group.MapGet("/api/tasks/{name}/runs", (HttpContext http, string name) => api.Runs(http, name));
+        group.MapGet("/api/runs/chart", (Func<HttpContext, Task<IResult>>)(http => api.Chart(http)));
         group.MapPost("/api/tasks/{name}/pause", (HttpContext http, string name) => api.Pause(http, name));
         group.MapPost("/api/tasks/{name}/resume", (HttpContext http, string name) => api.Resume(http, name));
         group.MapPost("/api/tasks/{name}/trigger", (HttpContext http, string name) => api.Trigger(http, name));

@@ -27,7 +27,8 @@ public sealed class BrowserFactAttribute : FactAttribute
 
 /// <summary>
 /// The live page in headless Chromium, served by Kestrel: every task shown, a pause with a note reaches its row (the
-/// time it took is printed), a trigger adds a run, and the browser logs no error. With ACTOR_SCHEDULER_SCREENSHOT=PATH
+/// time it took is printed), a trigger adds a run, a task's run history pages back, the runs chart shows the last hour
+/// and the last day, and the browser logs no error. With ACTOR_SCHEDULER_SCREENSHOT=PATH
 /// it also saves a screenshot there (docs/dashboard.png is made so).
 /// </summary>
 public sealed class BrowserTests(DashboardHost host, ITestOutputHelper output) : IClassFixture<DashboardHost>
@@ -40,20 +41,11 @@ public sealed class BrowserTests(DashboardHost host, ITestOutputHelper output) :
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("dash/api/tasks/broken/trigger", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("dash/api/tasks/flaky/trigger", null)).StatusCode);
 
-        var options = new ChromeOptions { BinaryLocation = BrowserFactAttribute.Chromium };
-        options.AddArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1600,860",
-            "--force-prefers-color-scheme=light", "--blink-settings=preferredColorScheme=1");
-        options.SetLoggingPreference(LogType.Browser, LogLevel.All);
-        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(BrowserFactAttribute.ChromeDriver), Path.GetFileName(BrowserFactAttribute.ChromeDriver));
-        service.HideCommandPromptWindow = true;
-        service.SuppressInitialDiagnosticInformation = true;
-        using var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
-        var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
-        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException)); // rows leave the table on a search
+        using var driver = Browser();
+        var wait = Wait(driver);
 
         // The first load with the token sets the cookie and redirects to the page without it.
-        driver.Navigate().GoToUrl(new Uri(host.BaseAddress, "dash/?token=" + DashboardHost.Token));
-        wait.Until(d => d.FindElements(By.CssSelector("tr[data-task]")).Count == DashboardHost.Tasks.Length);
+        Open(driver, wait);
         Assert.EndsWith("/dash/", driver.Url);
         Assert.Equal(DashboardHost.Tasks,
             driver.FindElements(By.CssSelector("tr[data-task]")).Select(r => r.GetAttribute("data-task")));
@@ -94,9 +86,90 @@ public sealed class BrowserTests(DashboardHost host, ITestOutputHelper output) :
             ((ITakesScreenshot)driver).GetScreenshot().SaveAsFile(path);
         }
 
+        NoErrors(driver);
+    }
+
+    [BrowserFact]
+    public async Task The_detail_pages_through_the_run_history_and_the_page_charts_the_last_hour_and_day()
+    {
+        // More failed runs of broken than a page of the detail's history (20) holds.
+        var http = host.Client();
+        await DashboardHost.TriggerRuns(http, "broken", 25);
+
+        using var driver = Browser();
+        var wait = Wait(driver);
+        Open(driver, wait);
+
+        // The chart: 60 one-minute bars with the runs of fast and hasty; the toggle shows 96 bars of 15 minutes.
+        wait.Until(d => d.FindElements(By.CssSelector("#chart g.bucket")).Count == 60 && ChartRuns(d) > 0);
+        Assert.Equal("hour", driver.FindElement(By.Id("chart")).GetAttribute("data-window"));
+        Assert.Contains("the last hour", driver.FindElement(By.Id("chart-total")).Text);
+        driver.FindElement(By.CssSelector(".toggle button[data-window='day']")).Click();
+        wait.Until(d => d.FindElements(By.CssSelector("#chart g.bucket")).Count == 96 && d.FindElement(By.Id("chart")).GetAttribute("data-window") == "day");
+        Assert.Equal("true", driver.FindElement(By.CssSelector(".toggle button[data-window='day']")).GetAttribute("aria-pressed"));
+        Assert.True(ChartRuns(driver) > 0);
+        driver.FindElement(By.CssSelector(".toggle button[data-window='hour']")).Click();
+        wait.Until(d => d.FindElements(By.CssSelector("#chart g.bucket")).Count == 60);
+
+        // The detail's history: the newest 20 runs, each failed with its error; Older shows the runs before them.
+        Row(driver, "broken").Click();
+        wait.Until(d => d.FindElements(By.CssSelector("#detail-history tr.run")).Count == 20);
+        Assert.Contains("connection refused: backup.internal:5432", driver.FindElement(By.Id("detail-history")).Text);
+        Assert.All(driver.FindElements(By.CssSelector("#detail-history tr.run")), r => Assert.Equal("failed", r.GetAttribute("data-outcome")));
+        Assert.False(driver.FindElement(By.Id("history-newer")).Enabled);
+        var newest = Starts(driver);
+        driver.FindElement(By.Id("history-older")).Click();
+        wait.Until(d => Starts(d) is { Count: > 0 } older && string.CompareOrdinal(older[0], newest[^1]) < 0);
+        Assert.Equal("page 2", driver.FindElement(By.Id("history-info")).Text);
+        Assert.Contains("connection refused", driver.FindElement(By.Id("detail-history")).Text);
+        driver.FindElement(By.Id("history-newer")).Click();
+        wait.Until(d => Starts(d).SequenceEqual(newest));
+        Assert.False(driver.FindElement(By.Id("history-newer")).Enabled);
+        driver.FindElement(By.Id("detail-close")).Click();
+
+        NoErrors(driver);
+    }
+
+    /// <summary>Headless Chromium, light, 1600 × 860, with the browser's log kept.</summary>
+    private static ChromeDriver Browser()
+    {
+        var options = new ChromeOptions { BinaryLocation = BrowserFactAttribute.Chromium };
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1600,860",
+            "--force-prefers-color-scheme=light", "--blink-settings=preferredColorScheme=1");
+        options.SetLoggingPreference(LogType.Browser, LogLevel.All);
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(BrowserFactAttribute.ChromeDriver), Path.GetFileName(BrowserFactAttribute.ChromeDriver));
+        service.HideCommandPromptWindow = true;
+        service.SuppressInitialDiagnosticInformation = true;
+        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+
+    private static WebDriverWait Wait(IWebDriver driver)
+    {
+        var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException)); // rows leave the table on a search, runs on a page change
+        return wait;
+    }
+
+    /// <summary>Opens the page with the token and waits for every task's row.</summary>
+    private void Open(IWebDriver driver, WebDriverWait wait)
+    {
+        driver.Navigate().GoToUrl(new Uri(host.BaseAddress, "dash/?token=" + DashboardHost.Token));
+        wait.Until(d => d.FindElements(By.CssSelector("tr[data-task]")).Count == DashboardHost.Tasks.Length);
+    }
+
+    private static void NoErrors(IWebDriver driver)
+    {
         var errors = driver.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level >= LogLevel.Severe).Select(e => e.Message).ToList();
         Assert.True(errors.Count == 0, "browser console errors:\n" + string.Join("\n", errors));
     }
+
+    /// <summary>The runs the chart's bars add up to.</summary>
+    private static long ChartRuns(IWebDriver driver) => Convert.ToInt64(((IJavaScriptExecutor)driver).ExecuteScript(
+        "return [...document.querySelectorAll('#chart g.bucket')].reduce((n, g) => n + Number(g.dataset.runs), 0);"));
+
+    /// <summary>The start times of the runs the detail's history shows, newest first.</summary>
+    private static List<string> Starts(IWebDriver driver) =>
+        driver.FindElements(By.CssSelector("#detail-history tr.run")).Select(r => r.GetAttribute("data-started") ?? "").ToList();
 
     private static IWebElement Row(IWebDriver driver, string task) => driver.FindElement(By.CssSelector($"tr[data-task='{task}']"));
 }

@@ -53,6 +53,31 @@ public class HttpTests
     }
 
     [Fact]
+    public async Task The_console_serves_a_tasks_run_history_and_the_runs_chart()
+    {
+        using var dir = new TempDir();
+        var config = dir.Write("quick.conf", Quick);
+        var events = dir.File("events.jsonl");
+        const string secret = "history-token";
+        using var host = HostProcess.Start(dir.Path, Environment(secret), "run", "--config", config, "--events", events);
+        var (url, _) = await ServingHost.WaitAsync(host, events);
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            using var runs = await Get(http, url + "api/tasks/ok/runs?limit=5", secret);
+            Assert.Equal(HttpStatusCode.OK, runs.StatusCode);
+            Assert.StartsWith("{\"runs\":[", await runs.Content.ReadAsStringAsync());
+            using var chart = await Get(http, url + "api/runs/chart?window=day", secret);
+            Assert.Equal(HttpStatusCode.OK, chart.StatusCode);
+            Assert.StartsWith("{\"window\":\"day\",\"stepMinutes\":15,\"buckets\":[", await chart.Content.ReadAsStringAsync());
+            using var unknown = await Get(http, url + "api/tasks/okk/runs", secret);
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        }
+
+        host.Signal(HostProcess.SigInt);
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task A_token_from_the_environment_is_the_one_asked_for_and_is_never_printed()
     {
         using var dir = new TempDir();

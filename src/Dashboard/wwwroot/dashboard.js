@@ -1,5 +1,6 @@
 // The live page of ActorScheduler's console: one page of tasks at a time, refreshed every 2 s and on every event of
-// the event stream (api/events); rows are updated in place, never rebuilt wholesale.
+// the event stream (api/events); rows are updated in place, never rebuilt wholesale. A task's run history
+// (history.js) and the runs chart (chart.js) use the helpers it shares as window.ActorSchedulerPage.
 'use strict';
 (() => {
   const PAGE = 50;
@@ -228,11 +229,13 @@
     $('detail').hidden = false;
     $('detail').dataset.task = name;
     setText($('detail-name'), name);
+    document.dispatchEvent(new CustomEvent('detail', { detail: { task: name, reset: true } }));
     await loadDetail();
   }
 
   function closeDetail() {
     state.detail = null;
+    document.dispatchEvent(new CustomEvent('detail', { detail: { task: null, reset: true } }));
     $('detail').hidden = true;
     for (const row of state.rows.values()) row.classList.remove('selected');
   }
@@ -240,6 +243,7 @@
   async function loadDetail() {
     const name = state.detail;
     if (!name) return;
+    document.dispatchEvent(new CustomEvent('detail', { detail: { task: name, reset: false } }));
     let t;
     try { t = await api(taskPath(name)); } catch (e) { toast(e.message, true); closeDetail(); return; }
     if (state.detail !== name) return;
@@ -358,6 +362,8 @@
     list.prepend(item);
     while (list.childElementCount > 12) list.lastElementChild.remove();
   }
+
+  window.ActorSchedulerPage = { api, el, setText, duration, localTime, taskPath };
 
   // ---- wiring ----
   document.addEventListener('click', event => {
