@@ -118,6 +118,28 @@ internal sealed class RunHistoryScenarios(TestKitBase kit, StateBackend backend)
         Assert.Equal([4L, 3, 2, 1, 0], await TicksAsync(other, "a"));
     }
 
+    /// <summary>A write of several statements' worth (full ones prepared once, then the rest) keeps every run whole.</summary>
+    public async Task A_large_write_reads_back_every_field_of_every_run()
+    {
+        var table = Table(StateScenarios.NewSetName(), "owner");
+        var runs = Enumerable.Range(0, 1234).Select(i => (Task: "t" + (i % 3), Run: new PeriodicTaskRun(
+            i, T0.AddSeconds(i), T0.AddSeconds(i).AddTicks(i), TimeSpan.FromTicks(12345 + i), i % 7 == 0 ? "failed" : "succeeded", 1 + i % 3,
+            i % 2 == 0 ? null : "akka.tcp://a@127.0.0.1:" + i)
+        {
+            EndedAt = T0.AddSeconds(i + 0.5),
+            Error = i % 7 == 0 ? $"error {i}: é" : null,
+        })).ToList();
+        await table.WriteAsync(runs);
+
+        foreach (var task in new[] { "t0", "t1", "t2" })
+        {
+            var page = await table.PageAsync(new GetRuns(task, Limit: GetRuns.MaxLimit), DateTimeOffset.MinValue, int.MaxValue);
+            Assert.Equal(runs.Where(r => r.Task == task).Select(r => r.Run).Reverse(), page.Runs);
+        }
+
+        Assert.Equal(1234, (await table.CountsAsync(T0.AddHours(-1))).Minutes.Sum(m => m.Runs));
+    }
+
     /// <summary>Runs beyond keep-runs wait for a trim in the table; until then pages leave them out, as the memory history would.</summary>
     public async Task Pages_show_no_more_than_keep_runs_of_a_task_before_it_is_trimmed()
     {
@@ -211,6 +233,9 @@ public sealed class SqliteRunHistoryTests : TestKit, IDisposable
         Scenarios.Retention_keeps_each_tasks_newest_runs_and_deletes_by_age_in_chunks();
 
     [Fact]
+    public Task A_large_write_reads_back_every_field_of_every_run() => Scenarios.A_large_write_reads_back_every_field_of_every_run();
+
+    [Fact]
     public Task Pages_show_no_more_than_keep_runs_of_a_task_before_it_is_trimmed() => Scenarios.Pages_show_no_more_than_keep_runs_of_a_task_before_it_is_trimmed();
 
     [Fact]
@@ -242,6 +267,9 @@ public sealed class PostgresRunHistoryTests : TestKit
     [PostgresFact]
     public Task Retention_keeps_each_tasks_newest_runs_and_deletes_by_age_in_chunks() =>
         Scenarios(this).Retention_keeps_each_tasks_newest_runs_and_deletes_by_age_in_chunks();
+
+    [PostgresFact]
+    public Task A_large_write_reads_back_every_field_of_every_run() => Scenarios(this).A_large_write_reads_back_every_field_of_every_run();
 
     [PostgresFact]
     public Task Pages_show_no_more_than_keep_runs_of_a_task_before_it_is_trimmed() =>

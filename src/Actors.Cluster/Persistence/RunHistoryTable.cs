@@ -17,8 +17,13 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     public const string Runs = "actor_scheduler_runs";
     public const string Minutes = "actor_scheduler_run_minutes";
 
-    /// <summary>Rows per INSERT: 10 parameters a row, 5,000 in all, under SQLite's limit of 32,766 (PostgreSQL's 65,535).</summary>
-    internal const int RowsPerInsert = 500;
+    /// <summary>
+    /// Rows per INSERT, 10 parameters a row: PostgreSQL is fastest with large statements (5,000 parameters, under its
+    /// limit of 65,535); Microsoft.Data.Sqlite binds many parameters slowly, so SQLite takes 20 rows a statement, prepared
+    /// once per write (measured: 20,000 runs a second against 5,000 with 500 rows; docs/benchmarks.md, "Run history in
+    /// the state store's database").
+    /// </summary>
+    internal int RowsPerInsert => _db.Postgres ? 500 : 20;
 
     /// <summary>How long a statement may take.</summary>
     internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
@@ -81,8 +86,7 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     {
         await using var connection = await _db.OpenAsync(Tables, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        for (var first = 0; first < runs.Count; first += RowsPerInsert)
-            await InsertRunsAsync(connection, transaction, runs, first, Math.Min(RowsPerInsert, runs.Count - first), ct);
+        await InsertRunsAsync(connection, transaction, runs, ct);
         var minutes = new SortedDictionary<long, (long Runs, long Failed)>();
         foreach (var (_, run) in runs)
         {
@@ -97,30 +101,59 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
         await transaction.CommitAsync(ct);
     }
 
+    /// <summary>Inserts <paramref name="runs"/>, <see cref="RowsPerInsert"/> a statement; the statement of a full chunk is prepared once.</summary>
     private async Task InsertRunsAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, int first, int count,
-        CancellationToken ct)
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct)
     {
-        await using var command = _db.Command(connection, transaction, "", ("s", _set));
-        var sql = new StringBuilder($"INSERT INTO {Runs} (set_name, task, {Columns}) VALUES ");
-        for (var i = 0; i < count; i++)
+        DbCommand? full = null;
+        try
         {
-            var (task, run) = runs[first + i];
+            for (var first = 0; first < runs.Count; first += RowsPerInsert)
+            {
+                var count = Math.Min(RowsPerInsert, runs.Count - first);
+                var command = count == RowsPerInsert ? full ??= InsertCommand(connection, transaction, count) : InsertCommand(connection, transaction, count);
+                for (var i = 0; i < count; i++)
+                {
+                    var (task, run) = runs[first + i];
+                    var values = command.Parameters;
+                    var at = 1 + i * 10; // after @s
+                    values[at].Value = task;
+                    values[at + 1].Value = TicksOf(run.StartedAt);
+                    values[at + 2].Value = TicksOf(run.EndedAt ?? run.StartedAt);
+                    values[at + 3].Value = run.Tick;
+                    values[at + 4].Value = TicksOf(run.ScheduledAt);
+                    values[at + 5].Value = run.Duration.Ticks;
+                    values[at + 6].Value = run.Outcome;
+                    values[at + 7].Value = run.Attempts;
+                    values[at + 8].Value = (object?)run.Node ?? DBNull.Value;
+                    values[at + 9].Value = (object?)run.Error ?? DBNull.Value;
+                }
+
+                await command.ExecuteNonQueryAsync(ct);
+                if (command != full)
+                    await command.DisposeAsync();
+            }
+        }
+        finally
+        {
+            if (full is not null)
+                await full.DisposeAsync();
+        }
+    }
+
+    private DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
+    {
+        var command = _db.Command(connection, transaction, "", ("s", _set));
+        var sql = new StringBuilder($"INSERT INTO {Runs} (set_name, task, {Columns}) VALUES ");
+        for (var i = 0; i < rows; i++)
+        {
             sql.Append(i == 0 ? "" : ", ").Append($"(@s, @t{i}, @a{i}, @e{i}, @k{i}, @d{i}, @u{i}, @o{i}, @n{i}, @w{i}, @x{i})");
-            StateDatabase.Add(command, $"t{i}", task);
-            StateDatabase.Add(command, $"a{i}", TicksOf(run.StartedAt));
-            StateDatabase.Add(command, $"e{i}", TicksOf(run.EndedAt ?? run.StartedAt));
-            StateDatabase.Add(command, $"k{i}", run.Tick);
-            StateDatabase.Add(command, $"d{i}", TicksOf(run.ScheduledAt));
-            StateDatabase.Add(command, $"u{i}", run.Duration.Ticks);
-            StateDatabase.Add(command, $"o{i}", run.Outcome);
-            StateDatabase.Add(command, $"n{i}", run.Attempts);
-            StateDatabase.Add(command, $"w{i}", run.Node);
-            StateDatabase.Add(command, $"x{i}", run.Error);
+            foreach (var name in "taekduonwx")
+                StateDatabase.Add(command, $"{name}{i}", null);
         }
 
         command.CommandText = sql.ToString();
-        await command.ExecuteNonQueryAsync(ct);
+        return command;
     }
 
     /// <summary>Adds runs and failures to their minutes' rows (created when missing).</summary>
