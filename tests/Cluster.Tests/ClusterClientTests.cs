@@ -10,7 +10,8 @@ namespace ActorScheduler.Cluster.Tests;
 /// <summary>The client of a cluster set: stats merged from this node and the singleton, controls through the proxy.</summary>
 public sealed class ClusterClientTests(ITestOutputHelper output)
 {
-    private const string Hocon = """
+    /// <summary>A cluster task and a node task, each due on every tick.</summary>
+    internal const string Hocon = """
         actor-scheduler {
           periodic-interval = 100ms
           initial-delay = 100ms
@@ -22,7 +23,7 @@ public sealed class ClusterClientTests(ITestOutputHelper output)
         }
         """;
 
-    private static PeriodicTaskSet Set() => new PeriodicTaskSet("jobs")
+    internal static PeriodicTaskSet Set() => new PeriodicTaskSet("jobs")
         .Add("report", (_, _) => ValueTask.CompletedTask)
         .Add("heartbeat", (_, _) => ValueTask.CompletedTask);
 

@@ -29,6 +29,9 @@ public sealed class SerializerTests : TestKit
         new PauseRecorded("report", true, "maintenance", At),
         new PauseRecorded("report", false, null, null),
         new TasksStopped("jobs", 2),
+        new GetRuns("report", At, 20),
+        new GetRuns("report"),
+        new GetRunCounts(At.AddHours(-1)),
     ];
 
     [Fact]
@@ -118,6 +121,37 @@ public sealed class SerializerTests : TestKit
         Assert.Equal(counters, restored.Counters["report"]);
         Assert.Equal([run], restored.RecentOf("report"));
         Assert.Empty(restored.Running);
+    }
+
+    [Fact]
+    public void A_page_of_runs_keeps_each_runs_end_and_error_and_run_counts_keep_their_minutes()
+    {
+        var failed = new PeriodicTaskRun(7, At, At.AddMilliseconds(3), TimeSpan.FromMilliseconds(12), "failed", 2, "akka.tcp://a@127.0.0.1:4053")
+        {
+            EndedAt = At.AddSeconds(1),
+            Error = "disk full on /var",
+        };
+        var succeeded = new PeriodicTaskRun(6, At, At, TimeSpan.FromMilliseconds(1), "succeeded", 1, null) { EndedAt = At.AddMilliseconds(1) };
+        var page = (RunsPage)RoundTrip(new RunsPage("jobs", "report", [failed, succeeded], At.AddMinutes(-1)), out var serializer);
+        Assert.Equal("runs", Akka.Serialization.Serialization.ManifestFor(serializer, page));
+        Assert.Equal(("jobs", "report", At.AddMinutes(-1)), (page.SetName, page.Task, page.Next));
+        Assert.Equal([failed, succeeded], page.Runs);
+        Assert.Equal((At.AddSeconds(1), "disk full on /var"), (page.Runs[0].EndedAt, page.Runs[0].Error));
+
+        var minutes = new List<RunCount> { new(At, 40, 2), new(At.AddMinutes(1), 3, 0) };
+        var counts = (RunCountsReport)RoundTrip(new RunCountsReport("jobs", minutes), out serializer);
+        Assert.Equal("run-counts", Akka.Serialization.Serialization.ManifestFor(serializer, counts));
+        Assert.Equal("jobs", counts.SetName);
+        Assert.Equal(minutes, counts.Minutes);
+
+        // A page of the largest limit, each run with a long error, is gzipped under a remote frame (128,000 bytes).
+        var runs = Enumerable.Range(0, GetRuns.MaxLimit)
+            .Select(i => failed with { Tick = i, Error = $"run {i}: " + string.Concat(Enumerable.Repeat("the disk /var is full; ", 40)) }).ToList();
+        var large = new RunsPage("jobs", "report", runs, null);
+        var bytes = new StateSerializer((ExtendedActorSystem)Sys).ToBinary(large);
+        Assert.Equal(0x1f, bytes[0]);
+        Assert.InRange(bytes.Length, 1, 128000 - 1000);
+        Assert.Equal(runs, ((RunsPage)RoundTrip(large, out _)).Runs);
     }
 
     [Fact]

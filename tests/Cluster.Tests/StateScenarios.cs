@@ -541,9 +541,9 @@ internal sealed class StateScenarios(TestKitBase kit, StateBackend backend)
     private static bool Trimmed(Recovered fromSnapshot, Recovered wholeJournal) =>
         fromSnapshot.SnapshotSequenceNr > 0 && wholeJournal.EventsReplayed <= wholeJournal.HighestSequenceNr - fromSnapshot.SnapshotSequenceNr;
 
-    private static string NewSetName() => "set" + Guid.NewGuid().ToString("N")[..12];
+    internal static string NewSetName() => "set" + Guid.NewGuid().ToString("N")[..12];
 
-    private Node Start(string setName, Type? alsoWatch = null, string extra = "")
+    internal Node Start(string setName, Type? alsoWatch = null, string extra = "")
     {
         var config = ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING

@@ -33,9 +33,9 @@ internal sealed record ShardedRole(
 
 /// <summary>
 /// INTERNAL API. The local face of one role's sharded cluster tasks (ClusterTaskSet.ClusterTasks[role]): starts the
-/// role's shard region (or proxy), then answers as one manager would. GetTaskStats asks every bucket at once and
-/// answers one merged report; pause, resume, trigger and changes go to the bucket of their task; StopTasks and
-/// FlushState go to every bucket. An unknown task gets the manager's not-found failure, suggesting among all buckets.
+/// role's shard region (or proxy), then answers as one manager would. GetTaskStats and GetRunCounts ask every bucket
+/// at once and answer one merged report; pause, resume, trigger, changes and run queries go to the bucket of their task;
+/// StopTasks and FlushState go to every bucket. An unknown task gets the manager's not-found failure, suggesting among all buckets.
 /// </summary>
 internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -94,6 +94,8 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
         Receive<ResumeTask>(resume => Route(resume.Task, resume, Sender));
         Receive<TriggerTask>(trigger => Route(trigger.Task, trigger, Sender));
         Receive<GetRecentRuns>(query => Route(query.Task, query, Sender));
+        Receive<GetRuns>(query => Route(query.Task, query, Sender));
+        Receive<GetRunCounts>(query => AskAll(query, query, Sender));
         Receive<ChangeTasks>(OnChange);
         Receive<StopTasks>(_ => AskAll(StopTasks.Instance, StopTasks.Instance, Sender));
         Receive<FlushState>(_ => AskAll(FlushState.Instance, FlushState.Instance, Sender));
@@ -205,6 +207,9 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
                 break;
             case FlushState:
                 answered.ReplyTo.Tell(StateFlushed.Instance);
+                break;
+            case GetRunCounts:
+                answered.ReplyTo.Tell(RunCounts.Sum(_role.SetName, answered.Answers.OfType<RunCountsReport>()));
                 break;
             case CheckNotFound check:
                 var report = Merge(answered.Answers);

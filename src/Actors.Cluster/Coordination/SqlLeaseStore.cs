@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
-using Npgsql;
+using ActorScheduler.Persistence;
 
 namespace ActorScheduler.Coordination;
 
@@ -14,39 +12,35 @@ internal sealed class SqlLeaseStore
 {
     private const string Table = "actor_scheduler_lease";
 
-    /// <summary>The databases whose table this process has created (or found): CREATE TABLE once per process.</summary>
-    private static readonly ConcurrentDictionary<string, bool> Created = new();
+    private static readonly string[] Tables =
+    [
+        $"""
+        CREATE TABLE IF NOT EXISTS {Table} (
+          name TEXT NOT NULL PRIMARY KEY,
+          owner TEXT NOT NULL,
+          expires_at BIGINT NOT NULL,
+          version BIGINT NOT NULL)
+        """,
+    ];
 
-    private readonly bool _postgres;
-    private readonly string _connectionString;
-    private readonly TimeSpan _timeout;
+    private readonly StateDatabase _db;
     private readonly string _now;
 
-    private SqlLeaseStore(bool postgres, string connectionString, TimeSpan timeout)
+    private SqlLeaseStore(StateDatabase db)
     {
-        _postgres = postgres;
-        _connectionString = connectionString;
-        _timeout = timeout;
-        _now = postgres
+        _db = db;
+        _now = db.Postgres
             ? "(extract(epoch from clock_timestamp()) * 1000)::bigint"
             : "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
-        Database = $"{(postgres ? "PostgreSQL" : "SQLite")} database ({Redacted(connectionString, postgres)})";
     }
 
     /// <summary>The database for messages: its kind and connection string without password.</summary>
-    public string Database { get; }
+    public string Database => _db.Name;
 
     /// <summary>A store for linq2db provider <paramref name="provider"/> (SQLite.MS, PostgreSQL, ...).</summary>
     /// <exception cref="ArgumentException">a provider other than SQLite or PostgreSQL, or no connection string.</exception>
-    public static SqlLeaseStore Create(string provider, string connectionString, TimeSpan operationTimeout)
-    {
-        var postgres = provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase);
-        if (!postgres && !provider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"provider \"{provider}\" is not supported by the lease; use SQLite.MS or PostgreSQL.");
-        if (string.IsNullOrWhiteSpace(connectionString))
-            throw new ArgumentException("connection-string is empty.");
-        return new SqlLeaseStore(postgres, connectionString, operationTimeout);
-    }
+    public static SqlLeaseStore Create(string provider, string connectionString, TimeSpan operationTimeout) =>
+        new(StateDatabase.Create(provider, connectionString, operationTimeout, "the lease"));
 
     /// <summary>Takes the lease when it is free, expired or already <paramref name="owner"/>'s: its new version, or null when another owner holds it.</summary>
     public async Task<long?> TryAcquireAsync(string name, string owner, long ttlMs, CancellationToken ct)
@@ -95,85 +89,8 @@ internal sealed class SqlLeaseStore
         return await reader.ReadAsync(ct) ? (reader.GetString(0), reader.GetInt64(1)) : null;
     }
 
-    private async Task<DbConnection> OpenAsync(CancellationToken ct)
-    {
-        DbConnection connection = _postgres ? new NpgsqlConnection(_connectionString) : new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(ct);
-            if (!_postgres)
-            {
-                // Wait for a writer of another process (or connection) instead of failing with SQLITE_BUSY.
-                await using var busy = Command(connection, $"PRAGMA busy_timeout = {(long)_timeout.TotalMilliseconds}");
-                await busy.ExecuteNonQueryAsync(ct);
-            }
+    private Task<DbConnection> OpenAsync(CancellationToken ct) => _db.OpenAsync(Tables, ct);
 
-            if (!Created.ContainsKey(Database))
-            {
-                await CreateTableAsync(connection, ct);
-                Created[Database] = true;
-            }
-
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    private async Task CreateTableAsync(DbConnection connection, CancellationToken ct)
-    {
-        await using var command = Command(connection, $"""
-            CREATE TABLE IF NOT EXISTS {Table} (
-              name TEXT NOT NULL PRIMARY KEY,
-              owner TEXT NOT NULL,
-              expires_at BIGINT NOT NULL,
-              version BIGINT NOT NULL)
-            """);
-        try
-        {
-            await command.ExecuteNonQueryAsync(ct);
-        }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
-        {
-            // Another process created it at the same moment (PostgreSQL's IF NOT EXISTS is not atomic).
-        }
-    }
-
-    private DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.CommandTimeout = Math.Max(1, (int)Math.Ceiling(_timeout.TotalSeconds));
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
-    }
-
-    /// <summary><paramref name="connectionString"/> without its password.</summary>
-    internal static string Redacted(string connectionString, bool postgres)
-    {
-        try
-        {
-            DbConnectionStringBuilder builder = postgres
-                ? new NpgsqlConnectionStringBuilder(connectionString)
-                : new SqliteConnectionStringBuilder(connectionString);
-            foreach (var key in builder.Keys.Cast<string>().ToList())
-                if (key.Equals("password", StringComparison.OrdinalIgnoreCase) || key.Equals("pwd", StringComparison.OrdinalIgnoreCase))
-                    builder.Remove(key);
-            return builder.ConnectionString;
-        }
-        catch (ArgumentException)
-        {
-            return "a connection string that does not parse";
-        }
-    }
+    private DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        _db.Command(connection, sql, parameters);
 }

@@ -41,6 +41,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private readonly string? _node;
     private readonly string? _nodeName;
     private readonly Lease? _lease;
+    private IActorRef? _history; // the run history's writer, when the database keeps it (RunHistoryWriter.StartFor)
 
     private readonly List<object> _unsaved = [];
     private readonly List<(IActorRef Manager, RunStartRecorded Recorded)> _startsUnsaved = [];
@@ -87,15 +88,27 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
         Command<KeeperStore.ScheduleAdvanced>(OnScheduleAdvanced);
         Command<KeeperStore.RecordRunStart>(OnRecordRunStart);
-        Command<KeeperStore.RunEndedHere>(e => Save(new RunRecorded(e.Task, false, e.At, null, Ended: e.Run, Counters: e.Counters)));
+        Command<KeeperStore.RunEndedHere>(e =>
+        {
+            Save(new RunRecorded(e.Task, false, e.At, null, Ended: e.Run, Counters: e.Counters));
+            _history?.Tell(e);
+        });
         Command<GetRecentRuns>(OnGetRecentRuns);
+        Command<GetRuns>(q => _history?.Forward(q)); // the manager sends them only when _history is there (KeepsHistory)
+        Command<GetRunCounts>(q => _history?.Forward(q));
         Command<PauseRecorded>(Save);
         Command<KeeperStore.TasksChangedHere>(OnTasksChanged);
         Command<SaveUnsaved>(_ => SaveNow());
         Command<FlushState>(_ =>
         {
             SaveNow(evenWhileWriting: true);
-            DeferAsync(StateFlushed.Instance, done => Sender.Tell(done));
+            DeferAsync(StateFlushed.Instance, done =>
+            {
+                if (_history is null)
+                    Sender.Tell(done);
+                else
+                    _history.Tell(FlushState.Instance, Sender); // answered once the runs told to it before are written
+            });
         });
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("{0}: snapshot not saved: {1}", _setName, f.Cause.Message));
@@ -180,7 +193,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
                 _setName, restored.Count, _tasks.Count, _state.LastTick);
         }
 
-        return new KeeperStore(Self, changed, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster, keepsHistory: false);
+        _history = RunHistoryWriter.StartFor(Context, _settings, _setName, _persistenceId, _tasks.Select(t => t.Name));
+        return new KeeperStore(Self, changed, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster, keepsHistory: _history is not null);
     }
 
     /// <summary>

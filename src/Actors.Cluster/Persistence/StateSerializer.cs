@@ -40,6 +40,10 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         [typeof(Ticked)] = "ticked",
         [typeof(GetRecentRuns)] = "get-recent-runs",
         [typeof(RecentRunsReport)] = "recent-runs",
+        [typeof(GetRuns)] = "get-runs",
+        [typeof(RunsPage)] = "runs",
+        [typeof(GetRunCounts)] = "get-run-counts",
+        [typeof(RunCountsReport)] = "run-counts",
         [typeof(StopTasks)] = "stop",
         [typeof(TasksStopped)] = "stopped",
         [typeof(FlushState)] = "flush",
@@ -80,7 +84,10 @@ internal sealed class StateSerializer : SerializerWithStringManifest
             ? manifest
             : throw new ArgumentException($"{o.GetType()} is not serialized by {nameof(StateSerializer)}.", nameof(o));
 
-    /// <summary>A stats report larger than this is gzipped (about 35 tasks; 2,000 tasks then fit Akka.Remote's 128 KB frame).</summary>
+    /// <summary>
+    /// A stats report or a page of runs larger than this is gzipped (about 35 tasks; 2,000 tasks then fit Akka.Remote's
+    /// 128 KB frame; docs/cluster.md, "Querying and controlling a cluster set").
+    /// </summary>
     internal const int CompressAbove = 16 * 1024;
 
     public override byte[] ToBinary(object obj) => obj switch
@@ -89,7 +96,7 @@ internal sealed class StateSerializer : SerializerWithStringManifest
         ChangeTasks change => JsonSerializer.SerializeToUtf8Bytes(change.Changes.Select(WireChange.Of).ToList(), Options),
         RecordedBatch batch => RecordsCodec.Write(batch, Options),
         ScheduleSnapshot snapshot => RecordsCodec.Write(snapshot, Options),
-        TaskStatsReport report => Compressed(JsonSerializer.SerializeToUtf8Bytes(report, Options)),
+        TaskStatsReport or RunsPage => Compressed(JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options)),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options),
     };
 

@@ -1,0 +1,281 @@
+using System.Data.Common;
+using System.Text;
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Runtime;
+
+namespace ActorScheduler.Persistence;
+
+/// <summary>
+/// INTERNAL API. One keeper's run history in the state store's database (docs/cluster.md, "Run history"):
+/// actor_scheduler_runs, a row per run of the set's tasks, and actor_scheduler_run_minutes, the runs and failures that
+/// ended in each minute per set and owner (the keeper's persistence id), so that the managers of one set each count
+/// their own. Times are 100 ns ticks since 1970-01-01 UTC, durations 100 ns ticks. One call at a time.
+/// </summary>
+internal sealed class RunHistoryTable(StateDatabase db, string setName, string owner)
+{
+    public const string Runs = "actor_scheduler_runs";
+    public const string Minutes = "actor_scheduler_run_minutes";
+
+    /// <summary>
+    /// Rows per INSERT, 10 parameters a row: PostgreSQL is fastest with large statements (5,000 parameters, under its
+    /// limit of 65,535); Microsoft.Data.Sqlite binds many parameters slowly, so SQLite takes 20 rows a statement, prepared
+    /// once per write (measured: 20,000 runs a second against 5,000 with 500 rows; docs/benchmarks.md, "Run history in
+    /// the state store's database").
+    /// </summary>
+    internal int RowsPerInsert => _db.Postgres ? 500 : 20;
+
+    /// <summary>How long a statement may take.</summary>
+    internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    public static readonly string[] Tables =
+    [
+        $"""
+        CREATE TABLE IF NOT EXISTS {Runs} (
+          set_name TEXT NOT NULL,
+          task TEXT NOT NULL,
+          started_at BIGINT NOT NULL,
+          ended_at BIGINT NOT NULL,
+          tick BIGINT NOT NULL,
+          scheduled_at BIGINT NOT NULL,
+          duration BIGINT NOT NULL,
+          outcome TEXT NOT NULL,
+          attempts INTEGER NOT NULL,
+          node TEXT NULL,
+          error TEXT NULL)
+        """,
+        $"CREATE INDEX IF NOT EXISTS {Runs}_by_task ON {Runs} (set_name, task, started_at)",
+        $"CREATE INDEX IF NOT EXISTS {Runs}_by_start ON {Runs} (set_name, started_at)",
+        $"""
+        CREATE TABLE IF NOT EXISTS {Minutes} (
+          set_name TEXT NOT NULL,
+          owner TEXT NOT NULL,
+          minute BIGINT NOT NULL,
+          runs BIGINT NOT NULL,
+          failed BIGINT NOT NULL,
+          PRIMARY KEY (set_name, owner, minute))
+        """,
+    ];
+
+    private const string Columns = "started_at, ended_at, tick, scheduled_at, duration, outcome, attempts, node, error";
+
+    private readonly StateDatabase _db = db;
+    private readonly string _set = setName;
+    private readonly string _owner = owner;
+
+    /// <summary>The database for messages: its kind and connection string without password.</summary>
+    public string Database => _db.Name;
+
+    public string SetName => _set;
+
+    /// <summary>
+    /// The table of a keeper with <paramref name="state"/>, or null when the history stays in memory: no SQL store, a
+    /// journal-plugin override (the database is the plugin's), or a provider other than SQLite and PostgreSQL.
+    /// </summary>
+    public static RunHistoryTable? For(StateSettings state, string setName, string owner) =>
+        state.Store != StateStore.Sql || state.JournalPlugin.Length > 0 || !StateDatabase.Supports(state.Provider)
+            ? null
+            : new RunHistoryTable(StateDatabase.Create(state.Provider, state.ConnectionString, Timeout, "the run history"), setName, owner);
+
+    public static long TicksOf(DateTimeOffset time) => time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+
+    public static DateTimeOffset TimeOf(long ticks) => new(ticks + DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.Zero);
+
+    /// <summary>Writes <paramref name="runs"/> and adds them to their minutes, in one transaction.</summary>
+    public async Task WriteAsync(IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct = default)
+    {
+        await using var connection = await _db.OpenAsync(Tables, ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await InsertRunsAsync(connection, transaction, runs, ct);
+        var minutes = new SortedDictionary<long, (long Runs, long Failed)>();
+        foreach (var (_, run) in runs)
+        {
+            var minute = RunCounts.MinuteOf(run.EndedAt ?? run.StartedAt);
+            var (count, failed) = minutes.GetValueOrDefault(minute);
+            minutes[minute] = (count + 1, failed + (run.Outcome is "failed" or "timed-out" ? 1 : 0));
+        }
+
+        var counted = minutes.ToList();
+        for (var first = 0; first < counted.Count; first += RowsPerInsert)
+            await AddMinutesAsync(connection, transaction, counted.GetRange(first, Math.Min(RowsPerInsert, counted.Count - first)), ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>Inserts <paramref name="runs"/>, <see cref="RowsPerInsert"/> a statement; the statement of a full chunk is prepared once.</summary>
+    private async Task InsertRunsAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct)
+    {
+        DbCommand? full = null;
+        try
+        {
+            for (var first = 0; first < runs.Count; first += RowsPerInsert)
+            {
+                var count = Math.Min(RowsPerInsert, runs.Count - first);
+                var command = count == RowsPerInsert ? full ??= InsertCommand(connection, transaction, count) : InsertCommand(connection, transaction, count);
+                for (var i = 0; i < count; i++)
+                {
+                    var (task, run) = runs[first + i];
+                    var values = command.Parameters;
+                    var at = 1 + i * 10; // after @s
+                    values[at].Value = task;
+                    values[at + 1].Value = TicksOf(run.StartedAt);
+                    values[at + 2].Value = TicksOf(run.EndedAt ?? run.StartedAt);
+                    values[at + 3].Value = run.Tick;
+                    values[at + 4].Value = TicksOf(run.ScheduledAt);
+                    values[at + 5].Value = run.Duration.Ticks;
+                    values[at + 6].Value = run.Outcome;
+                    values[at + 7].Value = run.Attempts;
+                    values[at + 8].Value = (object?)run.Node ?? DBNull.Value;
+                    values[at + 9].Value = (object?)run.Error ?? DBNull.Value;
+                }
+
+                await command.ExecuteNonQueryAsync(ct);
+                if (command != full)
+                    await command.DisposeAsync();
+            }
+        }
+        finally
+        {
+            if (full is not null)
+                await full.DisposeAsync();
+        }
+    }
+
+    private DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
+    {
+        var command = _db.Command(connection, transaction, "", ("s", _set));
+        var sql = new StringBuilder($"INSERT INTO {Runs} (set_name, task, {Columns}) VALUES ");
+        for (var i = 0; i < rows; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append($"(@s, @t{i}, @a{i}, @e{i}, @k{i}, @d{i}, @u{i}, @o{i}, @n{i}, @w{i}, @x{i})");
+            foreach (var name in "taekduonwx")
+                StateDatabase.Add(command, $"{name}{i}", null);
+        }
+
+        command.CommandText = sql.ToString();
+        return command;
+    }
+
+    /// <summary>Adds runs and failures to their minutes' rows (created when missing).</summary>
+    private async Task AddMinutesAsync(
+        DbConnection connection, DbTransaction transaction, List<KeyValuePair<long, (long Runs, long Failed)>> minutes, CancellationToken ct)
+    {
+        await using var command = _db.Command(connection, transaction, "", ("s", _set), ("w", _owner));
+        var sql = new StringBuilder($"INSERT INTO {Minutes} (set_name, owner, minute, runs, failed) VALUES ");
+        for (var i = 0; i < minutes.Count; i++)
+        {
+            var (minute, (runs, failed)) = minutes[i];
+            sql.Append(i == 0 ? "" : ", ").Append($"(@s, @w, @m{i}, @r{i}, @f{i})");
+            StateDatabase.Add(command, $"m{i}", minute);
+            StateDatabase.Add(command, $"r{i}", runs);
+            StateDatabase.Add(command, $"f{i}", failed);
+        }
+
+        sql.Append($" ON CONFLICT (set_name, owner, minute) DO UPDATE SET runs = {Minutes}.runs + excluded.runs, failed = {Minutes}.failed + excluded.failed");
+        command.CommandText = sql.ToString();
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// The page <paramref name="query"/> asks for among the runs that started at or after <paramref name="oldest"/> and
+    /// are among the task's <paramref name="keepRuns"/> newest, as the memory history keeps them (the runs beyond,
+    /// waiting for their trim, are not shown). A page further back counts the runs before it, at most keep-runs.
+    /// </summary>
+    public async Task<RunsPage> PageAsync(GetRuns query, DateTimeOffset oldest, int keepRuns, CancellationToken ct = default)
+    {
+        await using var connection = await _db.OpenAsync(Tables, ct);
+        var newer = 0L;
+        if (query.Before is { } before)
+        {
+            await using var count = _db.Command(connection,
+                $"SELECT COUNT(*) FROM (SELECT 1 FROM {Runs} WHERE set_name = @s AND task = @t AND started_at >= @before LIMIT @keep) AS newer",
+                ("s", _set), ("t", query.Task), ("before", TicksOf(before)), ("keep", keepRuns));
+            newer = Convert.ToInt64(await count.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var runs = new List<PeriodicTaskRun>(Math.Min(query.Limit + 1, 64));
+        var read = Math.Min(query.Limit + 1, keepRuns - newer);
+        if (read <= 0)
+            return new RunsPage(_set, query.Task, runs, null);
+        await using var command = _db.Command(connection, $"""
+            SELECT {Columns} FROM {Runs}
+            WHERE set_name = @s AND task = @t AND started_at < @before AND started_at >= @oldest
+            ORDER BY started_at DESC LIMIT @n
+            """,
+            ("s", _set), ("t", query.Task), ("before", query.Before is { } b ? TicksOf(b) : long.MaxValue), ("oldest", TicksOf(oldest)), ("n", read));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            runs.Add(new PeriodicTaskRun(
+                reader.GetInt64(2), TimeOf(reader.GetInt64(3)), TimeOf(reader.GetInt64(0)), TimeSpan.FromTicks(reader.GetInt64(4)),
+                reader.GetString(5), reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetString(7))
+            {
+                EndedAt = TimeOf(reader.GetInt64(1)),
+                Error = reader.IsDBNull(8) ? null : reader.GetString(8),
+            });
+        return RunCounts.Page(_set, query.Task, runs, query.Limit);
+    }
+
+    /// <summary>This owner's runs per minute from <paramref name="since"/>, oldest first.</summary>
+    public async Task<RunCountsReport> CountsAsync(DateTimeOffset since, CancellationToken ct = default)
+    {
+        await using var connection = await _db.OpenAsync(Tables, ct);
+        await using var command = _db.Command(connection,
+            $"SELECT minute, runs, failed FROM {Minutes} WHERE set_name = @s AND owner = @w AND minute >= @m ORDER BY minute",
+            ("s", _set), ("w", _owner), ("m", RunCounts.MinuteOf(since)));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var minutes = new List<RunCount>();
+        while (await reader.ReadAsync(ct))
+            minutes.Add(new RunCount(RunCounts.StartOf(reader.GetInt64(0)), reader.GetInt64(1), reader.GetInt64(2)));
+        return new RunCountsReport(_set, minutes);
+    }
+
+    /// <summary>Deletes at most <paramref name="chunk"/> of the set's runs that started before <paramref name="cut"/>; returns how many.</summary>
+    public Task<int> DeleteStartedBeforeAsync(DateTimeOffset cut, int chunk, CancellationToken ct = default) =>
+        ExecuteAsync(_db.Postgres
+            ? $"DELETE FROM {Runs} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {Runs} WHERE set_name = @s AND started_at < @cut LIMIT @n))"
+            : $"DELETE FROM {Runs} WHERE rowid IN (SELECT rowid FROM {Runs} WHERE set_name = @s AND started_at < @cut LIMIT @n)",
+            ct, ("s", _set), ("cut", TicksOf(cut)), ("n", chunk));
+
+    /// <summary>
+    /// Trims <paramref name="tasks"/>, in order, to their <paramref name="keepRuns"/> newest runs, deleting at most
+    /// <paramref name="chunk"/> runs: each task's keep-runs-th newest is read, then its older runs deleted in a statement
+    /// of their own. Returns the runs deleted and how many of the tasks are done (the first one not done may have more).
+    /// </summary>
+    public async Task<(int Deleted, int Done)> KeepNewestAsync(IReadOnlyList<string> tasks, int keepRuns, int chunk, CancellationToken ct = default)
+    {
+        await using var connection = await _db.OpenAsync(Tables, ct);
+        await using var read = _db.Command(connection,
+            $"SELECT started_at FROM {Runs} WHERE set_name = @s AND task = @t ORDER BY started_at DESC LIMIT 1 OFFSET @k",
+            ("s", _set), ("t", ""), ("k", keepRuns - 1));
+        await using var delete = _db.Command(connection, _db.Postgres
+            ? $"DELETE FROM {Runs} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {Runs} WHERE set_name = @s AND task = @t AND started_at < @cut LIMIT @n))"
+            : $"DELETE FROM {Runs} WHERE rowid IN (SELECT rowid FROM {Runs} WHERE set_name = @s AND task = @t AND started_at < @cut LIMIT @n)",
+            ("s", _set), ("t", ""), ("cut", 0L), ("n", chunk));
+        var deleted = 0;
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            read.Parameters[1].Value = tasks[i]; // @t
+            if (await read.ExecuteScalarAsync(ct) is not long cut)
+                continue; // no more than keep-runs
+            delete.Parameters[1].Value = tasks[i];
+            delete.Parameters[2].Value = cut; // @cut
+            delete.Parameters[3].Value = chunk - deleted; // @n
+            deleted += await delete.ExecuteNonQueryAsync(ct);
+            if (deleted >= chunk)
+                return (deleted, i); // the budget is spent: this task may have more
+        }
+
+        return (deleted, tasks.Count);
+    }
+
+    /// <summary>Deletes this owner's minutes before <paramref name="minute"/>; returns how many.</summary>
+    public Task<int> DeleteMinutesBeforeAsync(long minute, CancellationToken ct = default) =>
+        ExecuteAsync($"DELETE FROM {Minutes} WHERE set_name = @s AND owner = @w AND minute < @m", ct, ("s", _set), ("w", _owner), ("m", minute));
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await _db.OpenAsync(Tables, ct);
+        await using var command = _db.Command(connection, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+}

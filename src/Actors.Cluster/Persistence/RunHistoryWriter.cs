@@ -1,0 +1,348 @@
+using ActorScheduler.Configuration;
+using ActorScheduler.Messages;
+using ActorScheduler.Runtime;
+using Akka.Actor;
+using Akka.Event;
+
+namespace ActorScheduler.Persistence;
+
+/// <summary>
+/// INTERNAL API. The keeper's child "history": writes the runs that end to the <see cref="RunHistoryTable"/> and
+/// answers <see cref="GetRuns"/> and <see cref="GetRunCounts"/> from it (docs/cluster.md, "Run history"). One database
+/// call at a time, piped back: the runs that arrive while a write is in flight go in the next one, a query is answered
+/// once the runs that arrived before it are written, and retention is swept at start and every minute in steps taken
+/// between the writes and queries. A failed write is tried again after a second with its runs kept (at most
+/// <see cref="MaxQueued"/>); nothing here stops the set.
+/// </summary>
+internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
+{
+    /// <summary>Runs kept waiting for a write; beyond it the oldest are dropped.</summary>
+    internal const int MaxQueued = 100_000;
+
+    /// <summary>Runs in one write (one transaction), so that a SQLite file's single writer is not held long.</summary>
+    internal const int MaxRunsPerWrite = 1_000;
+
+    /// <summary>Runs deleted by age in one statement.</summary>
+    internal const int DeleteChunk = 1_000;
+
+    /// <summary>Tasks trimmed to keep-runs in one step (deleting at most <see cref="DeleteChunk"/> runs).</summary>
+    internal const int TasksPerStep = 100;
+
+    internal static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
+    internal static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
+
+    /// <summary>Minutes are counted for a day; their rows are deleted after two.</summary>
+    internal static readonly TimeSpan KeepMinutesFor = TimeSpan.FromDays(2);
+
+    private readonly RunHistoryTable _table;
+    private readonly RunHistorySettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Queue<Waiting> _queries = new();
+    private readonly int _trimAfter; // a tenth of keep-runs: the runs written since a task's last trim that make it due for one
+    private readonly Dictionary<string, int> _untrimmed; // runs written since each task's last trim (at start: the keeper's tasks, due)
+    private Queue<(string Task, PeriodicTaskRun Run)> _runs = new();
+    private Sweep? _sweep;
+    private long _received; // runs received so far
+    private long _done;     // of them, written or dropped
+    private long _dropped;  // dropped and not reported yet
+    private bool _retrying; // a write failed: the next one waits for RetryWrite
+    private int _last;      // the kind of call made last (0 query, 1 write, 2 sweep): the next is of another kind if one waits
+
+    public RunHistoryWriter(RunHistoryTable table, RunHistorySettings settings, IEnumerable<string> tasks)
+    {
+        _table = table;
+        _settings = settings;
+        _trimAfter = Math.Max(1, settings.KeepRuns / 10);
+        _untrimmed = tasks.Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => _trimAfter, StringComparer.Ordinal);
+        Idle();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(RunHistoryTable table, RunHistorySettings settings, IReadOnlyCollection<string> tasks) =>
+        Akka.Actor.Props.Create(() => new RunHistoryWriter(table, settings, tasks));
+
+    /// <summary>
+    /// The writer of a keeper (<paramref name="owner"/>, its persistence id) as its child, or null when the history stays
+    /// in the manager's memory (<see cref="RunHistoryTable.For"/>).
+    /// </summary>
+    public static IActorRef? StartFor(IActorContext context, PeriodicTaskSettings settings, string setName, string owner, IEnumerable<string> tasks) =>
+        RunHistoryTable.For(settings.State, setName, owner) is { } table
+            ? context.ActorOf(Props(table, settings.RunHistory, tasks.ToList()), "history")
+            : null;
+
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer(nameof(StartSweep), StartSweep.Instance, SweepEvery);
+        Self.Tell(StartSweep.Instance);
+    }
+
+    protected override void PostStop()
+    {
+        if (_dropped > 0 || _runs.Count > 0)
+            _log.Warning("{0}: the run history lost {1} runs that were not written", _table.SetName, _dropped + _runs.Count);
+    }
+
+    /// <summary>No database call in flight: the next piece of work starts one.</summary>
+    private void Idle() => Accept(wake: true);
+
+    /// <summary>A call in flight (or about to start): its result starts the next.</summary>
+    private void Busy()
+    {
+        Accept(wake: false);
+        Receive<Next>(_ => StartNext());
+        Receive<Written>(OnWritten);
+        Receive<WriteFailed>(OnWriteFailed);
+        Receive<Answered>(answered =>
+        {
+            answered.ReplyTo.Tell(answered.Answer);
+            StartNext();
+        });
+        Receive<Swept>(OnSwept);
+    }
+
+    private void Accept(bool wake)
+    {
+        Receive<KeeperStore.RunEndedHere>(ended =>
+        {
+            Enqueue(ended.Task, ended.Run);
+            Wake(wake);
+        });
+        Receive<GetRuns>(query => Wait(query, wake));
+        Receive<GetRunCounts>(query => Wait(query, wake));
+        Receive<FlushState>(flush => Wait(flush, wake));
+        Receive<StartSweep>(_ =>
+        {
+            if (_sweep is null)
+            {
+                var due = _untrimmed.Where(p => p.Value >= _trimAfter).Select(p => p.Key).ToList();
+                due.ForEach(task => _untrimmed.Remove(task));
+                _sweep = new Sweep(Context.System.Scheduler.Now, due);
+            }
+
+            Wake(wake);
+        });
+        Receive<RetryWrite>(_ =>
+        {
+            _retrying = false;
+            Wake(wake);
+        });
+    }
+
+    private void Wake(bool wake)
+    {
+        if (!wake)
+            return;
+        Self.Tell(Next.Instance); // after what is already in the mailbox, which then goes into the same write
+        Become(Busy);
+    }
+
+    private void Wait(object query, bool wake)
+    {
+        _queries.Enqueue(new Waiting(query, Sender, _received));
+        Wake(wake);
+    }
+
+    private void Enqueue(string task, PeriodicTaskRun run)
+    {
+        _runs.Enqueue((task, run));
+        _received++;
+        DropBeyondBound();
+    }
+
+    private void DropBeyondBound()
+    {
+        while (_runs.Count > MaxQueued)
+        {
+            _runs.Dequeue();
+            _done++;
+            _dropped++;
+        }
+    }
+
+    /// <summary>Starts the next call, of another kind than the last one when one waits; idle when nothing does.</summary>
+    private void StartNext()
+    {
+        for (var i = 1; i <= 3; i++)
+        {
+            var kind = (_last + i) % 3;
+            if (kind switch { 0 => TryQuery(), 1 => TryWrite(), _ => TrySweep() })
+            {
+                _last = kind;
+                return;
+            }
+        }
+
+        Become(Idle);
+    }
+
+    /// <summary>The first query, once the runs that arrived before it are written (at once while writes fail).</summary>
+    private bool TryQuery()
+    {
+        if (!_queries.TryPeek(out var waiting) || (waiting.After > _done && !_retrying))
+            return false;
+        _queries.Dequeue();
+        var replyTo = waiting.ReplyTo;
+        var now = Context.System.Scheduler.Now;
+        switch (waiting.Query)
+        {
+            case GetRuns runs:
+                _table.PageAsync(runs, now - _settings.KeepFor, _settings.KeepRuns).PipeTo(
+                    Self, success: page => new Answered(replyTo, page), failure: e => ReadFailed(replyTo, e));
+                break;
+            case GetRunCounts counts:
+                _table.CountsAsync(RunCounts.Clamp(counts.Since, now)).PipeTo(
+                    Self, success: report => new Answered(replyTo, report), failure: e => ReadFailed(replyTo, e));
+                break;
+            default: // FlushState: the runs before it are written
+                Self.Tell(new Answered(replyTo, StateFlushed.Instance));
+                break;
+        }
+
+        return true;
+    }
+
+    private Answered ReadFailed(IActorRef replyTo, Exception e) => new(replyTo, new Status.Failure(new InvalidOperationException(
+        $"the run history of task set '{_table.SetName}' could not be read from the {_table.Database}: {Cause(e)}", e)));
+
+    private bool TryWrite()
+    {
+        if (_runs.Count == 0 || _retrying)
+            return false;
+        var batch = new List<(string Task, PeriodicTaskRun Run)>(Math.Min(_runs.Count, MaxRunsPerWrite));
+        while (batch.Count < MaxRunsPerWrite && _runs.TryDequeue(out var run))
+            batch.Add(run);
+        _table.WriteAsync(batch).PipeTo(Self, success: () => new Written(batch), failure: e => new WriteFailed(batch, e));
+        return true;
+    }
+
+    private void OnWritten(Written written)
+    {
+        _done += written.Runs.Count;
+        foreach (var (task, _) in written.Runs)
+            _untrimmed[task] = _untrimmed.GetValueOrDefault(task) + 1;
+        if (_dropped > 0)
+        {
+            _log.Warning("{0}: the run history dropped {1} runs while it could not write them (at most {2} wait)", _table.SetName, _dropped, MaxQueued);
+            _dropped = 0;
+        }
+
+        StartNext();
+    }
+
+    private void OnWriteFailed(WriteFailed failed)
+    {
+        _runs = new Queue<(string Task, PeriodicTaskRun Run)>(failed.Runs.Concat(_runs)); // kept in order, oldest first
+        DropBeyondBound();
+        _retrying = true;
+        Timers.StartSingleTimer(nameof(RetryWrite), RetryWrite.Instance, RetryAfter);
+        _log.Warning("{0}: {1} runs not written to the run history in the {2} (tried again in {3} s): {4}",
+            _table.SetName, failed.Runs.Count, _table.Database, RetryAfter.TotalSeconds, Cause(failed.Cause));
+        StartNext();
+    }
+
+    /// <summary>One step of the sweep: old runs by age (a chunk), then the tasks due for a trim to keep-runs, then old minutes.</summary>
+    private bool TrySweep()
+    {
+        if (_sweep is not { } sweep)
+            return false;
+        var step = sweep.Step switch
+        {
+            SweepStep.Age => Deleted(_table.DeleteStartedBeforeAsync(sweep.At - _settings.KeepFor, DeleteChunk)),
+            SweepStep.Count => _table.KeepNewestAsync(sweep.NextTasks(TasksPerStep), _settings.KeepRuns, DeleteChunk),
+            _ => Deleted(_table.DeleteMinutesBeforeAsync(RunCounts.MinuteOf(sweep.At - KeepMinutesFor))),
+        };
+        step.PipeTo(Self, success: result => new Swept(result.Deleted, result.Done, null), failure: e => new Swept(0, 0, e));
+        return true;
+
+        static async Task<(int Deleted, int Done)> Deleted(Task<int> deleting) => (await deleting, 0);
+    }
+
+    private void OnSwept(Swept swept)
+    {
+        var sweep = _sweep!;
+        if (swept.Cause is { } cause)
+        {
+            _log.Warning("{0}: the run history's retention was not applied in the {1} (tried again in a minute): {2}",
+                _table.SetName, _table.Database, Cause(cause));
+            foreach (var task in sweep.NextTasks(int.MaxValue)) // those it had not trimmed yet
+                _untrimmed[task] = _untrimmed.GetValueOrDefault(task) + _trimAfter;
+            _sweep = null;
+        }
+        else if (sweep.Advance(swept.Deleted, swept.Done, DeleteChunk))
+        {
+            if (sweep.Deleted > 0)
+                _log.Debug("{0}: the run history's retention deleted {1} runs", _table.SetName, sweep.Deleted);
+            _sweep = null;
+        }
+
+        StartNext();
+    }
+
+    private static string Cause(Exception e) => (e is AggregateException { InnerException: { } inner } ? inner : e).Message;
+
+    private enum SweepStep
+    {
+        Age,
+        Count,
+        Minutes,
+    }
+
+    /// <summary>A sweep in progress: its time, its step, and the tasks it trims to keep-runs.</summary>
+    private sealed class Sweep(DateTimeOffset at, List<string> tasks)
+    {
+        private int _next;
+
+        public DateTimeOffset At => at;
+
+        public SweepStep Step { get; private set; }
+
+        public long Deleted { get; private set; }
+
+        public IReadOnlyList<string> NextTasks(int count) => tasks.GetRange(_next, Math.Min(count, tasks.Count - _next));
+
+        /// <summary>Counts a step's deletions and the tasks it is done with, and moves on; true when the sweep is over.</summary>
+        public bool Advance(int deleted, int done, int chunk)
+        {
+            Deleted += deleted;
+            _next += done;
+            switch (Step)
+            {
+                case SweepStep.Age when deleted >= chunk:
+                    return false; // more may be as old
+                case SweepStep.Age or SweepStep.Count:
+                    Step = _next < tasks.Count ? SweepStep.Count : SweepStep.Minutes;
+                    return false;
+                default:
+                    return true;
+            }
+        }
+    }
+
+    /// <summary>A query, or a FlushState, and the number of runs received before it.</summary>
+    private sealed record Waiting(object Query, IActorRef ReplyTo, long After);
+
+    private sealed record Written(List<(string Task, PeriodicTaskRun Run)> Runs);
+
+    private sealed record WriteFailed(List<(string Task, PeriodicTaskRun Run)> Runs, Exception Cause);
+
+    private sealed record Answered(IActorRef ReplyTo, object Answer);
+
+    private sealed record Swept(int Deleted, int Done, Exception? Cause);
+
+    private sealed class Next
+    {
+        public static readonly Next Instance = new();
+    }
+
+    private sealed class StartSweep
+    {
+        public static readonly StartSweep Instance = new();
+    }
+
+    private sealed class RetryWrite
+    {
+        public static readonly RetryWrite Instance = new();
+    }
+}
