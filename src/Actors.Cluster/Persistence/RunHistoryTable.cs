@@ -268,6 +268,13 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
         return (deleted, tasks.Count);
     }
 
+    /// <summary>Deletes at most <paramref name="chunk"/> runs of <paramref name="task"/> that started before <paramref name="before"/>; returns how many.</summary>
+    public Task<int> DeleteTaskAsync(string task, DateTimeOffset before, int chunk, CancellationToken ct = default) =>
+        ExecuteAsync(_db.Postgres
+            ? $"DELETE FROM {Runs} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {Runs} WHERE set_name = @s AND task = @t AND started_at < @before LIMIT @n))"
+            : $"DELETE FROM {Runs} WHERE rowid IN (SELECT rowid FROM {Runs} WHERE set_name = @s AND task = @t AND started_at < @before LIMIT @n)",
+            ct, ("s", _set), ("t", task), ("before", TicksOf(before)), ("n", chunk));
+
     /// <summary>Deletes this owner's minutes before <paramref name="minute"/>; returns how many.</summary>
     public Task<int> DeleteMinutesBeforeAsync(long minute, CancellationToken ct = default) =>
         ExecuteAsync($"DELETE FROM {Minutes} WHERE set_name = @s AND owner = @w AND minute < @m", ct, ("s", _set), ("w", _owner), ("m", minute));
