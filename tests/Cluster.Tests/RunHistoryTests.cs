@@ -76,6 +76,25 @@ internal sealed class RunHistoryScenarios(TestKitBase kit, StateBackend backend)
         Assert.Equal([7L, 6, 5, 4, 3, 2, 1], pages.SelectMany(p => p.Runs).Select(r => r.Tick));
     }
 
+    public async Task A_task_removed_and_added_again_starts_with_an_empty_history()
+    {
+        var name = StateScenarios.NewSetName();
+        using var node = _state.Start(name);
+        var keeper = node.Keeper(new PeriodicTaskSet(name).Add("every-tick", _ => { }, new PeriodicTaskOptions { TicksBetweenRuns = 0 }), withTicker: false);
+        await RunTicksAsync(node, keeper, "every-tick", 2);
+        Assert.Equal(2, (await keeper.Ask<RunsPage>(new GetRuns("every-tick"), Wait)).Runs.Count);
+
+        var client = new PeriodicTaskClient(keeper, Wait);
+        await client.RemoveAsync("every-tick");
+        await client.AddAsync("every-tick", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { TicksBetweenRuns = 0 });
+        var deadline = DateTime.UtcNow + Wait;
+        while ((await keeper.Ask<RunsPage>(new GetRuns("every-tick"), Wait)).Runs.Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the removed task's runs are still in its history");
+            await Task.Delay(50);
+        }
+    }
+
     public async Task A_limit_out_of_range_is_refused_with_a_failure()
     {
         var name = StateScenarios.NewSetName();
@@ -226,6 +245,9 @@ public sealed class SqliteRunHistoryTests : TestKit, IDisposable
     public Task Paging_with_next_gives_every_run_once_newest_first() => Scenarios.Paging_with_next_gives_every_run_once_newest_first();
 
     [Fact]
+    public Task A_task_removed_and_added_again_starts_with_an_empty_history() => Scenarios.A_task_removed_and_added_again_starts_with_an_empty_history();
+
+    [Fact]
     public Task A_limit_out_of_range_is_refused_with_a_failure() => Scenarios.A_limit_out_of_range_is_refused_with_a_failure();
 
     [Fact]
@@ -260,6 +282,10 @@ public sealed class PostgresRunHistoryTests : TestKit
 
     [PostgresFact]
     public Task Paging_with_next_gives_every_run_once_newest_first() => Scenarios(this).Paging_with_next_gives_every_run_once_newest_first();
+
+    [PostgresFact]
+    public Task A_task_removed_and_added_again_starts_with_an_empty_history() =>
+        Scenarios(this).A_task_removed_and_added_again_starts_with_an_empty_history();
 
     [PostgresFact]
     public Task A_limit_out_of_range_is_refused_with_a_failure() => Scenarios(this).A_limit_out_of_range_is_refused_with_a_failure();

@@ -44,6 +44,25 @@ public sealed class RunHistoryWriterTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task A_removed_tasks_runs_are_deleted_and_a_task_of_that_name_added_afterwards_keeps_its_own()
+    {
+        var table = Table(_backend.ConnectionString);
+        var writer = Sys.ActorOf(RunHistoryWriter.Props(table, RunHistorySettings.Default, ["gone", "kept"]));
+        var removedAt = Scheduler.Now;
+        writer.Tell(Ended("gone", 0, removedAt - TimeSpan.FromMinutes(2)));
+        writer.Tell(Ended("gone", 1, removedAt - TimeSpan.FromMinutes(1)));
+        writer.Tell(Ended("kept", 0, removedAt - TimeSpan.FromMinutes(1)));
+        writer.Tell(new KeeperStore.TasksChangedHere([new TaskChangeReport("gone", TaskChangeKind.Remove, null, Keep: true)]));
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        writer.Tell(Ended("gone", 0, Scheduler.Now)); // added again, its first run
+        await writer.Ask<StateFlushed>(FlushState.Instance, Wait);
+
+        await WaitUntilAsync(async () => (await AllAsync(table, "gone")).All(r => r.StartedAt > removedAt), "the removed task's runs deleted");
+        Assert.Equal([Scheduler.Now], (await AllAsync(table, "gone")).Select(r => r.StartedAt));
+        Assert.Single(await AllAsync(table, "kept"));
+    }
+
+    [Fact]
     public async Task A_failed_write_is_logged_and_tried_again_after_a_second_with_its_runs()
     {
         var directory = Path.Combine(Path.GetTempPath(), "actor-scheduler-tests-" + Guid.NewGuid().ToString("N")); // not there yet

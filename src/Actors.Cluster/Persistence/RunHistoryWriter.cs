@@ -11,8 +11,8 @@ namespace ActorScheduler.Persistence;
 /// answers <see cref="GetRuns"/> and <see cref="GetRunCounts"/> from it (docs/cluster.md, "Run history"). One database
 /// call at a time, piped back: the runs that arrive while a write is in flight go in the next one, a query is answered
 /// once the runs that arrived before it are written, and retention is swept at start and every minute in steps taken
-/// between the writes and queries. A failed write is tried again after a second with its runs kept (at most
-/// <see cref="MaxQueued"/>); nothing here stops the set.
+/// between the writes and queries; a removed task's runs are deleted, as the memory history forgets them. A failed write
+/// is tried again after a second with its runs kept (at most <see cref="MaxQueued"/>); nothing here stops the set.
 /// </summary>
 internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 {
@@ -39,6 +39,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     private readonly RunHistorySettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<Waiting> _queries = new();
+    private readonly Queue<Removal> _removed = new(); // tasks whose runs to delete
     private readonly int _trimAfter; // a tenth of keep-runs: the runs written since a task's last trim that make it due for one
     private readonly Dictionary<string, int> _untrimmed; // runs written since each task's last trim (at start: the keeper's tasks, due)
     private Queue<(string Task, PeriodicTaskRun Run)> _runs = new();
@@ -100,6 +101,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
             StartNext();
         });
         Receive<Swept>(OnSwept);
+        Receive<Forgotten>(OnForgotten);
     }
 
     private void Accept(bool wake)
@@ -112,6 +114,16 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
         Receive<GetRuns>(query => Wait(query, wake));
         Receive<GetRunCounts>(query => Wait(query, wake));
         Receive<FlushState>(flush => Wait(flush, wake));
+        Receive<KeeperStore.TasksChangedHere>(changed =>
+        {
+            foreach (var removal in changed.Changes.Where(c => c.Kind == TaskChangeKind.Remove))
+            {
+                _removed.Enqueue(new Removal(removal.Task, Context.System.Scheduler.Now, _received));
+                _untrimmed.Remove(removal.Task);
+            }
+
+            Wake(wake && _removed.Count > 0);
+        });
         Receive<StartSweep>(_ =>
         {
             if (_sweep is null)
@@ -242,9 +254,19 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
         StartNext();
     }
 
-    /// <summary>One step of the sweep: old runs by age (a chunk), then the tasks due for a trim to keep-runs, then old minutes.</summary>
+    /// <summary>
+    /// A chunk of a removed task's runs (once the runs received before its removal are written), or one step of the
+    /// sweep: old runs by age (a chunk), then the tasks due for a trim to keep-runs, then old minutes.
+    /// </summary>
     private bool TrySweep()
     {
+        if (_removed.TryPeek(out var removed) && (removed.After <= _done || _retrying))
+        {
+            _table.DeleteTaskAsync(removed.Task, removed.At, DeleteChunk).PipeTo(
+                Self, success: deleted => new Forgotten(removed.Task, deleted, null), failure: e => new Forgotten(removed.Task, 0, e));
+            return true;
+        }
+
         if (_sweep is not { } sweep)
             return false;
         var step = sweep.Step switch
@@ -277,6 +299,17 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
             _sweep = null;
         }
 
+        StartNext();
+    }
+
+    /// <summary>A chunk of a removed task's runs was deleted: the task is done when it was the last (a failure is logged and the rest left to keep-for).</summary>
+    private void OnForgotten(Forgotten forgotten)
+    {
+        if (forgotten.Cause is { } cause)
+            _log.Warning("{0}.{1}: the runs of the removed task were not deleted from the {2} (keep-for deletes them): {3}",
+                _table.SetName, forgotten.Task, _table.Database, Cause(cause));
+        if (forgotten.Cause is not null || forgotten.Deleted < DeleteChunk)
+            _removed.Dequeue();
         StartNext();
     }
 
@@ -330,6 +363,11 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     private sealed record Answered(IActorRef ReplyTo, object Answer);
 
     private sealed record Swept(int Deleted, int Done, Exception? Cause);
+
+    private sealed record Forgotten(string Task, int Deleted, Exception? Cause);
+
+    /// <summary>A task removed at <paramref name="At"/>: its runs that started before are deleted once the runs received before it are written.</summary>
+    private sealed record Removal(string Task, DateTimeOffset At, long After);
 
     private sealed class Next
     {

@@ -249,6 +249,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// <summary>Keeps the tasks' schedules current and journals what each change leaves on record (docs/control.md, "Changes that last").</summary>
     private void OnTasksChanged(KeeperStore.TasksChangedHere changed)
     {
+        _history?.Tell(changed); // a removed task's runs are forgotten, as the memory history forgets them
         var now = Context.System.Scheduler.Now;
         foreach (var change in changed.Changes)
         {

@@ -6,13 +6,13 @@ namespace ActorScheduler.Benchmarks.Cluster;
 /// <summary>
 /// The cluster benchmarks, each a named mode of this program (docs/benchmarks.md, "Cluster: fail-over, sharded
 /// throughput, start recording"): store (the cost of journaling a run's start), failover (SIGKILL to the first run on
-/// a survivor), sharded (sharded cluster tasks against node-scoped ones), cluster (all three); and commands (command
-/// tasks through the console host beside a plain Process.Start loop). They print their tables
-/// and write no file.
+/// a survivor), sharded (sharded cluster tasks against node-scoped ones), cluster (all three); commands (command
+/// tasks through the console host beside a plain Process.Start loop); and history (the run history's table with a
+/// week of runs of 10,000 tasks). They print their tables and write no file.
 /// </summary>
 internal static class ClusterBenchmarks
 {
-    public static readonly IReadOnlyList<string> Modes = ["store", "failover", "sharded", "cluster", "commands"];
+    public static readonly IReadOnlyList<string> Modes = ["store", "failover", "sharded", "cluster", "commands", "history"];
 
     public static async Task<int> RunAsync(string mode, string[] args)
     {
@@ -29,6 +29,8 @@ internal static class ClusterBenchmarks
             tables.Add(("Sharded throughput", await ShardedThroughput.RunAsync(args).ConfigureAwait(false)));
         if (mode is "commands")
             tables.Add(("Command tasks through the console host", await CommandRate.RunAsync(args).ConfigureAwait(false)));
+        if (mode is "history")
+            tables.Add(("Run history in the state store's database", await HistoryCost.RunAsync(args).ConfigureAwait(false)));
 
         Console.WriteLine();
         foreach (var (title, table) in tables)

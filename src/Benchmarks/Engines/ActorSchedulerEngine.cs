@@ -176,7 +176,7 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
     /// journal another one filled; the databases of earlier workers are dropped first, with any backend still busy on
     /// them (a worker exits right after its result, leaving its last statements running).
     /// </summary>
-    private static string FreshDatabase(string connection)
+    internal static string FreshDatabase(string connection)
     {
         var database = "bench_" + Guid.NewGuid().ToString("N");
         using (var admin = new Npgsql.NpgsqlConnection(connection))
