@@ -56,6 +56,19 @@ public class SettingsTests
         Assert.Equal(path, Fails(() => Read(hocon).Resolve(OneTask())).Path);
 
     [Fact]
+    public void The_run_history_is_kept_in_a_sql_store_unless_run_history_is_off()
+    {
+        const string sqlite = "actor-scheduler.state { store = sql, provider = SQLite.MS, connection-string = \"Data Source=h.db\" }";
+        Assert.True(Read(sqlite).State.RunHistory);
+        Assert.NotNull(Persistence.RunHistoryTable.For(Read(sqlite).State, "set", "owner"));
+        var off = Read(sqlite + "\nactor-scheduler.state.run-history = off").State;
+        Assert.False(off.RunHistory);
+        Assert.Null(Persistence.RunHistoryTable.For(off, "set", "owner"));
+        Assert.Null(Persistence.RunHistoryTable.For(Read("").State, "set", "owner"));
+        Assert.Equal("actor-scheduler.state.run-history", Fails(() => Read("actor-scheduler.state.run-history = sometimes")).Path);
+    }
+
+    [Fact]
     public void A_role_on_a_node_scoped_task_is_an_error()
     {
         var error = Fails(() => Read("actor-scheduler.tasks.job.role = backend").Resolve(OneTask()));

@@ -19,17 +19,18 @@ internal sealed class StateSettings
     /// <summary>Every key under actor-scheduler.state.</summary>
     public static readonly IReadOnlyList<string> KnownKeys =
     [
-        "store", "provider", "connection-string", "auto-initialize", "snapshot-every", "node-id", "journal-plugin",
+        "store", "provider", "connection-string", "auto-initialize", "snapshot-every", "run-history", "node-id", "journal-plugin",
         "snapshot-plugin",
     ];
 
     public static readonly StateSettings None = new(
-        "actor-scheduler.state", StateStore.None, "SQLite.MS", "Data Source=actor-scheduler.db", true, 100, "", "", "");
+        "actor-scheduler.state", StateStore.None, "SQLite.MS", "Data Source=actor-scheduler.db", true, 100, "", "", "", runHistory: true);
 
     private StateSettings(
         string path, StateStore store, string provider, string connectionString, bool autoInitialize, int snapshotEvery,
-        string nodeId, string journalPlugin, string snapshotPlugin)
+        string nodeId, string journalPlugin, string snapshotPlugin, bool runHistory)
     {
+        RunHistory = runHistory;
         Path = path;
         Store = store;
         Provider = provider;
@@ -56,6 +57,9 @@ internal sealed class StateSettings
 
     /// <summary>Save a snapshot (and delete the events before it) after this many journal events.</summary>
     public int SnapshotEvery { get; }
+
+    /// <summary>Keep the run history in this database (docs/cluster.md, "Run history"); off: in the managers' memory.</summary>
+    public bool RunHistory { get; }
 
     /// <summary>
     /// Identifies this node's node-scoped state when several nodes share one database. Empty: the node's
@@ -94,6 +98,6 @@ internal sealed class StateSettings
 
         return new StateSettings(
             state.Path, store, provider, connection, state.Bool("auto-initialize", true),
-            state.Int("snapshot-every", 1000, min: 1), state.String("node-id", "").Trim(), journal, snapshot);
+            state.Int("snapshot-every", 1000, min: 1), state.String("node-id", "").Trim(), journal, snapshot, state.Bool("run-history", true));
     }
 }

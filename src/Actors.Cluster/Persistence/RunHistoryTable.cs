@@ -69,11 +69,11 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     public string SetName => _set;
 
     /// <summary>
-    /// The table of a keeper with <paramref name="state"/>, or null when the history stays in memory: no SQL store, a
-    /// journal-plugin override (the database is the plugin's), or a provider other than SQLite and PostgreSQL.
+    /// The table of a keeper with <paramref name="state"/>, or null when the history stays in memory: no SQL store,
+    /// run-history = off, a journal-plugin override (the database is the plugin's), or a provider other than SQLite and PostgreSQL.
     /// </summary>
     public static RunHistoryTable? For(StateSettings state, string setName, string owner) =>
-        state.Store != StateStore.Sql || state.JournalPlugin.Length > 0 || !StateDatabase.Supports(state.Provider)
+        state.Store != StateStore.Sql || !state.RunHistory || state.JournalPlugin.Length > 0 || !StateDatabase.Supports(state.Provider)
             ? null
             : new RunHistoryTable(StateDatabase.Create(state.Provider, state.ConnectionString, Timeout, "the run history"), setName, owner);
 
