@@ -92,10 +92,10 @@ public sealed record RecentRunsReport(string SetName, string Task, bool Kept, IR
 public sealed record PeriodicTaskRun(
     long Tick, DateTimeOffset ScheduledAt, DateTimeOffset StartedAt, TimeSpan Duration, string Outcome, int Attempts, string? Node)
 {
-    /// <summary>When the run ended (null in <see cref="RecentRunsReport"/>).</summary>
+    /// <summary>When the run ended (in a <see cref="RecentRunsReport"/>, only until the store restarts).</summary>
     public DateTimeOffset? EndedAt { get; init; }
 
-    /// <summary>The error of its last attempt, one line (null when it succeeded).</summary>
+    /// <summary>The error of its last attempt, one line (null when it succeeded; in a <see cref="RecentRunsReport"/>, only until the store restarts).</summary>
     public string? Error { get; init; }
 }
 
