@@ -20,7 +20,7 @@ public class PeriodicTaskClient
     /// <summary>The timeout when none is given: 10 seconds.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> _managers;
+    private readonly Func<CancellationToken, Task<TaskSetManagers.Report>> _managers;
 
     /// <summary>A client of the set whose manager is <paramref name="manager"/> (what StartPeriodicTasks returned).</summary>
     public PeriodicTaskClient(IActorRef manager, TimeSpan? timeout = null)
@@ -30,9 +30,10 @@ public class PeriodicTaskClient
 
     /// <summary>
     /// A client of a set made of several managers (a cluster set: this node's manager first, then the cluster
-    /// singletons' proxies). Changes and controls go to the manager that has the task; added tasks go to the first.
+    /// singletons' proxies or sharded tasks, by role). Changes and controls go to the manager that has the task; an added
+    /// task goes to this node's manager, or, a cluster task, to its role's.
     /// </summary>
-    internal PeriodicTaskClient(Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> managers, TimeSpan? timeout)
+    internal PeriodicTaskClient(Func<CancellationToken, Task<TaskSetManagers.Report>> managers, TimeSpan? timeout)
     {
         _managers = managers;
         Timeout = timeout ?? DefaultTimeout;
@@ -134,19 +135,20 @@ public class PeriodicTaskClient
     internal Task<TasksChanged> ChangeAsync(ChangeTasks request, CancellationToken cancellationToken = default)
     {
         var changes = request.Changes;
-        return Call(async (managers, ct) =>
+        return Call(async (set, ct) =>
         {
+            var managers = set.Managers;
             var target = managers[0];
             if (managers.Count > 1)
             {
                 // The manager of each updated or removed task; an added task goes to this node's manager, or, a
-                // cluster task, to the first role's cluster tasks.
+                // cluster task, to its role's cluster tasks.
                 var (owners, _) = await Owners(managers, ct).ConfigureAwait(false);
                 var targets = changes.Select(c => c is AddTask add
-                    ? managers[add.Options.Scope == TaskScope.Cluster ? 1 : 0]
+                    ? add.Options.Scope == TaskScope.Cluster ? RoleManager(set, add) : managers[0]
                     : owners.GetValueOrDefault(c.Task, managers[0])).Distinct().ToList();
                 if (targets.Count > 1)
-                    throw new ArgumentException("these changes concern tasks of different managers (node and cluster tasks): send them separately.", nameof(changes));
+                    throw new ArgumentException("these changes concern tasks of different managers (node tasks, cluster tasks of different roles): send them separately.", nameof(changes));
                 target = targets.Count == 1 ? targets[0] : target;
             }
 
@@ -184,12 +186,32 @@ public class PeriodicTaskClient
         }, cancellationToken);
     }
 
+    /// <summary>The manager of the cluster tasks of <paramref name="add"/>'s role.</summary>
+    /// <exception cref="ArgumentException">the set has no cluster tasks of that role.</exception>
+    private static IActorRef RoleManager(TaskSetManagers.Report set, AddTask add)
+    {
+        for (var i = 0; i < set.ClusterRoles.Count; i++)
+            if (set.ClusterRoles[i] == add.Options.Role && i + 1 < set.Managers.Count)
+                return set.Managers[i + 1];
+        var role = add.Options.Role.Length == 0 ? "without a role" : $"of role \"{add.Options.Role}\"";
+        var roles = set.ClusterRoles.Count == 0
+            ? "it has none"
+            : "it has " + string.Join(", ", set.ClusterRoles.Select(r => r.Length == 0 ? "tasks without a role" : $"role \"{r}\""));
+        throw new ArgumentException(
+            $"task '{add.Task}': the set has no cluster tasks {role} at its start, so nothing runs such a task ({roles}): " +
+            "define one in the set every node starts, or choose one of those roles.", nameof(add));
+    }
+
     /// <summary>Runs <paramref name="call"/> with the set's managers, within <see cref="Timeout"/>.</summary>
-    private async Task<T> Call<T>(Func<IReadOnlyList<IActorRef>, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    private Task<T> Call<T>(Func<IReadOnlyList<IActorRef>, CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        Call<T>((set, ct) => call(set.Managers, ct), cancellationToken);
+
+    /// <summary>Runs <paramref name="call"/> with the set's managers and their roles, within <see cref="Timeout"/>.</summary>
+    private async Task<T> Call<T>(Func<TaskSetManagers.Report, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Timeout);
-        IReadOnlyList<IActorRef> managers;
+        TaskSetManagers.Report managers;
         try
         {
             managers = await _managers(deadline.Token).ConfigureAwait(false);
@@ -253,10 +275,10 @@ public class PeriodicTaskClient
             $"no task named '{task}' in task set '{report.SetName}'{(closest is null ? "" : $"; did you mean '{closest}'?")}");
     }
 
-    private static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> Fixed(params IActorRef[] managers)
+    private static Func<CancellationToken, Task<TaskSetManagers.Report>> Fixed(IActorRef manager)
     {
-        var list = (IReadOnlyList<IActorRef>)managers;
-        return _ => Task.FromResult(list);
+        var set = new TaskSetManagers.Report([manager], []);
+        return _ => Task.FromResult(set);
     }
 }
 
@@ -273,13 +295,13 @@ public sealed class PeriodicTaskClient<TKey> : PeriodicTaskClient
     {
     }
 
-    private static Func<CancellationToken, Task<IReadOnlyList<IActorRef>>> Managers(ActorRegistry registry) =>
+    private static Func<CancellationToken, Task<TaskSetManagers.Report>> Managers(ActorRegistry registry) =>
         async ct =>
         {
             var manager = registry.TryGet<TKey>(out var ready) ? ready : await registry.GetAsync<TKey>(ct).ConfigureAwait(false);
             if (!registry.TryGet<TaskSetManagers.Of<TKey>>(out var managers))
-                return [manager];
-            return (await managers.Ask<TaskSetManagers.Report>(TaskSetManagers.Get.Instance, ct).ConfigureAwait(false)).Managers;
+                return new TaskSetManagers.Report([manager], []);
+            return await managers.Ask<TaskSetManagers.Report>(TaskSetManagers.Get.Instance, ct).ConfigureAwait(false);
         };
 }
 
@@ -299,6 +321,6 @@ internal static class TaskSetManagers
         public static readonly Get Instance = new();
     }
 
-    /// <summary>This node's manager first, then those of the cluster tasks.</summary>
-    public sealed record Report(IReadOnlyList<IActorRef> Managers);
+    /// <summary>This node's manager first, then those of the cluster tasks, one per role: <paramref name="ClusterRoles"/>[i] is the role of Managers[i + 1].</summary>
+    public sealed record Report(IReadOnlyList<IActorRef> Managers, IReadOnlyList<string> ClusterRoles);
 }

@@ -151,7 +151,7 @@ public class TaskTableTests
             TaskScope.Cluster);
         var error = Assert.Throws<PeriodicTaskDefinitionException>(() => table.Check([
             new AddTask("other", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { Scope = TaskScope.Cluster, Role = "r2" })]));
-        Assert.Contains("task 'other': role = \"r2\", but this cluster singleton runs the tasks of role \"r1\"", error.Message);
+        Assert.Contains("task 'other': role = \"r2\", but this cluster manager runs the tasks of role \"r1\": add it through the set's client", error.Message);
         table.Check([new AddTask("same", (_, _) => ValueTask.CompletedTask, new PeriodicTaskOptions { Scope = TaskScope.Cluster, Role = "r1" })]);
     }
 

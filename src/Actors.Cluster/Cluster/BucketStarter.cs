@@ -6,7 +6,7 @@ namespace ActorScheduler.Cluster;
 
 /// <summary>
 /// INTERNAL API. Keeps the buckets of a role alive: while this node is Up, asks its shard region to start the entity of
-/// every non-empty bucket each second, and every 250 ms for 10 s after a member joins, leaves or is removed (when
+/// every non-empty bucket (and every bucket <see cref="Add"/>ed since: one that received a task at run time) each second, and every 250 ms for 10 s after a member joins, leaves or is removed (when
 /// buckets move), so that a handed-off bucket starts at its new place soon (docs/architecture.md, "Sharded cluster tasks").
 /// It stops asking once this node's coordinated shutdown has begun: a region that hands its buckets off stops only when
 /// nothing waits in its buffers, and while it is registered the coordinator balances buckets towards it.
@@ -25,7 +25,7 @@ internal sealed class BucketStarter : ReceiveActor, IWithTimers
     private static readonly int TicksPerInterval = (int)(Interval.Ticks / BurstInterval.Ticks);
 
     private readonly IActorRef _region;
-    private readonly IReadOnlyList<ShardRegion.StartEntity> _starts;
+    private readonly List<ShardRegion.StartEntity> _starts;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly CoordinatedShutdown _shutdown = CoordinatedShutdown.Get(Context.System);
     private int _burstLeft;
@@ -36,6 +36,13 @@ internal sealed class BucketStarter : ReceiveActor, IWithTimers
         _region = region;
         _starts = buckets.Select(b => new ShardRegion.StartEntity(TaskBuckets.EntityId(b))).ToList();
         Receive<StartBuckets>(_ => OnTick());
+        Receive<Add>(add =>
+        {
+            var starts = add.Buckets.Select(TaskBuckets.EntityId).Where(id => _starts.All(s => s.EntityId != id))
+                .Select(id => new ShardRegion.StartEntity(id)).ToList();
+            _starts.AddRange(starts);
+            StartAll(starts);
+        });
         Receive<ClusterEvent.IMemberEvent>(_ => _burstLeft = BurstTicks);
         ReceiveAny(_ => { }); // the cluster's initial state, the shards' StartEntityAck
     }
@@ -48,7 +55,7 @@ internal sealed class BucketStarter : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
-        StartAll();
+        StartAll(_starts);
         Timers.StartPeriodicTimer(StartBuckets.Instance, StartBuckets.Instance, BurstInterval);
     }
 
@@ -59,22 +66,25 @@ internal sealed class BucketStarter : ReceiveActor, IWithTimers
         if (_burstLeft > 0)
         {
             _burstLeft--;
-            StartAll();
+            StartAll(_starts);
         }
         else if (++_ticks % TicksPerInterval == 0)
         {
-            StartAll();
+            StartAll(_starts);
         }
     }
 
     /// <summary>Only an Up node not shutting down asks: a node still joining, or leaving, would only fill its region's buffer.</summary>
-    private void StartAll()
+    private void StartAll(IReadOnlyList<ShardRegion.StartEntity> starts)
     {
         if (_cluster.SelfMember.Status != MemberStatus.Up || _shutdown.ShutdownReason is not null)
             return;
-        foreach (var start in _starts)
+        foreach (var start in starts)
             _region.Tell(start);
     }
+
+    /// <summary>Keep these buckets alive too (they received tasks added at run time).</summary>
+    public sealed record Add(IReadOnlyList<int> Buckets);
 
     private sealed record StartBuckets
     {

@@ -29,15 +29,21 @@ public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<str
     /// <summary>The system's <see cref="SetCensus"/> when the set runs in a cluster.</summary>
     internal IActorRef? Census { get; init; }
 
-    /// <summary>This node's manager, then each role's cluster tasks (role "" first, then by name).</summary>
-    internal IReadOnlyList<IActorRef> Managers =>
-        [NodeTasks, .. ClusterTasks.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value)];
+    /// <summary>This node's manager, then each role's cluster tasks (role "" first, then by name), with those roles.</summary>
+    internal TaskSetManagers.Report Managers
+    {
+        get
+        {
+            var roles = ClusterTasks.Keys.Order(StringComparer.Ordinal).ToList();
+            return new TaskSetManagers.Report([NodeTasks, .. roles.Select(r => ClusterTasks[r])], roles);
+        }
+    }
 
     /// <summary>
     /// <see cref="Managers"/>, unless this node's sets share no name with those of the oldest node that runs sets: then a
     /// <see cref="TaskSetNotReadyException"/> that names both (docs/cluster.md, "One set across the cluster").
     /// </summary>
-    internal async Task<IReadOnlyList<IActorRef>> AgreedManagersAsync(CancellationToken cancellationToken)
+    internal async Task<TaskSetManagers.Report> AgreedManagersAsync(CancellationToken cancellationToken)
     {
         if (Census is { } census)
         {
@@ -53,7 +59,7 @@ public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<str
     /// <summary>
     /// A client of the whole set: its stats merge this node's tasks and the cluster tasks of every role; pause,
     /// resume, trigger, update and remove go to the manager that has the task (a cluster task's through its
-    /// singleton proxy, from any node). A query made before this node is Up, or during a hand-over, waits for the
+    /// singleton proxy, from any node), and an added cluster task to its role's. A query made before this node is Up, or during a hand-over, waits for the
     /// singleton within <paramref name="timeout"/>, then throws <see cref="TaskSetNotReadyException"/>.
     /// </summary>
     /// <param name="timeout">How long each call waits (default <see cref="PeriodicTaskClient.DefaultTimeout"/>).</param>
@@ -246,7 +252,8 @@ public static class ClusterPeriodicTasks
 
         ClusterSharding.Get(system); // adds akka.cluster.sharding's defaults to the system's configuration
         return new ShardedRole(
-            setName, role, typeName, shards, buckets.Keys.ToList(), roleTasks.Select(t => t.Name).ToList(),
+            setName, role, typeName, shards, buckets.Keys.ToList(), plugins is null ? null : BucketTable.For(settings.State, setName, role),
+            roleTasks.Select(t => t.Name).ToList(),
             hosts, Bucket, ShardingSettings(system, role, settings.ShutdownTimeout, lease), AllocationStrategy(shards));
     }
 

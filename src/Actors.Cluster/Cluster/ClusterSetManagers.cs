@@ -13,7 +13,7 @@ internal sealed class ClusterSetManagers : ReceiveActor
     public ClusterSetManagers(ClusterTaskSet set)
     {
         Receive<TaskSetManagers.Get>(_ => set.AgreedManagersAsync(CancellationToken.None).PipeTo(
-            Sender, success: managers => new TaskSetManagers.Report(managers), failure: e => new Status.Failure(e)));
+            Sender, success: managers => managers, failure: e => new Status.Failure(e)));
     }
 
     public static Props Props(ClusterTaskSet set) => Akka.Actor.Props.Create(() => new ClusterSetManagers(set));

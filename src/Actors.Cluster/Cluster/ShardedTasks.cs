@@ -14,6 +14,7 @@ namespace ActorScheduler.Cluster;
 /// <param name="TypeName">The shard region's type name, the same on every node.</param>
 /// <param name="Shards">actor-scheduler.cluster.shards: the number of buckets tasks are hashed into.</param>
 /// <param name="Buckets">The non-empty buckets, kept alive by <see cref="BucketStarter"/>.</param>
+/// <param name="Added">With a state store: the buckets that received tasks added at run time, also kept alive; null without one (no additions).</param>
 /// <param name="TaskOrder">The role's task names in registration order (the order of merged stats).</param>
 /// <param name="Hosts">This node has the role: it starts a shard region (and may host buckets), else a proxy.</param>
 /// <param name="EntityProps">The props of a bucket's entity, by entity id.</param>
@@ -25,6 +26,7 @@ internal sealed record ShardedRole(
     string TypeName,
     int Shards,
     IReadOnlyList<int> Buckets,
+    BucketTable? Added,
     IReadOnlyList<string> TaskOrder,
     bool Hosts,
     Func<string, Props> EntityProps,
@@ -36,19 +38,27 @@ internal sealed record ShardedRole(
 /// role's shard region (or proxy), then answers as one manager would. GetTaskStats and GetRunCounts ask every bucket
 /// at once and answer one merged report; pause, resume, trigger, changes and run queries go to the bucket of their task;
 /// StopTasks and FlushState go to every bucket. An unknown task gets the manager's not-found failure, suggesting among all buckets.
+/// An addition by type (with a state store) first lists its bucket in the <see cref="BucketTable"/>, which every node reads
+/// every <see cref="ReadAddedEvery"/> (docs/cluster.md, "Adding cluster tasks at run time").
 /// </summary>
 internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     /// <summary>How long a bucket may take to answer (a bucket being moved answers once it has started elsewhere).</summary>
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often the buckets that received additions are read from the state store's database.</summary>
+    public static readonly TimeSpan ReadAddedEvery = TimeSpan.FromSeconds(5);
+
     private static readonly TimeSpan RetryStartAfter = TimeSpan.FromSeconds(2);
 
     private readonly ShardedRole _role;
     private readonly SortedSet<int> _buckets;
+    private readonly HashSet<int> _listed = [];
     private readonly Dictionary<string, int> _order;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _region = ActorRefs.Nobody;
+    private IActorRef _starter = ActorRefs.Nobody;
+    private bool _readFailing;
 
     public ShardedTasks(ShardedRole role)
     {
@@ -73,7 +83,13 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
         {
             _region = started.Region;
             if (_role.Hosts)
-                Context.ActorOf(BucketStarter.Props(_region, _role.Buckets), "bucket-starter");
+                _starter = Context.ActorOf(BucketStarter.Props(_region, _role.Buckets), "bucket-starter");
+            if (_role.Added is not null)
+            {
+                ReadAdded(null);
+                Timers.StartPeriodicTimer(ReadAddedBuckets.Instance, ReadAddedBuckets.Instance, ReadAddedEvery);
+            }
+
             Become(Routing);
             Stash.UnstashAll();
         });
@@ -89,13 +105,13 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
 
     private void Routing()
     {
-        Receive<GetTaskStats>(_ => AskAll(GetTaskStats.Instance, GetTaskStats.Instance, Sender));
+        Receive<GetTaskStats>(_ => AskAllListed(GetTaskStats.Instance, Sender));
         Receive<PauseTask>(pause => Route(pause.Task, pause, Sender));
         Receive<ResumeTask>(resume => Route(resume.Task, resume, Sender));
         Receive<TriggerTask>(trigger => Route(trigger.Task, trigger, Sender));
         Receive<GetRecentRuns>(query => Route(query.Task, query, Sender));
         Receive<GetRuns>(query => Route(query.Task, query, Sender));
-        Receive<GetRunCounts>(query => AskAll(query, query, Sender));
+        Receive<GetRunCounts>(query => AskAllListed(query, Sender));
         Receive<ChangeTasks>(OnChange);
         Receive<StopTasks>(_ => AskAll(StopTasks.Instance, StopTasks.Instance, Sender));
         Receive<FlushState>(_ => AskAll(FlushState.Instance, FlushState.Instance, Sender));
@@ -103,6 +119,65 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
         Receive<BucketRefused>(OnRefused);
         Receive<BucketsAnswered>(OnAllAnswered);
         Receive<BucketsFailed>(failed => failed.ReplyTo.Tell(new Status.Failure(failed.Purpose is CheckNotFound { Error: { } e } ? e : failed.Cause)));
+        Receive<ReadAddedBuckets>(_ => ReadAdded(null));
+        Receive<AddedBucketsRead>(OnAddedRead);
+        Receive<BucketListed>(listed =>
+        {
+            _listed.Add(listed.Bucket);
+            Keep([listed.Bucket]);
+            Route(listed.Change.Changes[0].Task, listed.Change, listed.ReplyTo);
+        });
+        Receive<BucketNotListed>(failed => failed.ReplyTo.Tell(new Status.Failure(new TaskSetUnavailableException(
+            $"task set '{_role.SetName}': bucket {failed.Bucket} could not be listed in the {_role.Added!.Database} ({failed.Cause.Message}); " +
+            "nothing was changed."))));
+    }
+
+    /// <summary>Asks every bucket, those listed in the table by now included (another node may just have listed one).</summary>
+    private void AskAllListed(object request, IActorRef replyTo)
+    {
+        if (_role.Added is null)
+            AskAll(request, request, replyTo);
+        else
+            ReadAdded(new PendingRoute(null, request, replyTo));
+    }
+
+    /// <summary>Reads the buckets listed in the table; <paramref name="then"/> is routed (or asked of all) once they are known.</summary>
+    private void ReadAdded(PendingRoute? then)
+    {
+        _role.Added!.ReadAsync(CancellationToken.None).PipeTo(
+            Self, success: buckets => new AddedBucketsRead(buckets, null, then), failure: e => new AddedBucketsRead([], e, then));
+    }
+
+    private void OnAddedRead(AddedBucketsRead read)
+    {
+        if (read.Error is { } error)
+        {
+            if (!_readFailing)
+                _log.Warning("{0}: the buckets of tasks added at run time could not be read from the {1}: {2} (retrying every {3})",
+                    _role.SetName, _role.Added!.Database, error.Message, Durations.Format(ReadAddedEvery));
+            _readFailing = true;
+        }
+        else
+        {
+            if (_readFailing)
+                _log.Info("{0}: the buckets of tasks added at run time are read again", _role.SetName);
+            _readFailing = false;
+            _listed.UnionWith(read.Buckets);
+            Keep(read.Buckets);
+        }
+
+        if (read.Then is { Task: null } all)
+            AskAll(all.Message, all.Message, all.ReplyTo);
+        else if (read.Then is { Task: { } task } pending)
+            Route(task, pending.Message, pending.ReplyTo, reread: false);
+    }
+
+    /// <summary>Adds <paramref name="buckets"/> to those asked and kept alive.</summary>
+    private void Keep(IReadOnlyList<int> buckets)
+    {
+        var added = buckets.Where(b => b >= 0 && b < _role.Shards && _buckets.Add(b)).ToList();
+        if (added.Count > 0 && !_starter.IsNobody())
+            _starter.Tell(new BucketStarter.Add(added));
     }
 
     private void StartRegion()
@@ -139,12 +214,32 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
             return;
         }
 
-        if (change.Changes.FirstOrDefault(c => c is AddTask || c is UpdateTask { Body: not null }) is { } withBody)
+        if (change.Changes.FirstOrDefault(c => c is AddTask { BodyType: null } || c is UpdateTask { Body: not null }) is { } withDelegate)
         {
-            // The bucket may be on another node, and a task's body cannot cross the network.
+            // The bucket may be on another node, and a delegate cannot cross the network.
             Sender.Tell(new Status.Failure(new ArgumentException(
-                $"'{withBody.Task}': with distribution = sharded, cluster tasks cannot be added, nor their bodies replaced, at run time " +
-                "(the bucket may run on another node, and a body cannot cross the network): add them to the set every node starts.",
+                $"'{withDelegate.Task}': with distribution = sharded, a body given as a delegate cannot be added, nor replace a task's body, " +
+                "at run time (the bucket may run on another node, and a delegate cannot cross the network): add the task by type " +
+                "(AddTask.Of<TTask>) with a state store, or in the set every node starts.",
+                nameof(ChangeTasks.Changes))));
+            return;
+        }
+
+        var added = change.Changes.OfType<AddTask>().ToList();
+        if (added.FirstOrDefault(a => a.Options.Role != _role.Role) is { } otherRole)
+        {
+            Sender.Tell(new Status.Failure(new PeriodicTaskDefinitionException(
+                $"task '{otherRole.Task}': role = \"{otherRole.Options.Role}\", but these sharded cluster tasks are of " +
+                $"{(_role.Role.Length == 0 ? "no role" : $"role \"{_role.Role}\"")}: add it through the set's client, which sends it to its role's.")));
+            return;
+        }
+
+        if (added.Count > 0 && _role.Added is null)
+        {
+            Sender.Tell(new Status.Failure(new ArgumentException(
+                $"'{added[0].Task}': with distribution = sharded, cluster tasks can be added at run time only with a state store in SQLite " +
+                "or PostgreSQL (actor-scheduler.state.store = sql), which keeps the addition and the bucket it lands in for the nodes " +
+                "that start that bucket later.",
                 nameof(ChangeTasks.Changes))));
             return;
         }
@@ -157,13 +252,28 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
             return;
         }
 
+        if (added.Count > 0 && !_listed.Contains(buckets[0]))
+        {
+            // Listed before the bucket keeps the addition: every node then starts it, now and after a restart.
+            var (bucket, replyTo) = (buckets[0], Sender);
+            _role.Added!.AddAsync(bucket, CancellationToken.None).PipeTo(
+                Self, success: () => new BucketListed(bucket, change, replyTo), failure: e => new BucketNotListed(bucket, replyTo, Unwrap(e)));
+            return;
+        }
+
         Route(change.Changes[0].Task, change, Sender);
     }
 
-    private void Route(string? task, object message, IActorRef replyTo)
+    private void Route(string? task, object message, IActorRef replyTo, bool reread = true)
     {
         task ??= "";
         var bucket = BucketOf(task);
+        if (!_buckets.Contains(bucket) && reread && _role.Added is not null)
+        {
+            ReadAdded(new PendingRoute(task, message, replyTo)); // another node may just have listed it
+            return;
+        }
+
         if (!_buckets.Contains(bucket))
         {
             // No task of the set hashes there: not found, without starting an empty bucket.
@@ -172,7 +282,7 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
         }
 
         _region.Ask<object>(Envelope(bucket, message), AskTimeout).PipeTo(
-            Self, success: answer => new BucketAnswered(replyTo, answer), failure: e => new BucketRefused(replyTo, task, Unwrap(e)));
+            Self, success: answer => new BucketAnswered(replyTo, answer), failure: e => new BucketRefused(replyTo, task, message, Unwrap(e)));
     }
 
     /// <summary>
@@ -183,6 +293,12 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
     {
         switch (refused.Cause)
         {
+            case TaskCanceledException when refused.Message is ChangeTasks change && change.Changes.Any(c => c is AddTask):
+                // An addition that another node refused (it cannot build the task's type, say): a new name is not "not found".
+                refused.ReplyTo.Tell(new Status.Failure(new InvalidOperationException(
+                    $"task set '{_role.SetName}': the node that runs the bucket of '{refused.Task}' refused the change, and the reason did not " +
+                    "cross the network: see that node's log (a node that cannot build the task's type names it there).")));
+                break;
             case PeriodicTaskNotFoundException notFound:
                 AskAll(GetTaskStats.Instance, new CheckNotFound(notFound.TaskName, notFound), refused.ReplyTo);
                 break;
@@ -258,6 +374,22 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
 
     private sealed record RegionStarted(IActorRef Region);
 
+    private sealed record ReadAddedBuckets
+    {
+        public static readonly ReadAddedBuckets Instance = new();
+    }
+
+    /// <summary>A request waiting for the buckets listed in the table: to the bucket of <paramref name="Task"/>, or to all (null).</summary>
+    private sealed record PendingRoute(string? Task, object Message, IActorRef ReplyTo);
+
+    /// <summary>The buckets listed in the table (none, with <paramref name="Error"/>, when it could not be read).</summary>
+    private sealed record AddedBucketsRead(IReadOnlyList<int> Buckets, Exception? Error, PendingRoute? Then);
+
+    /// <summary>An addition's bucket is listed: the change goes to it.</summary>
+    private sealed record BucketListed(int Bucket, ChangeTasks Change, IActorRef ReplyTo);
+
+    private sealed record BucketNotListed(int Bucket, IActorRef ReplyTo, Exception Cause);
+
     private sealed record RegionFailed(Exception Cause);
 
     private sealed record RetryStart
@@ -269,7 +401,7 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
     private sealed record BucketAnswered(IActorRef ReplyTo, object Answer);
 
     /// <summary>A bucket's failure (or no answer in time) to a request routed to it.</summary>
-    private sealed record BucketRefused(IActorRef ReplyTo, string Task, Exception Cause);
+    private sealed record BucketRefused(IActorRef ReplyTo, string Task, object Message, Exception Cause);
 
     /// <summary>Every bucket's answer to a request sent to all of them for <paramref name="Purpose"/>.</summary>
     private sealed record BucketsAnswered(IActorRef ReplyTo, object Purpose, IReadOnlyList<object> Answers);

@@ -218,7 +218,7 @@ internal sealed class TaskTable
         // A cluster manager runs the tasks of one role (its singleton lives on the nodes of that role).
         if (_scope == TaskScope.Cluster && _tasks.Count > 0 && _tasks[0].Definition.Options.Role is var role && options.Role != role)
             throw new PeriodicTaskDefinitionException(
-                $"task '{task}': role = \"{options.Role}\", but this cluster singleton runs the tasks of {(role.Length == 0 ? "no role" : $"role \"{role}\"")}: a task added at run time goes to the set's first role.");
+                $"task '{task}': role = \"{options.Role}\", but this cluster manager runs the tasks of {(role.Length == 0 ? "no role" : $"role \"{role}\"")}: add it through the set's client, which sends it to its role's.");
     }
 
     /// <summary>
