@@ -77,7 +77,7 @@ public sealed class HostingTests
     }
 
     [Theory]
-    [InlineData("", 2.0)]
+    [InlineData("", 1.5)]
     [InlineData("akka.cluster.failure-detector.acceptable-heartbeat-pause = 5s", 5.0)]
     public async Task WithClusterPeriodicTasks_ships_the_fail_over_timings_where_the_application_sets_none(string hocon, double pauseSeconds)
     {

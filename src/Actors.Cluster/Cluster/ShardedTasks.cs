@@ -8,31 +8,6 @@ using Akka.Event;
 
 namespace ActorScheduler.Cluster;
 
-/// <summary>What a node needs to reach, and on nodes of the role to host, the buckets of one role's cluster tasks.</summary>
-/// <param name="SetName">The task set.</param>
-/// <param name="Role">The role ("" = any node).</param>
-/// <param name="TypeName">The shard region's type name, the same on every node.</param>
-/// <param name="Shards">actor-scheduler.cluster.shards: the number of buckets tasks are hashed into.</param>
-/// <param name="Buckets">The non-empty buckets, kept alive by <see cref="BucketStarter"/>.</param>
-/// <param name="Added">With a state store: the buckets that received tasks added at run time, also kept alive; null without one (no additions).</param>
-/// <param name="TaskOrder">The role's task names in registration order (the order of merged stats).</param>
-/// <param name="Hosts">This node has the role: it starts a shard region (and may host buckets), else a proxy.</param>
-/// <param name="EntityProps">The props of a bucket's entity, by entity id.</param>
-/// <param name="Settings">Sharding settings of the region (docs/architecture.md, "Sharded cluster tasks").</param>
-/// <param name="Allocation">Where shards go, and when they move.</param>
-internal sealed record ShardedRole(
-    string SetName,
-    string Role,
-    string TypeName,
-    int Shards,
-    IReadOnlyList<int> Buckets,
-    BucketTable? Added,
-    IReadOnlyList<string> TaskOrder,
-    bool Hosts,
-    Func<string, Props> EntityProps,
-    ClusterShardingSettings Settings,
-    IShardAllocationStrategy Allocation);
-
 /// <summary>
 /// INTERNAL API. The local face of one role's sharded cluster tasks (ClusterTaskSet.ClusterTasks[role]): starts the
 /// role's shard region (or proxy), then answers as one manager would. GetTaskStats and GetRunCounts ask every bucket
@@ -141,11 +116,17 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
             ReadAdded(new PendingRoute(null, request, replyTo));
     }
 
-    /// <summary>Reads the buckets listed in the table; <paramref name="then"/> is routed (or asked of all) once they are known.</summary>
+    /// <summary>
+    /// Reads the buckets listed in the table; <paramref name="then"/> is routed (or asked of all) once they are known, at
+    /// once while reads fail (the timer's reads tell when the table answers again).
+    /// </summary>
     private void ReadAdded(PendingRoute? then)
     {
-        _role.Added!.ReadAsync(CancellationToken.None).PipeTo(
-            Self, success: buckets => new AddedBucketsRead(buckets, null, then), failure: e => new AddedBucketsRead([], e, then));
+        if (then is not null && _readFailing)
+            Continue(then);
+        else
+            _role.Added!.ReadAsync().PipeTo(
+                Self, success: buckets => new AddedBucketsRead(buckets, null, then), failure: e => new AddedBucketsRead([], Unwrap(e), then));
     }
 
     private void OnAddedRead(AddedBucketsRead read)
@@ -166,10 +147,16 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
             Keep(read.Buckets);
         }
 
-        if (read.Then is { Task: null } all)
-            AskAll(all.Message, all.Message, all.ReplyTo);
-        else if (read.Then is { Task: { } task } pending)
-            Route(task, pending.Message, pending.ReplyTo, reread: false);
+        if (read.Then is { } then)
+            Continue(then);
+    }
+
+    private void Continue(PendingRoute then)
+    {
+        if (then.Task is { } task)
+            Route(task, then.Message, then.ReplyTo, reread: false);
+        else
+            AskAll(then.Message, then.Message, then.ReplyTo);
     }
 
     /// <summary>Adds <paramref name="buckets"/> to those asked and kept alive.</summary>
@@ -256,7 +243,7 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
         {
             // Listed before the bucket keeps the addition: every node then starts it, now and after a restart.
             var (bucket, replyTo) = (buckets[0], Sender);
-            _role.Added!.AddAsync(bucket, CancellationToken.None).PipeTo(
+            _role.Added!.AddAsync(bucket).PipeTo(
                 Self, success: () => new BucketListed(bucket, change, replyTo), failure: e => new BucketNotListed(bucket, replyTo, Unwrap(e)));
             return;
         }

@@ -24,8 +24,8 @@ internal sealed class BucketTable
         """,
     ];
 
-    /// <summary>How long a statement may take.</summary>
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    /// <summary>How long a call may take, the connection included: stats wait for a read.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
     private readonly StateDatabase _db;
     private readonly string _set;
@@ -51,8 +51,10 @@ internal sealed class BucketTable
             : new BucketTable(StateDatabase.Create(state.Provider, state.ConnectionString, Timeout, "the sharded buckets"), setName, role);
 
     /// <summary>Lists <paramref name="bucket"/> (listing it again changes nothing).</summary>
-    public async Task AddAsync(int bucket, CancellationToken ct)
+    public async Task AddAsync(int bucket)
     {
+        using var deadline = new CancellationTokenSource(Timeout);
+        var ct = deadline.Token;
         await using var connection = await _db.OpenAsync(Tables, ct);
         await using var command = _db.Command(connection,
             $"INSERT INTO {Table} (set_name, role, bucket) VALUES (@s, @r, @b) ON CONFLICT (set_name, role, bucket) DO NOTHING",
@@ -61,8 +63,10 @@ internal sealed class BucketTable
     }
 
     /// <summary>The buckets listed, by number.</summary>
-    public async Task<IReadOnlyList<int>> ReadAsync(CancellationToken ct)
+    public async Task<IReadOnlyList<int>> ReadAsync()
     {
+        using var deadline = new CancellationTokenSource(Timeout);
+        var ct = deadline.Token;
         await using var connection = await _db.OpenAsync(Tables, ct);
         await using var command = _db.Command(connection,
             $"SELECT bucket FROM {Table} WHERE set_name = @s AND role = @r ORDER BY bucket", ("s", _set), ("r", _role));
