@@ -28,6 +28,13 @@ internal static class StoreCost
             Console.WriteLine($"  ({StateStoreVariant.PostgresVariable} is not set: PostgreSQL is left out; `source .ci/postgres.sh` starts a server)");
         }
 
+        // --run-history off: actor-scheduler.state.run-history = off in the workers (the history in memory, not in the store).
+        var runHistory = OptionValue(args, "--run-history") ?? "on";
+        if (runHistory is not ("on" or "off"))
+            throw new ArgumentException($"--run-history: \"{runHistory}\" is not on or off.");
+        Environment.SetEnvironmentVariable(ActorSchedulerEngine.RunHistoryVariable, runHistory);
+        Console.WriteLine($"  state.run-history = {runHistory}");
+
         var scopes = (OptionValue(args, "--scopes") ?? "cluster,node").Split(',', StringSplitOptions.TrimEntries).Select(s => s == "cluster").ToList();
         List<string> engines =
         [
