@@ -211,10 +211,10 @@ public class PeriodicTaskClient
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Timeout);
-        TaskSetManagers.Report managers;
+        TaskSetManagers.Report set;
         try
         {
-            managers = await _managers(deadline.Token).ConfigureAwait(false);
+            set = await _managers(deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -224,7 +224,7 @@ public class PeriodicTaskClient
 
         try
         {
-            return await call(managers, deadline.Token).ConfigureAwait(false);
+            return await call(set, deadline.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AskTimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {

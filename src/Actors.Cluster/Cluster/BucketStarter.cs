@@ -6,7 +6,8 @@ namespace ActorScheduler.Cluster;
 
 /// <summary>
 /// INTERNAL API. Keeps the buckets of a role alive: while this node is Up, asks its shard region to start the entity of
-/// every non-empty bucket (and every bucket <see cref="Add"/>ed since: one that received a task at run time) each second, and every 250 ms for 10 s after a member joins, leaves or is removed (when
+/// every non-empty bucket (and every bucket <see cref="Add"/>ed since: one that received a task at run time) each
+/// second, and every 250 ms for 10 s after a member joins, leaves or is removed (when
 /// buckets move), so that a handed-off bucket starts at its new place soon (docs/architecture.md, "Sharded cluster tasks").
 /// It stops asking once this node's coordinated shutdown has begun: a region that hands its buckets off stops only when
 /// nothing waits in its buffers, and while it is registered the coordinator balances buckets towards it.

@@ -59,8 +59,9 @@ public sealed record ClusterTaskSet(IActorRef NodeTasks, IReadOnlyDictionary<str
     /// <summary>
     /// A client of the whole set: its stats merge this node's tasks and the cluster tasks of every role; pause,
     /// resume, trigger, update and remove go to the manager that has the task (a cluster task's through its
-    /// singleton proxy, from any node), and an added cluster task to its role's. A query made before this node is Up, or during a hand-over, waits for the
-    /// singleton within <paramref name="timeout"/>, then throws <see cref="TaskSetNotReadyException"/>.
+    /// singleton proxy, from any node), and an added cluster task to its role's. A query made before this node is Up,
+    /// or during a hand-over, waits for the singleton within <paramref name="timeout"/>, then throws
+    /// <see cref="TaskSetNotReadyException"/>.
     /// </summary>
     /// <param name="timeout">How long each call waits (default <see cref="PeriodicTaskClient.DefaultTimeout"/>).</param>
     public PeriodicTaskClient Client(TimeSpan? timeout = null)
