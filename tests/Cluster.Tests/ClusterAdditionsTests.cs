@@ -16,16 +16,6 @@ public sealed class ClusterAdditionsTests : IDisposable
 
     private readonly StateBackend _backend = StateBackend.Sqlite();
 
-    private static string Sharded(int shards, string extra = "") => $$"""
-        actor-scheduler {
-          periodic-interval = 100ms
-          initial-delay = 100ms
-          shutdown-timeout = 1s
-          cluster { distribution = sharded, shards = {{shards}} }
-        }
-        {{extra}}
-        """;
-
     private static PeriodicTaskOptions Cluster(TimeSpan spacing, string role = "") =>
         new() { Scope = TaskScope.Cluster, Role = role, Spacing = spacing, RunImmediately = true };
 
@@ -38,7 +28,7 @@ public sealed class ClusterAdditionsTests : IDisposable
         var added = Enumerable.Range(0, 100).Select(i => $"added-{i}").First(n => TaskBuckets.Of(n, shards) != TaskBuckets.Of("anchor", shards));
         PeriodicTaskSet Set() => new PeriodicTaskSet(setName).Add("anchor", (_, _) => ValueTask.CompletedTask, Cluster(TimeSpan.FromMilliseconds(300)));
 
-        using (var cluster = new TestCluster(Sharded(shards, _backend.Hocon)))
+        using (var cluster = new TestCluster(ShardedClusterTests.Hocon(shards, _backend.Hocon)))
         {
             await cluster.FormAsync(0, 1, 2);
             var sets = Enumerable.Range(0, 3).Select(i => cluster[i].StartClusterPeriodicTasks(Set())).ToList();
@@ -60,7 +50,7 @@ public sealed class ClusterAdditionsTests : IDisposable
         }
 
         // A new cluster from the same definition and database: the bucket is started again, and the addition with its update is back.
-        using var restarted = new TestCluster(Sharded(shards, _backend.Hocon));
+        using var restarted = new TestCluster(ShardedClusterTests.Hocon(shards, _backend.Hocon));
         await restarted.FormAsync(0, 1, 2);
         var again = Enumerable.Range(0, 3).Select(i => restarted[i].StartClusterPeriodicTasks(Set())).ToList();
         var runs = CountingTask.Runs($"{setName}/{added}");
@@ -74,7 +64,7 @@ public sealed class ClusterAdditionsTests : IDisposable
     [Fact]
     public async Task A_sharded_addition_is_refused_saying_why_without_a_state_store_with_a_delegate_body_and_for_another_role()
     {
-        using var cluster = new TestCluster(Sharded(6));
+        using var cluster = new TestCluster(ShardedClusterTests.Hocon(6));
         await cluster.FormAsync(0);
         var set = cluster[0].StartClusterPeriodicTasks(new PeriodicTaskSet("refusals")
             .Add("anchor", (_, _) => ValueTask.CompletedTask, Cluster(TimeSpan.FromSeconds(1))));

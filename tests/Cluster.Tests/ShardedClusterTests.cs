@@ -22,7 +22,8 @@ public sealed class ShardedClusterTests(ITestOutputHelper output) : IDisposable
 
     private readonly StateBackend _backend = StateBackend.Sqlite();
 
-    private static string Hocon(int shards, string extra = "") => $$"""
+    /// <summary>Ticks every 100 ms, cluster tasks sharded into <paramref name="shards"/> buckets.</summary>
+    internal static string Hocon(int shards, string extra = "") => $$"""
         actor-scheduler {
           periodic-interval = 100ms
           initial-delay = 100ms

@@ -355,15 +355,13 @@ internal sealed class PeriodicTaskManager : ReceiveActor, IWithTimers, IWithUnbo
         }
     }
 
-    /// <summary>
-    /// Applies a change whole, or refuses it whole (the set is then exactly as before). An updated task's runner is
-    /// retired; a removed task never starts again and its run in flight ends normally (a pending retry is dropped).
-    /// </summary>
+    /// <summary>Applies a change whole, or refuses it whole, logged (docs/semantics.md, "Changes at run time").</summary>
     private void OnChangeTasks(ChangeTasks request)
     {
         var (changes, refused) = _tasks.Checked(request.Changes, Context.System);
         if (refused is not null)
         {
+            _telemetry.Log.Info("{0}: a change was refused: {1}", _setName, refused.Message); // its sender may be on another node
             Sender.Tell(new Status.Failure(refused));
             return;
         }
