@@ -65,8 +65,12 @@ public static class PeriodicTasks
 
     /// <summary>
     /// A CoordinatedShutdown task (phase service-requests-done) that stops the set gracefully: ticking stops, runs in
-    /// flight are cancelled and awaited up to shutdown-timeout.
+    /// flight are cancelled and awaited up to shutdown-timeout, then a state store writes what it has not yet written
+    /// (the last ticks, runs and changes), at most <see cref="FlushTimeout"/>.
     /// </summary>
+    /// <summary>How long a graceful stop waits for a state store's last writes.</summary>
+    internal static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(5);
+
     internal static void AddGracefulStop(ActorSystem system, IActorRef manager, string setName, TimeSpan shutdownTimeout)
     {
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "stop-periodic-tasks-" + setName, async () =>
@@ -74,6 +78,7 @@ public static class PeriodicTasks
             try
             {
                 await manager.Ask<TasksStopped>(StopTasks.Instance, shutdownTimeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                await manager.Ask<StateFlushed>(FlushState.Instance, FlushTimeout).ConfigureAwait(false); // at once without a store
             }
             catch (Exception)
             {

@@ -62,6 +62,36 @@ public sealed class ClusterAdditionsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_node_that_cannot_read_the_listed_buckets_warns_once_and_answers_with_the_buckets_it_knows()
+    {
+        const int shards = 6;
+        var added = Enumerable.Range(0, 100).Select(i => $"listed-{i}").First(n => TaskBuckets.Of(n, shards) != TaskBuckets.Of("anchor", shards));
+        using var cluster = new TestCluster(ShardedClusterTests.Hocon(shards, _backend.Hocon));
+        await cluster.FormAsync(0);
+        var set = cluster[0].StartClusterPeriodicTasks(new PeriodicTaskSet("unlisted")
+            .Add("anchor", (_, _) => ValueTask.CompletedTask, Cluster(TimeSpan.FromSeconds(1))));
+        var client = set.Client(TimeSpan.FromSeconds(10));
+        await client.AddAsync<CountingTask>(added, Cluster(TimeSpan.FromSeconds(1)));
+
+        await ExecuteAsync("DROP TABLE actor_scheduler_buckets"); // every read fails from now on
+        Assert.Equal(["anchor", added], (await client.GetStatsAsync()).Tasks.Select(t => t.Task).Order());
+        await TestCluster.WaitUntilAsync(() => cluster.Warnings.Any(w => w.Message.Contains("could not be read from the SQLite database")),
+            TimeSpan.FromSeconds(30), "a warning that the table cannot be read");
+        await Task.Delay(ShardedTasks.ReadAddedEvery * 1.5); // a periodic read more, and stats answered without reading
+        Assert.Equal(["anchor", added], (await client.GetStatsAsync()).Tasks.Select(t => t.Task).Order());
+        Assert.Single(cluster.Warnings, w => w.Message.Contains("could not be read"));
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(_backend.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
     public async Task A_sharded_addition_is_refused_saying_why_without_a_state_store_with_a_delegate_body_and_for_another_role()
     {
         using var cluster = new TestCluster(ShardedClusterTests.Hocon(6));

@@ -6,6 +6,7 @@ using ActorScheduler.Host.Cli;
 using ActorScheduler.Host.Configuration;
 using ActorScheduler.Host.Tasks;
 using ActorScheduler.Messages;
+using ActorScheduler.Runtime;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
@@ -91,6 +92,7 @@ internal static class RunCommand
             if (stopped.StillRunning > 0)
                 log.LogWarning("{Count} runs were still in flight after shutdown-timeout {Timeout}; their commands are killed",
                     stopped.StillRunning, Durations.Format(plan.Settings.ShutdownTimeout));
+            await manager.Ask<StateFlushed>(FlushState.Instance, PeriodicTasks.FlushTimeout).ConfigureAwait(false); // the store's last writes
             stats = await manager.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or ActorNotFoundException)
