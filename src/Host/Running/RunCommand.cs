@@ -92,7 +92,7 @@ internal static class RunCommand
             if (stopped.StillRunning > 0)
                 log.LogWarning("{Count} runs were still in flight after shutdown-timeout {Timeout}; their commands are killed",
                     stopped.StillRunning, Durations.Format(plan.Settings.ShutdownTimeout));
-            await manager.Ask<StateFlushed>(FlushState.Instance, PeriodicTasks.FlushTimeout).ConfigureAwait(false); // the store's last writes
+            await FlushAsync(manager, log).ConfigureAwait(false);
             stats = await manager.Ask<TaskStatsReport>(GetTaskStats.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or ActorNotFoundException)
@@ -266,6 +266,20 @@ internal static class RunCommand
         {
             var left = TimeSpan.FromSeconds((double)(end - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
             await Task.Delay(left < TimeSpan.FromDays(1) ? left : TimeSpan.FromDays(1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits for the state store's last writes (at once without a store), so that the next start finds them.</summary>
+    private static async Task FlushAsync(IActorRef manager, ILogger log)
+    {
+        try
+        {
+            await manager.Ask<StateFlushed>(FlushState.Instance, PeriodicTasks.FlushTimeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            log.LogWarning("the state store did not confirm its last writes within {Timeout}: the latest ticks, runs and changes " +
+                "may be missing at the next start ({Error})", Durations.Format(PeriodicTasks.FlushTimeout), e.Message);
         }
     }
 }
