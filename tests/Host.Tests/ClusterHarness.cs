@@ -153,9 +153,27 @@ public static class ClusterHarness
         return runs.OrderBy(r => r.Start).ToList();
     }
 
-    /// <summary>No two runs of one task in flight at once, on one node or across <paramref name="nodes"/> (<see cref="RunOverlap"/>).</summary>
-    public static void AssertNoOverlap(IReadOnlyList<RunSpan> runs, IEnumerable<ClusterNode> nodes) =>
-        RunOverlap.AssertNone(runs, nodes.Select(n => n.Runs));
+    /// <summary>
+    /// No two runs of one task in flight at once, on one node or across <paramref name="nodes"/> (<see cref="RunOverlap"/>);
+    /// a failure's message carries each node's log lines naming the overlapping tasks, and its Sharding lines.
+    /// </summary>
+    public static void AssertNoOverlap(IReadOnlyList<RunSpan> runs, IEnumerable<ClusterNode> nodes)
+    {
+        var all = nodes.ToList();
+        try
+        {
+            RunOverlap.AssertNone(runs, all.Select(n => n.Runs));
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            var tasks = runs.Select(r => r.Task).Distinct().Where(t => e.Message.Contains($"\n{t}: ", StringComparison.Ordinal)).ToList();
+            string[] marks = ["Shard", "shard", "hand", "Hand", "rebalanc", "Member removed", "UNREACHABLE", "SBR"];
+            var lines = all.SelectMany(n => (n.Process.Stdout + "\n" + n.Process.Stderr).Split('\n')
+                .Where(l => tasks.Any(t => l.Contains(t, StringComparison.Ordinal)) || marks.Any(m => l.Contains(m, StringComparison.Ordinal)))
+                .TakeLast(60).Select(l => $"  node {n.Index}: {(l.Length > 220 ? l[..220] + "..." : l.TrimEnd())}"));
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nthe nodes' lines naming {string.Join(", ", tasks)} or Sharding:\n{string.Join("\n", lines)}");
+        }
+    }
 
     /// <summary>
     /// The nodes' log lines between <paramref name="from"/> and <paramref name="to"/> that time a fail-over: unreachable,

@@ -88,8 +88,8 @@ internal sealed class ShardedTasks : ReceiveActor, IWithUnboundedStash, IWithTim
         Receive<GetRuns>(query => Route(query.Task, query, Sender));
         Receive<GetRunCounts>(query => AskAllListed(query, Sender));
         Receive<ChangeTasks>(OnChange);
-        Receive<StopTasks>(_ => AskAll(StopTasks.Instance, StopTasks.Instance, Sender));
-        Receive<FlushState>(_ => AskAll(FlushState.Instance, FlushState.Instance, Sender));
+        Receive<StopTasks>(_ => AskAllListed(StopTasks.Instance, Sender));
+        Receive<FlushState>(_ => AskAllListed(FlushState.Instance, Sender));
         Receive<BucketAnswered>(answered => answered.ReplyTo.Tell(answered.Answer));
         Receive<BucketRefused>(OnRefused);
         Receive<BucketsAnswered>(OnAllAnswered);
