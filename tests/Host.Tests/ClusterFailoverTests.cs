@@ -76,7 +76,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
             nodes[0].Kill();
             var killedAt = nodes[0].KilledAt!.Value;
-            // The kernel (pdeathsig) and the host's watchdog kill them; how soon depends on the machine's load, so poll. The
+            // The host's watchdog kills them; how soon depends on the machine's load, so poll. The
             // run has 90 s of sleep and started less than 40 s ago: had it outlived its host, it would outlast the bound.
             await WaitUntil(() => Processes.Marked(marks[0]).Count == 0, "no process of node 0's command is left after its SIGKILL",
                 OrphanWait, nodes.Skip(1), () => $"left: {Processes.Describe(Processes.Marked(marks[0]))}");

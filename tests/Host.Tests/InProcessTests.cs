@@ -6,8 +6,8 @@ using Xunit;
 namespace ActorScheduler.Host.Tests;
 
 /// <summary>
-/// The few pieces worth checking without a process: bounded output capture, bracket checking, include forms, and the
-/// thread that command processes are forked from.
+/// The few pieces worth checking without a host process: bounded output capture, bracket checking, include forms, and
+/// how command processes are started, reaped and watched.
 /// </summary>
 public class InProcessTests
 {
@@ -44,163 +44,126 @@ public class InProcessTests
         Assert.Equal(expected, ConfigLoader.PlainIncludes(text, "test.conf"));
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_command_starts_only_while_its_parent_is_still_the_host_that_forked_it(bool parentAlive)
-    {
-        if (!OperatingSystem.IsLinux())
-            return;
-        // As if the host had died before setpriv armed the parent-death signal: the command's parent is another process.
-        var host = parentAlive ? Environment.ProcessId : 1;
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var arg in (string[])["-c", CommandLauncher.ParentCheck, "sh", host.ToString(System.Globalization.CultureInfo.InvariantCulture), "/bin/echo", "ran"])
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-
-        Assert.Equal(parentAlive ? (0, "ran\n") : (137, ""), (process.ExitCode, output));
-    }
-
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_command_string_runs_in_the_checking_shell_without_positional_parameters_only_while_its_parent_is_the_host(bool parentAlive)
-    {
-        if (!OperatingSystem.IsLinux())
-            return;
-        var host = parentAlive ? Environment.ProcessId : 1;
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var arg in (string[])["-c", CommandLauncher.ShellCheck, "sh", host.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "echo \"$# args\" | tr a-z A-Z; exit 3"])
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-
-        Assert.Equal(parentAlive ? (3, "0 ARGS\n") : (137, ""), (process.ExitCode, output));
-    }
-
     [Fact]
-    public async Task A_command_started_from_a_thread_that_then_ends_runs_on_while_one_forked_by_that_thread_under_pdeathsig_dies()
+    public async Task A_command_started_from_a_thread_that_then_ends_runs_on_leading_its_own_session_and_process_group()
     {
         if (!OperatingSystem.IsLinux())
             return;
         var launcher = CommandLauncher.Shared;
         Assert.True(launcher.EndsWithHost, launcher.Unavailable);
         var mark = Guid.NewGuid().ToString("N");
-        Process? launched = null, direct = null;
-        var thread = new Thread(() =>
-        {
-            launched = launcher.StartAsync(MarkedSleep(mark)).GetAwaiter().GetResult();
-            // The same wrapper, forked by this thread: PR_SET_PDEATHSIG fires when the forking thread ends.
-            var plain = new ProcessStartInfo("setpriv") { UseShellExecute = false };
-            foreach (var arg in (string[])["--pdeathsig", "KILL", "--", "sleep", "30"])
-                plain.ArgumentList.Add(arg);
-            plain.Environment[Processes.MarkVariable] = mark;
-            direct = Process.Start(plain);
-            // setpriv asks for the signal before it runs sleep: end the thread only once it has (else nothing is armed).
-            for (var i = 0; i < 500 && !IsSleep(direct!.Id); i++)
-                Thread.Sleep(10);
-        });
+        CommandProcess? launched = null;
+        var thread = new Thread(() => launched = launcher.Start(MarkedSleep(mark)));
         thread.Start();
         thread.Join();
         try
         {
-            Assert.True(direct!.WaitForExit(TimeSpan.FromSeconds(30)), "the process forked by the ended thread still runs");
-            // The thread's end sent its parent-death signals at once: the launcher's process, had it been forked by that
-            // thread, would now be dead or have SIGKILL pending.
-            Assert.True(HostProcess.IsAlive(launched!.Id) && !KillPending(launched.Id),
-                "the launcher's process ended (or is being killed) with the thread that asked for it");
-            Assert.Single(Processes.Marked(mark));
+            await Task.Delay(200);
+            Assert.False(launched!.HasExited, "the command ended with the thread that started it");
+            Assert.True(launched.LeadsGroup);
+            Assert.Equal((launched.Id, launched.Id), (Native.getpgid(launched.Id), Native.getsid(launched.Id)));
+            Assert.Contains(Processes.Marked(mark), p => p.Pid == launched.Id);
         }
         finally
         {
-            CommandTask.KillTree(launched!);
-            launcher.Ended(launched!);
-            launched!.Dispose();
-            direct?.Dispose();
+            launched!.KillTree();
+            launcher.Ended(launched);
         }
+
+        await launched.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.Equal(128 + 9, launched.ExitCode); // reaped, with the signal that ended it
+        launched.Dispose();
     }
 
     [Fact]
-    public async Task Starts_go_on_in_parallel_and_those_cancelled_while_they_wait_for_a_launcher_thread_are_not_made()
+    public async Task Starts_from_many_threads_at_once_all_run_and_one_cancelled_before_it_is_made_starts_nothing()
     {
         if (!OperatingSystem.IsLinux())
             return;
         var launcher = CommandLauncher.Shared;
-        Assert.True(launcher.EndsWithHost, launcher.Unavailable);
-        Assert.True(CommandLauncher.Threads >= 2, $"{CommandLauncher.Threads} launcher threads");
         var mark = Guid.NewGuid().ToString("N");
-        using var cancel = new CancellationTokenSource();
-        var first = new List<Task<Process>>();
-        var waiting = new List<Task<Process>>();
-        // A launcher thread takes the watchdog's gate after each start: holding it keeps each thread on its first start
-        // (they are forked side by side, none waiting for another), so the starts queued behind them are cancelled while
-        // they wait, whatever the machine's load.
-        using (var gate = new HeldGate(WatchdogGate(launcher)))
-        {
-            for (var i = 0; i < CommandLauncher.Threads; i++)
-                first.Add(launcher.StartAsync(MarkedSleep(mark)));
-            await WaitUntilAsync(() => Processes.Marked(mark).Count == CommandLauncher.Threads, "every launcher thread forked one start");
-            for (var i = 0; i < 10; i++)
-                waiting.Add(launcher.StartAsync(MarkedSleep(mark), cancel.Token));
-            await cancel.CancelAsync();
-        }
-
-        await Task.WhenAll(waiting.Concat(first)).ContinueWith(_ => { }, TaskScheduler.Default);
-        var made = waiting.Concat(first).Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
+        var started = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => launcher.Start(MarkedSleep(mark)))));
         try
         {
-            Assert.All(first, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
-            Assert.All(waiting, t => Assert.True(t.IsCanceled, t.IsCompletedSuccessfully ? $"started process {t.Result.Id} after its start was cancelled" : t.Exception?.ToString()));
-            Assert.Equal(CommandLauncher.Threads, Processes.Marked(mark).Count); // none started behind the caller's back
+            Assert.Equal(20, started.Select(p => p.Id).Distinct().Count());
+            await WaitUntilAsync(() => Processes.Marked(mark).Count == 20, "the 20 commands run");
+            using var cancelled = new CancellationTokenSource();
+            await cancelled.CancelAsync();
+            Assert.Throws<OperationCanceledException>(() => launcher.Start(MarkedSleep(mark), cancelled.Token));
+            Assert.Equal(20, Processes.Marked(mark).Count);
         }
         finally
         {
-            foreach (var process in made)
+            foreach (var process in started)
             {
-                CommandTask.KillTree(process);
+                process.KillTree();
                 launcher.Ended(process);
-                process.Dispose();
             }
+        }
+
+        await WaitUntilAsync(() => started.All(p => p.HasExited), "the 20 commands were killed and reaped");
+        Assert.All(started, p => Assert.Equal(128 + 9, p.ExitCode));
+    }
+
+    [Fact]
+    public async Task A_command_gets_its_environment_and_folder_its_exit_code_and_output_and_a_missing_program_fails_its_start()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var launcher = CommandLauncher.Shared;
+        var start = new ProcessStartInfo(CommandLauncher.Shell) { UseShellExecute = false, WorkingDirectory = "/tmp" };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("echo \"$WHO in $(pwd) as $0\"; echo oops >&2; read line; echo \"read $?\"; exit 7");
+        start.Environment["WHO"] = "someone";
+        using var process = launcher.Start(start);
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        launcher.Ended(process);
+
+        Assert.Equal(("someone in /tmp as /bin/sh\nread 1\n", "oops\n", 7), (output, error, process.ExitCode)); // input: end of file at once
+        var missing = Assert.Throws<System.ComponentModel.Win32Exception>(() => launcher.Start(new ProcessStartInfo("no-such-program-here")));
+        Assert.Equal("No such file or directory", missing.Message);
+    }
+
+    [Fact]
+    public async Task The_watchdog_at_its_hosts_end_kills_the_groups_it_was_told_of_and_every_process_carrying_the_hosts_id()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var mark = Guid.NewGuid().ToString("N");
+        var hostId = $"{CommandLauncher.HostIdVariable}=test-{mark}";
+        // A watchdog of its own (the launcher's lives as long as this process): its host's end is its input's end.
+        var watchdogStart = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardInput = true };
+        foreach (var arg in (string[])["-c", CommandLauncher.WatchdogScript, "watchdog", hostId])
+            watchdogStart.ArgumentList.Add(arg);
+        using var watchdog = Process.Start(watchdogStart)!;
+        var told = Spawn(mark, "told", withHostId: null);
+        var untold = Spawn(mark, "untold", hostId);
+        var other = Spawn(mark, "other", withHostId: null);
+        try
+        {
+            await watchdog.StandardInput.WriteLineAsync($"+ {told.Pid}");
+            await WaitUntilAsync(() => Processes.Marked(mark).Count == 3, "the three sleeps run");
+            watchdog.StandardInput.Close();
+            await WaitUntilAsync(() => Processes.Marked(mark).Select(p => p.Pid).SequenceEqual([other.Pid]),
+                "only the process the watchdog was not told of and that does not carry the host's id is left");
+        }
+        finally
+        {
+            foreach (var pid in new[] { told.Pid, untold.Pid, other.Pid })
+                _ = Native.kill(-pid, 9);
         }
     }
 
-    /// <summary>The launcher's watchdog gate, which its thread takes after every start.</summary>
-    private static Lock WatchdogGate(CommandLauncher launcher) =>
-        typeof(CommandLauncher).GetField("_watchdogGate", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
-            ?.GetValue(launcher) as Lock
-        ?? throw new InvalidOperationException("CommandLauncher has no Lock field _watchdogGate any more: update this test's gate");
-
-    /// <summary>Holds a <see cref="Lock"/> on a thread of its own (a Lock is released by the thread that took it) until disposed.</summary>
-    private sealed class HeldGate : IDisposable
+    /// <summary><c>sleep 30</c> in a session of its own, marked, with the host id variable when given.</summary>
+    private static PosixSpawn.Started Spawn(string mark, string name, string? withHostId)
     {
-        private readonly ManualResetEventSlim _release = new();
-        private readonly Thread _holder;
-
-        public HeldGate(Lock gate)
-        {
-            using var held = new ManualResetEventSlim();
-            _holder = new Thread(() =>
-            {
-                using (gate.EnterScope())
-                {
-                    held.Set();
-                    _release.Wait();
-                }
-            }) { IsBackground = true };
-            _holder.Start();
-            held.Wait();
-        }
-
-        public void Dispose()
-        {
-            _release.Set();
-            _holder.Join();
-            _release.Dispose();
-        }
+        string[] environment = [$"{Processes.MarkVariable}={mark}", $"WHICH={name}", $"PATH={Environment.GetEnvironmentVariable("PATH")}"];
+        var started = PosixSpawn.Spawn("/bin/sh", ["/bin/sh", "-c", "exec sleep 30"], withHostId is null ? environment : [.. environment, withHostId], null,
+            pipeOutput: false);
+        _ = ChildReaper.Watch(started.Pid);
+        return started;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
@@ -214,21 +177,6 @@ public class InProcessTests
         }
     }
 
-    /// <summary>True when process <paramref name="pid"/> has SIGKILL pending (sent, not yet acted on).</summary>
-    private static bool KillPending(int pid)
-    {
-        try
-        {
-            return File.ReadLines($"/proc/{pid}/status")
-                .Where(l => l.StartsWith("SigPnd:", StringComparison.Ordinal) || l.StartsWith("ShdPnd:", StringComparison.Ordinal))
-                .Any(l => (ulong.Parse(l[7..].Trim(), System.Globalization.NumberStyles.HexNumber, null) & (1UL << (9 - 1))) != 0);
-        }
-        catch (IOException)
-        {
-            return false; // gone: IsAlive says so
-        }
-    }
-
     /// <summary><c>sleep 30</c>, with <paramref name="mark"/> in its environment so that <see cref="Processes.Marked"/> finds it.</summary>
     private static ProcessStartInfo MarkedSleep(string mark)
     {
@@ -238,16 +186,15 @@ public class InProcessTests
         return start;
     }
 
-    /// <summary>True once process <paramref name="pid"/> runs sleep (setpriv has exec'd it).</summary>
-    private static bool IsSleep(int pid)
+    private static class Native
     {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").StartsWith("sleep", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int getpgid(int pid);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int getsid(int pid);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int kill(int pid, int sig);
     }
 }

@@ -1,35 +1,33 @@
-using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using System.IO.Pipes;
+using Microsoft.Win32.SafeHandles;
 using ActorScheduler.Runtime;
 using Microsoft.Extensions.Logging;
 
 namespace ActorScheduler.Host.Tasks;
 
 /// <summary>
-/// Starts the processes of command tasks so that they end with the host, also when it is killed with SIGKILL (Linux with
-/// util-linux's setpriv and setsid; docs/architecture.md, "Command processes end with the host"):
+/// Starts the processes of command tasks so that they end with the host, also when it is killed with SIGKILL (Linux;
+/// docs/architecture.md, "Command processes end with the host"):
 /// <list type="bullet">
-/// <item>each command runs as <c>setpriv --pdeathsig KILL -- setsid -- sh -c PARENT-CHECK sh HOST-PID PROGRAM ARGS</c>
-/// (a command string: <c>... sh -c SHELL-CHECK sh HOST-PID COMMAND</c>, the same shell running it): the kernel kills it
-/// when the thread that forked it ends, it leads its own process group (and session), and it does not start when the
-/// host died before the signal was armed;</item>
-/// <item>every process is forked by one of a few dedicated threads that live as long as the host (.NET forks on the
-/// calling thread, and a thread-pool thread may retire while the command still runs), so starts do not wait for each other;</item>
+/// <item>each command is started by one <c>posix_spawn</c> from the calling thread (<see cref="PosixSpawn"/>): the
+/// program itself (a command string: <c>/bin/sh -c COMMAND</c>), in a new session, so that it leads its own process
+/// group, with <see cref="HostIdVariable"/> in its environment;</item>
 /// <item>a watchdog (<c>bash</c>, in its own session) reads the process groups in flight from a pipe that only the
 /// host holds; when the host is gone, whatever the cause, the pipe reads end of file and the watchdog kills those groups,
-/// so that the command's children (a shell's commands, their children) die too;</item>
+/// and every process that still carries this host's id (one started just before the host died, not yet told);</item>
 /// <item>the host renews a deadline over that pipe every <see cref="RenewEvery"/>; when it stops renewing for
 /// <see cref="Deadline"/> (frozen, stopped, starved), the watchdog kills the groups in flight, so that no command outlives
 /// its host's ability to stop it (a dead man's switch, shorter than any fail-over).</item>
 /// </list>
-/// Elsewhere, or without those programs, commands start as before and <see cref="EndsWithHost"/> is false (the host's
-/// <see cref="RunLifetime"/> reads it).
+/// Elsewhere, or without bash, commands start with <see cref="Process.Start()"/> (or without a watchdog) and
+/// <see cref="EndsWithHost"/> is false (the host's <see cref="RunLifetime"/> reads it).
 /// </summary>
 internal sealed class CommandLauncher
 {
-    private const int SigKill = 9;
+    /// <summary>The variable that carries <see cref="HostId"/> in every command's environment.</summary>
+    public const string HostIdVariable = "ACTOR_SCHEDULER_HOST_ID";
 
     /// <summary>How often the host renews the watchdog's deadline.</summary>
     public static readonly TimeSpan RenewEvery = TimeSpan.FromMilliseconds(500);
@@ -37,16 +35,18 @@ internal sealed class CommandLauncher
     /// <summary>A host that has not renewed for this long has its commands killed (docs/host.md, "Command tasks").</summary>
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(3);
 
-    /// <summary>The forking threads: a start takes one while the others start other commands.</summary>
-    internal static readonly int Threads = Math.Clamp(Environment.ProcessorCount, 2, 4);
+    /// <summary>This host process's id among the commands' environments (random: a pid is reused, this is not).</summary>
+    public static readonly string HostId = Guid.NewGuid().ToString("N");
 
     /// <summary>
-    /// The watchdog: "+ PGID" adds a group, "- PGID" removes it, "." renews; at end of input, and when no line came
-    /// within the deadline, it kills the groups listed (after a deadline it goes on: a host that wakes finds them killed).
+    /// The watchdog ($1: <c>NAME=ID</c> of this host): "+ PGID" adds a group, "- PGID" removes it, "." renews; when no
+    /// line came within the deadline it kills the groups listed and goes on (a host that wakes finds them killed); at end
+    /// of input it kills them, then every process whose environment carries the host's id, and exits.
     /// </summary>
-    private static readonly string WatchdogScript = $$"""
+    internal static readonly string WatchdogScript = $$"""
         exec >/dev/null 2>&1
         trap '' HUP INT QUIT TERM
+        mark=$1
         groups=' '
         while :; do
           if read -r -t {{(int)Deadline.TotalSeconds}} op id; then
@@ -62,33 +62,33 @@ internal sealed class CommandLauncher
           fi
         done
         for id in $groups; do kill -KILL -"$id"; done
+        for env in /proc/[0-9]*/environ; do
+          while IFS= read -r -d '' entry; do
+            if [ "$entry" = "$mark" ]; then
+              pid=${env#/proc/}; pid=${pid%/environ}
+              kill -KILL -"$pid" "$pid"
+              break
+            fi
+          done < "$env"
+        done
         """;
 
     private static readonly Lock SharedGate = new();
     private static CommandLauncher? _shared;
 
-    private readonly BlockingCollection<Request>? _requests;
     private readonly Lock _watchdogGate = new();
     private readonly Lock _warnGate = new();
-    private readonly string? _setpriv;
-    private readonly string? _setsid;
+    private readonly bool _spawns;
     private readonly string? _bash;
-    private Process? _watchdog;
+    private StreamWriter? _watchdog;
     private volatile ILogger? _log;
     private volatile bool _warned;
 
-    private CommandLauncher(string? setpriv, string? setsid, string? unavailable, string? bash = null)
+    private CommandLauncher(bool spawns, string? bash, string? unavailable)
     {
-        _setpriv = setpriv;
-        _setsid = setsid;
+        _spawns = spawns;
         _bash = bash;
         Unavailable = unavailable;
-        if (unavailable is not null)
-            return;
-
-        _requests = [];
-        for (var i = 0; i < Threads; i++)
-            new Thread(Serve) { IsBackground = true, Name = "command-launcher-" + i }.Start();
     }
 
     /// <summary>The launcher of this process, made on first use.</summary>
@@ -115,115 +115,64 @@ internal sealed class CommandLauncher
     {
         var launcher = Shared;
         launcher._log = log;
-        if (launcher.EndsWithHost)
-            launcher.EnsureWatchdog();
+        launcher.StartWatchdog();
         if (hasCommands)
             launcher.WarnOnce();
     }
 
     /// <summary>
-    /// Starts <paramref name="start"/> (whose FileName is resolved as <see cref="Process.Start()"/> does) on one of the
-    /// launcher's threads; a request cancelled while it waits for them is not started. A command string is given as
-    /// <c>/bin/sh -c COMMAND</c>.
+    /// Starts <paramref name="start"/> (whose FileName is resolved as <see cref="Process.Start()"/> does; a command string
+    /// is given as <c>/bin/sh -c COMMAND</c>) with its output redirected and its input closed, on the calling thread.
     /// </summary>
     /// <exception cref="Win32Exception">the program cannot be started.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the start.</exception>
-    public Task<Process> StartAsync(ProcessStartInfo start, CancellationToken cancellationToken = default)
+    public CommandProcess Start(ProcessStartInfo start, CancellationToken cancellationToken = default)
     {
         WarnOnce();
         cancellationToken.ThrowIfCancellationRequested();
-        if (_requests is null)
+        if (!_spawns)
         {
             var process = new Process { StartInfo = start };
             process.Start();
-            return Task.FromResult(process);
+            return CommandProcess.FromProcess(process);
         }
 
-        var request = new Request(Wrapped(start), new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
-        _requests.Add(request);
-        return request.Started.Task;
+        StartWatchdog();
+        var shellCommand = start.FileName == Shell && start.ArgumentList is ["-c", var text] ? text : null;
+        var program = shellCommand is null ? Resolve(start.FileName) : Shell;
+        string[] argv = shellCommand is null ? [program, .. start.ArgumentList] : [Shell, "-c", shellCommand];
+        var environment = start.Environment.Where(e => e.Key != HostIdVariable).Select(e => $"{e.Key}={e.Value}")
+            .Append($"{HostIdVariable}={HostId}");
+        var started = PosixSpawn.Spawn(program, argv, environment, string.IsNullOrEmpty(start.WorkingDirectory) ? null : start.WorkingDirectory,
+            pipeOutput: true);
+        TellWatchdog($"+ {started.Pid}");
+        return CommandProcess.FromSpawn(started);
     }
 
     /// <summary>A command process ended: its group is no longer the watchdog's to kill.</summary>
-    public void Ended(Process process)
+    public void Ended(CommandProcess process)
     {
-        if (EndsWithHost)
+        if (process.LeadsGroup)
             TellWatchdog($"- {process.Id}");
-    }
-
-    /// <summary>Kills the process group led by <paramref name="process"/> (its shell's children included) while it runs.</summary>
-    public void KillGroup(Process process)
-    {
-        if (_requests is not null && !process.HasExited) // started by setsid: it leads its own group
-            _ = Native.kill(-process.Id, SigKill);
     }
 
     private static CommandLauncher Create()
     {
-        if (!OperatingSystem.IsLinux())
-            return new CommandLauncher(null, null, "setpriv --pdeathsig is Linux only");
-        var setpriv = OnPath("setpriv");
-        var setsid = OnPath("setsid");
+        if (PosixSpawn.Unavailable() is { } why)
+            return new CommandLauncher(false, null, why);
         var bash = OnPath("bash");
-        if (setpriv is null || setsid is null)
-            return new CommandLauncher(null, null,
-                $"{string.Join(" and ", new[] { setpriv is null ? "setpriv" : null, setsid is null ? "setsid" : null }.OfType<string>())} (util-linux) not found on PATH");
-        if (bash is null)
-            return new CommandLauncher(null, null, "bash, which runs the commands' watchdog, not found on PATH");
-        return new CommandLauncher(setpriv, setsid, null, bash);
+        return bash is null
+            ? new CommandLauncher(true, null, "bash, which runs the commands' watchdog, not found on PATH")
+            : new CommandLauncher(true, bash, null);
     }
 
-    /// <summary>
-    /// Run after setpriv has armed the parent-death signal, before the command: a host that died between the fork and
-    /// that moment sends no signal, and its command would live on (not yet known to the watchdog either); its parent is
-    /// then no longer the host, and the command does not start.
-    /// </summary>
-    internal const string ParentCheck = "[ \"$PPID\" = \"$1\" ] || exit 137; shift; exec \"$@\"";
-
-    /// <summary>
-    /// <see cref="ParentCheck"/> for a command string, which the checking shell then runs itself (one exec fewer than
-    /// <c>exec /bin/sh -c COMMAND</c>): <c>shift 2</c> inside the eval leaves it no positional parameters, as under <c>sh -c</c>.
-    /// </summary>
-    internal const string ShellCheck = "[ \"$PPID\" = \"$1\" ] || exit 137; eval \"shift 2; $2\"";
-
-    private static readonly string HostPid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static readonly string Shell = File.Exists("/bin/sh") ? "/bin/sh" : "sh";
-
-    /// <summary>The request that runs <paramref name="start"/> under setpriv and setsid, after <see cref="ParentCheck"/> (or <see cref="ShellCheck"/>).</summary>
-    private ProcessStartInfo Wrapped(ProcessStartInfo start)
-    {
-        var shellCommand = start.FileName == "/bin/sh" && start.ArgumentList is ["-c", var text] ? text : null;
-        var program = shellCommand is null ? Resolve(start.FileName) : null;
-        var wrapped = new ProcessStartInfo(_setpriv!)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = start.RedirectStandardInput,
-            RedirectStandardOutput = start.RedirectStandardOutput,
-            RedirectStandardError = start.RedirectStandardError,
-            CreateNoWindow = start.CreateNoWindow,
-            WorkingDirectory = start.WorkingDirectory,
-        };
-        foreach (var arg in (string[])["--pdeathsig", "KILL", "--", _setsid!, "--", Shell, "-c", program is null ? ShellCheck : ParentCheck, "sh", HostPid])
-            wrapped.ArgumentList.Add(arg);
-        if (program is null)
-            wrapped.ArgumentList.Add(shellCommand!);
-        else
-        {
-            wrapped.ArgumentList.Add(program);
-            foreach (var arg in start.ArgumentList)
-                wrapped.ArgumentList.Add(arg);
-        }
-        wrapped.Environment.Clear();
-        foreach (var (key, value) in start.Environment)
-            wrapped.Environment[key] = value;
-        return wrapped;
-    }
+    /// <summary>The shell of command strings.</summary>
+    internal const string Shell = "/bin/sh";
 
     /// <summary>
     /// The program as <see cref="Process.Start()"/> would find it (a rooted path as given; else next to the running
-    /// executable, in the current directory, then on PATH), so that a missing program fails the start as it does without
-    /// the wrapper rather than in setpriv.
+    /// executable, in the current directory, then on PATH), so that a missing program fails the start with the reason
+    /// Process.Start gives.
     /// </summary>
     /// <exception cref="Win32Exception">not found, a directory, or not executable.</exception>
     internal static string Resolve(string fileName)
@@ -256,51 +205,7 @@ internal sealed class CommandLauncher
         OperatingSystem.IsWindows()
         || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
-    /// <summary>A forking thread: starts command processes (and the watchdog), one at a time, as long as the host lives.</summary>
-    private void Serve()
-    {
-        foreach (var request in _requests!.GetConsumingEnumerable())
-        {
-            if (request.Start is null)
-            {
-                StartWatchdog();
-                request.Started.TrySetResult(null!);
-                continue;
-            }
-
-            if (request.Cancelled.IsCancellationRequested) // e.g. a run cancelled by a hand-over while many starts queue
-            {
-                request.Started.TrySetCanceled(request.Cancelled);
-                continue;
-            }
-
-            Process? process = null;
-            try
-            {
-                process = new Process { StartInfo = request.Start };
-                process.Start();
-            }
-            catch (Exception e)
-            {
-                process?.Dispose();
-                request.Started.TrySetException(e);
-                continue;
-            }
-
-            StartWatchdog();
-            TellWatchdog($"+ {process.Id}");
-            request.Started.TrySetResult(process);
-        }
-    }
-
-    /// <summary>Starts the watchdog on a launcher thread and waits for it.</summary>
-    private void EnsureWatchdog()
-    {
-        var request = new Request(null, new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously), default);
-        _requests!.Add(request);
-        request.Started.Task.Wait();
-    }
-
+    /// <summary>Starts the watchdog once (in its own session, its input a pipe that only this process holds).</summary>
     private void StartWatchdog()
     {
         lock (_watchdogGate)
@@ -309,13 +214,16 @@ internal sealed class CommandLauncher
                 return;
             try
             {
-                var start = new ProcessStartInfo(_setsid!) { UseShellExecute = false, RedirectStandardInput = true };
-                foreach (var arg in (string[])["--", _bash!, "-c", WatchdogScript])
-                    start.ArgumentList.Add(arg);
-                _watchdog = Process.Start(start)!;
+                var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                    .Select(e => $"{e.Key}={e.Value}");
+                var started = PosixSpawn.Spawn(_bash!, [_bash!, "-c", WatchdogScript, "watchdog", $"{HostIdVariable}={HostId}"], environment, null,
+                    pipeOutput: false, pipeInput: true);
+                _watchdog = new StreamWriter(new AnonymousPipeClientStream(PipeDirection.Out, new SafePipeHandle(started.Stdin, ownsHandle: true)))
+                    { AutoFlush = true };
+                ChildReaper.Watch(started.Pid).ContinueWith(_ => TellWatchdog(null), TaskScheduler.Default);
                 new Thread(Renew) { IsBackground = true, Name = "command-watchdog-renewal" }.Start();
             }
-            catch (Exception e) when (e is Win32Exception or InvalidOperationException)
+            catch (Win32Exception e)
             {
                 Unavailable = $"the watchdog process could not start ({e.Message})";
             }
@@ -332,7 +240,8 @@ internal sealed class CommandLauncher
         }
     }
 
-    private void TellWatchdog(string line)
+    /// <summary>Writes <paramref name="line"/> to the watchdog; null: it has ended.</summary>
+    private void TellWatchdog(string? line)
     {
         lock (_watchdogGate)
         {
@@ -340,7 +249,9 @@ internal sealed class CommandLauncher
                 return;
             try
             {
-                _watchdog.StandardInput.WriteLine(line);
+                if (line is null)
+                    throw new IOException("it exited");
+                _watchdog.WriteLine(line);
             }
             catch (IOException e)
             {
@@ -369,11 +280,4 @@ internal sealed class CommandLauncher
             why);
     }
 
-    private sealed record Request(ProcessStartInfo? Start, TaskCompletionSource<Process> Started, CancellationToken Cancelled);
-
-    private static class Native
-    {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int kill(int pid, int sig);
-    }
 }

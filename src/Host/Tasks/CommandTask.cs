@@ -133,10 +133,10 @@ internal sealed class CommandTask
         cancellationToken.ThrowIfCancellationRequested();
         var start = StartInfo(context);
         var launcher = CommandLauncher.Shared;
-        Process started;
+        CommandProcess started;
         try
         {
-            started = await launcher.StartAsync(start, cancellationToken).ConfigureAwait(false);
+            started = launcher.Start(start, cancellationToken);
         }
         catch (Win32Exception e)
         {
@@ -147,7 +147,6 @@ internal sealed class CommandTask
         RunningProcesses.Add(process);
         try
         {
-            process.StandardInput.Close();
             var log = context.Log;
             var debug = log.IsDebugEnabled;
             Action<string>? logOut = debug ? line => log.Debug("stdout: {0}", line) : null;
@@ -162,7 +161,7 @@ internal sealed class CommandTask
             }
             catch (OperationCanceledException)
             {
-                KillTree(process);
+                process.KillTree();
                 using var wait = new CancellationTokenSource(KilledExitWait);
                 try
                 {
@@ -179,6 +178,8 @@ internal sealed class CommandTask
             // A background child that inherited the pipes could keep them open after the command exits: do not wait for it.
             await Task.WhenAny(pumps, Task.Delay(OutputDrainWait, CancellationToken.None)).ConfigureAwait(false);
             var code = process.ExitCode;
+            if (code == ChildReaper.UnknownExit)
+                throw new CommandFailedException("its exit status was reaped elsewhere in the host, and is unknown");
             if (code != 0)
             {
                 var tail = stderr.Last;
@@ -198,14 +199,14 @@ internal sealed class CommandTask
         var start = new ProcessStartInfo
         {
             UseShellExecute = false,
-            RedirectStandardInput = true,
+            RedirectStandardInput = true, // closed at once (Process.Start; posix_spawn gives /dev/null)
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             CreateNoWindow = true,
         };
         if (ShellCommand is not null)
         {
-            start.FileName = "/bin/sh";
+            start.FileName = CommandLauncher.Shell;
             start.ArgumentList.Add("-c");
             start.ArgumentList.Add(ShellCommand);
         }
@@ -227,21 +228,6 @@ internal sealed class CommandTask
         return start;
     }
 
-    /// <summary>Kills the command's process group (children that left the tree included) and its process tree.</summary>
-    internal static void KillTree(Process process)
-    {
-        try
-        {
-            CommandLauncher.Shared.KillGroup(process);
-            if (!process.HasExited)
-                process.Kill(entireProcessTree: true);
-        }
-        catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException)
-        {
-            // It exited meanwhile.
-        }
-    }
-
     private static bool IsNull(HoconValue value) =>
         value is null || value.IsEmpty || (value.IsString() && value.GetString() is null or "null");
 }
@@ -249,7 +235,7 @@ internal sealed class CommandTask
 /// <summary>The command processes in flight, so that the host can kill any left when it exits.</summary>
 internal static class RunningProcesses
 {
-    private static readonly HashSet<Process> Processes = [];
+    private static readonly HashSet<CommandProcess> Processes = [];
 
     public static int Count
     {
@@ -260,13 +246,13 @@ internal static class RunningProcesses
         }
     }
 
-    internal static void Add(Process process)
+    internal static void Add(CommandProcess process)
     {
         lock (Processes)
             Processes.Add(process);
     }
 
-    internal static void Remove(Process process)
+    internal static void Remove(CommandProcess process)
     {
         lock (Processes)
             Processes.Remove(process);
@@ -275,10 +261,10 @@ internal static class RunningProcesses
     /// <summary>Kills the process tree of every command still running.</summary>
     public static void KillAll()
     {
-        List<Process> left;
+        List<CommandProcess> left;
         lock (Processes)
             left = Processes.ToList();
         foreach (var process in left)
-            CommandTask.KillTree(process);
+            process.KillTree();
     }
 }
