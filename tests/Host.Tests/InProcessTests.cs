@@ -156,6 +156,30 @@ public class InProcessTests
         }
     }
 
+    [Theory]
+    [InlineData("sleep 30", "sleep|30")]
+    [InlineData("  ls\t-l  /tmp ", "ls|-l|/tmp")]
+    [InlineData("true", null)] // dash's builtins run as the shell's own
+    [InlineData("echo -e hi", null)]
+    [InlineData("sleep 30 && true", null)]
+    [InlineData("sleep $HOME", null)]
+    [InlineData("ls *.conf", null)]
+    [InlineData("A=1 env", null)]
+    [InlineData("./run.sh", null)]
+    [InlineData("no-such-program-here now", null)]
+    [InlineData("sleep 'a b'", null)]
+    public void A_command_string_of_plain_words_naming_a_program_runs_without_the_shell_and_anything_else_under_it(string command, string? argv)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var plain = CommandLauncher.PlainWords(command, Environment.GetEnvironmentVariable("PATH"));
+
+        Assert.Equal(argv, plain is { } p ? string.Join("|", p.Argv) : null);
+        if (plain is { } found)
+            Assert.Equal("/" + found.Argv[0], found.Program[found.Program.LastIndexOf('/')..]);
+        Assert.Null(CommandLauncher.PlainWords("sleep 30", "")); // found on the command's PATH only, as the shell would
+    }
+
     /// <summary><c>sleep 30</c> in a session of its own, marked, with the host id variable when given.</summary>
     private static PosixSpawn.Started Spawn(string mark, string name, string? withHostId)
     {

@@ -9,8 +9,9 @@ namespace ActorScheduler.Benchmarks.Cluster;
 
 /// <summary>
 /// Mode <c>commands</c> (docs/benchmarks.md, "Command tasks through the console host"): R commands <c>true</c> a
-/// second through the console host (R/2 tasks every 500 ms), beside the same commands started by a plain C# loop with
-/// <c>Process.Start</c> in this process, one after the other in the same run. Start to end of each command (the host's
+/// second through the console host (R/2 tasks every 500 ms, as a string and as a list), beside the same commands started
+/// by a plain C# loop with <c>Process.Start</c> in this process (evenly spaced, and R/2 at once every 500 ms), one after
+/// the other in the same run. Start to end of each command (the host's
 /// <c>durationMs</c>; the loop's Start to exit), delivered, and CPU per command (the process's own, and with the
 /// commands it waited for).
 /// </summary>
@@ -29,11 +30,16 @@ internal static class CommandRate
         sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|");
         foreach (var rate in rates)
         {
-            var host = await ThroughHostAsync(rate, window).ConfigureAwait(false);
-            var loop = await PlainLoopAsync(rate, window).ConfigureAwait(false);
-            foreach (var r in new[] { host, loop })
+            var results = new[]
             {
-                Console.WriteLine(Inv($"  {rate}/s {r.Starter,-28} delivered {r.Delivered}/{r.Demanded}  p50 {r.P50:0.0} ms  p99 {r.P99:0.0} ms  CPU {r.Cpu:0.00} ms/command ({r.CpuWithChildren:0.00} with the commands)"));
+                await ThroughHostAsync(rate, window, argv: false).ConfigureAwait(false),
+                await ThroughHostAsync(rate, window, argv: true).ConfigureAwait(false),
+                await PlainLoopAsync(rate, window, burst: false).ConfigureAwait(false),
+                await PlainLoopAsync(rate, window, burst: true).ConfigureAwait(false),
+            };
+            foreach (var r in results)
+            {
+                Console.WriteLine(Inv($"  {rate}/s {r.Starter,-34} delivered {r.Delivered}/{r.Demanded}  p50 {r.P50:0.0} ms  p99 {r.P99:0.0} ms  CPU {r.Cpu:0.00} ms/command ({r.CpuWithChildren:0.00} with the commands)"));
                 sb.AppendLine(Inv($"| {rate} | {r.Starter} | {r.Delivered:N0} / {r.Demanded:N0} ({100.0 * r.Delivered / r.Demanded:0.00}%) | {r.P50:0.0} | {r.P99:0.0} | {r.Max:0.0} | {r.Cpu:0.00} | {r.CpuWithChildren:0.00} |"));
             }
         }
@@ -43,8 +49,11 @@ internal static class CommandRate
 
     private sealed record Result(string Starter, long Delivered, long Demanded, double P50, double P99, double Max, double Cpu, double CpuWithChildren);
 
-    /// <summary>The console host running R/2 tasks <c>command = "true"</c> every 500 ms; its events give each run's duration.</summary>
-    private static async Task<Result> ThroughHostAsync(int rate, TimeSpan window)
+    /// <summary>
+    /// The console host running R/2 tasks <c>command = "true"</c> (a string: <c>/bin/sh -c true</c>) or, with
+    /// <paramref name="argv"/>, <c>command = ["true"]</c> every 500 ms; its events give each run's duration.
+    /// </summary>
+    private static async Task<Result> ThroughHostAsync(int rate, TimeSpan window, bool argv)
     {
         var dir = Directory.CreateTempSubdirectory("actor-scheduler-commands-");
         try
@@ -52,7 +61,7 @@ internal static class CommandRate
             var tasks = Math.Max(1, (int)(rate * Period.TotalSeconds));
             var config = new StringBuilder("actor-scheduler {\n  periodic-interval = 500ms\n  initial-delay = 0s\n  tasks {\n");
             for (var i = 0; i < tasks; i++)
-                config.Append("    c").Append(i).AppendLine(" { command = \"true\" }");
+                config.Append("    c").Append(i).AppendLine(argv ? " { command = [\"true\"] }" : " { command = \"true\" }");
             config.AppendLine("  }\n}\nactor-scheduler-host.http.endpoint = off");
             var file = Path.Combine(dir.FullName, "commands.conf");
             await File.WriteAllTextAsync(file, config.ToString()).ConfigureAwait(false);
@@ -82,7 +91,7 @@ internal static class CommandRate
                     durations.Add(root.GetProperty("durationMs").GetDouble());
             }
 
-            return Summarize("console host", durations, (long)(tasks * window.TotalSeconds / Period.TotalSeconds), cpu1 - cpu0, children1 - children0);
+            return Summarize(argv ? "console host, `[\"true\"]`" : "console host, `\"true\"`", durations, (long)(tasks * window.TotalSeconds / Period.TotalSeconds), cpu1 - cpu0, children1 - children0);
         }
         finally
         {
@@ -90,12 +99,16 @@ internal static class CommandRate
         }
     }
 
-    /// <summary>The same commands started from this process: one <c>Process.Start</c> every 1/R s, each awaited on its own.</summary>
-    private static async Task<Result> PlainLoopAsync(int rate, TimeSpan window)
+    /// <summary>
+    /// The same commands started from this process, each awaited on its own: one <c>Process.Start</c> every 1/R s, or,
+    /// with <paramref name="burst"/>, R/2 at once every 500 ms from the thread pool (as the host's tasks fall due).
+    /// </summary>
+    private static async Task<Result> PlainLoopAsync(int rate, TimeSpan window, bool burst)
     {
         var durations = new List<double>();
         var pending = new List<Task>();
-        var interval = TimeSpan.FromSeconds(1.0 / rate);
+        var perStart = burst ? Math.Max(1, (int)(rate * Period.TotalSeconds)) : 1;
+        var interval = burst ? Period : TimeSpan.FromSeconds(1.0 / rate);
         async Task RunOneAsync(bool counted)
         {
             var begun = Stopwatch.GetTimestamp();
@@ -125,12 +138,14 @@ internal static class CommandRate
             var wait = due - Stopwatch.GetElapsedTime(epoch);
             if (wait > TimeSpan.Zero)
                 await Task.Delay(wait).ConfigureAwait(false);
-            pending.Add(RunOneAsync(measuring));
+            var counted = measuring;
+            for (var i = 0; i < perStart; i++)
+                pending.Add(burst ? Task.Run(() => RunOneAsync(counted)) : RunOneAsync(counted));
         }
 
         await Task.WhenAll(pending).ConfigureAwait(false);
         var cpu1 = Cpu(self);
-        return Summarize("Process.Start loop", durations, (long)(rate * window.TotalSeconds), cpu1.Item1 - cpu0.Item1, cpu1.Item2 - cpu0.Item2);
+        return Summarize(burst ? "Process.Start, R/2 at once" : "Process.Start loop, evenly", durations, (long)(rate * window.TotalSeconds), cpu1.Item1 - cpu0.Item1, cpu1.Item2 - cpu0.Item2);
     }
 
     private static Result Summarize(string starter, List<double> durations, long demanded, double cpuMs, double childrenMs)

@@ -12,7 +12,7 @@ namespace ActorScheduler.Host.Tasks;
 /// docs/architecture.md, "Command processes end with the host"):
 /// <list type="bullet">
 /// <item>each command is started by one <c>posix_spawn</c> from the calling thread (<see cref="PosixSpawn"/>): the
-/// program itself (a command string: <c>/bin/sh -c COMMAND</c>), in a new session, so that it leads its own process
+/// program itself (a command string: <c>/bin/sh -c COMMAND</c>, unless it is plain words), in a new session, so that it leads its own process
 /// group, with <see cref="HostIdVariable"/> in its environment;</item>
 /// <item>a watchdog (<c>bash</c>, in its own session) reads the process groups in flight from a pipe that only the
 /// host holds; when the host is gone, whatever the cause, the pipe reads end of file and the watchdog kills those groups,
@@ -139,8 +139,8 @@ internal sealed class CommandLauncher
 
         StartWatchdog();
         var shellCommand = start.FileName == Shell && start.ArgumentList is ["-c", var text] ? text : null;
-        var program = shellCommand is null ? Resolve(start.FileName) : Shell;
-        string[] argv = shellCommand is null ? [program, .. start.ArgumentList] : [Shell, "-c", shellCommand];
+        var (program, argv) = shellCommand is null ? Direct(Resolve(start.FileName), start.ArgumentList)
+            : PlainWords(shellCommand, start.Environment.TryGetValue("PATH", out var path) ? path : null) ?? (Shell, [Shell, "-c", shellCommand]);
         var environment = start.Environment.Where(e => e.Key != HostIdVariable).Select(e => $"{e.Key}={e.Value}")
             .Append($"{HostIdVariable}={HostId}");
         var started = PosixSpawn.Spawn(program, argv, environment, string.IsNullOrEmpty(start.WorkingDirectory) ? null : start.WorkingDirectory,
@@ -148,6 +148,8 @@ internal sealed class CommandLauncher
         TellWatchdog($"+ {started.Pid}");
         return CommandProcess.FromSpawn(started);
     }
+
+    private static (string, string[]) Direct(string program, IEnumerable<string> args) => (program, [program, .. args]);
 
     /// <summary>A command process ended: its group is no longer the watchdog's to kill.</summary>
     public void Ended(CommandProcess process)
@@ -168,6 +170,33 @@ internal sealed class CommandLauncher
 
     /// <summary>The shell of command strings.</summary>
     internal const string Shell = "/bin/sh";
+
+    /// <summary>The characters of a word the shell would take as it is (no quoting, expansion, globbing or operator).</summary>
+    private static readonly System.Buffers.SearchValues<char> PlainCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-");
+
+    /// <summary>The builtins of dash (Debian's /bin/sh): the shell runs its own, which may differ from a program of that name.</summary>
+    private static readonly HashSet<string> Builtins = new(StringComparer.Ordinal)
+    {
+        ".", ":", "[", "alias", "bg", "break", "cd", "command", "continue", "echo", "eval", "exec", "exit", "export", "false", "fc", "fg",
+        "getopts", "hash", "jobs", "kill", "local", "printf", "pwd", "read", "readonly", "return", "set", "shift", "test", "times", "trap",
+        "true", "type", "ulimit", "umask", "unalias", "unset", "wait",
+    };
+
+    /// <summary>
+    /// A command string that is only plain words, whose first names a program found on <paramref name="path"/> (not a
+    /// path, an assignment or a builtin): the program and argv the shell would exec; else null (the string runs under the shell).
+    /// </summary>
+    internal static (string Program, string[] Argv)? PlainWords(string command, string? path)
+    {
+        var words = command.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0 || words.Any(w => w.AsSpan().ContainsAnyExcept(PlainCharacters)) || words[0].Contains('=')
+            || words[0].Contains('/') || Builtins.Contains(words[0]))
+            return null;
+        var program = (path ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Where(Path.IsPathRooted)
+            .Select(dir => Path.Combine(dir, words[0])).FirstOrDefault(file => File.Exists(file) && IsExecutable(file));
+        return program is null ? null : (program, words);
+    }
 
     /// <summary>
     /// The program as <see cref="Process.Start()"/> would find it (a rooted path as given; else next to the running
