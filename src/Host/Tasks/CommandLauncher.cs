@@ -308,5 +308,4 @@ internal sealed class CommandLauncher
             "still running keep running, with their children; a cluster-scoped task may then start on another node while they do",
             why);
     }
-
 }

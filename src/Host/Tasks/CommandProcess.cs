@@ -68,25 +68,28 @@ internal sealed class CommandProcess : IDisposable
         return new CommandProcess(process.Id, process.StandardOutput, process.StandardError, exited, process);
     }
 
-    /// <summary>Kills its process group (children that left the tree included) or, without one, its process tree.</summary>
+    /// <summary>Kills its process tree and, when it leads one, its process group (children that left the tree included).</summary>
     public void KillTree()
     {
         if (HasExited)
             return;
-        if (_process is null)
-        {
-            _ = Native.kill(-Id, SigKill);
-            return;
-        }
-
         try
         {
-            _process.Kill(entireProcessTree: true);
+            if (_process is not null)
+                _process.Kill(entireProcessTree: true);
+            else
+            {
+                using var process = Process.GetProcessById(Id); // walks /proc for the descendants that left the group
+                process.Kill(entireProcessTree: true);
+            }
         }
-        catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException)
+        catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException or ArgumentException)
         {
             // It exited meanwhile.
         }
+
+        if (LeadsGroup)
+            _ = Native.kill(-Id, SigKill);
     }
 
     public void Dispose()
