@@ -260,6 +260,25 @@ public class CommandTaskTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_host_started_with_SIGCHLD_ignored_still_reads_its_commands_exit_codes()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        using var dir = new TempDir();
+        var config = dir.Write("once.conf", """actor-scheduler.tasks { one { command = ["sh", "-c", "sleep 0.2; exit 4"] } }""");
+        // perl (Debian's perl-base) ignores SIGCHLD and execs the host, which inherits the disposition.
+        var start = new System.Diagnostics.ProcessStartInfo("perl") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir.Path };
+        foreach (var arg in (string[])["-e", "$SIG{CHLD} = 'IGNORE'; exec @ARGV or die", "dotnet", HostProcess.HostDll, "run-once", "one", "--config", config])
+            start.ArgumentList.Add(arg);
+        using var host = System.Diagnostics.Process.Start(start)!;
+        var stdout = host.StandardOutput.ReadToEndAsync();
+        var stderr = await host.StandardError.ReadToEndAsync();
+        await host.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(stderr.Contains("error: task 'one' failed: exit code 4", StringComparison.Ordinal), $"{await stdout}\n{stderr}");
+    }
+
+    [Fact]
     public async Task A_chatty_command_succeeds_with_its_output_logged_at_debug()
     {
         using var dir = new TempDir();
