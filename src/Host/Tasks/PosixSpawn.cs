@@ -6,7 +6,7 @@ namespace ActorScheduler.Host.Tasks;
 /// <summary>
 /// Starts a process with one <c>posix_spawn</c> (glibc, Linux): in a new session (it leads its own process group), with
 /// every signal at its default disposition and none blocked, standard input from <c>/dev/null</c>, and standard output
-/// and error to pipes when asked (docs/host.md, "How commands are started").
+/// and error to pipes when asked (docs/host.md, "Command tasks").
 /// </summary>
 internal static class PosixSpawn
 {
@@ -19,7 +19,7 @@ internal static class PosixSpawn
     /// <summary>Opaque glibc structures, given more room than they take (336 and 80 bytes on x86-64; sigset_t: 128).</summary>
     private const int StructBytes = 1024;
 
-    /// <summary>A started process: its id, and the read ends of its output pipes (-1 when not redirected).</summary>
+    /// <summary>A started process: its id, the read ends of its output pipes and the write end of its input pipe (-1 when not piped).</summary>
     public readonly record struct Started(int Pid, int Stdout, int Stderr, int Stdin);
 
     /// <summary>
