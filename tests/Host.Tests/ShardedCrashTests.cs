@@ -49,8 +49,10 @@ public sealed class ShardedCrashTests(ITestOutputHelper output)
                     tasks.AppendLine($"    job-{t:00} {{ {locked.Task(i, RunSeconds, "spacing = 3s, timeout = 10s, run-immediately = on, scope = cluster", marks[i])} }}");
                 for (var t = 0; t < Holds; t++)
                     tasks.AppendLine($"    hold-{t:00} {{ {locked.Task(i, HoldSeconds, "spacing = 2s, timeout = 130s, run-immediately = on, scope = cluster", marks[i])} }}");
+                // The shipped shutdown-timeout (hocon/cluster.conf): a bucket that Sharding moves between the survivors waits
+                // that long for its cancelled runs to end; without a store that wait is what keeps them apart.
                 return NodeConfig(setName, ports[i], [ports[0], ports[1]], "", state, tasks.ToString()) +
-                       "\nactor-scheduler.cluster { distribution = sharded, shards = 30 }\n";
+                       "\nactor-scheduler.cluster { distribution = sharded, shards = 30 }\nactor-scheduler.shutdown-timeout = 5s\n";
             }
 
             nodes.Add(Start(dir, 0, ports[0], Config(0)));

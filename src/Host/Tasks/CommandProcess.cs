@@ -68,11 +68,13 @@ internal sealed class CommandProcess : IDisposable
         return new CommandProcess(process.Id, process.StandardOutput, process.StandardError, exited, process);
     }
 
-    /// <summary>Kills its process tree and, when it leads one, its process group (children that left the tree included).</summary>
+    /// <summary>Kills its process group when it leads one (at once), then its process tree (descendants that left the group).</summary>
     public void KillTree()
     {
         if (HasExited)
             return;
+        if (LeadsGroup)
+            _ = Native.kill(-Id, SigKill);
         try
         {
             if (_process is not null)
@@ -87,9 +89,6 @@ internal sealed class CommandProcess : IDisposable
         {
             // It exited meanwhile.
         }
-
-        if (LeadsGroup)
-            _ = Native.kill(-Id, SigKill);
     }
 
     public void Dispose()
