@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorScheduler.Host.Configuration;
 using ActorScheduler.Host.Tasks;
+using ActorScheduler.Testing.Support;
 using Xunit;
 
 namespace ActorScheduler.Host.Tests;
@@ -71,7 +72,7 @@ public class InProcessTests
         }
 
         await launched.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        Assert.Equal(128 + 9, launched.ExitCode); // reaped, with the signal that ended it
+        Assert.Equal(128 + Signals.SigKill, launched.ExitCode); // reaped, with the signal that ended it
         launched.Dispose();
     }
 
@@ -102,7 +103,7 @@ public class InProcessTests
         }
 
         await WaitUntilAsync(() => started.All(p => p.HasExited), "the 20 commands were killed and reaped");
-        Assert.All(started, p => Assert.Equal(128 + 9, p.ExitCode));
+        Assert.All(started, p => Assert.Equal(128 + Signals.SigKill, p.ExitCode));
     }
 
     [Fact]
@@ -152,7 +153,7 @@ public class InProcessTests
         finally
         {
             foreach (var pid in new[] { told.Pid, untold.Pid, other.Pid })
-                _ = Native.kill(-pid, 9);
+                _ = Signals.TrySend(-pid, Signals.SigKill);
         }
     }
 
@@ -217,8 +218,5 @@ public class InProcessTests
 
         [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
         public static extern int getsid(int pid);
-
-        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-        public static extern int kill(int pid, int sig);
     }
 }

@@ -15,8 +15,6 @@ internal static class ChildReaper
     private const long PidfdOpen = 434; // the same number on every Linux architecture (a syscall newer than 5.0)
     private const short PollIn = 1;
     private const int NoHang = 1;
-    private const int CloseOnExec = 0x80000;
-    private const int NonBlocking = 0x800;
     private const int Interrupted = 4;
 
     private static readonly Lock Gate = new();
@@ -38,15 +36,16 @@ internal static class ChildReaper
         {
             if (_wake is null)
             {
-                var wake = new int[2];
-                if (Native.pipe2(wake, CloseOnExec | NonBlocking) != 0)
+                try
                 {
-                    var errno = Marshal.GetLastPInvokeError();
-                    _ = Native.close(pidfd);
-                    throw new Win32Exception(errno);
+                    _wake = LibC.Pipe(LibC.CloseOnExec | LibC.NonBlocking);
+                }
+                catch (Win32Exception)
+                {
+                    _ = LibC.close(pidfd);
+                    throw;
                 }
 
-                _wake = wake;
                 new Thread(Loop) { IsBackground = true, Name = "command-reaper" }.Start();
             }
 
@@ -103,7 +102,7 @@ internal static class ChildReaper
         var code = reaped == child.Pid ? Decode(status) : UnknownExit;
         lock (Gate)
             Children.Remove(pidfd);
-        _ = Native.close(pidfd);
+        _ = LibC.close(pidfd);
         child.Exited.TrySetResult(code);
     }
 
@@ -125,9 +124,6 @@ internal static class ChildReaper
         public static extern long syscall(long number, int pid, uint flags);
 
         [DllImport("libc", SetLastError = true)]
-        public static extern int pipe2(int[] fds, int flags);
-
-        [DllImport("libc", SetLastError = true)]
         public static extern int poll([In, Out] PollFd[] fds, nuint count, int timeout);
 
         [DllImport("libc", SetLastError = true)]
@@ -135,9 +131,6 @@ internal static class ChildReaper
 
         [DllImport("libc", SetLastError = true)]
         public static extern nint write(int fd, byte[] buffer, nint count);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
 
         [DllImport("libc", SetLastError = true)]
         public static extern int waitpid(int pid, out int status, int options);

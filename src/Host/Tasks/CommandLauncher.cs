@@ -193,9 +193,7 @@ internal sealed class CommandLauncher
         if (words.Length == 0 || words.Any(w => w.AsSpan().ContainsAnyExcept(PlainCharacters)) || words[0].Contains('=')
             || words[0].Contains('/') || Builtins.Contains(words[0]))
             return null;
-        var program = (path ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Where(Path.IsPathRooted)
-            .Select(dir => Path.Combine(dir, words[0])).FirstOrDefault(file => File.Exists(file) && IsExecutable(file));
-        return program is null ? null : (program, words);
+        return OnPath(words[0], path ?? "", rootedOnly: true) is { } program ? (program, words) : null;
     }
 
     /// <summary>
@@ -225,10 +223,14 @@ internal sealed class CommandLauncher
         return found;
     }
 
-    private static string? OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+    /// <summary>
+    /// The first executable <paramref name="program"/> in the folders of <paramref name="path"/> (null: this process's
+    /// PATH); with <paramref name="rootedOnly"/> relative folders are skipped (they would resolve against this process's folder).
+    /// </summary>
+    private static string? OnPath(string program, string? path = null, bool rootedOnly = false) =>
+        (path ?? Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Where(dir => !rootedOnly || Path.IsPathRooted(dir))
         .Select(dir => Path.Combine(dir, program))
-        .FirstOrDefault(path => File.Exists(path) && IsExecutable(path));
+        .FirstOrDefault(file => File.Exists(file) && IsExecutable(file));
 
     private static bool IsExecutable(string path) =>
         OperatingSystem.IsWindows()

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.IO.Pipes;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace ActorScheduler.Host.Tasks;
@@ -12,8 +11,6 @@ namespace ActorScheduler.Host.Tasks;
 /// </summary>
 internal sealed class CommandProcess : IDisposable
 {
-    private const int SigKill = 9;
-
     private readonly Process? _process;
     private readonly Task<int> _exited;
 
@@ -52,8 +49,8 @@ internal sealed class CommandProcess : IDisposable
         }
         catch (Win32Exception)
         {
-            _ = Native.kill(-started.Pid, SigKill); // it could not be waited for: it does not run unwatched
-            exited = Task.FromResult(128 + SigKill);
+            _ = LibC.kill(-started.Pid, LibC.SigKill); // it could not be waited for: it does not run unwatched
+            exited = Task.FromResult(128 + LibC.SigKill);
         }
 
         return new CommandProcess(started.Pid, Reader(started.Stdout), Reader(started.Stderr), exited, null);
@@ -74,16 +71,11 @@ internal sealed class CommandProcess : IDisposable
         if (HasExited)
             return;
         if (LeadsGroup)
-            _ = Native.kill(-Id, SigKill);
+            _ = LibC.kill(-Id, LibC.SigKill);
         try
         {
-            if (_process is not null)
-                _process.Kill(entireProcessTree: true);
-            else
-            {
-                using var process = Process.GetProcessById(Id); // walks /proc for the descendants that left the group
-                process.Kill(entireProcessTree: true);
-            }
+            using var byId = _process is null ? Process.GetProcessById(Id) : null; // its tree, from /proc
+            (_process ?? byId!).Kill(entireProcessTree: true);
         }
         catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException or ArgumentException)
         {
@@ -100,10 +92,4 @@ internal sealed class CommandProcess : IDisposable
 
     private static StreamReader Reader(int fd) =>
         new(new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fd, ownsHandle: true)));
-
-    private static class Native
-    {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int kill(int pid, int sig);
-    }
 }

@@ -13,7 +13,6 @@ internal static class PosixSpawn
     private const short SetSigDef = 0x04;
     private const short SetSigMask = 0x08;
     private const short SetSid = 0x80;
-    private const int CloseOnExec = 0x80000;
     private const int ReadOnly = 0;
 
     /// <summary>Opaque glibc structures, given more room than they take (336 and 80 bytes on x86-64; sigset_t: 128).</summary>
@@ -54,7 +53,7 @@ internal static class PosixSpawn
 
             if (pipeInput)
             {
-                input = Pipe();
+                input = LibC.Pipe(LibC.CloseOnExec);
                 Check(Native.posix_spawn_file_actions_adddup2(actions, input[0], 0), "posix_spawn_file_actions_adddup2");
             }
             else
@@ -62,8 +61,8 @@ internal static class PosixSpawn
 
             if (pipeOutput)
             {
-                output = Pipe();
-                error = Pipe();
+                output = LibC.Pipe(LibC.CloseOnExec);
+                error = LibC.Pipe(LibC.CloseOnExec);
                 Check(Native.posix_spawn_file_actions_adddup2(actions, output[1], 1), "posix_spawn_file_actions_adddup2");
                 Check(Native.posix_spawn_file_actions_adddup2(actions, error[1], 2), "posix_spawn_file_actions_adddup2");
             }
@@ -83,16 +82,16 @@ internal static class PosixSpawn
                 throw new Win32Exception(result);
 
             // The child holds its own copies now; the parent keeps only its ends.
-            Close(ref output[1]);
-            Close(ref error[1]);
-            Close(ref input[0]);
+            LibC.Close(ref output[1]);
+            LibC.Close(ref error[1]);
+            LibC.Close(ref input[0]);
             return new Started(pid, output[0], error[0], input[1]);
         }
         catch
         {
             foreach (var fd in output.Concat(error).Concat(input))
                 if (fd >= 0)
-                    _ = Native.close(fd);
+                    _ = LibC.close(fd);
             throw;
         }
         finally
@@ -116,7 +115,7 @@ internal static class PosixSpawn
             var pidfd = ChildReaper.Open(Environment.ProcessId);
             if (pidfd < 0)
                 return $"pidfd_open is not available ({new Win32Exception(Marshal.GetLastPInvokeError()).Message})";
-            _ = Native.close(pidfd);
+            _ = LibC.close(pidfd);
             var probe = Alloc([]);
             try
             {
@@ -135,21 +134,6 @@ internal static class PosixSpawn
         {
             return $"the C library lacks {e.Message}";
         }
-    }
-
-    internal static void Close(ref int fd)
-    {
-        if (fd >= 0)
-            _ = Native.close(fd);
-        fd = -1;
-    }
-
-    private static int[] Pipe()
-    {
-        var fds = new int[2];
-        if (Native.pipe2(fds, CloseOnExec) != 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError());
-        return fds;
     }
 
     private static IntPtr Alloc(List<IntPtr> allocated)
@@ -187,12 +171,6 @@ internal static class PosixSpawn
 
     private static class Native
     {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int pipe2(int[] fds, int flags);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
-
         [DllImport("libc")]
         public static extern int sigemptyset(IntPtr set);
 
