@@ -42,7 +42,7 @@ public sealed class LeaseGateTests(ITestOutputHelper output) : IDisposable
         var plugins = StatePlugins.Ensure(system, settings.State);
         var set = new PeriodicTaskSet("gate").Add("sync", _ => { }, new PeriodicTaskOptions { Scope = TaskScope.Cluster, RunImmediately = true });
         var manager = system.ActorOf(ScheduleKeeper.ManagerProps("test/gate-" + leaseName, "gate", settings.Resolve(set), settings,
-            plugins.Journal, plugins.Snapshot, withTicker: false, scope: TaskScope.Cluster, leaseName: leaseName));
+            plugins.Journal, plugins.Snapshot, withTicker: false, scope: TaskScope.Cluster, lease: (leaseName, ClusterPeriodicTasks.LeaseConfigPath)));
 
         manager.Tell(new Tick(0)); // sync is due on every tick, from tick 0
         probe.FishForMessage<Warning>(w => w.Message.ToString()!.Contains($"does not begin: this node does not hold the lease {leaseName}"), Wait);

@@ -142,14 +142,15 @@ public class SettingsTests
     }
 
     [Theory]
-    [InlineData("", false)]
-    [InlineData("actor-scheduler.state { store = sql, provider = \"SQLite.MS\", connection-string = \"Data Source=a.db\" }", true)]
-    [InlineData("actor-scheduler.state { store = sql, provider = PostgreSQL, connection-string = \"Host=db\" }", true)]
-    [InlineData("actor-scheduler.state { store = sql, provider = SqlServer.2019, connection-string = \"Server=db\" }", false)]
-    [InlineData("actor-scheduler.state { store = sql, journal-plugin = a, snapshot-plugin = b }", false)]
-    [InlineData("actor-scheduler.state { store = sql, provider = PostgreSQL, connection-string = \"Host=db\" }\nactor-scheduler.cluster.lease = off", false)]
-    public void The_lease_is_on_by_default_with_a_SQLite_or_PostgreSQL_state_store_only(string hocon, bool lease) =>
-        Assert.Equal(lease, ClusterTaskSettings.Of(Read(hocon)).Lease);
+    [InlineData("", "Membership")]
+    [InlineData("actor-scheduler.state { store = sql, provider = \"SQLite.MS\", connection-string = \"Data Source=a.db\" }", "Database")]
+    [InlineData("actor-scheduler.state { store = sql, provider = PostgreSQL, connection-string = \"Host=db\" }", "Database")]
+    [InlineData("actor-scheduler.state { store = sql, provider = SqlServer.2019, connection-string = \"Server=db\" }", "Membership")]
+    [InlineData("actor-scheduler.state { store = sql, journal-plugin = a, snapshot-plugin = b }", "Membership")]
+    [InlineData("actor-scheduler.state { store = sql, provider = PostgreSQL, connection-string = \"Host=db\" }\nactor-scheduler.cluster.lease = off", "None")]
+    [InlineData("actor-scheduler.cluster.lease = off", "None")]
+    public void The_lease_is_in_a_SQLite_or_PostgreSQL_state_store_and_from_the_membership_otherwise(string hocon, string lease) =>
+        Assert.Equal(lease, ClusterTaskSettings.Of(Read(hocon)).Lease.ToString());
 
     [Theory]
     [InlineData("", "on needs a state store to keep the lease in")]

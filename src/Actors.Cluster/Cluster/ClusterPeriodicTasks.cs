@@ -8,7 +8,9 @@ using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Coordination;
 using Akka.Cluster.Sharding;
+using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
+using Akka.DistributedData;
 
 namespace ActorScheduler.Cluster;
 
@@ -164,6 +166,8 @@ public static class ClusterPeriodicTasks
         var plugins = persistent ? StatePlugins.Ensure(system, settings.State) : default;
         if (clustered)
             StateSerialization.Register(system);
+        if (clustered && !persistent && clusterTasks.Count > 0)
+            DistributedData.Get(system); // every node runs a replicator for the places the owners share (SharedPlaces)
 
         var nodeProps = persistent
             ? ScheduleKeeper.ManagerProps(NodePersistenceId(system, set.Name, settings.State), set.Name, nodeTasks, settings, plugins.Journal, plugins.Snapshot, start: start)
@@ -171,7 +175,8 @@ public static class ClusterPeriodicTasks
         var node = PeriodicTasks.Start(system, factory, set.Name, nodeProps, settings.ShutdownTimeout, stopOnCoordinatedShutdown);
 
         var cluster = ClusterTaskSettings.Of(settings);
-        if (cluster.Lease && !system.Settings.Config.HasPath(LeaseConfigPath))
+        var leasePath = LeasePath(system, cluster.Lease, clustered && clusterTasks.Count > 0);
+        if (leasePath is not null && !system.Settings.Config.HasPath(leasePath))
             system.Settings.InjectTopLevelFallback(ClusterConfiguration.DefaultConfig()); // the lease's section, for the plain API
         var sharded = cluster.Distribution == TaskDistribution.Sharded;
         var proxies = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
@@ -186,26 +191,27 @@ public static class ClusterPeriodicTasks
                 var hosts = role.Length == 0 || selfRoles.Contains(role);
                 if (sharded)
                 {
-                    var spec = ShardedRoleOf(system, set.Name, settings, cluster.Shards, role, roleTasks, persistent ? plugins : null, hosts, cluster.Lease);
+                    var spec = ShardedRoleOf(system, set.Name, settings, cluster.Shards, role, roleTasks, persistent ? plugins : null, hosts, leasePath);
                     proxies[role] = factory.ActorOf(ShardedTasks.Props(spec), name);
                     continue;
                 }
 
                 // The name ClusterSingletonManager gives its lease: "<system>-singleton-<its own path>".
-                var leaseName = cluster.Lease ? $"{system.Name}-singleton-akka://{system.Name}{parentPath}/{name}" : null;
+                var leaseName = $"{system.Name}-singleton-akka://{system.Name}{parentPath}/{name}";
                 var singleton = TaskSetHost.Props(
                     persistent
                         ? ScheduleKeeper.ManagerProps(ClusterPersistenceId(set.Name, role), set.Name, roleTasks, settings, plugins.Journal, plugins.Snapshot,
-                            scope: TaskScope.Cluster, leaseName: leaseName)
-                        : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true, scope: TaskScope.Cluster),
+                            scope: TaskScope.Cluster, lease: (leaseName, leasePath))
+                        : PeriodicTaskManager.Props(set.Name, roleTasks, settings, withTicker: true,
+                            SharedPlaces.Props(ClusterPersistenceId(set.Name, role), set.Name, roleTasks), scope: TaskScope.Cluster),
                     persistent);
                 if (hosts)
                 {
                     var managerSettings = ClusterSingletonManagerSettings.Create(system)
                         .WithSingletonName("tasks")
                         .WithRole(role.Length == 0 ? null : role);
-                    if (cluster.Lease) // the lease, not down-removal-margin, keeps a downed owner's runs apart from the new owner's
-                        managerSettings = managerSettings.WithLeaseSettings(new LeaseUsageSettings(LeaseConfigPath, LeaseRetryInterval))
+                    if (leasePath is not null) // the lease, not down-removal-margin, keeps a downed owner's runs apart from the new owner's
+                        managerSettings = managerSettings.WithLeaseSettings(new LeaseUsageSettings(leasePath, LeaseRetryInterval))
                             .WithRemovalMargin(LeasedRemovalMargin);
                     factory.ActorOf(ClusterSingletonManager.Props(singleton, HandOver.Instance, managerSettings), name);
                 }
@@ -234,7 +240,7 @@ public static class ClusterPeriodicTasks
     /// </summary>
     private static ShardedRole ShardedRoleOf(
         ActorSystem system, string setName, PeriodicTaskSettings settings, int shards, string role,
-        IReadOnlyList<PeriodicTaskDefinition> roleTasks, (string Journal, string Snapshot)? plugins, bool hosts, bool lease)
+        IReadOnlyList<PeriodicTaskDefinition> roleTasks, (string Journal, string Snapshot)? plugins, bool hosts, string? leasePath)
     {
         var typeName = SingletonManagerName(setName, role);
         var buckets = TaskBuckets.Split(roleTasks, shards);
@@ -246,8 +252,9 @@ public static class ClusterPeriodicTasks
             var tasks = buckets.TryGetValue(bucket, out var own) ? own : [];
             var set = plugins is { } p
                 ? ScheduleKeeper.ManagerProps(ShardPersistenceId(setName, role, bucket), setName, tasks, bucketSettings, p.Journal, p.Snapshot,
-                    scope: TaskScope.Cluster, leaseName: lease ? $"{system.Name}-shard-{typeName}-{entityId}" : null) // the name Shard gives its lease (shard id = entity id)
-                : PeriodicTaskManager.Props(setName, tasks, bucketSettings, withTicker: true, scope: TaskScope.Cluster);
+                    scope: TaskScope.Cluster, lease: ($"{system.Name}-shard-{typeName}-{entityId}", leasePath)) // the name Shard gives its lease (shard id = entity id)
+                : PeriodicTaskManager.Props(setName, tasks, bucketSettings, withTicker: true,
+                    SharedPlaces.Props(ShardPersistenceId(setName, role, bucket), setName, tasks), scope: TaskScope.Cluster);
             return TaskSetHost.Props(set, plugins is not null, $"{setName}/cluster/{(role.Length == 0 ? "-" : role)}/shard-{bucket}");
         }
 
@@ -255,11 +262,37 @@ public static class ClusterPeriodicTasks
         return new ShardedRole(
             setName, role, typeName, shards, buckets.Keys.ToList(), plugins is null ? null : BucketTable.For(settings.State, setName, role),
             roleTasks.Select(t => t.Name).ToList(),
-            hosts, Bucket, ShardingSettings(system, role, settings.ShutdownTimeout, lease), AllocationStrategy(shards));
+            hosts, Bucket, ShardingSettings(system, role, settings.ShutdownTimeout, leasePath), AllocationStrategy(shards));
     }
 
-    /// <summary>The configuration of the lease the singleton and the buckets hold with actor-scheduler.cluster.lease (cluster-reference.conf).</summary>
+    /// <summary>The configuration of the lease the singleton and the buckets hold with a state store (cluster-reference.conf).</summary>
     internal const string LeaseConfigPath = "akka.coordination.lease.actor-scheduler";
+
+    /// <summary>The configuration of the lease they hold without one (<see cref="Coordination.MembershipLease"/>).</summary>
+    internal const string MembershipLeaseConfigPath = "akka.coordination.lease.actor-scheduler-membership";
+
+    /// <summary>
+    /// The configuration path of the lease the singleton and the buckets hold, or null for none: the membership lease only
+    /// under a split brain resolver whose rule it knows (said in an info line otherwise).
+    /// </summary>
+    internal static string? LeasePath(ActorSystem system, LeaseKind kind, bool log)
+    {
+        switch (kind)
+        {
+            case LeaseKind.Database:
+                return LeaseConfigPath;
+            case LeaseKind.Membership when Coordination.ResolverSide.Read(system.Settings.Config) is not null:
+                return MembershipLeaseConfigPath;
+            case LeaseKind.Membership:
+                if (log)
+                    system.Log.Info(
+                        "actor-scheduler.cluster.lease: no lease without a state store under this downing provider or strategy; " +
+                        "akka.cluster.down-removal-margin keeps a downed owner's runs apart from its successor's (docs/cluster.md, \"Never two runs of one cluster task\")");
+                return null;
+            default:
+                return null;
+        }
+    }
 
     /// <summary>
     /// The singleton's down-removal-margin with the lease: as good as none (zero would mean akka.cluster's margin), since
@@ -284,7 +317,7 @@ public static class ClusterPeriodicTasks
     /// bucket is kept alive by <see cref="BucketStarter"/>), the coordinator's state in distributed data (no journal),
     /// shorter rebalance and retry intervals, and a hand-off timeout that leaves a bucket its graceful stop.
     /// </summary>
-    internal static ClusterShardingSettings ShardingSettings(ActorSystem system, string role, TimeSpan shutdownTimeout, bool lease = false)
+    internal static ClusterShardingSettings ShardingSettings(ActorSystem system, string role, TimeSpan shutdownTimeout, string? leasePath = null)
     {
         var settings = ClusterShardingSettings.Create(system);
         var tuning = settings.TuningParameters;
@@ -292,8 +325,8 @@ public static class ClusterPeriodicTasks
         tuning = tuning.WithRebalanceInterval(RebalanceInterval)
             .WithRetryInterval(RegionRetryInterval)
             .WithHandOffTimeout(tuning.HandOffTimeout > handOff ? tuning.HandOffTimeout : handOff);
-        if (lease)
-            settings = settings.WithLeaseSettings(new LeaseUsageSettings(LeaseConfigPath, LeaseRetryInterval));
+        if (leasePath is not null)
+            settings = settings.WithLeaseSettings(new LeaseUsageSettings(leasePath, LeaseRetryInterval));
         return settings
             .WithRole(role.Length == 0 ? null : role)
             .WithRememberEntities(false)

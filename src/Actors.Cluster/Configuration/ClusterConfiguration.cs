@@ -77,9 +77,9 @@ internal sealed class ClusterTaskSettings
     /// <summary>The default of actor-scheduler.cluster.shards (docs/cluster.md says why).</summary>
     public const int DefaultShards = 30;
 
-    public static readonly ClusterTaskSettings Default = new(TaskDistribution.Singleton, DefaultShards, StateSettings.None, false);
+    public static readonly ClusterTaskSettings Default = new(TaskDistribution.Singleton, DefaultShards, StateSettings.None, LeaseKind.Membership);
 
-    private ClusterTaskSettings(TaskDistribution distribution, int shards, StateSettings state, bool lease)
+    private ClusterTaskSettings(TaskDistribution distribution, int shards, StateSettings state, LeaseKind lease)
     {
         Distribution = distribution;
         Shards = shards;
@@ -95,10 +95,10 @@ internal sealed class ClusterTaskSettings
     public StateSettings State { get; }
 
     /// <summary>
-    /// actor-scheduler.cluster.lease: the singleton and every bucket hold a lease in the state store's database, and a
-    /// cluster run starts only while its owner holds it (docs/cluster.md, "Never two runs of one cluster task").
+    /// actor-scheduler.cluster.lease: the lease the singleton and every bucket hold, in the state store's database or
+    /// from the cluster's membership (docs/cluster.md, "Never two runs of one cluster task").
     /// </summary>
-    public bool Lease { get; }
+    public LeaseKind Lease { get; }
 
     /// <summary>The cluster settings <paramref name="settings"/> were read with (the defaults when read without them).</summary>
     public static ClusterTaskSettings Of(PeriodicTaskSettings settings) =>
@@ -117,7 +117,8 @@ internal sealed class ClusterTaskSettings
         var database = LeaseDatabase(state);
         if (lease == LeaseUse.On && database is not null)
             throw new PeriodicTaskConfigurationException(cluster.PathOf("lease"), $"on needs {database}; or set lease = auto.");
-        return new ClusterTaskSettings(distribution, shards, state, lease != LeaseUse.Off && database is null);
+        var kind = lease == LeaseUse.Off ? LeaseKind.None : database is null ? LeaseKind.Database : LeaseKind.Membership;
+        return new ClusterTaskSettings(distribution, shards, state, kind);
     }
 
     /// <summary>What the lease lacks in <paramref name="state"/> (a database it can use), or null.</summary>
@@ -137,6 +138,19 @@ internal sealed class ClusterTaskSettings
         On,
         Off,
     }
+}
+
+/// <summary>The lease of actor-scheduler.cluster.lease.</summary>
+internal enum LeaseKind
+{
+    /// <summary>lease = off: down-removal-margin alone keeps a downed owner's runs apart from its successor's.</summary>
+    None,
+
+    /// <summary>In the state store's database (SqlLease).</summary>
+    Database,
+
+    /// <summary>Without a database: held while the split brain resolver would keep this node's side (MembershipLease).</summary>
+    Membership,
 }
 
 /// <summary>settings.State: the state settings of the cluster package, as if the core's settings had them.</summary>

@@ -54,7 +54,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     public ScheduleKeeper(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
-        string journalPluginId, string snapshotPluginId, TaskScope scope, string? leaseName)
+        string journalPluginId, string snapshotPluginId, TaskScope scope, (string Name, string? ConfigPath) lease)
     {
         _scope = scope;
         _persistenceId = persistenceId;
@@ -70,8 +70,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
             _cluster = Akka.Cluster.Cluster.Get(Context.System);
             _node = NodeId(_cluster.SelfUniqueAddress);
             _nodeName = _cluster.SelfAddress.ToString();
-            if (leaseName is not null) // the instance the singleton or the bucket's shard holds (LeaseProvider keeps one per name and owner)
-                _lease = LeaseProvider.Get(Context.System).GetLease(leaseName, Cluster.ClusterPeriodicTasks.LeaseConfigPath, _cluster.SelfAddress.HostPort());
+            if (lease.ConfigPath is not null) // the instance the singleton or the bucket's shard holds (LeaseProvider keeps one per name and owner)
+                _lease = LeaseProvider.Get(Context.System).GetLease(lease.Name, lease.ConfigPath, _cluster.SelfAddress.HostPort());
         }
 
         Recover<SnapshotOffer>(offer =>
@@ -131,15 +131,16 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Props of a manager of <paramref name="tasks"/> (already resolved and filtered) with a keeper under
-    /// <paramref name="persistenceId"/> as its state store. <paramref name="leaseName"/> names the lease of the singleton
-    /// or bucket that runs them: a start is recorded, and its run begins, only while this node holds it.
+    /// <paramref name="persistenceId"/> as its state store. <paramref name="lease"/> names the lease of the singleton or
+    /// bucket that runs them and its configuration (none when null): a start is recorded, and its run begins, only while
+    /// this node holds it.
     /// </summary>
     public static Props ManagerProps(
         string persistenceId, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks, PeriodicTaskSettings settings,
         string journalPluginId, string snapshotPluginId, bool withTicker = true, TaskScope scope = TaskScope.Node, SetStart? start = null,
-        string? leaseName = null) =>
+        (string Name, string? ConfigPath) lease = default) =>
         PeriodicTaskManager.Props(setName, tasks, settings, withTicker,
-            Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, scope, leaseName)),
+            Akka.Actor.Props.Create(() => new ScheduleKeeper(persistenceId, setName, tasks, settings, journalPluginId, snapshotPluginId, scope, lease)),
             start, scope);
 
     /// <summary>The store the manager starts from: the recovered places by task, the tick base, and this keeper to report to.</summary>
