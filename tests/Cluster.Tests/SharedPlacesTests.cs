@@ -16,6 +16,7 @@ public sealed class SharedPlacesTests(ITestOutputHelper output)
     private static readonly DateTimeOffset At = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
 
     private static string Hocon(string tasks) => $$"""
+        akka.cluster.distributed-data.gossip-interval = 500ms
         actor-scheduler {
           periodic-interval = 100ms
           initial-delay = 100ms
@@ -34,32 +35,49 @@ public sealed class SharedPlacesTests(ITestOutputHelper output)
         """;
 
     [Fact]
-    public void A_place_comes_back_as_written_and_only_for_the_schedule_it_was_written_for()
+    public void A_task_continues_on_its_grid_after_the_last_dispatch_and_only_for_the_schedule_it_was_written_for()
     {
         var tasks = new List<PeriodicTaskDefinition>
         {
-            Definition("spaced", new PeriodicTaskOptions { Spacing = TimeSpan.FromHours(1) }),
+            Definition("hourly", new PeriodicTaskOptions { Spacing = TimeSpan.FromHours(1) }),
+            Definition("half-past", new PeriodicTaskOptions { Spacing = TimeSpan.FromHours(1) }),
             Definition("counted", new PeriodicTaskOptions { TicksBetweenRuns = 9 }),
+            Definition("calendar", new PeriodicTaskOptions { Cron = "0 * * * *" }),
             Definition("changed", new PeriodicTaskOptions { Spacing = TimeSpan.FromMinutes(10) }),
         };
-        var schedules = tasks.ToDictionary(t => t.Name, t => Persistence.ScheduleState.ScheduleKey(t.Options));
+        string Entry(string task, PlaceReport place, long tickBase = 0) =>
+            SharedPlaces.Entry(tasks.Single(t => t.Name == task).Options, place, tickBase)!;
         var entries = new Dictionary<string, string>
         {
-            [""] = "41", // the last tick, counted across owners
-            ["spaced"] = SharedPlaces.Encode(schedules, new PlaceReport("spaced", 52, At.AddHours(1), At), tickBase: 0)!,
-            ["counted"] = SharedPlaces.Encode(schedules, new PlaceReport("counted", 45, null, At), tickBase: 0)!,
-            ["changed"] = SharedPlaces.Encode(schedules, new PlaceReport("changed", 50, At.AddMinutes(10), At), tickBase: 0)!.Replace("spacing:", "spacing:1"),
-            ["gone"] = "whatever",
+            [SharedPlaces.LastTickEntry] = SharedPlaces.Progress(41, At), // tick 41, the last that dispatched a run, at 12:00
+            ["hourly"] = Entry("hourly", new PlaceReport("hourly", 50, At.AddHours(1), At)), // ran at 12:00
+            ["half-past"] = Entry("half-past", new PlaceReport("half-past", 38, At.AddMinutes(30), At.AddMinutes(-30))),
+            ["counted"] = Entry("counted", new PlaceReport("counted", 25, null, At), tickBase: 20), // due on tick 45
+            ["calendar"] = Entry("calendar", new PlaceReport("calendar", null, At.AddHours(1), At)),
+            ["changed"] = Entry("changed", new PlaceReport("changed", 50, At.AddMinutes(10), At)).Replace("spacing:", "spacing:1"),
         };
 
         var restored = SharedPlaces.Restore(entries, tasks, out var lastTick)!;
 
         Assert.Equal(41, lastTick);
-        Assert.Equal(new RestoredPlace(52 - 42, At.AddHours(1), null, At), restored["spaced"]);
-        Assert.Equal(new RestoredPlace(45 - 42, null, null, At), restored["counted"]);
+        Assert.Equal(new RestoredPlace(null, At.AddHours(1), null), restored["hourly"]);
+        Assert.Equal(new RestoredPlace(null, At.AddMinutes(30), null), restored["half-past"]);
+        Assert.Equal(new RestoredPlace(45 - 42, null, null), restored["counted"]); // ticks left after tick 41
+        Assert.Equal(new RestoredPlace(null, At.AddHours(1), null), restored["calendar"]);
         Assert.False(restored.ContainsKey("changed")); // another schedule: the task starts afresh
-        Assert.Null(SharedPlaces.Restore(new Dictionary<string, string>(), tasks, out _)); // nothing kept: a first start
-        Assert.Null(SharedPlaces.Encode(schedules, new PlaceReport("added-at-run-time", 1, null, null), 0));
+        Assert.Null(SharedPlaces.Restore(new Dictionary<string, string> { ["hourly"] = entries["hourly"] }, tasks, out _)); // no progress: a first start
+    }
+
+    [Fact]
+    public void An_entry_stays_the_same_from_run_to_run_so_that_a_tick_writes_little()
+    {
+        var hourly = new PeriodicTaskOptions { Spacing = TimeSpan.FromHours(1) };
+        var counted = new PeriodicTaskOptions { TicksBetweenRuns = 9 };
+        Assert.Equal(SharedPlaces.Entry(hourly, new PlaceReport("h", 10, At.AddHours(1), At), 0),
+            SharedPlaces.Entry(hourly, new PlaceReport("h", 46, At.AddHours(2), At.AddHours(1)), 0));
+        Assert.Equal(SharedPlaces.Entry(counted, new PlaceReport("c", 15, null, At), 0), SharedPlaces.Entry(counted, new PlaceReport("c", 5, null, At), 10));
+        Assert.NotEqual(SharedPlaces.Entry(counted, new PlaceReport("c", 15, null, At), 0), SharedPlaces.Entry(counted, new PlaceReport("c", 16, null, At), 0));
+        Assert.Null(SharedPlaces.Entry(hourly, new PlaceReport("h", null, null, At), 0)); // disabled: nothing to keep
     }
 
     [Fact]
@@ -82,7 +100,7 @@ public sealed class SharedPlacesTests(ITestOutputHelper output)
             cluster[i].StartClusterPeriodicTasks(Set());
         await TestCluster.WaitUntilAsync(() => Starts(cluster, "hourly", 0) == 1 && Starts(cluster, "often", 0) >= 3,
             TimeSpan.FromSeconds(60), "hourly and often run on node 0");
-        await Task.Delay(TimeSpan.FromSeconds(5)); // distributed data's gossip (every 2 s) has carried the places to the others
+        await Task.Delay(TimeSpan.FromSeconds(2)); // distributed data's gossip (here every 500 ms) has carried the places to the others
 
         if (leave)
             await cluster.LeaveAsync(0);

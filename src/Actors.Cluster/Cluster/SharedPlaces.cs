@@ -2,6 +2,7 @@ using System.Globalization;
 using ActorScheduler.Messages;
 using ActorScheduler.Persistence;
 using ActorScheduler.Runtime;
+using ActorScheduler.Scheduling;
 using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Cluster;
@@ -11,12 +12,14 @@ using Akka.Event;
 namespace ActorScheduler.Cluster;
 
 /// <summary>
-/// INTERNAL API. Without a state store, the store child of the manager of a cluster singleton or bucket: each task's
-/// place (next due time or tick, last start) and the last tick, kept in Akka.DistributedData, in the memory of the
-/// cluster's nodes, so that a new owner continues the schedule after a hand-over or a fail-over instead of starting it
-/// afresh (docs/cluster.md, "State: each task's place in its schedule"). Places are written locally on each tick and
-/// spread by gossip; a graceful hand-over writes them to a majority before the next owner starts, which reads from a
-/// majority. Runs, counters, pauses and changes are not kept: that needs a state store.
+/// INTERNAL API. Without a state store, the store child of the manager of a cluster singleton or bucket: where each
+/// task's due times lie (a spaced task's grid, a tick-counted task's phase, a calendar task's expression) and how far
+/// the owner got (its last tick, and the time of the last tick that dispatched a run), kept in Akka.DistributedData, in
+/// the memory of the cluster's nodes, so that a new owner continues the schedule after a hand-over or a fail-over
+/// instead of starting it afresh (docs/cluster.md, "Without a state store: places in the cluster's memory"). A task's
+/// entry changes only when its grid does, not with each run, so a tick writes little: the owner's progress at most
+/// every <see cref="ProgressEvery"/>, locally, spread by gossip; a graceful hand-over writes everything to a majority
+/// before the next owner starts, which reads from a majority. Runs, counters, pauses and changes need a state store.
 /// </summary>
 internal sealed class SharedPlaces : ReceiveActor
 {
@@ -26,12 +29,16 @@ internal sealed class SharedPlaces : ReceiveActor
     /// <summary>How long a read at start, or a hand-over's write, waits for a majority.</summary>
     internal static readonly TimeSpan MajorityTimeout = TimeSpan.FromSeconds(3);
 
-    private const string LastTickEntry = "";
+    /// <summary>How often the owner's progress (last tick, last dispatch) is written while it ticks.</summary>
+    internal static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(500);
+
+    internal const string LastTickEntry = "";
     private const char Separator = '\u001f';
 
     private readonly string _setName;
     private readonly IReadOnlyList<PeriodicTaskDefinition> _tasks;
-    private readonly Dictionary<string, string> _schedules;
+    private readonly Dictionary<string, PeriodicTaskOptions> _options;
+    private readonly Dictionary<string, string> _entries = new(StringComparer.Ordinal);
     private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
     private readonly LWWDictionaryKey<string, string>[] _keys;
     private readonly IActorRef _replicator;
@@ -44,12 +51,15 @@ internal sealed class SharedPlaces : ReceiveActor
     private int _reading;
     private int _writing;
     private long _tickBase;
+    private long _lastTick = -1;
+    private DateTimeOffset? _lastDispatch;
+    private DateTimeOffset _progressWritten = DateTimeOffset.MinValue;
 
     public SharedPlaces(string id, string setName, IReadOnlyList<PeriodicTaskDefinition> tasks)
     {
         _setName = setName;
         _tasks = tasks;
-        _schedules = tasks.ToDictionary(t => t.Name, t => ScheduleState.ScheduleKey(t.Options), StringComparer.Ordinal);
+        _options = tasks.ToDictionary(t => t.Name, t => t.Options, StringComparer.Ordinal);
         var count = Math.Max(1, (tasks.Count + TasksPerKey - 1) / TasksPerKey);
         _keys = Enumerable.Range(0, count).Select(i => new LWWDictionaryKey<string, string>($"{id}/places-{i}")).ToArray();
         _pending = _keys.Select(_ => new Dictionary<string, string>(StringComparer.Ordinal)).ToArray();
@@ -89,6 +99,8 @@ internal sealed class SharedPlaces : ReceiveActor
             return;
         var restored = Restore(_read, _tasks, out var lastTick);
         _tickBase = lastTick + 1;
+        foreach (var (task, entry) in _read)
+            _entries[task] = entry;
         if (restored is not null)
             _log.Info("{0}: schedule continued from the cluster's memory ({1} of {2} tasks continue where they were, last tick {3})",
                 _setName, restored.Count, _tasks.Count, lastTick);
@@ -100,11 +112,18 @@ internal sealed class SharedPlaces : ReceiveActor
     {
         Receive<Advanced>(advanced =>
         {
-            if (advanced.Places.Count == 0)
-                return; // the tick alone is not worth a write: tick numbers continue from the last tick that moved a task
-            Put(LastTickEntry, (advanced.Tick + _tickBase).ToString(CultureInfo.InvariantCulture));
+            _lastTick = advanced.Tick + _tickBase;
             foreach (var place in advanced.Places)
-                Put(place.Task, _changed.Contains(place.Task) ? "" : Encode(_schedules, place, _tickBase));
+            {
+                if (place.LastRunAt is { } ran && (_lastDispatch is null || ran > _lastDispatch))
+                    _lastDispatch = ran; // a place reported with a run has the tick's time as its last run
+                if (!_changed.Contains(place.Task) && _options.TryGetValue(place.Task, out var options))
+                    Put(place.Task, Entry(options, place, _tickBase));
+            }
+
+            var now = Context.System.Scheduler.Now;
+            if (now - _progressWritten >= ProgressEvery)
+                PutProgress(now);
             Write(WriteLocal.Instance);
         });
         Receive<Changed>(changed =>
@@ -120,6 +139,7 @@ internal sealed class SharedPlaces : ReceiveActor
         Receive<FlushState>(_ =>
         {
             _flushes.Add(Sender);
+            PutProgress(Context.System.Scheduler.Now);
             Write(new WriteMajority(MajorityTimeout), all: true);
         });
         Receive<UpdateSuccess>(_ => Written());
@@ -132,11 +152,26 @@ internal sealed class SharedPlaces : ReceiveActor
         Receive<GetRecentRuns>(q => Sender.Tell(new RecentRunsReport(_setName, q.Task, false, [])));
     }
 
-    private void Put(string task, string? place)
+    /// <summary>Queues <paramref name="entry"/> for the next write when it differs from what is written.</summary>
+    private void Put(string task, string? entry)
     {
-        if (place is not null)
-            _pending[KeyOf(task)][task] = place;
+        if (entry is null || (_entries.TryGetValue(task, out var written) && written == entry))
+            return;
+        _entries[task] = entry;
+        _pending[KeyOf(task)][task] = entry;
     }
+
+    private void PutProgress(DateTimeOffset now)
+    {
+        if (_lastTick < 0 || _lastDispatch is not { } dispatched)
+            return;
+        _progressWritten = now;
+        Put(LastTickEntry, Progress(_lastTick, dispatched));
+    }
+
+    /// <summary>The owner's progress: its last tick, and the time of the last tick that dispatched a run.</summary>
+    internal static string Progress(long lastTick, DateTimeOffset lastDispatch) =>
+        string.Join(Separator, lastTick.ToString(CultureInfo.InvariantCulture), Ticks(lastDispatch));
 
     private int KeyOf(string task) => task.Length == 0 ? 0 : TaskBuckets.Of(task, _keys.Length);
 
@@ -187,45 +222,76 @@ internal sealed class SharedPlaces : ReceiveActor
             Write(WriteLocal.Instance);
     }
 
-    /// <summary>A place as "schedule, due tick, next due time, last start" (times in Unix milliseconds; empty for none).</summary>
-    internal static string? Encode(IReadOnlyDictionary<string, string> schedules, PlaceReport place, long tickBase)
+    /// <summary>
+    /// A task's entry: its schedule and where its due times lie on it, which stays the same from run to run: a spaced
+    /// task's due times modulo its spacing (100 ns ticks), a tick-counted task's due tick modulo its period; a calendar
+    /// task's occurrences are its expression's. Null when the task has no next due time (disabled, halted).
+    /// </summary>
+    internal static string? Entry(PeriodicTaskOptions options, PlaceReport place, long tickBase)
     {
-        if (!schedules.TryGetValue(place.Task, out var schedule))
-            return null; // a task added at run time, which is not kept
-        return string.Join(Separator,
-            schedule,
-            place.DueTick is { } tick ? (tick + tickBase).ToString(CultureInfo.InvariantCulture) : "",
-            Millis(place.NextDueAt),
-            Millis(place.LastRunAt));
+        var schedule = ScheduleState.ScheduleKey(options);
+        if (options.Cron is not null)
+            return schedule;
+        if (options.Spacing is { } spacing)
+            return place.NextDueAt is { } due ? Join(schedule, Mod(due.UtcTicks, spacing.Ticks)) : null;
+        return place.DueTick is { } tick ? Join(schedule, Mod(tick + tickBase, (options.TicksBetweenRuns ?? 0) + 1)) : null;
     }
 
-    /// <summary>The places of <paramref name="tasks"/> found in <paramref name="entries"/> whose schedule is unchanged; null when none were kept.</summary>
+    /// <summary>
+    /// The places of <paramref name="tasks"/> from <paramref name="entries"/>, for a new owner that starts after the last
+    /// tick written: a spaced or calendar task's first due time after the last dispatch written (those after it were
+    /// not dispatched, and come as missed due times when they have passed), a tick-counted task's ticks left to its
+    /// next due tick. Null when nothing was written (a first start); a task whose schedule changed starts afresh.
+    /// </summary>
     internal static Dictionary<string, RestoredPlace>? Restore(
         IReadOnlyDictionary<string, string> entries, IReadOnlyList<PeriodicTaskDefinition> tasks, out long lastTick)
     {
-        lastTick = entries.TryGetValue(LastTickEntry, out var last) && long.TryParse(last, CultureInfo.InvariantCulture, out var l) ? l : -1;
-        if (lastTick < 0)
+        lastTick = -1;
+        if (!entries.TryGetValue(LastTickEntry, out var progress) || progress.Split(Separator) is not [var tick, var at]
+            || !long.TryParse(tick, CultureInfo.InvariantCulture, out lastTick) || Time(at) is not { } dispatched)
             return null;
-        var tickBase = lastTick + 1;
         var restored = new Dictionary<string, RestoredPlace>(StringComparer.Ordinal);
         foreach (var task in tasks)
         {
-            if (!entries.TryGetValue(task.Name, out var entry))
+            var options = task.Options;
+            if (!entries.TryGetValue(task.Name, out var entry) || entry.Split(Separator) is not [var schedule, .. var rest]
+                || schedule != ScheduleState.ScheduleKey(options))
                 continue;
-            var parts = entry.Split(Separator);
-            if (parts.Length != 4 || parts[0] != ScheduleState.ScheduleKey(task.Options))
+            if (options.Cron is { } cron)
+            {
+                var calendar = CalendarSchedule.Parse(cron, options.TimeZone ?? CalendarSchedule.DefaultZone, (_, m) => new FormatException(m));
+                restored[task.Name] = new RestoredPlace(null, calendar.Next(dispatched), null);
                 continue;
-            long? dueTick = long.TryParse(parts[1], CultureInfo.InvariantCulture, out var d) ? d : null;
-            restored[task.Name] = new RestoredPlace(dueTick - tickBase, Time(parts[2]), null, Time(parts[3]));
+            }
+
+            if (rest is not [var phaseText] || !long.TryParse(phaseText, CultureInfo.InvariantCulture, out var phase))
+                continue;
+            if (options.Spacing is { } spacing)
+            {
+                var ahead = Mod(phase - dispatched.UtcTicks, spacing.Ticks);
+                restored[task.Name] = new RestoredPlace(null, dispatched.AddTicks(ahead == 0 ? spacing.Ticks : ahead), null);
+            }
+            else
+            {
+                var period = (options.TicksBetweenRuns ?? 0) + 1;
+                var due = lastTick + 1 + Mod(phase - (lastTick + 1), period); // the first due tick after the last tick
+                restored[task.Name] = new RestoredPlace(due - (lastTick + 1), null, null);
+            }
         }
 
         return restored;
     }
 
-    private static string Millis(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "";
+    private static long Mod(long value, long period) => ((value % period) + period) % period;
 
-    private static DateTimeOffset? Time(string millis) =>
-        long.TryParse(millis, CultureInfo.InvariantCulture, out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+    private static string Join(string schedule, long phase) => schedule + Separator + phase.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A time as its UTC ticks (100 ns), so that it comes back exactly.</summary>
+    private static string Ticks(DateTimeOffset time) => time.UtcTicks.ToString(CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset? Time(string ticks) =>
+        long.TryParse(ticks, CultureInfo.InvariantCulture, out var t) && t > 0 && t <= DateTimeOffset.MaxValue.UtcTicks
+            ? new DateTimeOffset(t, TimeSpan.Zero) : null;
 
     /// <summary>The manager's link: places on each tick go to the actor; the rest is not kept without a state store.</summary>
     private sealed class Link(IActorRef keeper, IReadOnlyDictionary<string, RestoredPlace>? restored, long tickBase) : IScheduleStore

@@ -48,7 +48,7 @@ internal sealed class TaskSetHost : ReceiveActor
                 Context.GetLogger().Warning(
                     "{0}: handed over with {1} runs still in flight; {2}", _name ?? stopped.SetName, stopped.StillRunning,
                     _persistent ? "the next owner holds them until their deadline" : "without a state store the next owner does not know of them");
-            _set.Tell(FlushState.Instance); // answered at once without a store
+            _set.Tell(FlushState.Instance); // answered once the store, or without one the cluster's memory, has it
         });
         Receive<StateFlushed>(_ => Context.Stop(Self));
         ReceiveAny(message => _set.Forward(message));
