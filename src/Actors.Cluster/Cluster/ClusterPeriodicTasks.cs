@@ -175,7 +175,7 @@ public static class ClusterPeriodicTasks
         var node = PeriodicTasks.Start(system, factory, set.Name, nodeProps, settings.ShutdownTimeout, stopOnCoordinatedShutdown);
 
         var cluster = ClusterTaskSettings.Of(settings);
-        var leasePath = LeasePath(system, cluster.Lease, clustered && clusterTasks.Count > 0);
+        var leasePath = clustered && clusterTasks.Count > 0 ? LeasePath(system, cluster.Lease) : null;
         if (leasePath is not null && !system.Settings.Config.HasPath(leasePath))
             system.Settings.InjectTopLevelFallback(ClusterConfiguration.DefaultConfig()); // the lease's section, for the plain API
         var sharded = cluster.Distribution == TaskDistribution.Sharded;
@@ -275,7 +275,7 @@ public static class ClusterPeriodicTasks
     /// The configuration path of the lease the singleton and the buckets hold, or null for none: the membership lease only
     /// under a split brain resolver whose rule it knows (said in an info line otherwise).
     /// </summary>
-    internal static string? LeasePath(ActorSystem system, LeaseKind kind, bool log)
+    internal static string? LeasePath(ActorSystem system, LeaseKind kind)
     {
         switch (kind)
         {
@@ -284,10 +284,9 @@ public static class ClusterPeriodicTasks
             case LeaseKind.Membership when Coordination.ResolverSide.Read(system.Settings.Config) is not null:
                 return MembershipLeaseConfigPath;
             case LeaseKind.Membership:
-                if (log)
-                    system.Log.Info(
-                        "actor-scheduler.cluster.lease: no lease without a state store under this downing provider or strategy; " +
-                        "akka.cluster.down-removal-margin keeps a downed owner's runs apart from its successor's (docs/cluster.md, \"Never two runs of one cluster task\")");
+                system.Log.Info(
+                    "actor-scheduler.cluster.lease: no lease without a state store under this downing provider or strategy; " +
+                    "akka.cluster.down-removal-margin keeps a downed owner's runs apart from its successor's (docs/cluster.md, \"Never two runs of one cluster task\")");
                 return null;
             default:
                 return null;

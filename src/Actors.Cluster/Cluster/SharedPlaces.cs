@@ -37,8 +37,8 @@ internal sealed class SharedPlaces : ReceiveActor
 
     private readonly string _setName;
     private readonly IReadOnlyList<PeriodicTaskDefinition> _tasks;
-    private readonly Dictionary<string, PeriodicTaskOptions> _options;
-    private readonly Dictionary<string, string> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (PeriodicTaskOptions Options, string Schedule)> _schedules;
+    private readonly Dictionary<string, long> _phases = new(StringComparer.Ordinal);
     private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
     private readonly LWWDictionaryKey<string, string>[] _keys;
     private readonly IActorRef _replicator;
@@ -59,9 +59,11 @@ internal sealed class SharedPlaces : ReceiveActor
     {
         _setName = setName;
         _tasks = tasks;
-        _options = tasks.ToDictionary(t => t.Name, t => t.Options, StringComparer.Ordinal);
+        _schedules = tasks.ToDictionary(t => t.Name, t => (t.Options, ScheduleState.ScheduleKey(t.Options)), StringComparer.Ordinal);
         var count = Math.Max(1, (tasks.Count + TasksPerKey - 1) / TasksPerKey);
-        _keys = Enumerable.Range(0, count).Select(i => new LWWDictionaryKey<string, string>($"{id}/places-{i}")).ToArray();
+        // The tasks' entries, which rarely change, and last the owner's progress, which does, in a small key of its own.
+        _keys = Enumerable.Range(0, count).Select(i => new LWWDictionaryKey<string, string>($"{id}/places-{i}"))
+            .Append(new LWWDictionaryKey<string, string>($"{id}/progress")).ToArray();
         _pending = _keys.Select(_ => new Dictionary<string, string>(StringComparer.Ordinal)).ToArray();
         var data = DistributedData.Get(Context.System);
         _replicator = data.Replicator;
@@ -100,7 +102,8 @@ internal sealed class SharedPlaces : ReceiveActor
         var restored = Restore(_read, _tasks, out var lastTick);
         _tickBase = lastTick + 1;
         foreach (var (task, entry) in _read)
-            _entries[task] = entry;
+            if (_schedules.TryGetValue(task, out var known) && ParseEntry(entry, known.Schedule) is { } phase)
+                _phases[task] = phase;
         if (restored is not null)
             _log.Info("{0}: schedule continued from the cluster's memory ({1} of {2} tasks continue where they were, last tick {3})",
                 _setName, restored.Count, _tasks.Count, lastTick);
@@ -117,8 +120,13 @@ internal sealed class SharedPlaces : ReceiveActor
             {
                 if (place.LastRunAt is { } ran && (_lastDispatch is null || ran > _lastDispatch))
                     _lastDispatch = ran; // a place reported with a run has the tick's time as its last run
-                if (!_changed.Contains(place.Task) && _options.TryGetValue(place.Task, out var options))
-                    Put(place.Task, Entry(options, place, _tickBase));
+                if (!_changed.Contains(place.Task) && _schedules.TryGetValue(place.Task, out var known)
+                    && Phase(known.Options, place, _tickBase) is { } phase
+                    && (!_phases.TryGetValue(place.Task, out var written) || written != phase))
+                {
+                    _phases[place.Task] = phase;
+                    Put(place.Task, Entry(known.Schedule, phase));
+                }
             }
 
             var now = Context.System.Scheduler.Now;
@@ -131,6 +139,7 @@ internal sealed class SharedPlaces : ReceiveActor
             foreach (var task in changed.Tasks)
             {
                 _changed.Add(task); // changed at run time, which is not kept: the next owner starts it afresh from the set
+                _phases.Remove(task);
                 Put(task, "");
             }
 
@@ -152,14 +161,7 @@ internal sealed class SharedPlaces : ReceiveActor
         Receive<GetRecentRuns>(q => Sender.Tell(new RecentRunsReport(_setName, q.Task, false, [])));
     }
 
-    /// <summary>Queues <paramref name="entry"/> for the next write when it differs from what is written.</summary>
-    private void Put(string task, string? entry)
-    {
-        if (entry is null || (_entries.TryGetValue(task, out var written) && written == entry))
-            return;
-        _entries[task] = entry;
-        _pending[KeyOf(task)][task] = entry;
-    }
+    private void Put(string task, string entry) => _pending[KeyOf(task)][task] = entry;
 
     private void PutProgress(DateTimeOffset now)
     {
@@ -173,7 +175,7 @@ internal sealed class SharedPlaces : ReceiveActor
     internal static string Progress(long lastTick, DateTimeOffset lastDispatch) =>
         string.Join(Separator, lastTick.ToString(CultureInfo.InvariantCulture), Ticks(lastDispatch));
 
-    private int KeyOf(string task) => task.Length == 0 ? 0 : TaskBuckets.Of(task, _keys.Length);
+    private int KeyOf(string task) => task.Length == 0 ? _keys.Length - 1 : TaskBuckets.Of(task, _keys.Length - 1);
 
     /// <summary>
     /// Writes what is pending, one round at a time; with <paramref name="all"/>, every key, so that a majority has all of
@@ -227,15 +229,25 @@ internal sealed class SharedPlaces : ReceiveActor
     /// task's due times modulo its spacing (100 ns ticks), a tick-counted task's due tick modulo its period; a calendar
     /// task's occurrences are its expression's. Null when the task has no next due time (disabled, halted).
     /// </summary>
-    internal static string? Entry(PeriodicTaskOptions options, PlaceReport place, long tickBase)
+    internal static string? Entry(PeriodicTaskOptions options, PlaceReport place, long tickBase) =>
+        Phase(options, place, tickBase) is { } phase ? Entry(ScheduleState.ScheduleKey(options), phase) : null;
+
+    /// <summary>Where the task's due times lie on its schedule (0 for a calendar task), or null without a next due time.</summary>
+    internal static long? Phase(PeriodicTaskOptions options, PlaceReport place, long tickBase)
     {
-        var schedule = ScheduleState.ScheduleKey(options);
         if (options.Cron is not null)
-            return schedule;
+            return 0;
         if (options.Spacing is { } spacing)
-            return place.NextDueAt is { } due ? Join(schedule, Mod(due.UtcTicks, spacing.Ticks)) : null;
-        return place.DueTick is { } tick ? Join(schedule, Mod(tick + tickBase, (options.TicksBetweenRuns ?? 0) + 1)) : null;
+            return place.NextDueAt is { } due ? Mod(due.UtcTicks, spacing.Ticks) : null;
+        return place.DueTick is { } tick ? Mod(tick + tickBase, (options.TicksBetweenRuns ?? 0) + 1) : null;
     }
+
+    private static string Entry(string schedule, long phase) => schedule + Separator + phase.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The phase of <paramref name="entry"/> when it was written for <paramref name="schedule"/>, or null.</summary>
+    private static long? ParseEntry(string entry, string schedule) =>
+        entry.Split(Separator) is [var written, var phase] && written == schedule
+        && long.TryParse(phase, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     /// <summary>
     /// The places of <paramref name="tasks"/> from <paramref name="entries"/>, for a new owner that starts after the last
@@ -254,19 +266,14 @@ internal sealed class SharedPlaces : ReceiveActor
         foreach (var task in tasks)
         {
             var options = task.Options;
-            if (!entries.TryGetValue(task.Name, out var entry) || entry.Split(Separator) is not [var schedule, .. var rest]
-                || schedule != ScheduleState.ScheduleKey(options))
+            if (!entries.TryGetValue(task.Name, out var entry) || ParseEntry(entry, ScheduleState.ScheduleKey(options)) is not { } phase)
                 continue;
             if (options.Cron is { } cron)
             {
                 var calendar = CalendarSchedule.Parse(cron, options.TimeZone ?? CalendarSchedule.DefaultZone, (_, m) => new FormatException(m));
                 restored[task.Name] = new RestoredPlace(null, calendar.Next(dispatched), null);
-                continue;
             }
-
-            if (rest is not [var phaseText] || !long.TryParse(phaseText, CultureInfo.InvariantCulture, out var phase))
-                continue;
-            if (options.Spacing is { } spacing)
+            else if (options.Spacing is { } spacing)
             {
                 var ahead = Mod(phase - dispatched.UtcTicks, spacing.Ticks);
                 restored[task.Name] = new RestoredPlace(null, dispatched.AddTicks(ahead == 0 ? spacing.Ticks : ahead), null);
@@ -283,8 +290,6 @@ internal sealed class SharedPlaces : ReceiveActor
     }
 
     private static long Mod(long value, long period) => ((value % period) + period) % period;
-
-    private static string Join(string schedule, long phase) => schedule + Separator + phase.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A time as its UTC ticks (100 ns), so that it comes back exactly.</summary>
     private static string Ticks(DateTimeOffset time) => time.UtcTicks.ToString(CultureInfo.InvariantCulture);
