@@ -40,15 +40,12 @@ internal sealed record ResolverSide(string Strategy, string Role, int QuorumSize
         };
     }
 
-    /// <summary>True when the resolver would keep this node's side of <paramref name="state"/> (this node reaches every member it counts as reachable).</summary>
+    /// <summary>True when the resolver, deciding on this node's view of the cluster (<paramref name="state"/>), would keep this node's side.</summary>
     public bool Kept(ClusterEvent.CurrentClusterState state)
     {
-        var byAge = state.Members.Where(m => Role.Length == 0 || m.HasRole(Role)).OrderBy(m => m, Member.AgeOrdering).ToList();
-        var members = state.Members
-            .Where(m => Role.Length == 0 || m.HasRole(Role))
-            .Select(m => new SideMember(m.Status, !state.Unreachable.Contains(m), byAge.IndexOf(m)))
-            .ToList();
-        return Kept(members);
+        var withRole = state.Members.Where(m => Role.Length == 0 || m.HasRole(Role)).ToList();
+        var age = withRole.OrderBy(m => m, Member.AgeOrdering).Select((m, i) => (m.UniqueAddress, i)).ToDictionary(p => p.UniqueAddress, p => p.i);
+        return Kept(withRole.Select(m => new SideMember(m.Status, !state.Unreachable.Contains(m), age[m.UniqueAddress])).ToList());
     }
 
     /// <summary>The rule on <paramref name="members"/> (those with the strategy's role, in address order).</summary>

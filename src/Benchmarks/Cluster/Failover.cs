@@ -54,7 +54,7 @@ internal static class Failover
         var dll = HostNode.HostDll(RepositoryRoot());
         if (!File.Exists(dll))
             return $"not run: {dll} is missing (build it first: dotnet build src/Host -c Release)";
-        // --down-removal-margin D: akka.cluster.down-removal-margin = D instead of the cluster package's 1s.
+        // --down-removal-margin D: akka.cluster.down-removal-margin = D in each node's file (else the host's 1 ms with a lease).
         var margin = OptionValue(args, "--down-removal-margin");
         var suffix = margin is null ? "" : $", down-removal-margin {margin}";
         // PostgreSQL with --postgres CONNECTION-STRING or ACTOR_SCHEDULER_TEST_PG (`source .ci/postgres.sh` sets it).
@@ -283,7 +283,7 @@ internal static class Failover
     private static string Table(IReadOnlyList<(Variant Variant, List<Sample> Samples, string? Error)> results, int repeats)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(Inv($"Three host processes, {Tasks} cluster tasks every 1 s (ticks every 200 ms), configurations that set only the seed nodes, keep-majority with stable-after = 5s and the store (every other timing the packages' defaults: acceptable-heartbeat-pause = 1.5s, heartbeat-interval and gossip-interval = 500ms, unreachable-nodes-reaper-interval and leader-actions-interval = 250ms, down-removal-margin = 1s without a store and none with one, where the lease keeps the owners apart); SIGKILL of the node running {Target}, {repeats} times per variant (the killed node restarted between repetitions). Goal: worst under 10 s."));
+        sb.AppendLine(Inv($"Three host processes, {Tasks} cluster tasks every 1 s (ticks every 200 ms), configurations that set only the seed nodes, keep-majority with stable-after = 5s and the store (every other timing the packages' defaults: acceptable-heartbeat-pause = 1.5s, heartbeat-interval and gossip-interval = 500ms, unreachable-nodes-reaper-interval and leader-actions-interval = 250ms, no down-removal-margin: a lease keeps the owners apart, in the store's database or, without one, from the membership); SIGKILL of the node running {Target}, {repeats} times per variant (the killed node restarted between repetitions). Goal: worst under 10 s."));
         sb.AppendLine();
         sb.AppendLine("| Variant | Fail-over of job-0, min / median / max (s) | Each repetition (s) | All the killed node's tasks, median (s) | Unreachable / downed / removed, median (s) | worst < 10 s |");
         sb.AppendLine("|---|---:|---|---:|---:|---|");
