@@ -8,9 +8,9 @@ using ActorScheduler.Tasks;
 using Akka.Actor;
 using Akka.Coordination;
 using Akka.Cluster.Sharding;
-using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
 using Akka.DistributedData;
+using Akka.Event;
 
 namespace ActorScheduler.Cluster;
 
