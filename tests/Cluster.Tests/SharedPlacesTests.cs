@@ -1,6 +1,8 @@
 using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
+using Akka.Actor;
+using Akka.DistributedData;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -100,7 +102,8 @@ public sealed class SharedPlacesTests(ITestOutputHelper output)
             cluster[i].StartClusterPeriodicTasks(Set());
         await TestCluster.WaitUntilAsync(() => Starts(cluster, "hourly", 0) == 1 && Starts(cluster, "often", 0) >= 3,
             TimeSpan.FromSeconds(60), "hourly and often run on node 0");
-        await Task.Delay(TimeSpan.FromSeconds(2)); // distributed data's gossip (here every 500 ms) has carried the places to the others
+        // Distributed data's gossip carries the places to the others (here every 500 ms); the crash comes once it has.
+        await TestCluster.WaitUntilAsync(() => Spread(cluster, 1) && Spread(cluster, 2), TimeSpan.FromSeconds(60), "the places on nodes 1 and 2");
 
         if (leave)
             await cluster.LeaveAsync(0);
@@ -112,6 +115,17 @@ public sealed class SharedPlacesTests(ITestOutputHelper output)
         var hourly = cluster.Events.Where(e => e.Event is PeriodicTaskStarted { Task: "hourly" }).Select(e => e.Node).ToList();
         output.WriteLine($"hourly started on nodes {string.Join(", ", hourly)}");
         Assert.Equal([0], hourly);
+    }
+
+    /// <summary>True when <paramref name="node"/>'s replicator has hourly's entry and the owner's progress.</summary>
+    private static bool Spread(TestCluster cluster, int node)
+    {
+        var replicator = DistributedData.Get(cluster[node]).Replicator;
+        bool Has(string key, string entry) =>
+            replicator.Ask<IGetResponse>(Dsl.Get(new LWWDictionaryKey<string, string>(key), ReadLocal.Instance), TimeSpan.FromSeconds(5))
+                .Result is GetSuccess found && found.Get(new LWWDictionaryKey<string, string>(key)).ContainsKey(entry);
+        var id = ClusterPeriodicTasks.ClusterPersistenceId("jobs", "");
+        return Has(id + "/places-0", "hourly") && Has(id + "/progress", SharedPlaces.LastTickEntry);
     }
 
     private static int Starts(TestCluster cluster, string task, int node) =>
