@@ -185,10 +185,13 @@ public static class ClusterHarness
             "cluster/tasks] ", "schedule recovered", "may still be in flight", "is JOINING", "to [Up]"];
         var (first, last) = (from.UtcDateTime.TimeOfDay, to.UtcDateTime.TimeOfDay + TimeSpan.FromSeconds(1));
         return nodes.SelectMany(n => n.Process.Stdout.Split('\n')
-            .Where(l => l.Length > 12 && TimeSpan.TryParseExact(l[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out var at)
-                                      && at >= first && at <= last && marks.Any(m => l.Contains(m, StringComparison.Ordinal)))
+            .Where(l => LogTime(l) is { } at && at >= first && at <= last && marks.Any(m => l.Contains(m, StringComparison.Ordinal)))
             .Select(l => $"  node {n.Index}: {(l.Length > 170 ? l[..170] + "..." : l.TrimEnd())}"));
     }
+
+    /// <summary>The time of day (UTC) a host's log line starts with (HH:mm:ss.fff), or null.</summary>
+    public static TimeSpan? LogTime(string line) =>
+        line.Length > 12 && TimeSpan.TryParseExact(line[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out var at) ? at : null;
 
     public static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using ActorScheduler.Testing.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -78,8 +77,7 @@ public sealed class ClusterPartitionTests(ITestOutputHelper output)
     private static DateTimeOffset? LineTime(ClusterNode node, string text)
     {
         foreach (var line in (node.Process.Stdout + "\n" + node.Process.Stderr).Split('\n'))
-            if (line.Contains(text, StringComparison.Ordinal) && line.Length > 12
-                && TimeSpan.TryParseExact(line[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out var at))
+            if (line.Contains(text, StringComparison.Ordinal) && LogTime(line) is { } at)
                 return new DateTimeOffset(DateTime.UtcNow.Date + at, TimeSpan.Zero);
         return null;
     }

@@ -175,7 +175,11 @@ public static class ClusterPeriodicTasks
         var node = PeriodicTasks.Start(system, factory, set.Name, nodeProps, settings.ShutdownTimeout, stopOnCoordinatedShutdown);
 
         var cluster = ClusterTaskSettings.Of(settings);
-        var leasePath = clustered && clusterTasks.Count > 0 ? LeasePath(system, cluster.Lease) : null;
+        var leasePath = clustered && clusterTasks.Count > 0 ? LeasePath(system.Settings.Config, cluster.Lease) : null;
+        if (clustered && clusterTasks.Count > 0 && cluster.Lease == LeaseKind.Membership && leasePath is null)
+            system.Log.Info(
+                "actor-scheduler.cluster.lease: no lease without a state store under this downing provider or strategy; " +
+                "akka.cluster.down-removal-margin keeps a downed owner's runs apart from its successor's (docs/cluster.md, \"Never two runs of one cluster task\")");
         if (leasePath is not null && !system.Settings.Config.HasPath(leasePath))
             system.Settings.InjectTopLevelFallback(ClusterConfiguration.DefaultConfig()); // the lease's section, for the plain API
         var sharded = cluster.Distribution == TaskDistribution.Sharded;
@@ -272,26 +276,15 @@ public static class ClusterPeriodicTasks
     internal const string MembershipLeaseConfigPath = "akka.coordination.lease.actor-scheduler-membership";
 
     /// <summary>
-    /// The configuration path of the lease the singleton and the buckets hold, or null for none: the membership lease only
-    /// under a split brain resolver whose rule it knows (said in an info line otherwise).
+    /// The configuration path of the lease the singleton and the buckets hold under <paramref name="config"/>, or null for
+    /// none: the membership lease only under a split brain resolver whose rule it knows.
     /// </summary>
-    internal static string? LeasePath(ActorSystem system, LeaseKind kind)
+    internal static string? LeasePath(Akka.Configuration.Config config, LeaseKind kind) => kind switch
     {
-        switch (kind)
-        {
-            case LeaseKind.Database:
-                return LeaseConfigPath;
-            case LeaseKind.Membership when Coordination.ResolverSide.Read(system.Settings.Config) is not null:
-                return MembershipLeaseConfigPath;
-            case LeaseKind.Membership:
-                system.Log.Info(
-                    "actor-scheduler.cluster.lease: no lease without a state store under this downing provider or strategy; " +
-                    "akka.cluster.down-removal-margin keeps a downed owner's runs apart from its successor's (docs/cluster.md, \"Never two runs of one cluster task\")");
-                return null;
-            default:
-                return null;
-        }
-    }
+        LeaseKind.Database => LeaseConfigPath,
+        LeaseKind.Membership when Coordination.ResolverSide.Read(config) is not null => MembershipLeaseConfigPath,
+        _ => null,
+    };
 
     /// <summary>
     /// The singleton's down-removal-margin with the lease: as good as none (zero would mean akka.cluster's margin), since

@@ -1,5 +1,5 @@
 using ActorScheduler.Configuration;
-using ActorScheduler.Coordination;
+using ActorScheduler.Cluster;
 using ActorScheduler.Host.Configuration;
 using Akka.Configuration;
 using Akka.Hosting;
@@ -23,15 +23,7 @@ internal static class HostClusterConfig
         }
 
         // With the lease, Sharding's coordinator need not wait either; the file's own down-removal-margin, if any, wins.
-        if (!localOnly && HasLease(plan))
+        if (!localOnly && ClusterPeriodicTasks.LeasePath(plan.EffectiveConfig, ClusterTaskSettings.Of(plan.Settings).Lease) is not null)
             akka.AddHocon(ConfigurationFactory.ParseString("akka.cluster.down-removal-margin = 1ms"), HoconAddMode.Append);
     }
-
-    /// <summary>A lease keeps the owners apart: in the state store's database, or from the membership under a resolver it knows.</summary>
-    private static bool HasLease(HostPlan plan) => ClusterTaskSettings.Of(plan.Settings).Lease switch
-    {
-        LeaseKind.Database => true,
-        LeaseKind.Membership => ResolverSide.Read(plan.EffectiveConfig) is not null,
-        _ => false,
-    };
 }
