@@ -118,6 +118,7 @@ public sealed class BrowserTests(DashboardHost host, ITestOutputHelper output) :
         Assert.All(driver.FindElements(By.CssSelector("#detail-history tr.run")), r => Assert.Equal("failed", r.GetAttribute("data-outcome")));
         Assert.False(driver.FindElement(By.Id("history-newer")).Enabled);
         var newest = Starts(driver);
+        wait.Until(d => d.FindElement(By.Id("history-older")).Enabled);
         driver.FindElement(By.Id("history-older")).Click();
         wait.Until(d => Starts(d) is { Count: > 0 } older && string.CompareOrdinal(older[0], newest[^1]) < 0);
         Assert.Equal("page 2", driver.FindElement(By.Id("history-info")).Text);
@@ -143,15 +144,10 @@ public sealed class BrowserTests(DashboardHost host, ITestOutputHelper output) :
         return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }
 
-    private static WebDriverWait Wait(IWebDriver driver)
-    {
-        var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
-        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException)); // rows leave the table on a search, runs on a page change
-        return wait;
-    }
+    private static PageWait Wait(IWebDriver driver) => new(driver);
 
     /// <summary>Opens the page with the token and waits for every task's row.</summary>
-    private void Open(IWebDriver driver, WebDriverWait wait)
+    private void Open(IWebDriver driver, PageWait wait)
     {
         driver.Navigate().GoToUrl(new Uri(host.BaseAddress, "dash/?token=" + DashboardHost.Token));
         wait.Until(d => d.FindElements(By.CssSelector("tr[data-task]")).Count == DashboardHost.Tasks.Length);
@@ -172,4 +168,55 @@ public sealed class BrowserTests(DashboardHost host, ITestOutputHelper output) :
         driver.FindElements(By.CssSelector("#detail-history tr.run")).Select(r => r.GetAttribute("data-started") ?? "").ToList();
 
     private static IWebElement Row(IWebDriver driver, string task) => driver.FindElement(By.CssSelector($"tr[data-task='{task}']"));
+}
+
+/// <summary>
+/// Waits up to 30 s, polling every 50 ms, for a condition on the page; a timeout fails with what the page showed then:
+/// the open detail, its history, the toast, the error banner and the browser's log.
+/// </summary>
+internal sealed class PageWait(IWebDriver driver)
+{
+    private const string StateScript = """
+        const $ = id => document.getElementById(id);
+        return JSON.stringify({
+          detail: $('detail').hidden ? null : $('detail').dataset.task,
+          runs: [...document.querySelectorAll('#detail-history tr.run')].map(r => r.dataset.started),
+          info: $('history-info').textContent, none: $('history-none').hidden ? null : $('history-none').textContent,
+          older: !$('history-older').disabled, newer: !$('history-newer').disabled,
+          toast: $('toast').hidden ? null : $('toast').textContent, error: $('error').hidden ? null : $('error').textContent });
+        """;
+
+    private readonly WebDriverWait _wait = Create(driver);
+
+    public void Until(Func<IWebDriver, bool> condition)
+    {
+        try
+        {
+            _wait.Until(condition);
+        }
+        catch (WebDriverTimeoutException e)
+        {
+            throw new WebDriverTimeoutException($"{e.Message}; the page then: {State()}", e);
+        }
+    }
+
+    private static WebDriverWait Create(IWebDriver driver)
+    {
+        var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException)); // rows leave the table on a search, runs on a page change
+        return wait;
+    }
+
+    private string State()
+    {
+        try
+        {
+            var log = driver.Manage().Logs.GetLog(LogType.Browser).Select(e => e.Message);
+            return ((IJavaScriptExecutor)driver).ExecuteScript(StateScript) + "; browser log: " + string.Join(" | ", log);
+        }
+        catch (WebDriverException e)
+        {
+            return $"(not read: {e.Message})";
+        }
+    }
 }

@@ -15,7 +15,7 @@
     const response = await fetch(path, { credentials: 'same-origin', ...options, headers });
     let body = null;
     try { body = await response.json(); } catch { /* not JSON */ }
-    if (!response.ok) throw new Error((body && body.error) || `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error((body && body.error) || `HTTP ${response.status}`), { status: response.status });
     return body;
   }
 
@@ -245,7 +245,14 @@
     if (!name) return;
     document.dispatchEvent(new CustomEvent('detail', { detail: { task: name, reset: false } }));
     let t;
-    try { t = await api(taskPath(name)); } catch (e) { toast(e.message, true); closeDetail(); return; }
+    try {
+      t = await api(taskPath(name));
+    } catch (e) {
+      // A task removed meanwhile closes its detail; any other failure (the set busy, a request cut) keeps it open.
+      toast(e.message, true);
+      if (e.status === 404 && state.detail === name) closeDetail();
+      return;
+    }
     if (state.detail !== name) return;
     setText($('detail-schedule'), t.schedule);
     const actions = $('detail-actions');
