@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Text;
+using Npgsql;
+using NpgsqlTypes;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
@@ -17,13 +19,8 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     public const string Runs = "actor_scheduler_runs";
     public const string Minutes = "actor_scheduler_run_minutes";
 
-    /// <summary>
-    /// Rows per INSERT, 10 parameters a row: PostgreSQL is fastest with large statements (5,000 parameters, under its
-    /// limit of 65,535); Microsoft.Data.Sqlite binds many parameters slowly, so SQLite takes 20 rows a statement, prepared
-    /// once per write (measured on a small table: 22,000 runs a second against 5,000 with 500 rows; docs/benchmarks.md,
-    /// "Run history in the state store's database").
-    /// </summary>
-    internal int RowsPerInsert => _db.Postgres ? 500 : 20;
+    /// <summary>Minutes per INSERT, 3 parameters a row (a write of 1,000 runs rarely spans more than two minutes).</summary>
+    internal const int MinutesPerInsert = 100;
 
     /// <summary>How long a statement may take.</summary>
     internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
@@ -96,64 +93,66 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
         }
 
         var counted = minutes.ToList();
-        for (var first = 0; first < counted.Count; first += RowsPerInsert)
-            await AddMinutesAsync(connection, transaction, counted.GetRange(first, Math.Min(RowsPerInsert, counted.Count - first)), ct);
+        for (var first = 0; first < counted.Count; first += MinutesPerInsert)
+            await AddMinutesAsync(connection, transaction, counted.GetRange(first, Math.Min(MinutesPerInsert, counted.Count - first)), ct);
         await transaction.CommitAsync(ct);
     }
 
-    /// <summary>Inserts <paramref name="runs"/>, <see cref="RowsPerInsert"/> a statement; the statement of a full chunk is prepared once.</summary>
-    private async Task InsertRunsAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct)
-    {
-        DbCommand? full = null;
-        try
-        {
-            for (var first = 0; first < runs.Count; first += RowsPerInsert)
-            {
-                var count = Math.Min(RowsPerInsert, runs.Count - first);
-                var command = count == RowsPerInsert ? full ??= InsertCommand(connection, transaction, count) : InsertCommand(connection, transaction, count);
-                for (var i = 0; i < count; i++)
-                {
-                    var (task, run) = runs[first + i];
-                    var values = command.Parameters;
-                    var at = 1 + i * 10; // after @s
-                    values[at].Value = task;
-                    values[at + 1].Value = TicksOf(run.StartedAt);
-                    values[at + 2].Value = TicksOf(run.EndedAt ?? run.StartedAt);
-                    values[at + 3].Value = run.Tick;
-                    values[at + 4].Value = TicksOf(run.ScheduledAt);
-                    values[at + 5].Value = run.Duration.Ticks;
-                    values[at + 6].Value = run.Outcome;
-                    values[at + 7].Value = run.Attempts;
-                    values[at + 8].Value = (object?)run.Node ?? DBNull.Value;
-                    values[at + 9].Value = (object?)run.Error ?? DBNull.Value;
-                }
+    /// <summary>
+    /// Inserts <paramref name="runs"/>: PostgreSQL by a binary COPY, SQLite by one prepared single-row INSERT run once a
+    /// run (SQLite's fastest way: no statement to parse per row and no wide parameter list to bind; docs/benchmarks.md,
+    /// "Cost of recording the start before the run").
+    /// </summary>
+    private Task InsertRunsAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct) =>
+        connection is NpgsqlConnection postgres ? CopyRunsAsync(postgres, runs, ct) : InsertRunsOneByOne(connection, transaction, runs);
 
-                await command.ExecuteNonQueryAsync(ct);
-                if (command != full)
-                    await command.DisposeAsync();
-            }
-        }
-        finally
+    private async Task CopyRunsAsync(NpgsqlConnection connection, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync($"COPY {Runs} (set_name, task, {Columns}) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var (task, run) in runs)
         {
-            if (full is not null)
-                await full.DisposeAsync();
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(_set, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(task, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(TicksOf(run.StartedAt), NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(TicksOf(run.EndedAt ?? run.StartedAt), NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(run.Tick, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(TicksOf(run.ScheduledAt), NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(run.Duration.Ticks, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(run.Outcome, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(run.Attempts, NpgsqlDbType.Integer, ct);
+            await (run.Node is { } node ? copy.WriteAsync(node, NpgsqlDbType.Text, ct) : copy.WriteNullAsync(ct));
+            await (run.Error is { } error ? copy.WriteAsync(error, NpgsqlDbType.Text, ct) : copy.WriteNullAsync(ct));
         }
+
+        await copy.CompleteAsync(ct);
     }
 
-    private DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int rows)
+    private Task InsertRunsOneByOne(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs)
     {
-        var command = _db.Command(connection, transaction, "", ("s", _set));
-        var sql = new StringBuilder($"INSERT INTO {Runs} (set_name, task, {Columns}) VALUES ");
-        for (var i = 0; i < rows; i++)
+        using var command = _db.Command(connection, transaction,
+            $"INSERT INTO {Runs} (set_name, task, {Columns}) VALUES (@s, @t, @a, @e, @k, @d, @u, @o, @n, @w, @x)", ("s", _set));
+        foreach (var name in "taekduonwx")
+            StateDatabase.Add(command, name.ToString(), null);
+        command.Prepare();
+        var values = command.Parameters;
+        foreach (var (task, run) in runs)
         {
-            sql.Append(i == 0 ? "" : ", ").Append($"(@s, @t{i}, @a{i}, @e{i}, @k{i}, @d{i}, @u{i}, @o{i}, @n{i}, @w{i}, @x{i})");
-            foreach (var name in "taekduonwx")
-                StateDatabase.Add(command, $"{name}{i}", null);
+            values[1].Value = task;
+            values[2].Value = TicksOf(run.StartedAt);
+            values[3].Value = TicksOf(run.EndedAt ?? run.StartedAt);
+            values[4].Value = run.Tick;
+            values[5].Value = TicksOf(run.ScheduledAt);
+            values[6].Value = run.Duration.Ticks;
+            values[7].Value = run.Outcome;
+            values[8].Value = run.Attempts;
+            values[9].Value = (object?)run.Node ?? DBNull.Value;
+            values[10].Value = (object?)run.Error ?? DBNull.Value;
+            command.ExecuteNonQuery();
         }
 
-        command.CommandText = sql.ToString();
-        return command;
+        return Task.CompletedTask;
     }
 
     /// <summary>Adds runs and failures to their minutes' rows (created when missing).</summary>

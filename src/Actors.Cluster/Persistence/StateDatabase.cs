@@ -48,9 +48,15 @@ internal sealed class StateDatabase
         return new StateDatabase(provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase), connectionString, timeout);
     }
 
-    /// <summary>An open connection; <paramref name="tables"/> (CREATE ... IF NOT EXISTS statements) are run first, once per process.</summary>
+    /// <summary>
+    /// An open connection; <paramref name="tables"/> (CREATE ... IF NOT EXISTS statements) are run first, once per process.
+    /// Microsoft.Data.Sqlite's async methods complete before they return, so on SQLite the caller's work from here on
+    /// moves to the thread pool: an actor that starts a call and pipes its result back is not held while SQLite works.
+    /// </summary>
     public async Task<DbConnection> OpenAsync(IReadOnlyList<string> tables, CancellationToken ct)
     {
+        if (!Postgres)
+            await Task.Yield();
         DbConnection connection = Postgres ? new NpgsqlConnection(_connectionString) : new SqliteConnection(_connectionString);
         try
         {

@@ -28,18 +28,19 @@ internal static class StoreCost
             Console.WriteLine($"  ({StateStoreVariant.PostgresVariable} is not set: PostgreSQL is left out; `source .ci/postgres.sh` starts a server)");
         }
 
-        // --run-history off: actor-scheduler.state.run-history = off in the workers (the history in memory, not in the store).
-        var runHistory = OptionValue(args, "--run-history") ?? "on";
-        if (runHistory is not ("on" or "off"))
-            throw new ArgumentException($"--run-history: \"{runHistory}\" is not on or off.");
-        Environment.SetEnvironmentVariable(ActorSchedulerEngine.RunHistoryVariable, runHistory);
-        Console.WriteLine($"  state.run-history = {runHistory}");
+        // --run-history on,off: each store variant with state.run-history = on (the default) and off (the history in memory).
+        var histories = (OptionValue(args, "--run-history") ?? "on").Split(',', StringSplitOptions.TrimEntries).Select(h => h switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => throw new ArgumentException($"--run-history: \"{h}\" is not on or off."),
+        }).ToList();
 
         var scopes = (OptionValue(args, "--scopes") ?? "cluster,node").Split(',', StringSplitOptions.TrimEntries).Select(s => s == "cluster").ToList();
         List<string> engines =
         [
             EngineNames.ActorScheduler,
-            .. scopes.SelectMany(cluster => kinds.SelectMany(k => every.Select(n => new StateStoreVariant(k, n, cluster).EngineName))),
+            .. scopes.SelectMany(cluster => kinds.SelectMany(k => histories.SelectMany(h => every.Select(n => new StateStoreVariant(k, n, cluster, h).EngineName)))),
         ];
         var tables = new StringBuilder();
         foreach (var tasks in (OptionValue(args, "--tasks") ?? "1000,100").Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)))

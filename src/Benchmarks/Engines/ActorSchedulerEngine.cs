@@ -167,13 +167,10 @@ public sealed class ActorSchedulerEngine : IEngine, IDelayedStart
               connection-string = "{{connection.Replace("\\", "\\\\").Replace("\"", "\\\"")}}"
               snapshot-every = {{store.SnapshotEvery}}
               node-id = "{{nodeId}}"
-              run-history = {{(Environment.GetEnvironmentVariable(RunHistoryVariable) == "off" ? "off" : "on")}}
+              run-history = {{(store.History ? "on" : "off")}}
             }
             """);
     }
-
-    /// <summary>Set to "off" by the store mode's --run-history off: the workers' sets keep their run history in memory.</summary>
-    internal const string RunHistoryVariable = "ACTOR_SCHEDULER_BENCH_RUN_HISTORY";
 
     /// <summary>
     /// A database of this worker's own on the server of <paramref name="connection"/>, so that no worker starts on the
