@@ -10,7 +10,7 @@ using Xunit;
 
 namespace ActorScheduler.Cluster.Tests;
 
-/// <summary>The run history's writer under Akka's TestScheduler (SQLite): its sweeps, a failed write, a failed query.</summary>
+/// <summary>The run history's writer under Akka's TestScheduler (SQLite): its sweeps, writes gathered, a failed write, a failed query.</summary>
 public sealed class RunHistoryWriterTests : TestKit, IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
@@ -41,6 +41,25 @@ public sealed class RunHistoryWriterTests : TestKit, IDisposable
         await WaitUntilAsync(async () => (await AllAsync(table, "a")).Count == 2 && (await AllAsync(table, "old")).Count == 0,
             "the sweep a minute later: two runs of a left, none of old");
         Assert.Equal([4L, 3], (await writer.Ask<RunsPage>(new GetRuns("a"), Wait)).Runs.Select(r => r.Tick));
+    }
+
+    [Fact]
+    public async Task Runs_are_gathered_for_a_second_before_a_write_unless_a_query_waits_for_them()
+    {
+        var table = Table(_backend.ConnectionString);
+        var writer = Sys.ActorOf(RunHistoryWriter.Props(table, RunHistorySettings.Default, []));
+        var now = Scheduler.Now;
+        writer.Tell(Ended("a", 0, now));
+        await WaitUntilAsync(async () => (await AllAsync(table, "a")).Count == 1, "the first run written at once");
+        writer.Tell(Ended("a", 1, now + TimeSpan.FromMilliseconds(1)));
+        writer.Tell(Ended("a", 2, now + TimeSpan.FromMilliseconds(2)));
+        await Task.Delay(500); // the virtual clock stands still: the gathering second has not passed
+        Assert.Single(await AllAsync(table, "a"));
+
+        Scheduler.Advance(RunHistoryWriter.GatherFor);
+        await WaitUntilAsync(async () => (await AllAsync(table, "a")).Count == 3, "the two runs written once the second passed");
+        writer.Tell(Ended("a", 3, now + TimeSpan.FromMilliseconds(3)));
+        Assert.Equal([3L, 2, 1, 0], (await writer.Ask<RunsPage>(new GetRuns("a"), Wait)).Runs.Select(r => r.Tick)); // the query did not wait
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System.Data.Common;
 using System.Text;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
+using SQLitePCL;
 using ActorScheduler.Configuration;
 using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
@@ -56,7 +58,11 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
 
     private const string Columns = "started_at, ended_at, tick, scheduled_at, duration, outcome, attempts, node, error";
 
+    /// <summary>Texts whose UTF-8 a table keeps for its writes on SQLite.</summary>
+    private const int MaxKeptTexts = 100_000;
+
     private readonly StateDatabase _db = db;
+    private readonly Dictionary<string, byte[]> _utf8 = new(StringComparer.Ordinal);
     private readonly string _set = setName;
     private readonly string _owner = owner;
 
@@ -83,7 +89,7 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     {
         await using var connection = await _db.OpenAsync(Tables, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await InsertRunsAsync(connection, transaction, runs, ct);
+        await InsertRunsAsync(connection, runs, ct);
         var minutes = new SortedDictionary<long, (long Runs, long Failed)>();
         foreach (var (_, run) in runs)
         {
@@ -103,9 +109,8 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     /// run (SQLite's fastest way: no statement to parse per row and no wide parameter list to bind; docs/benchmarks.md,
     /// "Cost of recording the start before the run").
     /// </summary>
-    private Task InsertRunsAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct) =>
-        connection is NpgsqlConnection postgres ? CopyRunsAsync(postgres, runs, ct) : InsertRunsOneByOne(connection, transaction, runs);
+    private Task InsertRunsAsync(DbConnection connection, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct) =>
+        connection is NpgsqlConnection postgres ? CopyRunsAsync(postgres, runs, ct) : InsertRunsOneByOne(connection, runs);
 
     private async Task CopyRunsAsync(NpgsqlConnection connection, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct)
     {
@@ -129,30 +134,55 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
         await copy.CompleteAsync(ct);
     }
 
-    private Task InsertRunsOneByOne(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs)
+    /// <summary>
+    /// Through SQLitePCL, the library under Microsoft.Data.Sqlite, in the connection's transaction: one statement bound
+    /// and stepped a run, its texts' UTF-8 kept (ADO.NET's parameters allocate about 4 KB a row).
+    /// </summary>
+    private Task InsertRunsOneByOne(DbConnection connection, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs)
     {
-        using var command = _db.Command(connection, transaction,
-            $"INSERT INTO {Runs} (set_name, task, {Columns}) VALUES (@s, @t, @a, @e, @k, @d, @u, @o, @n, @w, @x)", ("s", _set));
-        foreach (var name in "taekduonwx")
-            StateDatabase.Add(command, name.ToString(), null);
-        command.Prepare();
-        var values = command.Parameters;
-        foreach (var (task, run) in runs)
+        var db = ((SqliteConnection)connection).Handle!;
+        var sql = $"INSERT INTO {Runs} (set_name, task, {Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+        Check(raw.sqlite3_prepare_v2(db, sql, out var statement), db);
+        using (statement)
         {
-            values[1].Value = task;
-            values[2].Value = TicksOf(run.StartedAt);
-            values[3].Value = TicksOf(run.EndedAt ?? run.StartedAt);
-            values[4].Value = run.Tick;
-            values[5].Value = TicksOf(run.ScheduledAt);
-            values[6].Value = run.Duration.Ticks;
-            values[7].Value = run.Outcome;
-            values[8].Value = run.Attempts;
-            values[9].Value = (object?)run.Node ?? DBNull.Value;
-            values[10].Value = (object?)run.Error ?? DBNull.Value;
-            command.ExecuteNonQuery();
+            Check(raw.sqlite3_bind_text(statement, 1, Utf8(_set)), db);
+            foreach (var (task, run) in runs)
+            {
+                raw.sqlite3_bind_text(statement, 2, Utf8(task));
+                raw.sqlite3_bind_int64(statement, 3, TicksOf(run.StartedAt));
+                raw.sqlite3_bind_int64(statement, 4, TicksOf(run.EndedAt ?? run.StartedAt));
+                raw.sqlite3_bind_int64(statement, 5, run.Tick);
+                raw.sqlite3_bind_int64(statement, 6, TicksOf(run.ScheduledAt));
+                raw.sqlite3_bind_int64(statement, 7, run.Duration.Ticks);
+                raw.sqlite3_bind_text(statement, 8, Utf8(run.Outcome));
+                raw.sqlite3_bind_int64(statement, 9, run.Attempts);
+                _ = run.Node is { } node ? raw.sqlite3_bind_text(statement, 10, Utf8(node)) : raw.sqlite3_bind_null(statement, 10);
+                _ = run.Error is { } error ? raw.sqlite3_bind_text(statement, 11, error) : raw.sqlite3_bind_null(statement, 11);
+                var done = raw.sqlite3_step(statement);
+                raw.sqlite3_reset(statement);
+                if (done != raw.SQLITE_DONE)
+                    Check(done, db);
+            }
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>The UTF-8 of a name, an outcome or a node, kept for the next writes (at most <see cref="MaxKeptTexts"/>).</summary>
+    private byte[] Utf8(string text)
+    {
+        if (_utf8.TryGetValue(text, out var bytes))
+            return bytes;
+        bytes = Encoding.UTF8.GetBytes(text);
+        if (_utf8.Count < MaxKeptTexts)
+            _utf8[text] = bytes;
+        return bytes;
+    }
+
+    private static void Check(int code, sqlite3 db)
+    {
+        if (code != raw.SQLITE_OK)
+            throw new SqliteException($"SQLite Error {code}: '{raw.sqlite3_errmsg(db).utf8_to_string()}'.", code);
     }
 
     /// <summary>Adds runs and failures to their minutes' rows (created when missing).</summary>
