@@ -105,9 +105,9 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     }
 
     /// <summary>
-    /// Inserts <paramref name="runs"/>: PostgreSQL by a binary COPY, SQLite by one prepared single-row INSERT run once a
-    /// run (SQLite's fastest way: no statement to parse per row and no wide parameter list to bind; docs/benchmarks.md,
-    /// "Cost of recording the start before the run").
+    /// Inserts <paramref name="runs"/>: PostgreSQL by a binary COPY, SQLite by one prepared single-row INSERT stepped
+    /// once a run (no statement to parse per row and no wide parameter list to bind; docs/benchmarks.md, "Cost of
+    /// recording the start before the run").
     /// </summary>
     private Task InsertRunsAsync(DbConnection connection, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs, CancellationToken ct) =>
         connection is NpgsqlConnection postgres ? CopyRunsAsync(postgres, runs, ct) : InsertRunsOneByOne(connection, runs);
@@ -136,7 +136,7 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
 
     /// <summary>
     /// Through SQLitePCL, the library under Microsoft.Data.Sqlite, in the connection's transaction: one statement bound
-    /// and stepped a run, its texts' UTF-8 kept (ADO.NET's parameters allocate about 4 KB a row).
+    /// and stepped a run, its texts' UTF-8 kept (ADO.NET's parameters allocate on every row).
     /// </summary>
     private Task InsertRunsOneByOne(DbConnection connection, IReadOnlyList<(string Task, PeriodicTaskRun Run)> runs)
     {
