@@ -21,7 +21,7 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
     public const string Runs = "actor_scheduler_runs";
     public const string Minutes = "actor_scheduler_run_minutes";
 
-    /// <summary>Minutes per INSERT, 3 parameters a row (a write of 1,000 runs rarely spans more than two minutes).</summary>
+    /// <summary>Minutes per INSERT, 3 parameters a row (a write of up to RunHistoryWriter.MaxRunsPerWrite runs rarely spans two).</summary>
     internal const int MinutesPerInsert = 100;
 
     /// <summary>How long a statement may take.</summary>
