@@ -71,6 +71,9 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
 
     public string SetName => _set;
 
+    /// <summary>True for SQLite, whose file has one writer at a time (the history's writer then takes turns with the journal).</summary>
+    public bool SingleWriter => !_db.Postgres;
+
     /// <summary>
     /// The table of a keeper with <paramref name="state"/>, or null when the history stays in memory: no SQL store,
     /// run-history = off, a journal-plugin override (the database is the plugin's), or a provider other than SQLite and PostgreSQL.
@@ -102,6 +105,13 @@ internal sealed class RunHistoryTable(StateDatabase db, string setName, string o
         for (var first = 0; first < counted.Count; first += MinutesPerInsert)
             await AddMinutesAsync(connection, transaction, counted.GetRange(first, Math.Min(MinutesPerInsert, counted.Count - first)), ct);
         await transaction.CommitAsync(ct);
+        if (!_db.Postgres)
+        {
+            // The write-ahead log's pages go into the file here, in this writer's turn, not in a commit of the journal's
+            // that finds the log past SQLite's auto-checkpoint size.
+            await using var checkpoint = _db.Command(connection, "PRAGMA wal_checkpoint(PASSIVE)");
+            await checkpoint.ExecuteNonQueryAsync(ct);
+        }
     }
 
     /// <summary>

@@ -14,6 +14,8 @@ namespace ActorScheduler.Persistence;
 /// once the runs that arrived before it are written, and retention is swept at start and every minute in steps taken
 /// between the writes and queries; a removed task's runs are deleted, as the memory history forgets them. A failed write
 /// is tried again after a second with its runs kept (at most <see cref="MaxQueued"/>); nothing here stops the set.
+/// On a SQLite file, which has one writer, each call takes a turn from the keeper (<see cref="TurnWanted"/>), which holds
+/// its journal writes meanwhile, and a write is split into turns of <see cref="MaxRunsPerTurn"/> runs sorted by task.
 /// </summary>
 internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 {
@@ -28,6 +30,9 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// a transaction then changes each of a task index's pages once for many runs instead of once a run.
     /// </summary>
     internal static readonly TimeSpan GatherFor = TimeSpan.FromSeconds(1);
+
+    /// <summary>Runs written in one turn on SQLite: the keeper's journal waits for them (a few milliseconds).</summary>
+    internal const int MaxRunsPerTurn = 1_000;
 
     /// <summary>Runs deleted by age in one statement.</summary>
     internal const int DeleteChunk = 1_000;
@@ -50,6 +55,8 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     private readonly int _trimAfter; // a tenth of keep-runs: the runs written since a task's last trim that make it due for one
     private readonly Dictionary<string, int> _untrimmed; // runs written since each task's last trim (at start: the keeper's tasks, due)
     private Queue<(string Task, PeriodicTaskRun Run)> _runs = new();
+    private readonly Queue<List<(string Task, PeriodicTaskRun Run)>> _chunks = new(); // the write in progress, a chunk a call
+    private long _chunked;  // runs in _chunks, counted as done once all are written
     private Sweep? _sweep;
     private long _received; // runs received so far
     private long _done;     // of them, written or dropped
@@ -57,10 +64,14 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     private bool _retrying; // a write failed: the next one waits for RetryWrite
     private int _last;      // the kind of call made last (0 query, 1 write, 2 sweep): the next is of another kind if one waits
     private DateTimeOffset _lastWrite = DateTimeOffset.MinValue; // when the last write started
+    private readonly bool _takesTurns; // each call waits for TurnGranted from the keeper (a SQLite file)
+    private bool _hasTurn;
+    private bool _askedTurn;
 
-    public RunHistoryWriter(RunHistoryTable table, RunHistorySettings settings, IEnumerable<string> tasks)
+    public RunHistoryWriter(RunHistoryTable table, RunHistorySettings settings, IEnumerable<string> tasks, bool takesTurns = false)
     {
         _table = table;
+        _takesTurns = takesTurns;
         _settings = settings;
         _trimAfter = Math.Max(1, settings.KeepRuns / 10);
         _untrimmed = tasks.Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => _trimAfter, StringComparer.Ordinal);
@@ -69,8 +80,8 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(RunHistoryTable table, RunHistorySettings settings, IReadOnlyCollection<string> tasks) =>
-        Akka.Actor.Props.Create(() => new RunHistoryWriter(table, settings, tasks));
+    public static Props Props(RunHistoryTable table, RunHistorySettings settings, IReadOnlyCollection<string> tasks, bool takesTurns = false) =>
+        Akka.Actor.Props.Create(() => new RunHistoryWriter(table, settings, tasks, takesTurns));
 
     /// <summary>
     /// The writer of a keeper (<paramref name="owner"/>, its persistence id) as its child, or null when the history stays
@@ -78,7 +89,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// </summary>
     public static IActorRef? StartFor(IActorContext context, PeriodicTaskSettings settings, string setName, string owner, IEnumerable<string> tasks) =>
         RunHistoryTable.For(settings.State, setName, owner) is { } table
-            ? context.ActorOf(Props(table, settings.RunHistory, tasks.ToList()), "history")
+            ? context.ActorOf(Props(table, settings.RunHistory, tasks.ToList(), takesTurns: table.SingleWriter), "history")
             : null;
 
     protected override void PreStart()
@@ -89,8 +100,8 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        if (_dropped > 0 || _runs.Count > 0)
-            _log.Warning("{0}: the run history lost {1} runs that were not written", _table.SetName, _dropped + _runs.Count);
+        if (_dropped > 0 || _runs.Count > 0 || _chunked > 0)
+            _log.Warning("{0}: the run history lost {1} runs that were not written", _table.SetName, _dropped + _runs.Count + _chunked);
     }
 
     /// <summary>No database call in flight: the next piece of work starts one.</summary>
@@ -101,15 +112,38 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     {
         Accept(wake: false);
         Receive<Next>(_ => StartNext());
-        Receive<Written>(OnWritten);
-        Receive<WriteFailed>(OnWriteFailed);
+        Receive<Written>(written =>
+        {
+            ReleaseTurn();
+            OnWritten(written);
+        });
+        Receive<WriteFailed>(failed =>
+        {
+            ReleaseTurn();
+            OnWriteFailed(failed);
+        });
         Receive<Answered>(answered =>
         {
+            ReleaseTurn();
             answered.ReplyTo.Tell(answered.Answer);
             StartNext();
         });
-        Receive<Swept>(OnSwept);
-        Receive<Forgotten>(OnForgotten);
+        Receive<Swept>(swept =>
+        {
+            ReleaseTurn();
+            OnSwept(swept);
+        });
+        Receive<Forgotten>(forgotten =>
+        {
+            ReleaseTurn();
+            OnForgotten(forgotten);
+        });
+        Receive<TurnGranted>(_ =>
+        {
+            _hasTurn = true;
+            _askedTurn = false;
+            StartNext();
+        });
     }
 
     private void Accept(bool wake)
@@ -149,6 +183,31 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
             Wake(wake);
         });
         Receive<Gathered>(_ => Wake(wake));
+        if (wake)
+            Receive<TurnGranted>(_ => // asked for before a restart: nothing waits for it
+            {
+                _hasTurn = true;
+                ReleaseTurn();
+            });
+    }
+
+    /// <summary>True when a database call may start now; otherwise the keeper is asked for a turn (once), whose grant starts the next call.</summary>
+    private bool MayCall()
+    {
+        if (!_takesTurns || _hasTurn)
+            return true;
+        if (!_askedTurn)
+            Context.Parent.Tell(TurnWanted.Instance);
+        _askedTurn = true;
+        return false;
+    }
+
+    private void ReleaseTurn()
+    {
+        if (!_hasTurn)
+            return;
+        _hasTurn = false;
+        Context.Parent.Tell(TurnDone.Instance);
     }
 
     private void Wake(bool wake)
@@ -195,6 +254,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
             }
         }
 
+        ReleaseTurn();
         Become(Idle);
     }
 
@@ -203,6 +263,8 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     {
         if (!_queries.TryPeek(out var waiting) || (waiting.After > _done && !_retrying))
             return false;
+        if (waiting.Query is not FlushState && !MayCall())
+            return true;
         _queries.Dequeue();
         var replyTo = waiting.ReplyTo;
         var now = Context.System.Scheduler.Now;
@@ -229,7 +291,25 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     private bool TryWrite()
     {
-        if (_runs.Count == 0 || _retrying)
+        if (_retrying)
+            return false;
+        if (_chunks.Count == 0 && !NextWrite())
+            return false;
+        if (!MayCall())
+            return true;
+        var chunk = _chunks.Peek();
+        _table.WriteAsync(chunk).PipeTo(Self, success: () => new Written(chunk), failure: e => new WriteFailed(chunk, e));
+        return true;
+    }
+
+    /// <summary>
+    /// Takes the runs due for a write (once gathered for <see cref="GatherFor"/>, at once when a query waits for them) into
+    /// <see cref="_chunks"/>: one chunk, or when taking turns chunks of <see cref="MaxRunsPerTurn"/> sorted by task (a
+    /// chunk then touches few of the task index's pages). False when none is due.
+    /// </summary>
+    private bool NextWrite()
+    {
+        if (_runs.Count == 0)
             return false;
         var now = Context.System.Scheduler.Now;
         var waited = now - _lastWrite;
@@ -244,7 +324,16 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
         var batch = new List<(string Task, PeriodicTaskRun Run)>(Math.Min(_runs.Count, MaxRunsPerWrite));
         while (batch.Count < MaxRunsPerWrite && _runs.TryDequeue(out var run))
             batch.Add(run);
-        _table.WriteAsync(batch).PipeTo(Self, success: () => new Written(batch), failure: e => new WriteFailed(batch, e));
+        _chunked = batch.Count;
+        if (!_takesTurns)
+        {
+            _chunks.Enqueue(batch);
+            return true;
+        }
+
+        batch.Sort((a, b) => string.CompareOrdinal(a.Task, b.Task));
+        for (var first = 0; first < batch.Count; first += MaxRunsPerTurn)
+            _chunks.Enqueue(batch.GetRange(first, Math.Min(MaxRunsPerTurn, batch.Count - first)));
         return true;
     }
 
@@ -254,7 +343,13 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     private void OnWritten(Written written)
     {
-        _done += written.Runs.Count;
+        _chunks.Dequeue();
+        if (_chunks.Count == 0)
+        {
+            _done += _chunked; // the write's runs count once all of them are written, so a query waits for the whole write
+            _chunked = 0;
+        }
+
         foreach (var (task, _) in written.Runs)
             _untrimmed[task] = _untrimmed.GetValueOrDefault(task) + 1;
         if (_dropped > 0)
@@ -268,9 +363,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     private void OnWriteFailed(WriteFailed failed)
     {
-        _runs = new Queue<(string Task, PeriodicTaskRun Run)>(failed.Runs.Concat(_runs)); // kept in order, oldest first
-        DropBeyondBound();
-        _retrying = true;
+        _retrying = true; // the chunk stays first in _chunks
         Timers.StartSingleTimer(nameof(RetryWrite), RetryWrite.Instance, RetryAfter);
         _log.Warning("{0}: {1} runs not written to the run history in the {2} (tried again in {3} s): {4}",
             _table.SetName, failed.Runs.Count, _table.Database, RetryAfter.TotalSeconds, Cause(failed.Cause));
@@ -285,6 +378,8 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     {
         if (_removed.TryPeek(out var removed) && (removed.After <= _done || _retrying))
         {
+            if (!MayCall())
+                return true;
             _table.DeleteTaskAsync(removed.Task, removed.At, DeleteChunk).PipeTo(
                 Self, success: deleted => new Forgotten(removed.Task, deleted, null), failure: e => new Forgotten(removed.Task, 0, e));
             return true;
@@ -292,6 +387,8 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
         if (_sweep is not { } sweep)
             return false;
+        if (!MayCall())
+            return true;
         var step = sweep.Step switch
         {
             SweepStep.Age => Deleted(_table.DeleteStartedBeforeAsync(sweep.At - _settings.KeepFor, DeleteChunk)),
@@ -410,5 +507,23 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     private sealed class Gathered
     {
         public static readonly Gathered Instance = new();
+    }
+
+    /// <summary>To the keeper: a database call waits for this writer's turn on the SQLite file.</summary>
+    internal sealed class TurnWanted
+    {
+        public static readonly TurnWanted Instance = new();
+    }
+
+    /// <summary>From the keeper: no journal write is in flight, and none starts before <see cref="TurnDone"/>.</summary>
+    internal sealed class TurnGranted
+    {
+        public static readonly TurnGranted Instance = new();
+    }
+
+    /// <summary>To the keeper: the call of this turn is over.</summary>
+    internal sealed class TurnDone
+    {
+        public static readonly TurnDone Instance = new();
     }
 }

@@ -22,6 +22,9 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     /// <summary>How long after a failed deletion of old events or snapshots it is tried again.</summary>
     private static readonly TimeSpan TrimRetry = TimeSpan.FromSeconds(1);
 
+    /// <summary>The longest the journal waits for a turn of the history's writer.</summary>
+    private static readonly TimeSpan MaxTurn = TimeSpan.FromSeconds(2);
+
     /// <summary>
     /// At most this many records go into one journal event (a longer queue is written as several events in one write):
     /// about 55 KB, under the 85 KB from which .NET allocates on the large object heap.
@@ -46,6 +49,8 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private readonly List<object> _unsaved = [];
     private readonly List<(IActorRef Manager, RunStartRecorded Recorded)> _startsUnsaved = [];
     private int _eventsWriting; // events of the write in flight whose handler has not run yet (0: no write in flight)
+    private bool _historyTurn;  // the history's writer has the SQLite file: no journal write starts
+    private bool _historyWaits; // it asked for a turn while a journal write was in flight
     private long _tickBase;
     private int _eventsSinceSnapshot;
     private long _trimTo;       // the newest saved snapshot's sequence number: what is older may be deleted
@@ -99,6 +104,15 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Command<PauseRecorded>(Save);
         Command<KeeperStore.TasksChangedHere>(OnTasksChanged);
         Command<SaveUnsaved>(_ => SaveNow());
+        Command<RunHistoryWriter.TurnWanted>(_ =>
+        {
+            if (_eventsWriting == 0)
+                GrantTurn();
+            else
+                _historyWaits = true;
+        });
+        Command<RunHistoryWriter.TurnDone>(_ => EndTurn());
+        Command<TurnOver>(_ => EndTurn());
         Command<FlushState>(_ =>
         {
             SaveNow(evenWhileWriting: true);
@@ -283,14 +297,14 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private void Save(object record)
     {
         _unsaved.Add(record);
-        if (_unsaved.Count == 1 && _eventsWriting == 0)
+        if (_unsaved.Count == 1 && _eventsWriting == 0 && !_historyTurn)
             Self.Tell(SaveUnsaved.Instance);
     }
 
     /// <summary>Writes the queue as events of at most <see cref="MaxRecordsPerEvent"/> records, in one write.</summary>
     private void SaveNow(bool evenWhileWriting = false)
     {
-        if (_unsaved.Count == 0 || (_eventsWriting > 0 && !evenWhileWriting))
+        if (_unsaved.Count == 0 || ((_eventsWriting > 0 || _historyTurn) && !evenWhileWriting))
             return;
         var events = new List<object>(_unsaved.Count / MaxRecordsPerEvent + 1);
         for (var i = 0; i < _unsaved.Count; i += MaxRecordsPerEvent)
@@ -315,9 +329,31 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
                     manager.Tell(missing is null ? recorded : new RunStartRefused(recorded.Index, recorded.Run, missing));
             }
 
-            if (_eventsWriting == 0)
+            if (_eventsWriting == 0 && _historyWaits)
+                GrantTurn();
+            else if (_eventsWriting == 0)
                 SaveNow();
         });
+    }
+
+    /// <summary>
+    /// Lends the SQLite file to the history's writer between two journal writes (its one writer would otherwise make the
+    /// journal's next write wait, and Microsoft.Data.Sqlite retries a busy write after 150 ms); back at its TurnDone, or
+    /// after <see cref="MaxTurn"/> should it not come.
+    /// </summary>
+    private void GrantTurn()
+    {
+        _historyWaits = false;
+        _historyTurn = true;
+        _history?.Tell(RunHistoryWriter.TurnGranted.Instance);
+        Timers.StartSingleTimer(nameof(TurnOver), TurnOver.Instance, MaxTurn);
+    }
+
+    private void EndTurn()
+    {
+        Timers.Cancel(nameof(TurnOver));
+        _historyTurn = false;
+        SaveNow();
     }
 
     private void Applied(object evt)
@@ -378,6 +414,11 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private sealed class SaveUnsaved
     {
         public static readonly SaveUnsaved Instance = new();
+    }
+
+    private sealed class TurnOver
+    {
+        public static readonly TurnOver Instance = new();
     }
 }
 
