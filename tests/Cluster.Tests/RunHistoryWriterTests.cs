@@ -10,7 +10,7 @@ using Xunit;
 
 namespace ActorScheduler.Cluster.Tests;
 
-/// <summary>The run history's writer under Akka's TestScheduler (SQLite): its sweeps, writes gathered, a failed write, a failed query.</summary>
+/// <summary>The run history's writer under Akka's TestScheduler (SQLite): its sweeps, writes gathered, turns taken, a failed write, a failed query.</summary>
 public sealed class RunHistoryWriterTests : TestKit, IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
@@ -37,7 +37,7 @@ public sealed class RunHistoryWriterTests : TestKit, IDisposable
         Assert.Equal(5, (await AllAsync(table, "a")).Count); // the sweep at start began before they were written
         Assert.Empty((await writer.Ask<RunsPage>(new GetRuns("old"), Wait)).Runs); // older than keep-for: never shown
 
-        Scheduler.Advance(RunHistoryWriter.SweepEvery);
+        Scheduler.Advance(RunHistorySweep.SweepEvery);
         await WaitUntilAsync(async () => (await AllAsync(table, "a")).Count == 2 && (await AllAsync(table, "old")).Count == 0,
             "the sweep a minute later: two runs of a left, none of old");
         Assert.Equal([4L, 3], (await writer.Ask<RunsPage>(new GetRuns("a"), Wait)).Runs.Select(r => r.Tick));
@@ -60,6 +60,40 @@ public sealed class RunHistoryWriterTests : TestKit, IDisposable
         await WaitUntilAsync(async () => (await AllAsync(table, "a")).Count == 3, "the two runs written once the second passed");
         writer.Tell(Ended("a", 3, now + TimeSpan.FromMilliseconds(3)));
         Assert.Equal([3L, 2, 1, 0], (await writer.Ask<RunsPage>(new GetRuns("a"), Wait)).Runs.Select(r => r.Tick)); // the query did not wait
+    }
+
+    [Fact]
+    public async Task Taking_turns_each_call_waits_for_the_keepers_grant_and_a_write_goes_in_turns_of_at_most_1000_runs_sorted_by_task()
+    {
+        var table = Table(_backend.ConnectionString);
+        var writer = ChildActorOf(RunHistoryWriter.Props(table, RunHistorySettings.Default, [], takesTurns: true)); // this test is the keeper
+        var now = Scheduler.Now;
+        for (var i = 0; i < 2_500; i++)
+            writer.Tell(Ended("t" + (i % 10), i / 10, now + TimeSpan.FromMilliseconds(i)));
+        ExpectMsg<HistoryTurnWanted>(Wait);
+        await Task.Delay(300); // no grant yet: nothing is written, and the writer asks only once
+        Assert.Equal(0, await CountAsync(table));
+        ExpectNoMsg(TimeSpan.Zero);
+
+        var written = new List<long>();
+        var tasksAfterFirstWrite = -1;
+        writer.Tell(HistoryTurnGranted.Instance);
+        while (true)
+        {
+            ExpectMsg<HistoryTurnDone>(Wait);
+            written.Add(await CountAsync(table));
+            if (tasksAfterFirstWrite < 0 && written[^1] > 0)
+                tasksAfterFirstWrite = await TasksWithRunsAsync(table);
+            if (written[^1] == 2_500)
+                break;
+            Scheduler.Advance(RunHistoryWriter.GatherFor); // runs that came after a write started are due a second later
+            ExpectMsg<HistoryTurnWanted>(Wait); // each call asks again
+            writer.Tell(HistoryTurnGranted.Instance);
+        }
+
+        var writes = written.Zip(written.Prepend(0), (after, before) => after - before).Where(n => n > 0).ToList();
+        Assert.All(writes, n => Assert.InRange(n, 1, RunHistoryWriter.MaxRunsPerTurn));
+        Assert.True(tasksAfterFirstWrite < 10, $"the first turn's runs, sorted by task, are of a few tasks, not of all ten ({tasksAfterFirstWrite})");
     }
 
     [Fact]
@@ -128,6 +162,22 @@ public sealed class RunHistoryWriterTests : TestKit, IDisposable
 
     private static KeeperStore.RunEndedHere Ended(string task, long tick, DateTimeOffset startedAt) =>
         new(task, startedAt, RunHistoryScenarios.Run(task, tick, startedAt, "succeeded").Run, null!);
+
+    private static async Task<long> CountAsync(RunHistoryTable table)
+    {
+        long count = 0;
+        for (var t = 0; t < 10; t++)
+            count += (await AllAsync(table, "t" + t)).Count;
+        return count;
+    }
+
+    private static async Task<int> TasksWithRunsAsync(RunHistoryTable table)
+    {
+        var tasks = 0;
+        for (var t = 0; t < 10; t++)
+            tasks += (await AllAsync(table, "t" + t)).Count > 0 ? 1 : 0;
+        return tasks;
+    }
 
     private static async Task<IReadOnlyList<PeriodicTaskRun>> AllAsync(RunHistoryTable table, string task) =>
         (await table.PageAsync(new GetRuns(task, Limit: GetRuns.MaxLimit), DateTimeOffset.MinValue, int.MaxValue)).Runs;

@@ -14,8 +14,8 @@ namespace ActorScheduler.Persistence;
 /// once the runs that arrived before it are written, and retention is swept at start and every minute in steps taken
 /// between the writes and queries; a removed task's runs are deleted, as the memory history forgets them. A failed write
 /// is tried again after a second with its runs kept (at most <see cref="MaxQueued"/>); nothing here stops the set.
-/// On a SQLite file, which has one writer, each call takes a turn from the keeper (<see cref="TurnWanted"/>), which holds
-/// its journal writes meanwhile, and a write is split into turns of <see cref="MaxRunsPerTurn"/> runs sorted by task.
+/// On a SQLite file, which has one writer, each call takes a turn from the keeper (<see cref="HistoryTurnWanted"/>), which
+/// holds its journal writes meanwhile, and a write is split into turns of <see cref="MaxRunsPerTurn"/> runs sorted by task.
 /// </summary>
 internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 {
@@ -34,18 +34,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// <summary>Runs written in one turn on SQLite: the keeper's journal waits for them (a few milliseconds).</summary>
     internal const int MaxRunsPerTurn = 1_000;
 
-    /// <summary>Runs deleted by age in one statement.</summary>
-    internal const int DeleteChunk = 1_000;
-
-    /// <summary>Tasks trimmed to keep-runs in one step (deleting at most <see cref="DeleteChunk"/> runs).</summary>
-    internal const int TasksPerStep = 100;
-
     internal static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
-
-    internal static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
-
-    /// <summary>Minutes are counted for a day; their rows are deleted after two.</summary>
-    internal static readonly TimeSpan KeepMinutesFor = TimeSpan.FromDays(2);
 
     private readonly RunHistoryTable _table;
     private readonly RunHistorySettings _settings;
@@ -54,17 +43,12 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     private readonly Queue<Removal> _removed = new(); // tasks whose runs to delete
     private readonly int _trimAfter; // a tenth of keep-runs: the runs written since a task's last trim that make it due for one
     private readonly Dictionary<string, int> _untrimmed; // runs written since each task's last trim (at start: the keeper's tasks, due)
-    private Queue<(string Task, PeriodicTaskRun Run)> _runs = new();
-    private readonly Queue<List<(string Task, PeriodicTaskRun Run)>> _chunks = new(); // the write in progress, a chunk a call
-    private long _chunked;  // runs in _chunks, counted as done once all are written
-    private Sweep? _sweep;
-    private long _received; // runs received so far
-    private long _done;     // of them, written or dropped
-    private long _dropped;  // dropped and not reported yet
+    private readonly RunHistoryQueue _runs = new(MaxQueued);
+    private RunHistorySweep? _sweep;
     private bool _retrying; // a write failed: the next one waits for RetryWrite
     private int _last;      // the kind of call made last (0 query, 1 write, 2 sweep): the next is of another kind if one waits
     private DateTimeOffset _lastWrite = DateTimeOffset.MinValue; // when the last write started
-    private readonly bool _takesTurns; // each call waits for TurnGranted from the keeper (a SQLite file)
+    private readonly bool _takesTurns; // each call waits for HistoryTurnGranted from the keeper (a SQLite file)
     private bool _hasTurn;
     private bool _askedTurn;
 
@@ -94,14 +78,14 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Timers.StartPeriodicTimer(nameof(StartSweep), StartSweep.Instance, SweepEvery);
+        Timers.StartPeriodicTimer(nameof(StartSweep), StartSweep.Instance, RunHistorySweep.SweepEvery);
         Self.Tell(StartSweep.Instance);
     }
 
     protected override void PostStop()
     {
-        if (_dropped > 0 || _runs.Count > 0 || _chunked > 0)
-            _log.Warning("{0}: the run history lost {1} runs that were not written", _table.SetName, _dropped + _runs.Count + _chunked);
+        if (_runs.Dropped > 0 || _runs.Unwritten > 0)
+            _log.Warning("{0}: the run history lost {1} runs that were not written", _table.SetName, _runs.Dropped + _runs.Unwritten);
     }
 
     /// <summary>No database call in flight: the next piece of work starts one.</summary>
@@ -112,46 +96,24 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     {
         Accept(wake: false);
         Receive<Next>(_ => StartNext());
-        Receive<Written>(written =>
-        {
-            ReleaseTurn();
-            OnWritten(written);
-        });
-        Receive<WriteFailed>(failed =>
-        {
-            ReleaseTurn();
-            OnWriteFailed(failed);
-        });
+        Receive<Written>(OnWritten);
+        Receive<WriteFailed>(OnWriteFailed);
         Receive<Answered>(answered =>
         {
             ReleaseTurn();
             answered.ReplyTo.Tell(answered.Answer);
             StartNext();
         });
-        Receive<Swept>(swept =>
-        {
-            ReleaseTurn();
-            OnSwept(swept);
-        });
-        Receive<Forgotten>(forgotten =>
-        {
-            ReleaseTurn();
-            OnForgotten(forgotten);
-        });
-        Receive<TurnGranted>(_ =>
-        {
-            _hasTurn = true;
-            _askedTurn = false;
-            StartNext();
-        });
+        Receive<Swept>(OnSwept);
+        Receive<Forgotten>(OnForgotten);
     }
 
     private void Accept(bool wake)
     {
         Receive<KeeperStore.RunEndedHere>(ended =>
         {
-            Enqueue(ended.Task, ended.Run);
-            Wake(wake && (!Timers.IsTimerActive(nameof(Gathered)) || _runs.Count >= MaxRunsPerWrite)); // else the timer wakes it
+            _runs.Add(ended.Task, ended.Run);
+            Wake(wake && (!Timers.IsTimerActive(nameof(Gathered)) || _runs.Waiting >= MaxRunsPerWrite)); // else the timer wakes it
         });
         Receive<GetRuns>(query => Wait(query, wake));
         Receive<GetRunCounts>(query => Wait(query, wake));
@@ -160,7 +122,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
         {
             foreach (var removal in changed.Changes.Where(c => c.Kind == TaskChangeKind.Remove))
             {
-                _removed.Enqueue(new Removal(removal.Task, Context.System.Scheduler.Now, _received));
+                _removed.Enqueue(new Removal(removal.Task, Context.System.Scheduler.Now, _runs.Received));
                 _untrimmed.Remove(removal.Task);
             }
 
@@ -172,7 +134,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
             {
                 var due = _untrimmed.Where(p => p.Value >= _trimAfter).Select(p => p.Key).ToList();
                 due.ForEach(task => _untrimmed.Remove(task));
-                _sweep = new Sweep(Context.System.Scheduler.Now, due);
+                _sweep = new RunHistorySweep(Context.System.Scheduler.Now, due);
             }
 
             Wake(wake);
@@ -183,12 +145,15 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
             Wake(wake);
         });
         Receive<Gathered>(_ => Wake(wake));
-        if (wake)
-            Receive<TurnGranted>(_ => // asked for before a restart: nothing waits for it
-            {
-                _hasTurn = true;
-                ReleaseTurn();
-            });
+        Receive<HistoryTurnGranted>(_ =>
+        {
+            _hasTurn = true;
+            _askedTurn = false;
+            if (wake)
+                ReleaseTurn(); // asked for before a restart: nothing waits for it
+            else
+                StartNext();
+        });
     }
 
     /// <summary>True when a database call may start now; otherwise the keeper is asked for a turn (once), whose grant starts the next call.</summary>
@@ -197,7 +162,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
         if (!_takesTurns || _hasTurn)
             return true;
         if (!_askedTurn)
-            Context.Parent.Tell(TurnWanted.Instance);
+            Context.Parent.Tell(HistoryTurnWanted.Instance);
         _askedTurn = true;
         return false;
     }
@@ -207,7 +172,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
         if (!_hasTurn)
             return;
         _hasTurn = false;
-        Context.Parent.Tell(TurnDone.Instance);
+        Context.Parent.Tell(HistoryTurnDone.Instance);
     }
 
     private void Wake(bool wake)
@@ -220,25 +185,8 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     private void Wait(object query, bool wake)
     {
-        _queries.Enqueue(new Waiting(query, Sender, _received));
+        _queries.Enqueue(new Waiting(query, Sender, _runs.Received));
         Wake(wake);
-    }
-
-    private void Enqueue(string task, PeriodicTaskRun run)
-    {
-        _runs.Enqueue((task, run));
-        _received++;
-        DropBeyondBound();
-    }
-
-    private void DropBeyondBound()
-    {
-        while (_runs.Count > MaxQueued)
-        {
-            _runs.Dequeue();
-            _done++;
-            _dropped++;
-        }
     }
 
     /// <summary>Starts the next call, of another kind than the last one when one waits; idle when nothing does.</summary>
@@ -261,7 +209,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// <summary>The first query, once the runs that arrived before it are written (at once while writes fail).</summary>
     private bool TryQuery()
     {
-        if (!_queries.TryPeek(out var waiting) || (waiting.After > _done && !_retrying))
+        if (!_queries.TryPeek(out var waiting) || (waiting.After > _runs.Done && !_retrying))
             return false;
         if (waiting.Query is not FlushState && !MayCall())
             return true;
@@ -291,29 +239,26 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     private bool TryWrite()
     {
-        if (_retrying)
-            return false;
-        if (_chunks.Count == 0 && !NextWrite())
+        if (_retrying || (_runs.Chunk is null && !WriteDue()))
             return false;
         if (!MayCall())
             return true;
-        var chunk = _chunks.Peek();
+        var chunk = _runs.Chunk!;
         _table.WriteAsync(chunk).PipeTo(Self, success: () => new Written(chunk), failure: e => new WriteFailed(chunk, e));
         return true;
     }
 
     /// <summary>
-    /// Takes the runs due for a write (once gathered for <see cref="GatherFor"/>, at once when a query waits for them) into
-    /// <see cref="_chunks"/>: one chunk, or when taking turns chunks of <see cref="MaxRunsPerTurn"/> sorted by task (a
-    /// chunk then touches few of the task index's pages). False when none is due.
+    /// Starts a write once runs were gathered for <see cref="GatherFor"/> (at once when <see cref="MaxRunsPerWrite"/>
+    /// wait or a query waits for them); false, with a timer for the rest of the second, when none is due.
     /// </summary>
-    private bool NextWrite()
+    private bool WriteDue()
     {
-        if (_runs.Count == 0)
+        if (_runs.Waiting == 0)
             return false;
         var now = Context.System.Scheduler.Now;
         var waited = now - _lastWrite;
-        if (_runs.Count < MaxRunsPerWrite && waited < GatherFor && !Awaited())
+        if (_runs.Waiting < MaxRunsPerWrite && waited < GatherFor && !Awaited())
         {
             if (!Timers.IsTimerActive(nameof(Gathered)))
                 Timers.StartSingleTimer(nameof(Gathered), Gathered.Instance, GatherFor - waited);
@@ -321,49 +266,29 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
         }
 
         _lastWrite = now;
-        var batch = new List<(string Task, PeriodicTaskRun Run)>(Math.Min(_runs.Count, MaxRunsPerWrite));
-        while (batch.Count < MaxRunsPerWrite && _runs.TryDequeue(out var run))
-            batch.Add(run);
-        _chunked = batch.Count;
-        if (!_takesTurns)
-        {
-            _chunks.Enqueue(batch);
-            return true;
-        }
-
-        batch.Sort((a, b) => string.CompareOrdinal(a.Task, b.Task));
-        for (var first = 0; first < batch.Count; first += MaxRunsPerTurn)
-            _chunks.Enqueue(batch.GetRange(first, Math.Min(MaxRunsPerTurn, batch.Count - first)));
+        _runs.StartWrite(MaxRunsPerWrite, _takesTurns ? MaxRunsPerTurn : null);
         return true;
     }
 
     /// <summary>True when a query or a removed task's deletion waits for the runs queued.</summary>
     private bool Awaited() =>
-        (_queries.TryPeek(out var query) && query.After > _done) || (_removed.TryPeek(out var removed) && removed.After > _done);
+        (_queries.TryPeek(out var query) && query.After > _runs.Done) || (_removed.TryPeek(out var removed) && removed.After > _runs.Done);
 
     private void OnWritten(Written written)
     {
-        _chunks.Dequeue();
-        if (_chunks.Count == 0)
-        {
-            _done += _chunked; // the write's runs count once all of them are written, so a query waits for the whole write
-            _chunked = 0;
-        }
-
+        ReleaseTurn();
+        _runs.ChunkWritten();
         foreach (var (task, _) in written.Runs)
             _untrimmed[task] = _untrimmed.GetValueOrDefault(task) + 1;
-        if (_dropped > 0)
-        {
-            _log.Warning("{0}: the run history dropped {1} runs while it could not write them (at most {2} wait)", _table.SetName, _dropped, MaxQueued);
-            _dropped = 0;
-        }
-
+        if (_runs.Dropped > 0)
+            _log.Warning("{0}: the run history dropped {1} runs while it could not write them (at most {2} wait)", _table.SetName, _runs.TakeDropped(), MaxQueued);
         StartNext();
     }
 
     private void OnWriteFailed(WriteFailed failed)
     {
-        _retrying = true; // the chunk stays first in _chunks
+        ReleaseTurn();
+        _retrying = true; // the chunk stays the next to write
         Timers.StartSingleTimer(nameof(RetryWrite), RetryWrite.Instance, RetryAfter);
         _log.Warning("{0}: {1} runs not written to the run history in the {2} (tried again in {3} s): {4}",
             _table.SetName, failed.Runs.Count, _table.Database, RetryAfter.TotalSeconds, Cause(failed.Cause));
@@ -376,11 +301,11 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// </summary>
     private bool TrySweep()
     {
-        if (_removed.TryPeek(out var removed) && (removed.After <= _done || _retrying))
+        if (_removed.TryPeek(out var removed) && (removed.After <= _runs.Done || _retrying))
         {
             if (!MayCall())
                 return true;
-            _table.DeleteTaskAsync(removed.Task, removed.At, DeleteChunk).PipeTo(
+            _table.DeleteTaskAsync(removed.Task, removed.At, RunHistorySweep.DeleteChunk).PipeTo(
                 Self, success: deleted => new Forgotten(removed.Task, deleted, null), failure: e => new Forgotten(removed.Task, 0, e));
             return true;
         }
@@ -391,9 +316,9 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
             return true;
         var step = sweep.Step switch
         {
-            SweepStep.Age => Deleted(_table.DeleteStartedBeforeAsync(sweep.At - _settings.KeepFor, DeleteChunk)),
-            SweepStep.Count => _table.KeepNewestAsync(sweep.NextTasks(TasksPerStep), _settings.KeepRuns, DeleteChunk),
-            _ => Deleted(_table.DeleteMinutesBeforeAsync(RunCounts.MinuteOf(sweep.At - KeepMinutesFor))),
+            RunHistorySweepStep.Age => Deleted(_table.DeleteStartedBeforeAsync(sweep.At - _settings.KeepFor, RunHistorySweep.DeleteChunk)),
+            RunHistorySweepStep.Count => _table.KeepNewestAsync(sweep.NextTasks(RunHistorySweep.TasksPerStep), _settings.KeepRuns, RunHistorySweep.DeleteChunk),
+            _ => Deleted(_table.DeleteMinutesBeforeAsync(RunCounts.MinuteOf(sweep.At - RunHistorySweep.KeepMinutesFor))),
         };
         step.PipeTo(Self, success: result => new Swept(result.Deleted, result.Done, null), failure: e => new Swept(0, 0, e));
         return true;
@@ -403,6 +328,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
 
     private void OnSwept(Swept swept)
     {
+        ReleaseTurn();
         var sweep = _sweep!;
         if (swept.Cause is { } cause)
         {
@@ -412,7 +338,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
                 _untrimmed[task] = _untrimmed.GetValueOrDefault(task) + _trimAfter;
             _sweep = null;
         }
-        else if (sweep.Advance(swept.Deleted, swept.Done, DeleteChunk))
+        else if (sweep.Advance(swept.Deleted, swept.Done, RunHistorySweep.DeleteChunk))
         {
             if (sweep.Deleted > 0)
                 _log.Debug("{0}: the run history's retention deleted {1} runs", _table.SetName, sweep.Deleted);
@@ -425,53 +351,16 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// <summary>A chunk of a removed task's runs was deleted: the task is done when it was the last (a failure is logged and the rest left to keep-for).</summary>
     private void OnForgotten(Forgotten forgotten)
     {
+        ReleaseTurn();
         if (forgotten.Cause is { } cause)
             _log.Warning("{0}.{1}: the runs of the removed task were not deleted from the {2} (keep-for deletes them): {3}",
                 _table.SetName, forgotten.Task, _table.Database, Cause(cause));
-        if (forgotten.Cause is not null || forgotten.Deleted < DeleteChunk)
+        if (forgotten.Cause is not null || forgotten.Deleted < RunHistorySweep.DeleteChunk)
             _removed.Dequeue();
         StartNext();
     }
 
     private static string Cause(Exception e) => (e is AggregateException { InnerException: { } inner } ? inner : e).Message;
-
-    private enum SweepStep
-    {
-        Age,
-        Count,
-        Minutes,
-    }
-
-    /// <summary>A sweep in progress: its time, its step, and the tasks it trims to keep-runs.</summary>
-    private sealed class Sweep(DateTimeOffset at, List<string> tasks)
-    {
-        private int _next;
-
-        public DateTimeOffset At => at;
-
-        public SweepStep Step { get; private set; }
-
-        public long Deleted { get; private set; }
-
-        public IReadOnlyList<string> NextTasks(int count) => tasks.GetRange(_next, Math.Min(count, tasks.Count - _next));
-
-        /// <summary>Counts a step's deletions and the tasks it is done with, and moves on; true when the sweep is over.</summary>
-        public bool Advance(int deleted, int done, int chunk)
-        {
-            Deleted += deleted;
-            _next += done;
-            switch (Step)
-            {
-                case SweepStep.Age when deleted >= chunk:
-                    return false; // more may be as old
-                case SweepStep.Age or SweepStep.Count:
-                    Step = _next < tasks.Count ? SweepStep.Count : SweepStep.Minutes;
-                    return false;
-                default:
-                    return true;
-            }
-        }
-    }
 
     /// <summary>A query, or a FlushState, and the number of runs received before it.</summary>
     private sealed record Waiting(object Query, IActorRef ReplyTo, long After);
@@ -507,23 +396,5 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     private sealed class Gathered
     {
         public static readonly Gathered Instance = new();
-    }
-
-    /// <summary>To the keeper: a database call waits for this writer's turn on the SQLite file.</summary>
-    internal sealed class TurnWanted
-    {
-        public static readonly TurnWanted Instance = new();
-    }
-
-    /// <summary>From the keeper: no journal write is in flight, and none starts before <see cref="TurnDone"/>.</summary>
-    internal sealed class TurnGranted
-    {
-        public static readonly TurnGranted Instance = new();
-    }
-
-    /// <summary>To the keeper: the call of this turn is over.</summary>
-    internal sealed class TurnDone
-    {
-        public static readonly TurnDone Instance = new();
     }
 }

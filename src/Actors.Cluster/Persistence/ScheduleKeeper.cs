@@ -104,14 +104,14 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
         Command<PauseRecorded>(Save);
         Command<KeeperStore.TasksChangedHere>(OnTasksChanged);
         Command<SaveUnsaved>(_ => SaveNow());
-        Command<RunHistoryWriter.TurnWanted>(_ =>
+        Command<HistoryTurnWanted>(_ =>
         {
             if (_eventsWriting == 0)
                 GrantTurn();
             else
                 _historyWaits = true;
         });
-        Command<RunHistoryWriter.TurnDone>(_ => EndTurn());
+        Command<HistoryTurnDone>(_ => EndTurn());
         Command<TurnOver>(_ => EndTurn());
         Command<FlushState>(_ =>
         {
@@ -173,41 +173,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
                 _scheduleKeys[task.Name] = ScheduleState.ScheduleKey(task.Options);
         }
 
-        Dictionary<string, RestoredPlace>? restored = null;
-        if (_state.LastTick >= 0 || _state.Pauses.Count > 0)
-        {
-            restored = new Dictionary<string, RestoredPlace>(StringComparer.Ordinal);
-            foreach (var task in _tasks)
-            {
-                var pause = _state.Pauses.TryGetValue(task.Name, out var p) ? new TaskPause(p.Note, p.Until) : null;
-                if (!_state.Places.TryGetValue(task.Name, out var place) || place.Schedule != _scheduleKeys[task.Name])
-                {
-                    if (pause is not null)
-                        restored[task.Name] = new RestoredPlace(null, null, null, Pause: pause);
-                    continue;
-                }
-
-                DateTimeOffset? hold = null;
-                if (_state.Running.TryGetValue(task.Name, out var run))
-                {
-                    if (RunIsOver(run))
-                        _log.Info("{0}.{1}: the run started at {2:O} on {3} ended with its process, which is gone",
-                            _setName, task.Name, run.At, run.Node ?? "another process");
-                    else
-                        hold = (run.Deadline ?? now + _settings.ShutdownTimeout) + ClockMargin;
-                }
-
-                if (hold is { } h && h > now)
-                    _log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on {3}: not dispatched before {4:O}",
-                        _setName, task.Name, run!.At, run.Node ?? "its previous owner", h);
-                restored[task.Name] = new RestoredPlace(
-                    place.DueTick - _tickBase, place.NextDueAt, hold, place.LastRunAt, pause, _state.Counters.GetValueOrDefault(task.Name));
-            }
-
-            _log.Info("{0}: schedule recovered ({1} of {2} tasks continue where they were, last tick {3})",
-                _setName, restored.Count, _tasks.Count, _state.LastTick);
-        }
-
+        var restored = _state.Restore(_tasks, _scheduleKeys, _tickBase, now, _settings.ShutdownTimeout, ClockMargin, RunIsOver, _log, _setName);
         _history = RunHistoryWriter.StartFor(Context, _settings, _setName, _persistenceId, _tasks.Select(t => t.Name));
         return new KeeperStore(Self, changed, restored, _tickBase, _nodeName, _scope == TaskScope.Cluster, keepsHistory: _history is not null);
     }
@@ -345,7 +311,7 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     {
         _historyWaits = false;
         _historyTurn = true;
-        _history?.Tell(RunHistoryWriter.TurnGranted.Instance);
+        _history?.Tell(HistoryTurnGranted.Instance);
         Timers.StartSingleTimer(nameof(TurnOver), TurnOver.Instance, MaxTurn);
     }
 
@@ -419,15 +385,5 @@ internal sealed class ScheduleKeeper : ReceivePersistentActor, IWithTimers
     private sealed class TurnOver
     {
         public static readonly TurnOver Instance = new();
-    }
-}
-
-/// <summary>The termination message of a cluster task set's singleton (sent by ClusterSingletonManager): hand over.</summary>
-internal sealed record HandOver
-{
-    public static readonly HandOver Instance = new();
-
-    private HandOver()
-    {
     }
 }

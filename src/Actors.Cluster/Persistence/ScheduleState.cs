@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using ActorScheduler.Messages;
 using ActorScheduler.Runtime;
 using ActorScheduler.Tasks;
+using Akka.Event;
 
 namespace ActorScheduler.Persistence;
 
@@ -99,6 +100,51 @@ internal sealed class ScheduleState
     /// <summary>The task's recent runs, newest first.</summary>
     public IReadOnlyList<PeriodicTaskRun> RecentOf(string task) =>
         Recent.TryGetValue(task, out var runs) ? runs.Reverse().ToList() : [];
+
+    /// <summary>
+    /// The places a manager starts from, null when nothing was recorded: each task whose recorded schedule is still its
+    /// own continues at its due tick (counted from <paramref name="tickBase"/>) and time, with its last run, pause and
+    /// counters; another keeps only its pause. A run recorded as started and not ended holds its task until its deadline
+    /// (or <paramref name="shutdownTimeout"/> from now) plus <paramref name="clockMargin"/>, unless
+    /// <paramref name="isOver"/> says its process is gone (docs/cluster.md, "Never two runs of one cluster task").
+    /// </summary>
+    public Dictionary<string, RestoredPlace>? Restore(
+        IReadOnlyList<PeriodicTaskDefinition> tasks, IReadOnlyDictionary<string, string> scheduleKeys, long tickBase, DateTimeOffset now,
+        TimeSpan shutdownTimeout, TimeSpan clockMargin, Func<RunRecorded, bool> isOver, ILoggingAdapter log, string setName)
+    {
+        if (LastTick < 0 && Pauses.Count == 0)
+            return null;
+        var restored = new Dictionary<string, RestoredPlace>(StringComparer.Ordinal);
+        foreach (var task in tasks)
+        {
+            var pause = Pauses.TryGetValue(task.Name, out var p) ? new TaskPause(p.Note, p.Until) : null;
+            if (!Places.TryGetValue(task.Name, out var place) || place.Schedule != scheduleKeys[task.Name])
+            {
+                if (pause is not null)
+                    restored[task.Name] = new RestoredPlace(null, null, null, Pause: pause);
+                continue;
+            }
+
+            DateTimeOffset? hold = null;
+            if (Running.TryGetValue(task.Name, out var run))
+            {
+                if (isOver(run))
+                    log.Info("{0}.{1}: the run started at {2:O} on {3} ended with its process, which is gone",
+                        setName, task.Name, run.At, run.Node ?? "another process");
+                else
+                    hold = (run.Deadline ?? now + shutdownTimeout) + clockMargin;
+            }
+
+            if (hold is { } h && h > now)
+                log.Warning("{0}.{1}: a run started at {2:O} may still be in flight on {3}: not dispatched before {4:O}",
+                    setName, task.Name, run!.At, run.Node ?? "its previous owner", h);
+            restored[task.Name] = new RestoredPlace(
+                place.DueTick - tickBase, place.NextDueAt, hold, place.LastRunAt, pause, Counters.GetValueOrDefault(task.Name));
+        }
+
+        log.Info("{0}: schedule recovered ({1} of {2} tasks continue where they were, last tick {3})", setName, restored.Count, tasks.Count, LastTick);
+        return restored;
+    }
 
     /// <summary>The schedule a place is valid for: the kind and period of the task's schedule.</summary>
     public static string ScheduleKey(PeriodicTaskOptions options) =>

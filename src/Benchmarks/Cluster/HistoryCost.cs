@@ -190,19 +190,19 @@ internal static class HistoryCost
         do
         {
             var step = Stopwatch.StartNew();
-            deleted = await table.DeleteStartedBeforeAsync(now - lowered.KeepFor, RunHistoryWriter.DeleteChunk).ConfigureAwait(false);
+            deleted = await table.DeleteStartedBeforeAsync(now - lowered.KeepFor, RunHistorySweep.DeleteChunk).ConfigureAwait(false);
             steps.Add(step.Elapsed.TotalMilliseconds);
             if (clock.Elapsed - reported > TimeSpan.FromSeconds(15))
             {
                 reported = clock.Elapsed;
-                Console.WriteLine(Inv($"  {kind}: {steps.Count * (long)RunHistoryWriter.DeleteChunk:N0} runs deleted by age"));
+                Console.WriteLine(Inv($"  {kind}: {steps.Count * (long)RunHistorySweep.DeleteChunk:N0} runs deleted by age"));
             }
         }
-        while (deleted == RunHistoryWriter.DeleteChunk);
+        while (deleted == RunHistorySweep.DeleteChunk);
 
         var age = new Step(clock.Elapsed.TotalSeconds, steps.Count, steps.Max());
         var count = await KeepNewestAsync(table, names, lowered.KeepRuns).ConfigureAwait(false);
-        await table.DeleteMinutesBeforeAsync(RunCounts.MinuteOf(now - RunHistoryWriter.KeepMinutesFor)).ConfigureAwait(false);
+        await table.DeleteMinutesBeforeAsync(RunCounts.MinuteOf(now - RunHistorySweep.KeepMinutesFor)).ConfigureAwait(false);
         return (age, count);
     }
 
@@ -247,7 +247,7 @@ internal static class HistoryCost
 
             var step = Stopwatch.StartNew();
             var (_, done) = await table.KeepNewestAsync(
-                names.GetRange(i, Math.Min(RunHistoryWriter.TasksPerStep, names.Count - i)), keepRuns, RunHistoryWriter.DeleteChunk).ConfigureAwait(false);
+                names.GetRange(i, Math.Min(RunHistorySweep.TasksPerStep, names.Count - i)), keepRuns, RunHistorySweep.DeleteChunk).ConfigureAwait(false);
             steps.Add(step.Elapsed.TotalMilliseconds);
             i += done;
         }
@@ -319,7 +319,7 @@ internal static class HistoryCost
             sb.AppendLine(Inv($"| {r.Kind} | {r.FillSeconds:0} | {r.First} | {r.Deep} | {r.Counts} |"));
         sb.AppendLine();
         var trimEvery = Math.Max(1, lowered.KeepRuns / 10);
-        sb.AppendLine(Inv($"Retention lowered to keep-for = {lowered.KeepFor.TotalMinutes:N0} minutes and keep-runs = {lowered.KeepRuns:N0}, swept as the writer does, step by step: by age (chunks of {RunHistoryWriter.DeleteChunk:N0} runs), then each task to keep-runs (up to {RunHistoryWriter.TasksPerStep} tasks and {RunHistoryWriter.DeleteChunk:N0} runs a step). Then a trim of every task that finds nothing to delete (with one run a minute a task is due for one every {trimEvery:N0} minutes: a minute's share is a {trimEvery:N0}th of it); an hour of runs of every task written in the writer's batches of {RunHistoryWriter.MaxRunsPerWrite:N0} (runs a second, longest batch), and the sweep an hour later. Sizes: the file (SQLite) or the two tables (PostgreSQL, after VACUUM as autovacuum would make it), filled, swept, an hour later (SQLite: the pages in use in brackets, the rest free for new rows)."));
+        sb.AppendLine(Inv($"Retention lowered to keep-for = {lowered.KeepFor.TotalMinutes:N0} minutes and keep-runs = {lowered.KeepRuns:N0}, swept as the writer does, step by step: by age (chunks of {RunHistorySweep.DeleteChunk:N0} runs), then each task to keep-runs (up to {RunHistorySweep.TasksPerStep} tasks and {RunHistorySweep.DeleteChunk:N0} runs a step). Then a trim of every task that finds nothing to delete (with one run a minute a task is due for one every {trimEvery:N0} minutes: a minute's share is a {trimEvery:N0}th of it); an hour of runs of every task written in the writer's batches of {RunHistoryWriter.MaxRunsPerWrite:N0} (runs a second, longest batch), and the sweep an hour later. Sizes: the file (SQLite) or the two tables (PostgreSQL, after VACUUM as autovacuum would make it), filled, swept, an hour later (SQLite: the pages in use in brackets, the rest free for new rows)."));
         sb.AppendLine();
         sb.AppendLine("| Database | By age: s (steps, longest ms) | By count: s (steps, longest ms) | Trim, nothing to delete: s (longest step ms) | A minute's share (ms) | Writes: runs/s (longest batch ms) | An hour later: s (steps, longest ms) | Runs left | Size (MB) |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
