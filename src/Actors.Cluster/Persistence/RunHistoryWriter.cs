@@ -22,7 +22,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// <summary>Runs kept waiting for a write; beyond it the oldest are dropped.</summary>
     internal const int MaxQueued = 100_000;
 
-    /// <summary>Runs in one write (one transaction) at most: a gathering second's at 10,000 runs a second.</summary>
+    /// <summary>Runs in one write at most (one transaction, or turns of <see cref="MaxRunsPerTurn"/> on SQLite): a second's at 10,000 runs a second.</summary>
     internal const int MaxRunsPerWrite = 10_000;
 
     /// <summary>
@@ -31,7 +31,7 @@ internal sealed class RunHistoryWriter : ReceiveActor, IWithTimers
     /// </summary>
     internal static readonly TimeSpan GatherFor = TimeSpan.FromSeconds(1);
 
-    /// <summary>Runs written in one turn on SQLite: the keeper's journal waits for them (a few milliseconds).</summary>
+    /// <summary>Runs written in one turn on SQLite, one transaction: the keeper's journal waits for them.</summary>
     internal const int MaxRunsPerTurn = 1_000;
 
     internal static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
