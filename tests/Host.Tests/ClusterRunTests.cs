@@ -99,7 +99,10 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
         try
         {
             var locked = new LockedRuns(dir);
-            await StartCluster(dir, ports, nodes, state, locked);
+            // stable-after longer than acceptable-heartbeat-pause (3 s): resumed, node 1 may still read one survivor's
+            // heartbeats from its buffers, and it must see both survivors unreachable before its resolver decides, or it
+            // downs the other and stays as an island (docs/cluster.md, "Never two runs of one cluster task").
+            await StartCluster(dir, ports, nodes, state, locked, stableAfter: "5s");
             // Nodes 1 and 2 have role w; node 1, the older, runs its cluster task.
             await WaitUntil(() => Starts(dir, 1, "w-job").Count > 0, "w-job runs on node 1", nodes);
 
@@ -109,8 +112,6 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
             nodes[1].Signal(SigStop);
             await WaitUntil(() => Starts(dir, 2, "w-job").Count > 0, "the majority downed node 1 (w-job moved to node 2)", nodes);
             // Frozen a while past the take-over, as a long pause would be: the survivors have quarantined node 1 by then.
-            // Resumed at the very moment of its removal, node 1 could still read their old heartbeats and gossip and,
-            // with this test's 1.5 s stable-after, down them before it learns that they removed it.
             await Task.Delay(TimeSpan.FromSeconds(3));
             var continuedAt = DateTimeOffset.UtcNow;
             nodes[1].Signal(SigCont); // it learns that it was downed and shuts itself down
@@ -221,31 +222,32 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
     }
 
     /// <summary>Starts node 0, then 1, then 2, each once the one before is Up (seen in its events), so their age is in that order.</summary>
-    private static async Task StartCluster(TempDir dir, int[] ports, List<HostProcess> nodes, string? state = null, LockedRuns? locked = null)
+    private static async Task StartCluster(
+        TempDir dir, int[] ports, List<HostProcess> nodes, string? state = null, LockedRuns? locked = null, string stableAfter = "1.5s")
     {
         var setName = "jobs-" + Guid.NewGuid().ToString("N")[..8]; // its own journal and lease in a shared database
         var stateStore = state ?? ClusterHarness.SqliteState(dir.File("state.db"));
-        nodes.Add(Start(dir, ports, 0, setName, stateStore, locked));
+        nodes.Add(Start(dir, ports, 0, setName, stateStore, locked, stableAfter));
         await WaitUntil(() => Starts(dir, 0).Count >= 1, "node 0 formed the cluster (cluster-job runs on it)", nodes);
         for (var node = 1; node < 3; node++)
         {
-            nodes.Add(Start(dir, ports, node, setName, stateStore, locked));
+            nodes.Add(Start(dir, ports, node, setName, stateStore, locked, stableAfter));
             var n = node;
             await WaitUntil(() => Starts(dir, n, $"up-n{n}").Count >= 1, $"node {n} is Up (up-n{n}, of its own role, runs on it)", nodes);
         }
     }
 
     /// <summary>Starts node <paramref name="node"/>; with <paramref name="locked"/>, w-job's runs last 0.5 s and hold its lock.</summary>
-    private static HostProcess Start(TempDir dir, int[] ports, int node, string setName, string state, LockedRuns? locked)
+    private static HostProcess Start(TempDir dir, int[] ports, int node, string setName, string state, LockedRuns? locked, string stableAfter)
     {
         var roles = node == 0 ? "" : $"n{node}, w";
         const string wKeys = "timeout = 3s, scope = cluster, role = w, spacing = 1s";
         var wJob = locked?.Task(node, 0.5, wKeys) ?? $"command = \"true\", {wKeys}";
-        var config = dir.Write($"node-{node}.conf", NodeConfig(setName, ports[node], ports[0], ports[1], roles, state, wJob));
+        var config = dir.Write($"node-{node}.conf", NodeConfig(setName, ports[node], ports[0], ports[1], roles, state, wJob, stableAfter));
         return HostProcess.Start(dir.Path, null, "run", "--config", config, "--events", dir.File($"events-{node}.jsonl"));
     }
 
-    private static string NodeConfig(string setName, int port, int seed1, int seed2, string roles, string state, string wJob) => $$"""
+    private static string NodeConfig(string setName, int port, int seed1, int seed2, string roles, string state, string wJob, string stableAfter) => $$"""
         actor-scheduler-host.set-name = {{setName}}
         akka {
           actor.provider = cluster
@@ -256,7 +258,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output)
             downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
             # TEST-ONLY timings, so that a killed node is downed and its singleton moved within seconds
             # (production: hocon/cluster.conf).
-            split-brain-resolver { active-strategy = keep-majority, stable-after = 1.5s }
+            split-brain-resolver { active-strategy = keep-majority, stable-after = {{stableAfter}} }
             failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 3s }
             seed-node-timeout = 2s
             gossip-interval = 200ms
